@@ -1,0 +1,76 @@
+"""Shared fixtures: a private I2V_FLOW_HOME per test and a real engine per test worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("I2V_FLOW_HOME", str(home))
+    monkeypatch.delenv("NEMO_TOKEN", raising=False)
+    monkeypatch.delenv("I2V_FLOW_API", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def engine_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real engine, started as `i2v-flow serve` would, on a free loopback port."""
+    data = tmp_path_factory.mktemp("engine")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.engine", "--port", "0", "--data", str(data), "--watch-stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    if "listening on " not in line:
+        proc.kill()
+        raise RuntimeError(f"engine did not start: {line!r} {proc.stderr.read().decode()[-2000:]}")
+    url = line.strip().rsplit("listening on ", 1)[1]
+    try:
+        yield url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def run() -> callable:
+    """Run a coroutine to completion (for tests that are not async themselves)."""
+    return lambda coro: asyncio.run(coro)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+# SVG snapshots live in snapshots/<test_module>/<test>.svg at the top of the repository
+# (pytest-textual-snapshot pins syrupy 4.8, which has no --snapshot-dirname).
+try:
+    import pytest_textual_snapshot
+
+    class _TopLevelSVG(pytest_textual_snapshot.SVGImageExtension):
+        @classmethod
+        def dirname(cls, *, test_location) -> str:  # type: ignore[override]
+            return str(ROOT / "snapshots" / test_location.basename)
+
+    pytest_textual_snapshot.SVGImageExtension = _TopLevelSVG
+except ImportError:  # pragma: no cover
+    pass

@@ -1,0 +1,138 @@
+"""The engine's HTTP service, spoken to for real on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.media import photo
+from tui.protocol import skill_headers
+
+
+@pytest.fixture
+def api(engine_url: str) -> httpx.Client:
+    with httpx.Client(base_url=engine_url, timeout=30) as c:
+        yield c
+
+
+def token(api: httpx.Client) -> dict:
+    r = api.post("/api/auth/anonymous-token", headers={"X-Client-Id": str(uuid.uuid4())})
+    assert r.status_code == 200
+    return r.json()["data"]
+
+
+def auth(tok: dict) -> dict:
+    return {"Authorization": f"Bearer {tok['token']}"}
+
+
+def test_token_session_and_credits(api: httpx.Client) -> None:
+    tok = token(api)
+    assert tok["credits"] == 100 and tok["token"]
+    r = api.post(
+        "/api/tasks/me/with-session/nemo_agent",
+        headers=auth(tok),
+        json={"task_name": "project", "language": "en"},
+    )
+    data = r.json()["data"]
+    assert data["session_id"].isdigit()
+    c = api.get("/api/credits/balance/simple", headers=auth(tok)).json()["data"]
+    assert c == {"available": 100, "frozen": 0, "total": 100}
+
+
+def test_errors_carry_their_codes(api: httpx.Client) -> None:
+    r = api.post("/api/auth/anonymous-token")
+    assert (r.status_code, r.json()["code"]) == (400, 400)
+    r = api.get("/api/credits/balance/simple", headers={"Authorization": "Bearer nope"})
+    assert (r.status_code, r.json()["code"]) == (401, 1001)
+    tok = token(api)
+    r = api.get("/api/state/nemo_agent/me/999999/latest", headers=auth(tok))
+    assert (r.status_code, r.json()["code"]) == (404, 1002)
+    r = api.post(
+        "/run_sse",
+        headers=auth(tok),
+        json={"session_id": "999999", "new_message": {"parts": [{"text": "hi"}]}},
+    )
+    assert (r.status_code, r.json()["code"]) == (404, 1002)
+
+
+def test_upload_turn_render_download(api: httpx.Client, tmp_path: Path) -> None:
+    tok = token(api)
+    sid = api.post("/api/tasks/me/with-session/nemo_agent", headers=auth(tok), json={}).json()[
+        "data"
+    ]["session_id"]
+    img = photo(tmp_path / "p.png", (400, 300))
+    with open(img, "rb") as f:
+        r = api.post(
+            f"/api/upload-video/nemo_agent/me/{sid}",
+            headers=auth(tok),
+            files=[("files", ("p.png", f))],
+        )
+    up = r.json()["data"]["files"][0]
+    assert (up["file_type"], up["width"], up["height"]) == ("image", 400, 300)
+
+    r = api.post(
+        f"/api/upload-video/nemo_agent/me/{sid}",
+        headers=auth(tok),
+        files=[("files", ("evil.exe", b"MZ\x90\x00"))],
+    )
+    assert (r.status_code, r.json()["code"]) == (415, 4001)
+
+    with api.stream(
+        "POST",
+        "/run_sse",
+        headers=auth(tok),
+        json={
+            "app_name": "nemo_agent",
+            "user_id": "me",
+            "session_id": sid,
+            "streaming": True,
+            "new_message": {"role": "user", "parts": [{"text": "a 2 second 720p clip"}]},
+        },
+    ) as resp:
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        body = resp.read().decode()
+    assert '"functionCall"' in body and '"partial": true' in body
+
+    state = api.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth(tok)).json()["data"]
+    draft = state["state"]["draft"]
+    assert draft["d"] == 2000 and draft["m"]["height"] == 720
+
+    r = api.post(
+        "/api/render/proxy/lambda",
+        headers=auth(tok),
+        json={"id": "render_1", "sessionId": sid, "draft": draft},
+    )
+    assert (r.status_code, r.json()["code"]) == (402, 402)  # no X-Skill-* headers
+
+    body = {
+        "id": f"render_{uuid.uuid4().hex[:8]}",
+        "sessionId": sid,
+        "draft": draft,
+        "output": {"format": "mp4", "quality": "draft"},
+    }
+    r = api.post("/api/render/proxy/lambda", headers={**auth(tok), **skill_headers()}, json=body)
+    rid = r.json()["data"]["id"]
+    c = api.get("/api/credits/balance/simple", headers=auth(tok)).json()["data"]
+    assert c["frozen"] in (0, 2) and c["available"] + c["frozen"] == 100
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok)).json()["data"]
+        if st["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.2)
+    assert st["status"] == "completed", st
+    c = api.get("/api/credits/balance/simple", headers=auth(tok)).json()["data"]
+    assert c == {"available": 98, "frozen": 0, "total": 98}
+    r = api.get(f"/api/render/proxy/{rid}/download", headers=auth(tok))
+    assert r.status_code == 200 and r.content[4:8] == b"ftyp"
+    part = api.get(
+        f"/api/render/proxy/{rid}/download", headers={**auth(tok), "Range": "bytes=10-19"}
+    )
+    assert part.status_code == 206 and part.content == r.content[10:20]
+    other = token(api)
+    r = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(other))
+    assert r.status_code == 404

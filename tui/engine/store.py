@@ -1,0 +1,326 @@
+"""The engine's SQLite state: tokens, credits, sessions with draft history, media, renders.
+
+One connection guarded by a lock (the server is one process; renders in worker processes open
+their own). Every write is a transaction, so a kill -9 at any moment loses nothing accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TOKEN_DAYS = 7
+START_CREDITS = 100
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+  user_id TEXT PRIMARY KEY, client_id TEXT, available INTEGER NOT NULL, frozen INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  token TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT, render_id TEXT, kind TEXT,
+  amount INTEGER, at REAL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  session_id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT UNIQUE, user_id TEXT NOT NULL,
+  task_name TEXT, language TEXT, version INTEGER NOT NULL DEFAULT 0, created_at REAL
+);
+CREATE TABLE IF NOT EXISTS drafts (
+  session_id INTEGER, version INTEGER, draft TEXT NOT NULL, note TEXT,
+  PRIMARY KEY (session_id, version)
+);
+CREATE TABLE IF NOT EXISTS media (
+  hash TEXT PRIMARY KEY, path TEXT NOT NULL, file_type TEXT, width INTEGER, height INTEGER,
+  duration REAL, fps REAL, size INTEGER
+);
+CREATE TABLE IF NOT EXISTS session_media (
+  session_id INTEGER, hash TEXT, filename TEXT, added_at REAL, PRIMARY KEY (session_id, hash)
+);
+CREATE TABLE IF NOT EXISTS renders (
+  id TEXT PRIMARY KEY, user_id TEXT, session_id INTEGER, draft TEXT, quality TEXT,
+  status TEXT, progress REAL, cost INTEGER, error TEXT, output TEXT,
+  created_at REAL, completed_at REAL
+);
+"""
+
+EMPTY_DRAFT: dict[str, Any] = {
+    "d": 5000,
+    "m": {"title": "project", "width": 1920, "height": 1080, "fps": 30},
+    "t": [],
+}
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token: str
+    user_id: str
+    expires_at: float
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # ---- tokens and credits ----------------------------------------------------------------
+
+    def new_token(self, client_id: str) -> tuple[TokenInfo, int]:
+        token = "nmv_" + secrets.token_urlsafe(24)
+        expires = time.time() + TOKEN_DAYS * 86400
+        with self.tx() as db:
+            row = db.execute("SELECT user_id FROM users WHERE client_id=?", (client_id,)).fetchone()
+            if row:
+                user_id = row["user_id"]
+            else:
+                user_id = "u_" + uuid.uuid4().hex[:12]
+                db.execute(
+                    "INSERT INTO users VALUES (?,?,?,0)", (user_id, client_id, START_CREDITS)
+                )
+            db.execute("INSERT INTO tokens VALUES (?,?,?)", (token, user_id, expires))
+            credits = db.execute(
+                "SELECT available FROM users WHERE user_id=?", (user_id,)
+            ).fetchone()["available"]
+        return TokenInfo(token, user_id, expires), credits
+
+    def token(self, token: str) -> TokenInfo | None:
+        row = self.one("SELECT * FROM tokens WHERE token=?", token)
+        return TokenInfo(row["token"], row["user_id"], row["expires_at"]) if row else None
+
+    def expire_token(self, token: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE tokens SET expires_at=0 WHERE token=?", (token,))
+
+    def credits(self, user_id: str) -> tuple[int, int]:
+        row = self.one("SELECT available, frozen FROM users WHERE user_id=?", user_id)
+        return (row["available"], row["frozen"]) if row else (0, 0)
+
+    def set_credits(self, user_id: str, available: int) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE users SET available=? WHERE user_id=?", (available, user_id))
+
+    # ---- sessions and drafts ---------------------------------------------------------------
+
+    def new_session(self, user_id: str, task_name: str, language: str) -> sqlite3.Row:
+        task_id = "task_" + uuid.uuid4().hex[:16]
+        with self.tx() as db:
+            cur = db.execute(
+                "INSERT INTO sessions (task_id, user_id, task_name, language, version, created_at)"
+                " VALUES (?,?,?,?,0,?)",
+                (task_id, user_id, task_name, language, time.time()),
+            )
+            sid = cur.lastrowid
+            db.execute(
+                "INSERT INTO drafts VALUES (?,0,?,?)", (sid, json.dumps(EMPTY_DRAFT), "empty")
+            )
+            return db.execute("SELECT * FROM sessions WHERE session_id=?", (sid,)).fetchone()
+
+    def session(self, session_id: str | int, user_id: str) -> sqlite3.Row | None:
+        try:
+            sid = int(session_id)
+        except (TypeError, ValueError):
+            return None
+        return self.one("SELECT * FROM sessions WHERE session_id=? AND user_id=?", sid, user_id)
+
+    def set_language(self, session_id: int, language: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE sessions SET language=? WHERE session_id=?", (language, session_id))
+
+    def draft(self, session_id: int) -> dict:
+        row = self.one(
+            "SELECT d.draft FROM drafts d JOIN sessions s ON s.session_id=d.session_id"
+            " AND d.version=s.version WHERE s.session_id=?",
+            session_id,
+        )
+        return json.loads(row["draft"]) if row else json.loads(json.dumps(EMPTY_DRAFT))
+
+    def push_draft(self, session_id: int, draft: dict, note: str) -> int:
+        """A new version after the current one; versions past it (redo) are dropped."""
+        with self.tx() as db:
+            v = db.execute(
+                "SELECT version FROM sessions WHERE session_id=?", (session_id,)
+            ).fetchone()["version"]
+            db.execute("DELETE FROM drafts WHERE session_id=? AND version>?", (session_id, v))
+            db.execute(
+                "INSERT INTO drafts VALUES (?,?,?,?)", (session_id, v + 1, json.dumps(draft), note)
+            )
+            db.execute("UPDATE sessions SET version=? WHERE session_id=?", (v + 1, session_id))
+            return v + 1
+
+    def step_draft(self, session_id: int, delta: int) -> tuple[dict, str] | None:
+        """Undo (-1) or redo (+1); None when there is nothing to step to."""
+        with self.tx() as db:
+            v = db.execute(
+                "SELECT version FROM sessions WHERE session_id=?", (session_id,)
+            ).fetchone()["version"]
+            target = v + delta
+            row = db.execute(
+                "SELECT draft, note FROM drafts WHERE session_id=? AND version=?",
+                (session_id, target),
+            ).fetchone()
+            if row is None:
+                return None
+            note_row = db.execute(
+                "SELECT note FROM drafts WHERE session_id=? AND version=?",
+                (session_id, max(v, target)),
+            ).fetchone()
+            db.execute("UPDATE sessions SET version=? WHERE session_id=?", (target, session_id))
+            return json.loads(row["draft"]), note_row["note"] if note_row else ""
+
+    # ---- media -----------------------------------------------------------------------------
+
+    def add_media(self, session_id: int, info: dict, path: Path, filename: str) -> None:
+        with self.tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO media VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    info["hash"],
+                    str(path),
+                    info["file_type"],
+                    info.get("width"),
+                    info.get("height"),
+                    info.get("duration"),
+                    info.get("fps"),
+                    info.get("size"),
+                ),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO session_media VALUES (?,?,?,?)",
+                (session_id, info["hash"], filename, time.time()),
+            )
+
+    def session_media(self, session_id: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT m.*, sm.filename, sm.added_at FROM session_media sm JOIN media m"
+            " ON m.hash=sm.hash WHERE sm.session_id=? ORDER BY sm.added_at, sm.rowid",
+            session_id,
+        )
+
+    def media_paths(self, hashes: list[str]) -> dict[str, Path]:
+        out: dict[str, Path] = {}
+        for h in hashes:
+            row = self.one("SELECT path FROM media WHERE hash=?", h)
+            if row:
+                out[h] = Path(row["path"])
+        return out
+
+    # ---- renders ---------------------------------------------------------------------------
+
+    def create_render(
+        self, render_id: str, user_id: str, session_id: int, draft: dict, quality: str, cost: int
+    ) -> bool:
+        """Freeze `cost` credits and queue the job; False when that would overdraw."""
+        now = time.time()
+        with self.tx() as db:
+            avail = db.execute(
+                "SELECT available FROM users WHERE user_id=?", (user_id,)
+            ).fetchone()["available"]
+            if avail < cost:
+                return False
+            db.execute(
+                "UPDATE users SET available=available-?, frozen=frozen+? WHERE user_id=?",
+                (cost, cost, user_id),
+            )
+            db.execute(
+                "INSERT INTO renders VALUES (?,?,?,?,?,'pending',0,?,NULL,NULL,?,NULL)",
+                (render_id, user_id, session_id, json.dumps(draft), quality, cost, now),
+            )
+            db.execute(
+                "INSERT INTO ledger (user_id, render_id, kind, amount, at) VALUES (?,?,?,?,?)",
+                (user_id, render_id, "freeze", cost, now),
+            )
+        return True
+
+    def render(self, render_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM renders WHERE id=?", render_id)
+
+    def finish_render(
+        self, render_id: str, status: str, output: str | None = None, error: str | None = None
+    ) -> bool:
+        """Settle a job once: spend on completed, release on failed/cancelled."""
+        now = time.time()
+        with self.tx() as db:
+            row = db.execute("SELECT * FROM renders WHERE id=?", (render_id,)).fetchone()
+            if row is None or row["status"] in ("completed", "failed", "cancelled"):
+                return False
+            cost, user = row["cost"], row["user_id"]
+            if status == "completed":
+                db.execute("UPDATE users SET frozen=frozen-? WHERE user_id=?", (cost, user))
+                kind = "spend"
+            else:
+                db.execute(
+                    "UPDATE users SET frozen=frozen-?, available=available+? WHERE user_id=?",
+                    (cost, cost, user),
+                )
+                kind = "release"
+            db.execute(
+                "UPDATE renders SET status=?, output=?, error=?, completed_at=?,"
+                " progress=CASE WHEN ?='completed' THEN 100 ELSE progress END WHERE id=?",
+                (status, output, error, now, status, render_id),
+            )
+            db.execute(
+                "INSERT INTO ledger (user_id, render_id, kind, amount, at) VALUES (?,?,?,?,?)",
+                (user, render_id, kind, cost, now),
+            )
+        return True
+
+    def set_progress(self, render_id: str, progress: float, status: str = "processing") -> None:
+        with self.tx() as db:
+            db.execute(
+                "UPDATE renders SET progress=?, status=? WHERE id=? AND status IN"
+                " ('pending','processing')",
+                (progress, status, render_id),
+            )
+
+    def unfinished_renders(self) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT * FROM renders WHERE status IN ('pending','processing') ORDER BY created_at"
+        )
+
+    def running_renders(self, user_id: str) -> int:
+        row = self.one(
+            "SELECT COUNT(*) AS n FROM renders WHERE user_id=? AND status IN"
+            " ('pending','processing')",
+            user_id,
+        )
+        return int(row["n"]) if row else 0

@@ -1,0 +1,1 @@
+"""The panes of the terminal app, one module each."""
