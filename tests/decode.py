@@ -33,6 +33,8 @@ def probe(path: Path) -> Probe:
         v = c.streams.video[0]
         cc = v.codec_context
         frames = sum(1 for _ in c.decode(v))
+        # average_rate is sometimes unset before a full scan; the container's rates agree.
+        fps = float(v.average_rate or v.guessed_rate or v.base_rate)
     audio_seconds = rate = channels = None
     with av.open(str(path)) as c:
         if c.streams.audio:
@@ -49,7 +51,7 @@ def probe(path: Path) -> Probe:
         cc.height,
         str(cc.pix_fmt),
         frames,
-        float(v.average_rate),
+        fps,
         int(cc.colorspace),
         int(cc.color_primaries),
         int(cc.color_trc),
@@ -57,7 +59,7 @@ def probe(path: Path) -> Probe:
         audio_seconds,
         rate,
         channels,
-        frames / float(v.average_rate),
+        frames / fps,
     )
 
 
