@@ -19,14 +19,70 @@ def api(engine_url: str) -> httpx.Client:
         yield c
 
 
-def token(api: httpx.Client) -> dict:
-    r = api.post("/api/auth/anonymous-token", headers={"X-Client-Id": str(uuid.uuid4())})
+def token(api: httpx.Client, client_id: str | None = None) -> dict:
+    """A new anonymous token; with the same `client_id`, another token of the same user."""
+    cid = client_id or str(uuid.uuid4())
+    r = api.post("/api/auth/anonymous-token", headers={"X-Client-Id": cid})
     assert r.status_code == 200
     return r.json()["data"]
 
 
 def auth(tok: dict) -> dict:
     return {"Authorization": f"Bearer {tok['token']}"}
+
+
+def new_session(api: httpx.Client, tok: dict) -> str:
+    r = api.post("/api/tasks/me/with-session/nemo_agent", headers=auth(tok), json={})
+    assert r.status_code == 200, r.text
+    return r.json()["data"]["session_id"]
+
+
+def upload_photo(api: httpx.Client, tok: dict, sid: str, path: Path, size=(320, 240)) -> dict:
+    img = photo(path, size)
+    with open(img, "rb") as f:
+        r = api.post(
+            f"/api/upload-video/nemo_agent/me/{sid}",
+            headers=auth(tok),
+            files=[("files", (img.name, f))],
+        )
+    assert r.status_code == 200, r.text
+    return r.json()["data"]["files"][0]
+
+
+def clip(src: str, seconds: float = 2, size=(640, 360), fps: int = 24) -> dict:
+    """A one-image draft, sent with the render request (no agent turn needed)."""
+    ms = int(seconds * 1000)
+    return {
+        "d": ms,
+        "m": {"title": "t", "width": size[0], "height": size[1], "fps": fps},
+        "t": [
+            {
+                "tt": 0,
+                "sg": [{"id": "s1", "src": src, "st": 0, "d": ms, "m": {"motion": "zoom_in"}}],
+            }
+        ],
+    }
+
+
+def start_render(api: httpx.Client, tok: dict, sid: str, draft: dict, **extra) -> httpx.Response:
+    body = {"sessionId": sid, "draft": draft, "output": {"format": "mp4", "quality": "draft"}}
+    return api.post(
+        "/api/render/proxy/lambda", headers={**auth(tok), **skill_headers()}, json=body | extra
+    )
+
+
+def wait_render(api: httpx.Client, tok: dict, rid: str, until=("completed", "failed")) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok)).json()["data"]
+        if st["status"] in until or st["status"] in ("completed", "failed", "cancelled"):
+            return st
+        time.sleep(0.1)
+    raise AssertionError(f"render {rid} still {st}")
+
+
+def balance(api: httpx.Client, tok: dict) -> dict:
+    return api.get("/api/credits/balance/simple", headers=auth(tok)).json()["data"]
 
 
 def test_token_session_and_credits(api: httpx.Client) -> None:
@@ -133,6 +189,12 @@ def test_upload_turn_render_download(api: httpx.Client, tmp_path: Path) -> None:
         f"/api/render/proxy/{rid}/download", headers={**auth(tok), "Range": "bytes=10-19"}
     )
     assert part.status_code == 206 and part.content == r.content[10:20]
+    assert part.headers["content-range"] == f"bytes 10-19/{len(r.content)}"
+    past = api.get(
+        f"/api/render/proxy/{rid}/download",
+        headers={**auth(tok), "Range": f"bytes={len(r.content) + 10}-"},
+    )
+    assert past.status_code == 416
     other = token(api)
     r = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(other))
     assert r.status_code == 404

@@ -1,158 +1,754 @@
-"""The terminal app: panes post messages, the app routes them to the client in workers."""
+"""The terminal app: panes post messages, the app routes them to the client in workers.
+
+Actions that change the session (uploads, turns, undo, new session, starting renders, batches) run
+one at a time, in order, from a queue served by one worker, so a second action never cancels one
+in flight. Reads (credits, status) and the long part of an export (waiting for the render and
+downloading it) run in their own workers, so chat goes on while a clip renders. Results come back
+as the messages of `tui.messages`; nothing on the UI's thread waits for the network.
+
+The client (and httpx) are imported by the connect worker, after the first screen.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import DirectoryTree, Footer, Header, Markdown
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.widgets import DirectoryTree, Footer, Header
+from textual.worker import Worker, WorkerState
 
 from tui.backend import EmbeddedEngine, choose
-from tui.client import Client, ClientError, StateUpdate, unique_path
-from tui.client_state import ClientState
-from tui.intents import route
-from tui.paths import client_state_file
-from tui.protocol import FinalText, TextChunk, ToolCall, TurnError, summarize_draft
-from widgets.credits import Credits
-from widgets.files import FileBrowser
+from tui.commands import I2VCommands
+from tui.messages import (
+    Connected,
+    CreditsReady,
+    ExportSaved,
+    JobUpdate,
+    StatusLine,
+    ToolLine,
+    TrackReady,
+    TranscriptChunk,
+)
+from widgets.credits import Credits, Jobs
+from widgets.files import FileBrowser, FilesPane
 from widgets.prompt import Prompt
 from widgets.tracks import Tracks
 from widgets.transcript import Transcript
 
+if TYPE_CHECKING:
+    from tui.client import Client
+
+W = TypeVar("W")
+
 HELP = """\
-**Commands**: `/upload PATH`, `/export`, `/credits`, `/status`, `/undo`, `/new`, `/help`.
-Or just say what you want, for example
-*"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi music at 35%"*.
-Press **Enter** on a file in the Files pane to upload it."""
+**Say what you want**, e.g. *"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi
+music at 35%"*, or:
+
+- `/upload PATH`: upload a file (or **Enter** on it in Files)
+- `/export [draft|standard|high]`: render and save to the exports folder
+- `/credits`, `/status`: the balance; the timeline
+- `/undo`, `/new`: step back; start a new session
+- `/open`: the last export; `/watch DIR`: clips from images dropped there
+- `/reconnect`: restart the local engine, or reconnect
+
+**Space** marks files: the next instruction goes to each, one clip each. **Tab** moves between
+panes, **ctrl+p** lists every action, **ctrl+q** quits."""
+
+STILL_WORKING_EVERY = 120.0  # seconds of heartbeats between "⏳ Still working…" lines
+QUEUED_ACTIONS = ("upload", "agent", "undo", "new", "export", "batch")
 
 
 class I2VApp(App):
     TITLE = "image-to-video-in-flow"
     CSS_PATH = "app.tcss"
-    BINDINGS = [("ctrl+q", "quit", "Quit")]
+    COMMANDS = App.COMMANDS | {I2VCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+s", "export", "Export", priority=True),
+        Binding("ctrl+r", "credits", "Credits", priority=True),
+        Binding("ctrl+n", "new_session", "New", priority=True),
+        Binding("ctrl+o", "open", "Open", show=False, priority=True),
+        Binding("f1", "help", "Help"),
+    ]
 
-    def __init__(self, folder: Path = Path("."), out: Path | None = None, api: str | None = None):
+    def __init__(
+        self,
+        folder: Path = Path("."),
+        out: Path | None = None,
+        api: str | None = None,
+        *,
+        watch: Path | None = None,
+        watch_prompt: str | None = None,
+        still_working_every: float = STILL_WORKING_EVERY,
+        export_quality: str = "high",
+    ):
         super().__init__()
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
         self.api = api
+        self.watch_dir = watch
+        self.watch_prompt = watch_prompt
+        self.still_working_every = still_working_every
+        self.export_quality = export_quality
         self.client: Client | None = None
         self.engine: EmbeddedEngine | None = None
+        self.backend_label = ""
         self.last_source = "clip"
+        self.last_export: Path | None = None
+        self.marked: list[Path] = []
+        self.busy = False
+        self._claimed: set[Path] = set()
+        self._actions: asyncio.Queue[tuple[str, str, list[Path]]] = asyncio.Queue()
+        self._connected = asyncio.Event()  # set when a connect attempt has finished
+        self._jobs = 0
+        self._following: set[str] = set()
+        self._engine_url: asyncio.Future[str] | None = None
+
+    # ---- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="main"):
-            yield FileBrowser(self.folder, id="files")
+        yield Header(icon="▶")
+        with Vertical(id="main"):
+            yield FilesPane(self.folder, id="files")
             yield Transcript(id="transcript")
-            with Vertical(id="side"):
+            with VerticalScroll(id="side"):
                 yield Tracks(id="tracks")
-                yield Credits(id="credits")
+                yield Jobs(id="jobs")
+                # The watch queue pane (widgets/queue.py) mounts here when watching.
+                yield Vertical(id="queue-slot")
         yield Prompt(id="prompt")
         yield Footer()
+
+    def on_load(self) -> None:
+        # Launch the local engine before the first screen is drawn: its start-up overlaps ours.
+        if not choose(self.api).is_cloud:
+            self.engine = EmbeddedEngine()
+            self._engine_url = asyncio.ensure_future(self.engine.start())
 
     def on_mount(self) -> None:
         self.query_one(Prompt).focus()
         self.transcript.add_status("Connecting…")
         self.connect()
+        self._serve_actions()
 
     @property
     def transcript(self) -> Transcript:
         return self.query_one(Transcript)
 
-    @work(exclusive=True, group="connect")
-    async def connect(self) -> None:
-        choice = choose(self.api)
-        try:
-            if choice.is_cloud:
-                url, key = choice.url, choice.url
-            else:
-                self.engine = EmbeddedEngine()
-                url, key = await self.engine.start(), "local"
-            assert url is not None
-            self.client = Client(
-                url,
-                ClientState(client_state_file(), key),
-                token=choice.token,
-                cloud=choice.is_cloud,
-            )
-            await self.client.connect()
-            self.transcript.add_status("Ready")
-            await self._refresh_state()
-        except (ClientError, OSError, RuntimeError) as exc:
-            self.transcript.add_status(f"Could not connect: {exc}", error=True)
+    @property
+    def browser(self) -> FileBrowser:
+        return self.query_one(FileBrowser)
 
-    async def _refresh_state(self) -> None:
+    def shown_path(self, path: Path) -> str:
+        """A path as people read it: relative to the browsed folder when inside it."""
+        try:
+            return str(Path(path).resolve().relative_to(self.folder.resolve()))
+        except ValueError:
+            return str(path)
+
+    # ---- connecting ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def connect(self) -> None:
+        self._connected.clear()
+        try:
+            from tui.client import Client, ClientError
+            from tui.client_state import ClientState
+            from tui.paths import client_state_file
+
+            choice = choose(self.api)
+            try:
+                if choice.is_cloud:
+                    assert choice.url is not None
+                    url, key = choice.url, choice.url
+                    self.backend_label = choice.url.split("://", 1)[-1]
+                else:
+                    if self._engine_url is None or self.engine is None:
+                        self.engine = EmbeddedEngine()
+                        self._engine_url = asyncio.ensure_future(self.engine.start())
+                    url, key = await self._engine_url, "local"
+                    self._engine_url = None
+                    self.backend_label = "local engine"
+                if self.client is not None:
+                    await self.client.aclose()
+                state = ClientState(client_state_file(), key)
+                resumed = bool(state.backend.get("session_id"))
+                self.client = Client(url, state, token=choice.token, cloud=choice.is_cloud)
+                await self.client.connect()
+            except (ClientError, OSError, RuntimeError) as exc:
+                self.post_message(
+                    StatusLine(
+                        f"Could not connect: {getattr(exc, 'message', exc)}",
+                        error=True,
+                        hint=getattr(exc, "hint", "")
+                        or "check the backend, then type /reconnect (or press ctrl+q to quit)",
+                    )
+                )
+                return
+        finally:
+            self._connected.set()
+        self.post_message(Connected(self.backend_label, resumed))
+        await self._refresh(tracks=True, credits=True, quiet=True)
+        self._resume_renders()
+        if self.watch_dir is not None:
+            self.call_later(self._start_watch, str(self.watch_dir))
+
+    async def _refresh(self, tracks: bool = False, credits: bool = False, quiet=False) -> None:
+        from tui.client import ClientError
+        from tui.protocol import summarize_draft
+
         assert self.client is not None
+        try:
+            if tracks:
+                draft = await self.client.draft()
+                self.post_message(TrackReady(draft, summarize_draft(draft)))
+            if credits:
+                c = await self.client.credits()
+                self.post_message(CreditsReady(c["available"], c["frozen"], c["total"]))
+        except ClientError as exc:
+            if not quiet:
+                raise
+            self._report(exc)
+
+    def _resume_renders(self) -> None:
+        """Renders saved by an earlier run: follow them instead of orphaning them."""
+        assert self.client is not None
+        for rid, info in self.client.state.pending_renders().items():
+            target = info.get("target")
+            if target and info.get("state") == "rendering" and rid not in self._following:
+                dest = Path(target)
+                self._claimed.add(dest)
+                self.post_message(StatusLine(f"Resuming render {dest.name}"))
+                self._follow_render(rid, dest)
+
+    # ---- the action queue ------------------------------------------------------------------
+
+    def submit(self, action: str, arg: str = "", paths: list[Path] | None = None) -> None:
+        """Queue an action that changes the session; they run one at a time, in order."""
+        if self.busy or not self._actions.empty():
+            self.transcript.add_status("(queued: runs after the current step)")
+        self._actions.put_nowait((action, arg, list(paths or [])))
+
+    @work(exclusive=True, group="actions", exit_on_error=False)
+    async def _serve_actions(self) -> None:
+        while True:
+            action, arg, paths = await self._actions.get()
+            self.busy = True
+            try:
+                await self._connected.wait()
+                await self._run_action(action, arg, paths)
+            except Exception as exc:  # every failure becomes words; the queue goes on
+                self._report(exc)
+            finally:
+                self.busy = False
+
+    async def _run_action(self, action: str, arg: str, paths: list[Path]) -> None:
+        client = self._need_client()
+        if client is None:
+            return
+        if action == "upload":
+            await self._upload(paths or [self._resolve(arg)])
+        elif action == "new":
+            await client.new_session()
+            self.post_message(StatusLine("New session: an empty timeline"))
+            await self._refresh(tracks=True)
+        elif action == "export":
+            await self._start_export(arg or self.export_quality)
+        elif action == "batch":
+            await self._batch(paths, arg)
+        else:  # agent, undo
+            await self._turn("undo" if action == "undo" else arg)
+
+    def _need_client(self) -> Client | None:
+        if self.client is None:
+            self.post_message(
+                StatusLine(
+                    "Not connected",
+                    error=True,
+                    hint="type /reconnect to try again, or ctrl+q to quit",
+                )
+            )
+        return self.client
+
+    def _resolve(self, arg: str) -> Path:
+        p = Path(arg).expanduser()
+        if not p.is_absolute() and not p.exists() and (self.folder / p).exists():
+            p = self.folder / p
+        return p
+
+    def _job_id(self, kind: str) -> str:
+        self._jobs += 1
+        return f"{kind}{self._jobs}"
+
+    async def _upload(self, paths: list[Path]) -> None:
+        from tui.client import Client
+
+        assert self.client is not None
+        for p in paths:
+            Client.check_upload(p)  # no such file / wrong type / too large: before a byte
+        label = ", ".join(p.name for p in paths)
+        jid = self._job_id("upload")
+        self.post_message(JobUpdate(jid, f"Upload {label}", None, "running"))
+        try:
+            files = await self.client.upload(paths)
+        except Exception:
+            self.post_message(JobUpdate(jid, f"Upload {label}", None, "failed"))
+            raise
+        self.post_message(JobUpdate(jid, f"Uploaded {label}", 100, "done"))
+        self.last_source = paths[-1].stem
+        facts = []
+        for f in files:
+            dims = f" ({f['width']}×{f['height']})" if f.get("width") and f.get("height") else ""
+            facts.append(f"{f.get('filename', '?')}{dims}")
+        self.post_message(StatusLine("Uploaded " + ", ".join(facts)))
+        await self._refresh(tracks=True)
+
+    async def _turn(self, text: str) -> None:
+        from tui.client import StateUpdate
+        from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+
+        assert self.client is not None
+        last_note = time.monotonic()
+        async for ev in self.client.turn(text):
+            if isinstance(ev, TextChunk):
+                self.post_message(TranscriptChunk(ev.text))
+            elif isinstance(ev, FinalText):
+                self.post_message(TranscriptChunk(ev.text, final=True))
+            elif isinstance(ev, ToolCall):
+                self.post_message(ToolLine(ev.name, dict(ev.args)))
+            elif isinstance(ev, Heartbeat):
+                if time.monotonic() - last_note >= self.still_working_every:
+                    last_note = time.monotonic()
+                    self.post_message(StatusLine("⏳ Still working…"))
+            elif isinstance(ev, TurnError):
+                self.post_message(
+                    StatusLine(ev.message, error=True, hint="the Tracks pane shows the timeline")
+                )
+            elif isinstance(ev, StateUpdate):
+                self.post_message(TrackReady(ev.draft, ev.summary))
+                if ev.note:
+                    self.post_message(StatusLine(ev.note))
+
+    # ---- exports ---------------------------------------------------------------------------
+
+    def _claim(self, stem: str) -> Path:
+        """`exports/photo.mp4`, else `photo-2.mp4`…: never an existing file or one being made."""
+        from tui.client import unique_path
+
+        base = self.out_dir / f"{stem}.mp4"
+        cand = unique_path(base)
+        n = 2
+        while cand in self._claimed:
+            cand = unique_path(base.with_name(f"{stem}-{n}.mp4"))
+            n += 1
+        self._claimed.add(cand)
+        return cand
+
+    @staticmethod
+    def _source_stem(draft: dict) -> str | None:
+        for t in draft.get("t") or []:
+            if isinstance(t, dict) and t.get("tt") == 0:
+                for s in t.get("sg") or []:
+                    name = (s.get("m") or {}).get("name")
+                    if name:
+                        return Path(name).stem
+        return None
+
+    async def _start_export(self, quality: str, stem: str | None = None) -> None:
+        from tui.client import ClientError
+
+        assert self.client is not None
+        if quality not in ("high", "standard", "draft"):
+            raise ClientError(
+                f"unknown quality {quality!r}", hint="use /export high, standard or draft"
+            )
         draft = await self.client.draft()
-        self.query_one(Tracks).show(summarize_draft(draft))
-        c = await self.client.credits()
-        self.query_one(Credits).show(c["available"], c["frozen"], c["total"])
+        dest = self._claim(stem or self._source_stem(draft) or self.last_source)
+        try:
+            rid = await self.client.start_render(quality, draft)
+        except Exception:
+            self._claimed.discard(dest)
+            raise
+        self.client.state.update_render(rid, target=str(dest))
+        self.post_message(StatusLine(f"Rendering {dest.name} ({quality})…"))
+        self._follow_render(rid, dest)
+        await self._refresh(credits=True, quiet=True)
+
+    @work(group="renders", exit_on_error=False)
+    async def _follow_render(self, rid: str, dest: Path) -> None:
+        from tui.client import ClientError
+
+        assert self.client is not None
+        label = dest.name
+        self._following.add(rid)
+        self.post_message(JobUpdate(rid, f"Render {label}", 0, "running"))
+        try:
+            status = await self.client.wait_render(
+                rid,
+                lambda s: self.post_message(JobUpdate(rid, f"Render {label}", s.progress)),
+            )
+            self.post_message(JobUpdate(rid, f"Download {label}", 100))
+            path = await self.client.download(rid, dest, status)
+        except ClientError as exc:
+            self.post_message(JobUpdate(rid, f"Render {label}", None, "failed"))
+            self._report(exc)
+            return
+        finally:
+            self._claimed.discard(dest)
+            self._following.discard(rid)
+            with contextlib.suppress(Exception):
+                await self._refresh(credits=True, quiet=True)
+        self.post_message(JobUpdate(rid, label, 100, "done", path))
+        self.post_message(ExportSaved(path))
+
+    async def _batch(self, paths: list[Path], text: str) -> None:
+        """Each marked file gets its own session, the same instruction and its own render."""
+        assert self.client is not None
+        session = self.client.session
+        saved = (session.session_id, session.task_id)
+        try:
+            for i, p in enumerate(paths, 1):
+                self.post_message(StatusLine(f"Batch {i}/{len(paths)}: {p.name}"))
+                try:
+                    await self.client.new_session()
+                    await self._upload([p])
+                    await self._turn(text)
+                    await self._start_export(self.export_quality, p.stem)
+                except Exception as exc:
+                    self._report(exc)
+        finally:
+            # Back to the session the person was working in.
+            session.session_id, session.task_id = saved
+            self.client.state.update(session_id=saved[0], task_id=saved[1])
+            await self._refresh(tracks=True, quiet=True)
+
+    # ---- reads (never queued behind a long turn) -------------------------------------------
+
+    @work(group="reads", exit_on_error=False)
+    async def _read(self, what: str) -> None:
+        await self._connected.wait()
+        client = self._need_client()
+        if client is None:
+            return
+        from tui.protocol import summarize_draft
+
+        try:
+            if what == "credits":
+                c = await client.credits()
+                self.post_message(CreditsReady(c["available"], c["frozen"], c["total"]))
+                self.post_message(
+                    StatusLine(
+                        f"Credits: {c['available']} available, {c['frozen']} frozen, "
+                        f"{c['total']} total"
+                    )
+                )
+            else:
+                draft = await client.draft()
+                summary = summarize_draft(draft)
+                self.post_message(TrackReady(draft, summary))
+                self.post_message(
+                    StatusLine(
+                        "Timeline: " + "  ".join(summary)
+                        if summary
+                        else "The timeline is empty: upload an image"
+                    )
+                )
+        except Exception as exc:
+            self._report(exc)
+
+    # ---- errors ----------------------------------------------------------------------------
+
+    def _engine_dead(self) -> bool:
+        if self.engine is None:
+            return False
+        proc = self.engine.proc
+        return proc is None or proc.returncode is not None
+
+    def _report(self, exc: BaseException) -> None:
+        text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        hint = getattr(exc, "hint", "")
+        if self._engine_dead():
+            text = f"Lost the local engine: {text}"
+            hint = "type /reconnect to start it again (your session is kept)"
+        elif "cannot reach the backend" in text or "did not answer" in text:
+            hint = "check the connection, then type /reconnect"
+        elif not hasattr(exc, "message"):
+            text = f"{type(exc).__name__}: {text}"
+        self.post_message(StatusLine(text, error=True, hint=hint))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's unexpected failure becomes words (Harlequin's pattern)."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self._report(event.worker.error)
+
+    # ---- results coming back ---------------------------------------------------------------
+    # (A result that arrives while the app shuts down finds no panes: it is dropped.)
+
+    def _pane(self, kind: type[W]) -> W | None:
+        try:
+            return self.query_one(kind)
+        except NoMatches:
+            return None
+
+    @on(StatusLine)
+    def _status(self, msg: StatusLine) -> None:
+        if t := self._pane(Transcript):
+            t.add_status(msg.text, msg.error, msg.hint)
+
+    @on(TranscriptChunk)
+    async def _chunk(self, msg: TranscriptChunk) -> None:
+        if t := self._pane(Transcript):
+            await (t.finish_answer(msg.text) if msg.final else t.append_chunk(msg.text))
+
+    @on(ToolLine)
+    def _tool(self, msg: ToolLine) -> None:
+        if t := self._pane(Transcript):
+            t.add_tool(msg.name, msg.args)
+
+    @on(TrackReady)
+    def _tracks(self, msg: TrackReady) -> None:
+        if t := self._pane(Tracks):
+            t.show(msg.draft, msg.summary)
+
+    @on(CreditsReady)
+    def _credits(self, msg: CreditsReady) -> None:
+        if c := self._pane(Credits):
+            c.show(msg.available, msg.frozen, msg.total)
+
+    @on(Connected)
+    def _connected_msg(self, msg: Connected) -> None:
+        self.sub_title = msg.backend
+        if t := self._pane(Transcript):
+            t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
+
+    @on(JobUpdate)
+    def _job(self, msg: JobUpdate) -> None:
+        shown = self.shown_path(msg.path) if msg.path is not None else ""
+        if jobs := self._pane(Jobs):
+            jobs.update_job(msg.job_id, msg.label, msg.progress, msg.state, msg.path, shown)
+
+    @on(ExportSaved)
+    def _saved(self, msg: ExportSaved) -> None:
+        self.last_export = msg.path
+        if t := self._pane(Transcript):
+            t.add_status(f"Saved {self.shown_path(msg.path)} (/open opens it)")
+
+    # ---- input from the panes --------------------------------------------------------------
 
     @on(Prompt.Sent)
     def _prompt(self, event: Prompt.Sent) -> None:
-        intent = route(event.text)
-        self.transcript.add_user(event.text)
-        if intent.action == "help":
-            self.transcript.mount(Markdown(HELP))
+        text = event.text
+        self.transcript.add_user(text)
+        if text.strip().lower() == "/reconnect":
+            self.command_reconnect()
             return
-        self.act(intent.action, intent.arg)
+        from tui.intents import route  # after the first screen
+
+        intent = route(text)
+        action, arg = intent.action, intent.arg
+        if action == "help":
+            if arg:
+                self.transcript.add_status(f"Unknown command /{arg}", error=True, hint="see below")
+            self.command_help()
+        elif action == "open":
+            self.command_open()
+        elif action == "watch":
+            self._start_watch(arg)
+        elif action in ("credits", "status"):
+            self._read(action)
+        elif action == "upload" and not arg:
+            self.transcript.add_status(
+                "Upload what?", error=True, hint="/upload PATH, or Enter on a file in Files"
+            )
+        elif action == "agent" and self.marked:
+            paths = list(self.marked)
+            self.browser.clear_marks()
+            self.transcript.add_status(f"Batch of {len(paths)}: each gets its own clip")
+            self.submit("batch", arg, paths)
+        else:
+            self.submit(action, arg)
 
     @on(DirectoryTree.FileSelected)
     def _file(self, event: DirectoryTree.FileSelected) -> None:
-        self.transcript.add_user(f"/upload {event.path}")
-        self.act("upload", str(event.path))
+        event.stop()
+        self.transcript.add_user(f"/upload {self.shown_path(event.path)}")
+        self.submit("upload", str(event.path))
 
-    @work(exclusive=True, group="client")
-    async def act(self, action: str, arg: str) -> None:
-        if self.client is None:
-            self.transcript.add_status("Not connected yet", error=True)
+    @on(FileBrowser.MarksChanged)
+    def _marks(self, event: FileBrowser.MarksChanged) -> None:
+        self.marked = list(event.paths)
+        prompt = self.query_one(Prompt)
+        if self.marked:
+            prompt.placeholder = (
+                f"{len(self.marked)} marked: say what each should become (one clip each)"
+            )
+        else:
+            prompt.placeholder = Prompt.PLACEHOLDER
+
+    # ---- commands (palette, keys, slash commands) ------------------------------------------
+
+    def command_export(self) -> None:
+        self.submit("export", self.export_quality)
+
+    def command_upload(self) -> None:
+        node = self.browser.cursor_node
+        if node is None or node.data is None or node.data.path.is_dir():
+            self.transcript.add_status(
+                "No file highlighted", error=True, hint="pick one in Files (Tab), or /upload PATH"
+            )
             return
-        try:
-            if action == "upload":
-                path = Path(arg).expanduser()
-                files = await self.client.upload([path])
-                self.last_source = path.stem
-                names = ", ".join(f.get("filename", "?") for f in files)
-                self.transcript.add_status(f"Uploaded {names}")
-            elif action == "credits" or action == "status":
-                pass
-            elif action == "new":
-                await self.client.new_session()
-                self.transcript.add_status("New session")
-            elif action == "export":
-                dest = unique_path(self.out_dir / f"{self.last_source}.mp4")
-                self.transcript.add_status("Rendering…")
-                result = await self.client.export(dest)
-                self.transcript.add_status(f"Saved {result.path}")
-            else:
-                text = "undo" if action == "undo" else arg
-                async for ev in self.client.turn(text):
-                    if isinstance(ev, TextChunk):
-                        await self.transcript.append_chunk(ev.text)
-                    elif isinstance(ev, FinalText):
-                        await self.transcript.finish_answer(ev.text)
-                    elif isinstance(ev, ToolCall):
-                        self.transcript.add_tool(ev.name)
-                    elif isinstance(ev, TurnError):
-                        self.transcript.add_status(ev.message, error=True)
-                    elif isinstance(ev, StateUpdate) and ev.note:
-                        self.transcript.add_status(ev.note)
-            await self._refresh_state()
-        except ClientError as exc:
-            self.transcript.add_status(str(exc), error=True)
+        self.submit("upload", str(node.data.path))
+
+    def command_upload_marked(self) -> None:
+        if not self.marked:
+            self.transcript.add_status(
+                "Nothing marked", error=True, hint="press space on files in Files"
+            )
+            return
+        self.submit("upload", "", list(self.marked))
+
+    def command_clear_marks(self) -> None:
+        self.browser.clear_marks()
+
+    def command_credits(self) -> None:
+        self._read("credits")
+
+    def command_status(self) -> None:
+        self._read("status")
+
+    def command_undo(self) -> None:
+        self.submit("undo")
+
+    def command_new_session(self) -> None:
+        self.submit("new")
+
+    def command_help(self) -> None:
+        self.transcript.add_markdown(HELP)
+
+    def command_open(self) -> None:
+        if self.last_export is None:
+            self.transcript.add_status(
+                "Nothing exported yet", error=True, hint="/export renders the timeline"
+            )
+            return
+        shown = self.shown_path(self.last_export)
+        opener = _desktop_opener()
+        if opener is None:
+            self.transcript.add_status(f"The last export is {self.last_export}")
+            return
+        self._open_file(opener, self.last_export)
+        self.transcript.add_status(f"Opening {shown}")
+
+    @work(thread=True, group="opener", exit_on_error=False)
+    def _open_file(self, opener: str, path: Path) -> None:
+        subprocess.Popen(
+            [opener, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def command_reconnect(self) -> None:
+        self.transcript.add_status("Connecting…")
+        self._reconnect()
+
+    @work(exclusive=True, group="reconnect", exit_on_error=False)
+    async def _reconnect(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+            self.engine = None
+        self.connect()
+
+    def _start_watch(self, arg: str) -> None:
+        """The seam for watch mode (tui/watch.py); a message until it exists."""
+        if importlib.util.find_spec("tui.watch") is None:
+            self.transcript.add_status(
+                "Watch mode is not available in this version yet",
+                error=True,
+                hint="use `i2v-flow render IMAGE…` per file meanwhile",
+            )
+            return
+        if not arg:
+            self.transcript.add_status("Watch what?", error=True, hint="/watch DIR")
+            return
+        watch = __import__("tui.watch", fromlist=["attach"])
+        attach = getattr(watch, "attach", None)
+        if attach is None:
+            self.transcript.add_status(
+                "Watch mode is not wired into the app yet", error=True, hint="i2v-flow watch DIR"
+            )
+            return
+        attach(self, Path(arg).expanduser(), self.watch_prompt)
+
+    # ---- key actions -----------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        self.command_export()
+
+    def action_credits(self) -> None:
+        self.command_credits()
+
+    def action_new_session(self) -> None:
+        self.command_new_session()
+
+    def action_open(self) -> None:
+        self.command_open()
+
+    def action_help(self) -> None:
+        self.command_help()
 
     async def on_unmount(self) -> None:
+        # Workers are cancelled by now; the client's state file is written atomically on
+        # every change, and downloads land under a temporary name, so nothing is half-written.
         if self.client is not None:
-            await self.client.aclose()
+            with contextlib.suppress(Exception):
+                await self.client.aclose()
+        if self._engine_url is not None:  # quit while the engine was still starting
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._engine_url, 10)
         if self.engine is not None:
             await self.engine.stop()
 
 
+def _desktop_opener() -> str | None:
+    if sys.platform == "darwin":
+        return shutil.which("open")
+    if sys.platform.startswith("win"):
+        return None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return None  # over SSH: show the path instead
+    return shutil.which("xdg-open")
+
+
+def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
+    """The one factory, shared by the CLI and the tests."""
+    return I2VApp(
+        args.folder,
+        args.out,
+        args.api,
+        watch=getattr(args, "watch", None),
+        watch_prompt=getattr(args, "prompt", None),
+        **kw,
+    )
+
+
 def run_app(args: argparse.Namespace) -> int:
-    app = I2VApp(args.folder, args.out, args.api)
-    app.run()
+    make_app(args).run()
     return 0

@@ -50,26 +50,53 @@ def tui_parser() -> argparse.ArgumentParser:
     return p
 
 
+RENDER_EPILOG = """\
+examples:
+  i2v-flow render photo.jpg --prompt "a 5-second vertical clip, title 'Spring Sale' for 3 s"
+  i2v-flow render a.png b.png -p "8 seconds, lo-fi music at 35%" -o promo.mp4 --quality draft
+  i2v-flow render photo.jpg -p "做一个5秒的竖屏视频，标题"春季促销"" --api https://mega-api-prod.nemovideo.ai
+
+backend: the embedded local engine (no account, no network), unless --api URL or I2V_FLOW_API
+names one; NEMO_TOKEN, when set, is the token (and selects the NemoVideo cloud).
+output: stdout gets the assistant's words, the track summary, the saved path and the credits left;
+stderr gets progress. Exit status 0 on success, 1 with one "error: ..." line on any failure.
+"""
+
+
 def render_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="i2v-flow render",
         description="Upload images, run one agent turn with PROMPT, export and download the MP4. "
         "The assistant's words stream to stdout; progress goes to stderr.",
+        epilog=RENDER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    p.add_argument(
+        "images",
+        nargs="+",
+        type=Path,
+        metavar="IMAGE",
+        help="images (or videos, audio) to use: jpg png gif webp mp4 mov … up to 200 MB each",
+    )
     p.add_argument(
         "--prompt",
         "-p",
         default="turn this image into a 5-second animated video clip",
-        help="what you want, in plain words (English or Chinese)",
+        help="what you want, in plain words, English or Chinese (default: %(default)r)",
     )
     p.add_argument(
         "-o",
         "--out",
         type=Path,
-        help="output MP4 (default: IMAGE's name .mp4 here; never overwrites)",
+        metavar="OUT.mp4",
+        help="output MP4 (default: IMAGE's name .mp4 here; never overwrites: clip-2.mp4 …)",
     )
-    p.add_argument("--quality", choices=("high", "standard", "draft"), default="high")
+    p.add_argument(
+        "--quality",
+        choices=("high", "standard", "draft"),
+        default="high",
+        help="render quality (default: high; draft is 540p and quickest)",
+    )
     _api_arg(p)
     return p
 
@@ -102,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(serve_parser().parse_args(argv[1:]))
     if argv and argv[0] == "watch":
-        print("error: watch mode is not built yet", file=sys.stderr)
-        return 2
+        from tui.watch_cli import main as watch_main
+
+        return watch_main(argv[1:])
     args = tui_parser().parse_args(argv)
     from tui.app import run_app
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from httpx_sse import aconnect_sse
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from tui.client_state import ClientState
 from tui.gui_words import translate_gui
@@ -38,6 +38,8 @@ from tui.protocol import (
     TextChunk,
     ToolCall,
     TurnError,
+    diff_drafts,
+    draft_ready,
     file_kind,
     parse_sse_data,
     read_envelope,
@@ -47,6 +49,7 @@ from tui.protocol import (
 )
 
 TURN_DEADLINE = 15 * 60.0
+POLL_BLIPS = 3  # failed polls in a row that a render wait rides out
 REGISTER_URL = "https://nemovideo.ai/"
 
 
@@ -67,6 +70,10 @@ class OutOfCredits(ClientError):
     pass
 
 
+class Unreachable(ClientError):
+    """The backend did not answer at all (connection refused, reset, timed out)."""
+
+
 @dataclass(frozen=True)
 class StateUpdate:
     """Ends every turn: the timeline after it, and a note when the turn said nothing."""
@@ -74,6 +81,8 @@ class StateUpdate:
     draft: dict
     summary: list[str]
     note: str = ""
+    changes: list[str] = field(default_factory=list)  # what the turn changed, in plain words
+    actions: list[str] = field(default_factory=list)  # GUI words turned into actions ("export")
 
 
 @dataclass
@@ -91,6 +100,16 @@ class Progress:
 
 
 @dataclass
+class Resumed:
+    """A render saved by an earlier run, seen through: downloaded to `path`, or why not."""
+
+    render_id: str
+    path: Path | None = None
+    status: RenderStatus | None = None
+    error: str = ""
+
+
+@dataclass
 class ExportResult:
     render_id: str
     path: Path
@@ -101,6 +120,8 @@ class ExportResult:
 
 
 class Client:
+    """One `httpx.AsyncClient` speaking the protocol; use it from one event loop only."""
+
     def __init__(
         self,
         base_url: str,
@@ -112,6 +133,8 @@ class Client:
         rate_limit_wait: float = 30.0,
         poll_interval: float | None = None,
         read_timeout: float = 120.0,
+        on_status: Callable[[str], None] | None = None,
+        turn_deadline: float = TURN_DEADLINE,
     ):
         self.base_url = base_url.rstrip("/")
         self.state = state
@@ -121,17 +144,21 @@ class Client:
         self.poll_interval = (
             poll_interval if poll_interval is not None else (30.0 if cloud else 1.0)
         )
+        self.on_status = on_status
+        self.turn_deadline = turn_deadline
+        saved = state.backend
         self.session = Session(
-            token=token or state.backend.get("token", ""),
-            user_id=state.backend.get("user_id", ""),
-            session_id=state.backend.get("session_id", ""),
-            task_id=state.backend.get("task_id", ""),
+            token=token or saved.get("token", ""),
+            user_id=saved.get("user_id", ""),
+            session_id=saved.get("session_id", ""),
+            task_id=saved.get("task_id", ""),
         )
         # Read timeout > any heartbeat gap; httpx applies it per read, not to the whole stream.
+        # retries=0: the transport never re-sends a POST on its own; retries are ours.
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(connect=10.0, read=read_timeout, write=60.0, pool=10.0),
-            transport=transport,
+            transport=transport or httpx.AsyncHTTPTransport(retries=0),
             headers=skill_headers(),
             follow_redirects=True,
         )
@@ -150,11 +177,18 @@ class Client:
     def anonymous(self) -> bool:
         return self.fixed_token is None
 
+    def _say(self, text: str) -> None:
+        if self.on_status is not None:
+            self.on_status(text)
+
     # ---- connecting ------------------------------------------------------------------------
 
     async def connect(self) -> Session:
         """A token and a session, reusing saved ones; new ones only when needed."""
         async with self._connect_lock:
+            if self.session.token and self.session.session_id:
+                return self.session
+            self._say("Connecting…")
             if not self.session.token:
                 await self._new_token()
             if not self.session.session_id:
@@ -168,10 +202,10 @@ class Client:
                 code=TOKEN_EXPIRED,
                 hint="set a valid NEMO_TOKEN, or unset it to get an anonymous token",
             )
-        for attempt in range(2):
-            resp = await self._send(
-                "POST", "/api/auth/anonymous-token", headers={"X-Client-Id": self.state.client_id}
-            )
+        path = "/api/auth/anonymous-token"
+        retried: set[int] = set()
+        while True:
+            resp = await self._send("POST", path, headers={"X-Client-Id": self.state.client_id})
             env = read_envelope(resp.status_code, _json(resp))
             if env.ok and isinstance(env.data, dict) and env.data.get("token"):
                 self.session.token = str(env.data["token"])
@@ -182,14 +216,17 @@ class Client:
                     expires_at=env.data.get("expires_at"),
                 )
                 return
-            if env.code == MISSING_CLIENT_ID and attempt == 0:
-                self.state.new_client_id()
+            if env.ok:
+                raise ClientError("the backend answered the token request without a token")
+            code = env.code
+            if code in (MISSING_CLIENT_ID, RATE_LIMITED) and code not in retried:
+                retried.add(code)
+                if code == MISSING_CLIENT_ID:
+                    self.state.new_client_id()
+                else:
+                    await asyncio.sleep(_retry_after(resp, self.rate_limit_wait))
                 continue
-            if env.code == RATE_LIMITED and attempt == 0:
-                await asyncio.sleep(_retry_after(resp, self.rate_limit_wait))
-                continue
-            raise self._error(env.code, env.message, resp)
-        raise ClientError("could not get a token from the backend")
+            raise self._error(code, env.message, resp)
 
     async def new_session(self, language: str = "en") -> Session:
         data = await self._call(
@@ -198,7 +235,10 @@ class Client:
             json={"task_name": "project", "language": language},
             session_scoped=False,
         )
-        self.session.session_id = str(data.get("session_id", ""))
+        data = data if isinstance(data, dict) else {}
+        if not data.get("session_id"):
+            raise ClientError("the backend opened a session without an id")
+        self.session.session_id = str(data["session_id"])
         self.session.task_id = str(data.get("task_id", ""))
         self.state.update(session_id=self.session.session_id, task_id=self.session.task_id)
         return self.session
@@ -206,36 +246,75 @@ class Client:
     # ---- plumbing --------------------------------------------------------------------------
 
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.session.token}"}
+        return {
+            "Authorization": f"Bearer {self.session.token}",
+            "X-Client-Id": self.state.client_id,
+        }
 
     async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
         try:
             return await self.http.request(method, url, **kw)
         except httpx.TimeoutException as exc:
-            raise ClientError(
+            raise Unreachable(
                 f"the backend did not answer in time ({type(exc).__name__})",
                 hint="check the connection and try again",
             ) from None
         except httpx.TransportError as exc:
-            raise ClientError(
-                f"cannot reach the backend at {self.base_url} ({exc})",
+            raise Unreachable(
+                f"cannot reach the backend at {self.base_url} ({_one_line(exc)})",
                 hint="check the connection, or the --api URL",
             ) from None
 
-    async def _call(
+    async def _recover(
+        self,
+        code: int | None,
+        message: str,
+        resp: httpx.Response | None,
+        retried: set[int],
+        *,
+        session_scoped: bool = True,
+    ) -> bool:
+        """The error table: True when the request may be tried once more."""
+        if code is None or code in retried:
+            return False
+        if code == TOKEN_EXPIRED:
+            retried.add(code)
+            self.session.token = ""
+            if self.anonymous:
+                self.state.forget("token")
+            await self._new_token()  # a bad NEMO_TOKEN raises here: reported, not looped on
+            return True
+        if code == SESSION_NOT_FOUND and session_scoped:
+            retried.add(code)
+            self._say("The session was lost; starting a new one…")
+            await self.new_session()
+            return True
+        if code == RATE_LIMITED:
+            retried.add(code)
+            wait = _retry_after(resp, self.rate_limit_wait)
+            self._say(f"Rate limited; waiting {wait:g} s…")
+            await asyncio.sleep(wait)
+            return True
+        if code == MISSING_CLIENT_ID and "client" in message.lower():
+            retried.add(code)
+            self.state.new_client_id()
+            return True
+        return False
+
+    async def _request(
         self,
         method: str,
         path: str | Callable[[], str],
         *,
         session_scoped: bool = True,
-        raw: bool = False,
         json: Any = None,
+        make_json: Callable[[], Any] | None = None,
         make_files: Callable[[], list] | None = None,
-    ) -> Any:
-        """One request with the error table applied; returns `data` (or the response if raw).
+    ) -> tuple[Any, httpx.Response]:
+        """One request with the error table applied: (`data`, the response).
 
-        `path` may be a callable so that a retry after a new session uses the new id;
-        `make_files` builds fresh multipart parts for each attempt.
+        `path`, `make_json` and `make_files` may be callables, so that a retry after a new
+        session uses the new id and re-reads files from the start.
         """
         if session_scoped:
             await self.connect()
@@ -245,34 +324,23 @@ class Client:
         while True:
             url = path() if callable(path) else path
             kw: dict[str, Any] = {"headers": self._auth()}
-            if json is not None:
-                kw["json"] = json
+            body = make_json() if make_json is not None else json
+            if body is not None:
+                kw["json"] = body
             if make_files is not None:
                 kw["files"] = make_files()
             resp = await self._send(method, url, **kw)
-            if raw and resp.status_code < 400:
-                return resp
             env = read_envelope(resp.status_code, _json(resp))
             if env.ok:
-                return resp if raw else env.data
-            code = env.code
-            if code == TOKEN_EXPIRED and code not in retried:
-                retried.add(code)
-                self.session.token = ""
-                self.state.forget("token")
-                await self._new_token()
+                return env.data, resp
+            if await self._recover(
+                env.code, env.message, resp, retried, session_scoped=session_scoped
+            ):
                 continue
-            if code == SESSION_NOT_FOUND and session_scoped and code not in retried:
-                retried.add(code)
-                await self.new_session()
-                if json is not None and "sessionId" in json:
-                    json = {**json, "sessionId": self.session.session_id}
-                continue
-            if code == RATE_LIMITED and code not in retried:
-                retried.add(code)
-                await asyncio.sleep(_retry_after(resp, self.rate_limit_wait))
-                continue
-            raise self._error(code, env.message, resp)
+            raise self._error(env.code, env.message, resp)
+
+    async def _call(self, method: str, path: str | Callable[[], str], **kw: Any) -> Any:
+        return (await self._request(method, path, **kw))[0]
 
     def _error(self, code: int | None, message: str, resp: httpx.Response | None) -> ClientError:
         msg = message or (f"HTTP {resp.status_code}" if resp is not None else "request failed")
@@ -283,7 +351,9 @@ class Client:
                 hint = "top up your credits at nemovideo.ai"
             else:
                 hint = "the local engine's credits are used up for this token"
-            return OutOfCredits(f"out of credits: {msg}", code=code, hint=hint)
+            if not msg.lower().startswith("out of credits"):
+                msg = f"out of credits: {msg}"
+            return OutOfCredits(msg, code=code, hint=hint)
         if code == UNSUPPORTED_TYPE:
             return ClientError(msg, code=code, hint="accepted: " + ", ".join(ACCEPTED_TYPES))
         if code == FILE_TOO_LARGE:
@@ -292,7 +362,7 @@ class Client:
             return ClientError(
                 f"export refused by the backend's plan: {msg}",
                 code=code,
-                hint="this is a subscription tier matter, not credits",
+                hint="this is a subscription tier matter, not credits: upgrade the plan",
             )
         if code == TOKEN_EXPIRED:
             return ClientError(
@@ -311,18 +381,19 @@ class Client:
     async def credits(self) -> dict:
         data = await self._call("GET", "/api/credits/balance/simple", session_scoped=False)
         data = data if isinstance(data, dict) else {}
-        avail, frozen = int(data.get("available", 0) or 0), int(data.get("frozen", 0) or 0)
+        avail, frozen = _int(data.get("available")), _int(data.get("frozen"))
+        total = data.get("total")
         return {
             "available": avail,
             "frozen": frozen,
-            "total": int(data.get("total", avail + frozen)),
+            "total": _int(total) if total is not None else avail + frozen,
         }
 
     async def fetch_state(self) -> dict:
         data = await self._call(
             "GET", lambda: f"/api/state/nemo_agent/me/{self.session.session_id}/latest"
         )
-        state = (data or {}).get("state") or {}
+        state = (data or {}).get("state") if isinstance(data, dict) else None
         return state if isinstance(state, dict) else {}
 
     async def draft(self) -> dict:
@@ -372,100 +443,127 @@ class Client:
         finally:
             for f in opened:
                 f.close()
-        files = (data or {}).get("files") or []
-        return [f for f in files if isinstance(f, dict)]
+        files = (data or {}).get("files") if isinstance(data, dict) else None
+        return [f for f in files or [] if isinstance(f, dict)]
+
+    async def upload_urls(self, urls: list[str]) -> list[dict]:
+        """Media the backend fetches itself (the cloud; the local engine refuses it)."""
+        data = await self._call(
+            "POST",
+            lambda: f"/api/upload-video/nemo_agent/me/{self.session.session_id}",
+            json={"urls": list(urls), "source_type": "url"},
+        )
+        files = (data or {}).get("files") if isinstance(data, dict) else None
+        return [f for f in files or [] if isinstance(f, dict)]
+
+    # ---- the agent turn --------------------------------------------------------------------
 
     async def turn(self, text: str) -> AsyncIterator[AgentEvent | StateUpdate]:
-        """One agent turn: typed events as they stream, then a StateUpdate."""
+        """One agent turn: typed events as they stream, then always a StateUpdate."""
         await self.connect()
-        saw_text = False
-        broken: str | None = None
-        final_text = ""
         try:
-            async with asyncio.timeout(TURN_DEADLINE):
-                async for ev in self._stream_turn(text):
-                    if isinstance(ev, TextChunk | FinalText):
-                        saw_text = saw_text or bool(ev.text.strip())
-                        if isinstance(ev, FinalText):
-                            final_text = ev.text
-                    yield ev
+            before: dict | None = await self.draft()
+        except ClientError:
+            before = None
+        saw_text = False
+        final_text = ""
+        broken: TurnError | None = None
+        deadline = asyncio.get_running_loop().time() + self.turn_deadline
+        events = self._stream_turn(text)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        ev = await anext(events)
+                except StopAsyncIteration:
+                    break
+                if isinstance(ev, TextChunk | FinalText):
+                    saw_text = saw_text or bool(ev.text.strip())
+                    if isinstance(ev, FinalText):
+                        final_text = ev.text
+                yield ev
         except TimeoutError:
-            broken = "the turn took over 15 minutes"
+            minutes = self.turn_deadline / 60
+            broken = TurnError(
+                f"the turn took over {minutes:g} minutes; not re-sent (it would run twice), "
+                "checking the timeline",
+                "deadline",
+            )
         except _StreamBroken as exc:
-            broken = str(exc)
-        if broken:
-            yield TurnError(f"{broken}; not re-sent (it would run twice), checking the timeline")
+            broken = TurnError(
+                f"{exc}; not re-sent (it would run twice), checking the timeline", "broken"
+            )
+        finally:
+            await events.aclose()
+        if broken is not None:
+            yield broken
         try:
             draft = await self.draft()
         except ClientError as exc:
-            yield TurnError(f"could not read the timeline: {exc}")
-            return
+            yield TurnError(f"could not read the timeline: {exc}", "state")
+            draft = before or {}
         summary = summarize_draft(draft)
+        changes = diff_drafts(before, draft) if before is not None else []
+        actions: list[str] = []
         note = ""
         if not saw_text:
-            note = (
-                (
-                    "The assistant finished without words. The timeline now has: "
-                    + "; ".join(summary)
+            if before is None:
+                note = "The assistant finished without words. The timeline now has: " + (
+                    "; ".join(summary) or "nothing"
                 )
-                if summary
-                else "The assistant finished without words."
-            )
+            elif changes:
+                note = "The assistant finished without words. Changed: " + "; ".join(changes)
+            else:
+                note = "The assistant finished without words; the timeline did not change."
         elif final_text:
-            note = translate_gui(final_text).note
-        yield StateUpdate(draft, summary, note)
+            gui = translate_gui(final_text)
+            note, actions = gui.note, gui.actions
+        yield StateUpdate(draft, summary, note, changes, actions)
 
     async def _stream_turn(self, text: str) -> AsyncIterator[AgentEvent]:
         retried: set[int] = set()
         while True:
             body = {
                 "app_name": APP_NAME,
-                "user_id": self.session.user_id or "me",
+                "user_id": "me",  # as the protocol page has it; the token says who
                 "session_id": self.session.session_id,
                 "new_message": {"role": "user", "parts": [{"text": text}]},
                 "streaming": True,
             }
+            headers = {**self._auth(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
             started = False
             try:
-                async with aconnect_sse(
-                    self.http,
-                    "POST",
-                    "/run_sse",
-                    json=body,
-                    headers={**self._auth(), "Accept": "text/event-stream"},
-                ) as source:
-                    resp = source.response
+                async with self.http.stream("POST", "/run_sse", json=body, headers=headers) as resp:
                     ctype = resp.headers.get("content-type", "")
                     if resp.status_code >= 400 or "text/event-stream" not in ctype:
                         await resp.aread()
                         env = read_envelope(resp.status_code, _json(resp))
-                        code = env.code or resp.status_code
+                        if env.ok:
+                            raise ClientError(
+                                f"the backend answered the turn with {ctype or 'no type'}, "
+                                "not an event stream"
+                            )
                         # Refused before it started: safe to retry per the error table.
-                        if code == TOKEN_EXPIRED and code not in retried:
-                            retried.add(code)
-                            self.session.token = ""
-                            await self._new_token()
+                        if await self._recover(env.code, env.message, resp, retried):
                             continue
-                        if code == SESSION_NOT_FOUND and code not in retried:
-                            retried.add(code)
-                            await self.new_session()
-                            continue
-                        if code == RATE_LIMITED and code not in retried:
-                            retried.add(code)
-                            await asyncio.sleep(_retry_after(resp, self.rate_limit_wait))
-                            continue
-                        raise self._error(code, env.message, resp)
+                        raise self._error(env.code, env.message, resp)
                     started = True
-                    async for sse in source.aiter_sse():
-                        for ev in parse_sse_data(sse.data):
+                    lines, decoder = SSELineDecoder(), SSEDecoder()
+                    async for chunk in resp.aiter_text():
+                        for line in lines.decode(chunk):
+                            for ev in _sse_line(decoder, line):
+                                yield ev
+                                if isinstance(ev, TurnError):
+                                    return
+                    # The server closed the stream: what is left is the last event.
+                    for line in [*lines.flush(), ""]:
+                        for ev in _sse_line(decoder, line):
                             yield ev
-                            if isinstance(ev, TurnError):
-                                return
                     return
             except (httpx.TransportError, httpx.StreamError) as exc:
                 if not started:
                     raise ClientError(
-                        f"cannot reach the backend at {self.base_url} ({exc})",
+                        f"cannot reach the backend at {self.base_url} ({_one_line(exc)})",
                         hint="check the connection",
                     ) from None
                 raise _StreamBroken(
@@ -474,32 +572,40 @@ class Client:
 
     # ---- export ----------------------------------------------------------------------------
 
-    async def start_render(self, quality: str = "high", draft: dict | None = None) -> str:
+    async def start_render(
+        self, quality: str = "high", draft: dict | None = None, *, target: Path | None = None
+    ) -> str:
         if draft is None:
             draft = await self.draft()
-        if not any(t.get("sg") for t in draft.get("t") or []):
+        if not draft_ready(draft):
             raise ClientError("the timeline is empty", hint="upload an image and describe the clip")
         rid = f"render_{int(time.time() * 1000)}"
-        body = {
-            "id": rid,
-            "sessionId": self.session.session_id,
-            "draft": draft,
-            "output": {"format": "mp4", "quality": quality},
-        }
-        data = await self._call("POST", "/api/render/proxy/lambda", json=body)
+
+        def body() -> dict:
+            return {
+                "id": rid,
+                "sessionId": self.session.session_id,
+                "draft": draft,
+                "output": {"format": "mp4", "quality": quality},
+            }
+
+        data = await self._call("POST", "/api/render/proxy/lambda", make_json=body)
         status = read_render_status(data, rid)
         # Saved before the first poll: a restart resumes the job instead of orphaning it.
-        self.state.add_render(
-            status.id, session_id=self.session.session_id, state="rendering", started=time.time()
-        )
+        info: dict[str, Any] = {"session_id": self.session.session_id, "state": "rendering"}
+        if target is not None:
+            info["target"] = str(target)
+        self.state.add_render(status.id, started=time.time(), quality=quality, **info)
         return status.id
 
     async def render_status(self, render_id: str) -> tuple[RenderStatus, float | None]:
-        resp = await self._call("GET", f"/api/render/proxy/lambda/{render_id}", raw=True)
-        status = read_render_status(_json(resp), render_id)
+        data, resp = await self._request(
+            "GET", f"/api/render/proxy/lambda/{render_id}", session_scoped=False
+        )
+        status = read_render_status(_json(resp) or data, render_id)
         retry = resp.headers.get("retry-after")
         try:
-            wait = float(retry) if retry else None
+            wait = max(0.0, float(retry)) if retry else None
         except ValueError:
             wait = None
         return status, wait
@@ -509,8 +615,22 @@ class Client:
         render_id: str,
         on_progress: Callable[[RenderStatus], Awaitable[None] | None] | None = None,
     ) -> RenderStatus:
+        blips = 0
         while True:
-            status, wait = await self.render_status(render_id)
+            try:
+                status, wait = await self.render_status(render_id)
+            except ClientError as exc:
+                if exc.code == 404:
+                    self.state.update_render(render_id, state="lost")
+                # Polling is a GET: a dropped connection or a gateway's 5xx is tried again,
+                # a few times in a row at most.
+                transient = isinstance(exc, Unreachable) or (exc.code or 0) >= 500
+                if not transient or blips >= POLL_BLIPS:
+                    raise
+                blips += 1
+                await asyncio.sleep(self.poll_interval)
+                continue
+            blips = 0
             if on_progress is not None:
                 r = on_progress(status)
                 if asyncio.iscoroutine(r):
@@ -527,7 +647,9 @@ class Client:
             await asyncio.sleep(wait if wait is not None else self.poll_interval)
 
     async def cancel_render(self, render_id: str) -> RenderStatus:
-        data = await self._call("POST", f"/api/render/proxy/lambda/{render_id}/cancel")
+        data = await self._call(
+            "POST", f"/api/render/proxy/lambda/{render_id}/cancel", session_scoped=False
+        )
         self.state.update_render(render_id, state="cancelled")
         return read_render_status(data, render_id)
 
@@ -542,30 +664,48 @@ class Client:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.part")
-        url = f"/api/render/proxy/{render_id}/download"
-        if status and status.output_url and not status.output_url.startswith(self.base_url):
-            url = status.output_url  # the cloud's CDN
+        url = f"{self.base_url}/api/render/proxy/{render_id}/download"
+        if status and status.output_url and status.output_url.startswith(("http://", "https://")):
+            url = status.output_url  # the cloud's CDN, or the engine's own link
+        # Our token goes only to our backend, never to a CDN on another host.
+        own = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
         total: int | None = None
-        for _attempt in range(5):
+        retried: set[int] = set()
+        for _attempt in range(6):
             have = tmp.stat().st_size if tmp.exists() else 0
-            headers = {**self._auth()}
+            headers = self._auth() if own else {}
+            headers["Accept-Encoding"] = "identity"  # lengths and ranges count the file's bytes
             if have:
                 headers["Range"] = f"bytes={have}-"
             try:
                 async with self.http.stream("GET", url, headers=headers) as resp:
-                    if resp.status_code == 416 and total is not None and have >= total:
-                        break
+                    if resp.status_code == 416:
+                        # Asked past the end: the part file is whole, or stale.
+                        crange = resp.headers.get("content-range", "")
+                        size = _int(crange.rsplit("/", 1)[1]) if "/" in crange else None
+                        if size is not None and have == size:
+                            total = size
+                            break
+                        tmp.unlink(missing_ok=True)
+                        continue
                     if resp.status_code >= 400:
                         await resp.aread()
                         env = read_envelope(resp.status_code, _json(resp))
+                        if own and await self._recover(
+                            env.code, env.message, resp, retried, session_scoped=False
+                        ):
+                            continue
                         raise self._error(env.code, env.message or "download failed", resp)
-                    if resp.status_code == 206:
-                        crange = resp.headers.get("content-range", "")
-                        total = int(crange.rsplit("/", 1)[1]) if "/" in crange else None
+                    crange = resp.headers.get("content-range", "")
+                    if resp.status_code == 206 and crange.startswith(f"bytes {have}-"):
+                        total = _int(crange.rsplit("/", 1)[1]) if "/" in crange else None
                         mode = "ab"
-                    else:
+                    elif resp.status_code == 206:  # some other range: start over
+                        tmp.unlink(missing_ok=True)
+                        continue
+                    else:  # the whole file again
                         clen = resp.headers.get("content-length")
-                        total = int(clen) if clen else None
+                        total = _int(clen) if clen else None
                         mode, have = "wb", 0
                     with open(tmp, mode) as f:
                         async for chunk in resp.aiter_bytes(1 << 16):
@@ -576,12 +716,13 @@ class Client:
                 if total is None or have >= total:
                     break
             except (httpx.TransportError, httpx.StreamError):
-                await asyncio.sleep(0.2)
+                self._say("The download was cut; resuming…")
+                await asyncio.sleep(0.1)
                 continue
         size = tmp.stat().st_size if tmp.exists() else 0
-        if total is not None and size != total:
+        if (total is None and size == 0) or (total is not None and size != total):
             raise ClientError(
-                f"download incomplete: {size} of {total} bytes",
+                f"download incomplete: {size} of {total if total is not None else '?'} bytes",
                 hint="try the export again; the partial file was kept for resuming",
             )
         os.replace(tmp, dest)
@@ -595,15 +736,64 @@ class Client:
         on_progress: Callable[[RenderStatus], Awaitable[None] | None] | None = None,
     ) -> ExportResult:
         started = time.perf_counter()
-        rid = await self.start_render(quality)
-        self.state.update_render(rid, target=str(dest))
+        rid = await self.start_render(quality, target=Path(dest))
         status = await self.wait_render(rid, on_progress)
         path = await self.download(rid, dest, status)
         return ExportResult(rid, path, status, path.stat().st_size, time.perf_counter() - started)
 
+    async def resume_renders(
+        self,
+        on_progress: Callable[[RenderStatus], Awaitable[None] | None] | None = None,
+        default_dir: Path | None = None,
+    ) -> list[Resumed]:
+        """See through the renders an earlier run saved but never downloaded.
+
+        Each is polled to its end and downloaded to the target it was started for (or into
+        `default_dir`); a render the backend no longer knows is marked lost, not retried forever.
+        """
+        out: list[Resumed] = []
+        for rid, info in self.state.pending_renders().items():
+            target = info.get("target")
+            if not target and default_dir is not None:
+                target = str(Path(default_dir) / f"{rid}.mp4")
+            try:
+                status = await self.wait_render(rid, on_progress)
+                if not target:
+                    out.append(Resumed(rid, None, status, "rendered; no download target saved"))
+                    continue
+                dest = Path(target)
+                part = dest.with_name(f".{dest.name}.part")
+                if not part.exists():
+                    dest = unique_path(dest)
+                path = await self.download(rid, dest, status)
+                out.append(Resumed(rid, path, status))
+            except ClientError as exc:
+                out.append(Resumed(rid, None, None, str(exc)))
+        return out
+
 
 class _StreamBroken(Exception):
     pass
+
+
+def _sse_line(decoder: SSEDecoder, line: str) -> list[AgentEvent]:
+    """One line of the stream: `: ping` comments are heartbeats too."""
+    if line.startswith(":"):
+        return [Heartbeat()]
+    sse = decoder.decode(line)
+    return parse_sse_data(sse.data) if sse is not None else []
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _json(resp: httpx.Response) -> Any:
@@ -645,9 +835,11 @@ __all__ = [
     "Heartbeat",
     "OutOfCredits",
     "Progress",
+    "Resumed",
     "StateUpdate",
     "TextChunk",
     "ToolCall",
     "TurnError",
+    "Unreachable",
     "unique_path",
 ]

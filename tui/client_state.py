@@ -1,17 +1,30 @@
 """The client's saved state: client id, tokens and sessions per backend, render jobs.
 
-Written atomically (temp file + rename) so that a crash never leaves a half-written file.
+Written atomically (temp file + rename) so that a crash never leaves a half-written file. The
+app, `i2v-flow watch` and `i2v-flow render` may share the file at once: each change re-reads it
+under a lock file and applies just that change, so one process never undoes another's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the in-process lock only
+    fcntl = None  # type: ignore[assignment]
+
+
+FINISHED = ("downloaded", "failed", "cancelled", "lost")
+KEEP_FINISHED = 50
 
 
 class ClientState:
@@ -19,10 +32,16 @@ class ClientState:
         self.path = Path(path)
         self.key = backend_key
         self._lock = threading.Lock()
-        self.data: dict[str, Any] = self._load()
-        self.data.setdefault("client_id", str(uuid.uuid4()))
-        self.data.setdefault("backends", {})
-        self.data.setdefault("renders", {})
+        self.data: dict[str, Any] = self._fill(self._load())
+
+    @staticmethod
+    def _fill(data: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(data.get("client_id"), str):
+            data["client_id"] = str(uuid.uuid4())
+        for key in ("backends", "renders"):
+            if not isinstance(data.get(key), dict):
+                data[key] = {}
+        return data
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -31,55 +50,90 @@ class ClientState:
         except (OSError, ValueError):
             return {}
 
-    def save(self) -> None:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".client-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(self.data, f, indent=1)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            if fcntl is None:
+                yield
+                return
+            with open(self.path.with_name(f".{self.path.name}.lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".client-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=1, ensure_ascii=False)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _change(self, change: Callable[[dict[str, Any]], Any]) -> None:
+        """Apply one change to what is on disk now (another process may have written)."""
+        with self._locked():
+            on_disk = self._load()
+            data = self._fill(on_disk) if on_disk else self.data
+            change(data)
+            self._write(data)
+            self.data = data
+
+    def save(self) -> None:
+        """Write the whole in-memory state (prefer the targeted changes below)."""
+        with self._locked():
+            self._write(self.data)
 
     @property
     def client_id(self) -> str:
         return self.data["client_id"]
 
     def new_client_id(self) -> str:
-        self.data["client_id"] = str(uuid.uuid4())
-        self.save()
-        return self.data["client_id"]
+        new = str(uuid.uuid4())
+        self._change(lambda d: d.__setitem__("client_id", new))
+        return new
 
     @property
     def backend(self) -> dict[str, Any]:
         return self.data["backends"].setdefault(self.key, {})
 
     def update(self, **values: Any) -> None:
-        self.backend.update(values)
-        self.save()
+        self._change(lambda d: d["backends"].setdefault(self.key, {}).update(values))
 
     def forget(self, *keys: str) -> None:
-        for k in keys:
-            self.backend.pop(k, None)
-        self.save()
+        def change(d: dict[str, Any]) -> None:
+            for k in keys:
+                d["backends"].setdefault(self.key, {}).pop(k, None)
+
+        self._change(change)
 
     # ---- render jobs -----------------------------------------------------------------------
 
     def add_render(self, render_id: str, **info: Any) -> None:
-        self.data["renders"][render_id] = {"backend": self.key, **info}
-        self.save()
+        def change(d: dict[str, Any]) -> None:
+            renders = d["renders"]
+            renders[render_id] = {"backend": self.key, **info}
+            # Keep the file small: forget the oldest finished jobs beyond KEEP_FINISHED.
+            finished = [rid for rid, r in renders.items() if r.get("state") in FINISHED]
+            for rid in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+                del renders[rid]
+
+        self._change(change)
 
     def update_render(self, render_id: str, **info: Any) -> None:
-        if render_id in self.data["renders"]:
-            self.data["renders"][render_id].update(info)
-            self.save()
+        def change(d: dict[str, Any]) -> None:
+            if render_id in d["renders"]:
+                d["renders"][render_id].update(info)
+
+        self._change(change)
 
     def pending_renders(self) -> dict[str, dict]:
         return {
             rid: r
             for rid, r in self.data["renders"].items()
-            if r.get("backend") == self.key
-            and r.get("state") not in ("downloaded", "failed", "cancelled")
+            if r.get("backend") == self.key and r.get("state") not in FINISHED
         }

@@ -9,29 +9,36 @@ _RULES: list[tuple[re.Pattern[str], str, str]] = [
     (
         re.compile(
             r"(click|press|tap|hit)\s+(on\s+)?(the\s+)?\[?\"?export\"?\]?(\s+button)?"
-            r"|export button|点击导出|导出按钮",
+            r"|export button|导出",
             re.I,
         ),
         "export",
         'type /export (or say "export")',
     ),
     (
-        re.compile(r"preview\s+(it\s+)?in\s+the\s+timeline|预览", re.I),
+        re.compile(r"preview\s+(it\s+|the\s+\w+\s+)?in\s+(the\s+)?timeline|预览", re.I),
         "status",
         "the Tracks pane shows the timeline (/status)",
     ),
     (
-        re.compile(r"(drag|drop)(\s+and\s+drop)?\b|拖拽|拖动", re.I),
+        re.compile(
+            r"\bdrag(ging)?\b|\bdrop\s+(it|them|the\s+files?|your|a\s+file)\b|拖拽|拖动", re.I
+        ),
         "upload",
         "press Enter on a file in the Files pane, or /upload PATH",
     ),
     (
         re.compile(r"(click|open)\s+(on\s+)?(the\s+)?\[?[\w ]+\]?\s+panel|打开.{0,6}面板", re.I),
         "status",
-        "everything is in the panes here",
+        "every panel is a pane on screen (/status shows the timeline)",
     ),
-    (re.compile(r"点击|打开", re.I), "status", "use the slash commands (/help)"),
 ]
+# Only when nothing more specific matched: any other "click …" or "open …".
+_FALLBACK = (
+    re.compile(r"\bclick(ing)?\b|点击|打开", re.I),
+    "status",
+    "use the slash commands (/help)",
+)
 
 
 @dataclass(frozen=True)
@@ -47,5 +54,9 @@ def translate_gui(text: str) -> Translation:
         if pat.search(text) and action not in actions:
             actions.append(action)
             hints.append(hint)
+    pat, action, hint = _FALLBACK
+    if not actions and pat.search(text):
+        actions.append(action)
+        hints.append(hint)
     note = ("Here: " + "; ".join(hints) + ".") if hints else ""
     return Translation(actions, note)

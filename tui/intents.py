@@ -1,4 +1,8 @@
-"""Intent routing for typed text: some words go straight to an endpoint, the rest to the agent."""
+"""Intent routing for typed text: some words go straight to an endpoint, the rest to the agent.
+
+Only short, unambiguous requests are routed ("export", "导出视频", "how many credits?"); anything
+that also describes an edit ("export it as a vertical clip") is an agent turn.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,38 @@ import contextlib
 import re
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from tui.protocol import file_kind
+
+_PLEASE = r"(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|now\s+|请|帮我|给我|麻烦)?"
+_END = r"\s*(?:please|now|for\s+me)?\s*[.!?。！？~]*\s*$"
+_OBJ = r"(?:\s+(?:it|this|that|the\s+(?:video|clip|mp4|movie|result|file)|my\s+(?:video|clip)))?"
+_ZH_OBJ = r"(?:一下)?(?:视频|影片|短片|成片|文件|mp4)?(?:吧|吗|呢)?"
 
 _EXPORT = re.compile(
-    r"^\s*(export|download|render( it)?|save( it)?|导出|下载|渲染)\s*[.!。！]?\s*$", re.I
+    rf"^\s*{_PLEASE}(?:(?:export|download|render|save)(?:\s+and\s+download)?{_OBJ}"
+    rf"|(?:导出|下载|渲染|保存){_ZH_OBJ}){_END}",
+    re.I,
 )
-_CREDITS = re.compile(r"^\s*(credits?|balance|积分|余额)\s*[?？]?\s*$", re.I)
+_CREDITS = re.compile(
+    rf"^\s*{_PLEASE}(?:"
+    r"(?:(?:check|show|what\s+are|what's|whats)\s+)?(?:my\s+|the\s+)?"
+    r"(?:credits?|balance|credit\s+balance|remaining\s+credits)(?:\s+balance|\s+left|\s+remaining)?"
+    r"|how\s+many\s+credits(?:\s+(?:do\s+i\s+have|are\s+left|left|remain))?(?:\s+left)?"
+    r"|(?:查询?|查看|看看|我的|剩余|还有多少|还剩多少)?(?:积分|余额|点数)(?:还有多少|多少|还剩多少)?(?:吗|呢)?"
+    rf"){_END}",
+    re.I,
+)
 _STATUS = re.compile(
-    r"^\s*(status|show( the)? tracks|tracks|timeline|状态|轨道)\s*[?？]?\s*$", re.I
+    rf"^\s*{_PLEASE}(?:(?:show|list|see|view)\s+(?:me\s+)?(?:the\s+|my\s+)?"
+    r"(?:tracks|timeline|status|draft)|status|tracks|timeline"
+    r"|(?:查看|显示|看看)?(?:状态|轨道|时间线))"
+    rf"{_END}",
+    re.I,
 )
-_UPLOAD = re.compile(r"^\s*(upload|上传)\s+(.+)$", re.I)
+_UPLOAD = re.compile(r"^\s*(?:upload|上传)\s*[:：]?\s*(.+)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -26,7 +53,36 @@ class Intent:
 SLASH = ("upload", "export", "credits", "status", "undo", "new", "open", "watch", "help")
 
 
-def route(text: str) -> Intent:
+def _unquote_path(text: str) -> str:
+    t = text.strip()
+    with contextlib.suppress(ValueError):
+        parts = shlex.split(t)
+        if len(parts) == 1:
+            t = parts[0]
+    t = t.strip().strip("'\"")
+    if t.startswith("file://"):
+        t = unquote(urlparse(t).path)
+    return t
+
+
+def sent_file(text: str, cwd: Path | None = None) -> Path | None:
+    """A file dropped into the prompt: terminals paste its path (quoted, escaped or file://)."""
+    t = text.strip()
+    if not t or "\n" in t or len(t) > 4096:
+        return None
+    t = _unquote_path(t)
+    if file_kind(t) is None:
+        return None
+    p = Path(t).expanduser()
+    if not p.is_absolute() and cwd is not None:
+        p = cwd / p
+    try:
+        return p if p.is_file() else None
+    except OSError:
+        return None
+
+
+def route(text: str, cwd: Path | None = None) -> Intent:
     t = text.strip()
     if t.startswith("/"):
         head, _, rest = t[1:].partition(" ")
@@ -37,6 +93,9 @@ def route(text: str) -> Intent:
                 with contextlib.suppress(ValueError):
                     rest = " ".join(shlex.split(rest))
             return Intent(head, rest)
+        dropped = sent_file(t, cwd)  # an absolute path dropped into the prompt
+        if dropped is not None:
+            return Intent("upload", str(dropped))
         return Intent("help", head)
     if _EXPORT.match(t):
         return Intent("export")
@@ -46,5 +105,8 @@ def route(text: str) -> Intent:
         return Intent("status")
     m = _UPLOAD.match(t)
     if m:
-        return Intent("upload", m.group(2).strip().strip("'\""))
+        return Intent("upload", _unquote_path(m.group(1)))
+    dropped = sent_file(t, cwd)
+    if dropped is not None:
+        return Intent("upload", str(dropped))
     return Intent("agent", t)

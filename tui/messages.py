@@ -1,26 +1,46 @@
-"""App-level messages: results coming back from the client to the panes."""
+"""App-level messages: results coming back from the client workers to the panes.
+
+Data flows one way: panes post their own (nested) messages, the app routes them to the client in
+workers, and the workers post these back; the app's handlers update the panes.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from textual.message import Message
 
 
 @dataclass
 class StatusLine(Message):
+    """A one-line status in the transcript ("Connecting…", "Ready", an error and what to do)."""
+
     text: str
     error: bool = False
+    hint: str = ""
 
 
 @dataclass
 class TranscriptChunk(Message):
+    """Assistant text: a streamed chunk, or (final) the whole answer that replaces the chunks."""
+
     text: str
     final: bool = False
 
 
 @dataclass
+class ToolLine(Message):
+    """A tool call by the agent: shown as one compact dim line."""
+
+    name: str
+    args: dict = field(default_factory=dict)
+
+
+@dataclass
 class TrackReady(Message):
+    """The timeline after a turn, upload, undo or new session."""
+
     draft: dict
     summary: list[str]
 
@@ -30,3 +50,27 @@ class CreditsReady(Message):
     available: int
     frozen: int
     total: int
+
+
+@dataclass
+class Connected(Message):
+    """The backend answered: token and session are ready."""
+
+    backend: str
+    resumed: bool = False
+
+
+@dataclass
+class JobUpdate(Message):
+    """An upload or render: progress 0-100 (None: unknown), state, its output path once known."""
+
+    job_id: str
+    label: str
+    progress: float | None = None
+    state: str = "running"  # queued | running | done | failed
+    path: Path | None = None
+
+
+@dataclass
+class ExportSaved(Message):
+    path: Path

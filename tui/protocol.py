@@ -33,10 +33,10 @@ RATE_LIMITED = 429
 TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
 
 
-def skill_platform(home: Path | None = None) -> str:
+def skill_platform(home: Path | None = None, here: Path | None = None) -> str:
     """`clawhub` or `cursor` when installed under their skill folders, else `unknown`."""
-    here = Path(__file__).resolve()
-    home = home or Path.home()
+    here = (here or Path(__file__)).resolve()
+    home = (home or Path.home()).resolve()
     for marker, name in ((home / ".clawhub", "clawhub"), (home / ".cursor" / "skills", "cursor")):
         if marker in here.parents:
             return name
@@ -125,7 +125,9 @@ def read_render_status(body: Any, fallback_id: str = "") -> RenderStatus:
     """`data.status`/`data.outputUrl`, top-level `status` with `output.url`, `taskId`."""
     d = body if isinstance(body, dict) else {}
     if isinstance(d.get("data"), dict):
-        d = d["data"]
+        # The inner object wins; a `status`/`output` beside the envelope fills the gaps.
+        outer = {k: v for k, v in d.items() if k not in ("data", "code", "message", "msg")}
+        d = {**outer, **d["data"]}
     output = d.get("output") if isinstance(d.get("output"), dict) else {}
     url = d.get("outputUrl") or d.get("output_url") or output.get("url")
     rid = str(d.get("id") or d.get("taskId") or d.get("task_id") or fallback_id)
@@ -137,8 +139,8 @@ def read_render_status(body: Any, fallback_id: str = "") -> RenderStatus:
         progress = float(d.get("progress") or 0)
     except (TypeError, ValueError):
         progress = 0.0
-    if 0 < progress <= 1 and status != "completed" and isinstance(d.get("progress"), float):
-        progress *= 100
+    if status == "completed":
+        progress = 100.0
     err = d.get("error")
     if isinstance(err, dict):
         err = err.get("message") or json.dumps(err)
@@ -209,6 +211,8 @@ def parse_event(obj: Any) -> list[AgentEvent]:
     kind = obj.get("type")
     if kind == "heartbeat":
         return [Heartbeat()]
+    if kind == "error":
+        return [TurnError(str(obj.get("message") or obj.get("content") or "agent error"))]
     if kind == "text":
         text = str(obj.get("content") or obj.get("text") or "")
         return [TextChunk(text) if obj.get("partial") else FinalText(text)]
@@ -254,31 +258,107 @@ def _secs(ms: Any) -> str:
         return "?"
 
 
-def summarize_draft(draft: Any) -> list[str]:
-    """Numbered lines: `1. Video: photo.png (0-5s)`, `2. BGM: Lo-fi (0-5s, 35%)`, ..."""
+def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
+    """(kind, what, span) of one segment: ("Title", '"Urban Dreams"', "0-3s, 35%")."""
+    m = seg.get("m") or {}
+    try:
+        st = int(seg.get("st", 0) or 0)
+        end = st + int(seg.get("d", 0) or 0)
+    except (TypeError, ValueError):
+        st, end = 0, 0
+    span = f"{_secs(st)}-{_secs(end)}s"
+    if tt == TRACK_VIDEO:
+        return "Video", str(m.get("name") or seg.get("src", "?")), span
+    if tt == TRACK_AUDIO:
+        vol = m.get("volume")
+        try:
+            pct = f", {round(float(vol) * 100)}%" if vol is not None else ""
+        except (TypeError, ValueError):
+            pct = ""
+        return "BGM", str(m.get("name") or seg.get("src", "?")), span + pct
+    if tt == TRACK_TEXT:
+        kind = "Caption" if m.get("role") == "caption" else "Title"
+        return kind, f'"{m.get("text", "")}"', span
+    return f"Track {tt}", str(m.get("name") or seg.get("id", "?")), span
+
+
+def _segments(draft: Any) -> list[tuple[Any, dict]]:
     if not isinstance(draft, dict):
         return []
-    lines: list[str] = []
+    out = []
     for track in draft.get("t") or []:
-        tt = track.get("tt")
+        if not isinstance(track, dict):
+            continue
         for seg in track.get("sg") or []:
-            m = seg.get("m") or {}
-            st = int(seg.get("st", 0) or 0)
-            span = f"{_secs(st)}-{_secs(st + int(seg.get('d', 0) or 0))}s"
-            if tt == TRACK_VIDEO:
-                label = f"Video: {m.get('name') or seg.get('src', '?')} ({span})"
-            elif tt == TRACK_AUDIO:
-                vol = m.get("volume")
-                pct = f", {round(float(vol) * 100)}%" if vol is not None else ""
-                label = f"BGM: {m.get('name') or seg.get('src', '?')} ({span}{pct})"
-            elif tt == TRACK_TEXT:
-                kind = "Caption" if m.get("role") == "caption" else "Title"
-                label = f'{kind}: "{m.get("text", "")}" ({span})'
-            else:
-                label = f"Track {tt}: {m.get('name') or seg.get('id', '?')} ({span})"
-            lines.append(f"{len(lines) + 1}. {label}")
+            if isinstance(seg, dict):
+                out.append((track.get("tt"), seg))
+    return out
+
+
+def summarize_draft(draft: Any) -> list[str]:
+    """Numbered lines: `1. Video: photo.png (0-5s)`, `2. BGM: Lo-fi (0-5s, 35%)`, ..."""
+    lines: list[str] = []
+    for tt, seg in _segments(draft):
+        kind, what, span = _seg_parts(tt, seg)
+        lines.append(f"{len(lines) + 1}. {kind}: {what} ({span})")
     return lines
 
 
+def _lower(kind: str) -> str:
+    return kind if kind == "BGM" else kind.lower()
+
+
+def diff_drafts(before: Any, after: Any) -> list[str]:
+    """What a turn changed, in plain words: `Added title "X" (0-3s)`, `duration 5s → 8s`."""
+    b = before if isinstance(before, dict) else {}
+    a = after if isinstance(after, dict) else {}
+    changes: list[str] = []
+
+    def keyed(draft: Any) -> dict[Any, tuple[Any, dict]]:
+        out: dict[Any, tuple[Any, dict]] = {}
+        for i, (tt, seg) in enumerate(_segments(draft)):
+            out[seg.get("id") or (tt, i)] = (tt, seg)
+        return out
+
+    old, new = keyed(b), keyed(a)
+    for key, (tt, seg) in new.items():
+        kind, what, span = _seg_parts(tt, seg)
+        if key not in old:
+            changes.append(f"Added {_lower(kind)} {what} ({span})")
+            continue
+        ott, oseg = old[key]
+        if oseg == seg:
+            continue
+        okind, owhat, ospan = _seg_parts(ott, oseg)
+        if (okind, owhat, ospan) != (kind, what, span):
+            was = f"{owhat} ({ospan})"
+            now = f"{what} ({span})" if what != owhat else f"({span})"
+            changes.append(f"Changed {_lower(kind)} {was} → {now}")
+        else:
+            om, nm = oseg.get("m") or {}, seg.get("m") or {}
+            diffs = [
+                f"{k} {om.get(k, '-')} → {nm.get(k, '-')}"
+                for k in sorted(set(om) | set(nm), key=str)
+                if om.get(k) != nm.get(k)
+            ]
+            changes.append(
+                f"Changed {_lower(kind)} {what}" + (f": {', '.join(diffs)}" if diffs else "")
+            )
+    for key, (tt, seg) in old.items():
+        if key not in new:
+            kind, what, span = _seg_parts(tt, seg)
+            changes.append(f"Removed {_lower(kind)} {what} ({span})")
+    if b.get("d") != a.get("d") and b and a:
+        changes.append(f"duration {_secs(b.get('d'))}s → {_secs(a.get('d'))}s")
+    bm, am = b.get("m") or {}, a.get("m") or {}
+    if b and a and isinstance(bm, dict) and isinstance(am, dict):
+        bsize, asize = (bm.get("width"), bm.get("height")), (am.get("width"), am.get("height"))
+        if bsize != asize:
+            changes.append(f"size {bsize[0]}x{bsize[1]} → {asize[0]}x{asize[1]}")
+        if bm.get("fps") != am.get("fps"):
+            changes.append(f"fps {bm.get('fps')} → {am.get('fps')}")
+    return changes
+
+
 def draft_ready(draft: Any) -> bool:
-    return isinstance(draft, dict) and any(t.get("sg") for t in draft.get("t") or [])
+    return bool(_segments(draft))

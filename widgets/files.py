@@ -1,22 +1,65 @@
-"""The file browser: folders and accepted media only."""
+"""The Files pane: folders and accepted media only, the highlighted file's facts and a preview.
+
+Enter uploads the highlighted file (DirectoryTree.FileSelected); space marks files for a batch.
+The preview is coloured half-blocks (works over plain SSH), made in a thread from a downscaled
+copy of the image; Pillow is imported there, after the first screen.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from textual.widgets import DirectoryTree
+from rich.color import Color
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DirectoryTree, Static, Tree
+from textual.widgets._tree import TreeNode
+from textual.worker import get_current_worker
 
 from tui.protocol import file_kind
 
+MARK = "● "
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"  # pragma: no cover
+
 
 class FileBrowser(DirectoryTree):
-    DEFAULT_CSS = """
-    FileBrowser { border: round $primary-darken-1; }
-    """
+    """A DirectoryTree of folders and accepted types; space marks files for a batch."""
 
-    def on_mount(self) -> None:
-        self.border_title = "Files"
+    DEFAULT_CSS = """
+    FileBrowser { background: $surface; }
+    """
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Upload", show=True),
+        Binding("space", "mark", "Mark", show=True),
+    ]
+
+    @dataclass
+    class MarksChanged(Message):
+        """The set of marked files changed (in marking order)."""
+
+        browser: FileBrowser
+        paths: list[Path]
+
+    def __init__(self, path: str | Path, *, id: str | None = None) -> None:
+        super().__init__(path, id=id)
+        self.marked: list[Path] = []
+        # The folder's own name, not its absolute path: stable and short.
+        self.root.set_label(Path(path).resolve().name or str(path))
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [
@@ -24,3 +67,141 @@ class FileBrowser(DirectoryTree):
             for p in paths
             if not p.name.startswith(".") and (p.is_dir() or file_kind(p.name) is not None)
         ]
+
+    def render_label(self, node: TreeNode, base_style: Style, style: Style) -> Text:
+        label = super().render_label(node, base_style, style)
+        if node.data is not None and node.data.path in self.marked:
+            label = Text.assemble((MARK, "bold"), label)
+        return label
+
+    def action_mark(self) -> None:
+        node = self.cursor_node
+        if node is None or node.data is None:
+            return
+        path = node.data.path
+        if path.is_dir():
+            node.toggle()
+            return
+        if path in self.marked:
+            self.marked.remove(path)
+        else:
+            self.marked.append(path)
+        node.refresh()
+        self.post_message(self.MarksChanged(self, list(self.marked)))
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self._invalidate()
+        self.refresh()
+        self.post_message(self.MarksChanged(self, []))
+
+
+class FileInfo(Vertical):
+    """Size and pixel dimensions of the highlighted file, and its half-block preview."""
+
+    DEFAULT_CSS = """
+    FileInfo { height: auto; }
+    FileInfo > #facts { color: $text-muted; height: auto; padding: 0 1; }
+    FileInfo > #preview { height: auto; max-height: 12; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="facts", markup=False)
+        yield Static("", id="preview")
+
+    def show(self, path: Path | None) -> None:
+        facts = self.query_one("#facts", Static)
+        preview = self.query_one("#preview", Static)
+        if path is None or path.is_dir():
+            facts.update("Folder: Enter opens it" if path is not None else "")
+            preview.update("")
+            return
+        facts.update(path.name)
+        cols = preview.content_size.width or max(0, self.content_size.width - 2)
+        rows = 8 if preview.display and self.display else 0
+        self._load(path, cols, rows)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _load(self, path: Path, cols: int, rows: int) -> None:
+        worker = get_current_worker()
+        facts, art = _describe(path, cols, rows)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._set, facts, art)
+
+    def _set(self, facts: str, art: Text) -> None:
+        self.query_one("#facts", Static).update(facts)
+        self.query_one("#preview", Static).update(art)
+
+
+def _describe(path: Path, cols: int, rows: int) -> tuple[str, Text]:
+    """In a thread: '<name> · <size> · <w>×<h>' and the half-block art (empty if not an image)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"{path.name}: {exc.strerror}", Text()
+    facts = f"{path.name} · {human_size(size)}"
+    if file_kind(path.name) != "image":
+        return facts, Text()
+    try:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            facts += f" · {img.width}×{img.height}"
+            if cols <= 0 or rows <= 0:
+                return facts, Text()
+            img.draft("RGB", (cols * 2, rows * 4))  # cheap JPEG downscale on decode
+            rgb = img.convert("RGB")
+            rgb.thumbnail((cols, rows * 2))
+            return facts, half_blocks(rgb)
+    except Exception as exc:  # a broken image must not break the pane
+        return f"{facts} · unreadable ({type(exc).__name__})", Text()
+
+
+def half_blocks(img) -> Text:
+    """Two pixels per cell: the upper as foreground of '▀', the lower as its background."""
+    w, h = img.size
+    px = img.load()
+    text = Text()
+    for y in range(0, h, 2):
+        for x in range(w):
+            top = px[x, y]
+            bottom = px[x, y + 1] if y + 1 < h else top
+            text.append("▀", Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom)))
+        if y + 2 < h:
+            text.append("\n")
+    return text
+
+
+class FilesPane(Vertical):
+    """The tree over the facts and preview of the highlighted file."""
+
+    DEFAULT_CSS = """
+    FilesPane { border: round $primary-darken-1; }
+    FilesPane:focus-within { border: round $primary; }
+    FilesPane > FileBrowser { height: 1fr; }
+    """
+
+    def __init__(self, folder: Path, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.folder = folder
+
+    def compose(self) -> ComposeResult:
+        yield FileBrowser(self.folder, id="tree")
+        yield FileInfo(id="info")
+
+    def on_mount(self) -> None:
+        self.border_title = "Files"
+
+    @property
+    def browser(self) -> FileBrowser:
+        return self.query_one(FileBrowser)
+
+    @on(Tree.NodeHighlighted)
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        data = event.node.data
+        self.query_one(FileInfo).show(data.path if data is not None else None)
+
+    @on(FileBrowser.MarksChanged)
+    def _marks(self, event: FileBrowser.MarksChanged) -> None:
+        n = len(event.paths)
+        self.border_subtitle = f"{n} marked" if n else ""

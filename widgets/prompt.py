@@ -11,6 +11,7 @@ from textual.widgets import Input
 
 
 class Prompt(Input):
+    PLACEHOLDER = "Say what you want, e.g. a 5-second vertical clip with lo-fi music  (/help)"
     BINDINGS = [
         Binding("up", "history(-1)", "Previous", show=False),
         Binding("down", "history(1)", "Next", show=False),
@@ -21,9 +22,7 @@ class Prompt(Input):
         text: str
 
     def on_mount(self) -> None:
-        self.placeholder = (
-            "Say what you want, e.g. a 5-second vertical clip with lo-fi music  (/help)"
-        )
+        self.placeholder = self.PLACEHOLDER
         self._history: list[str] = []
         self._pos = 0
 

@@ -1,45 +1,71 @@
-"""`python -m tui.engine`: run the engine alone (what `i2v-flow serve` and the app start)."""
+"""`python -m tui.engine`: run the engine alone (what `i2v-flow serve` and the app start).
+
+Two settings for tests, from the environment: `I2V_ENGINE_HEARTBEAT` (seconds of silence before
+an agent turn's stream sends a heartbeat; default 15) and `I2V_ENGINE_TURN_DELAY` (seconds every
+agent turn works longer; default 0).
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="i2v-flow serve", description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--data", type=Path, default=None)
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--allow-remote", action="store_true")
-    args = p.parse_args(argv)
-    return run(args)
+    from tui.cli import serve_parser
+
+    return run(serve_parser().parse_args(argv))
+
+
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.engine.server import serve
+    if not is_loopback(args.host):
+        if not getattr(args, "allow_remote", False):
+            print(
+                f"error: refusing to listen on {args.host} without --allow-remote "
+                "(the engine has no TLS and is meant for this machine)",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"warning: listening on {args.host}: anyone who can reach it can use it "
+            "(no TLS; tokens are the only guard)",
+            file=sys.stderr,
+        )
 
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
-        print(
-            f"error: refusing to listen on {args.host} without --allow-remote "
-            "(the engine has no TLS and is meant for this machine)",
-            file=sys.stderr,
-        )
-        return 2
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(
-            f"warning: listening on {args.host}: anyone who can reach it can use it",
-            file=sys.stderr,
-        )
+    from tui.engine.server import HEARTBEAT_SECONDS, serve
 
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)
 
     try:
-        serve(args.host, args.port, args.data, args.workers, ready, args.watch_stdin)
+        serve(
+            args.host,
+            args.port,
+            args.data,
+            args.workers,
+            ready,
+            args.watch_stdin,
+            heartbeat=_env_seconds("I2V_ENGINE_HEARTBEAT", HEARTBEAT_SECONDS),
+            turn_delay=_env_seconds("I2V_ENGINE_TURN_DELAY", 0.0),
+        )
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1

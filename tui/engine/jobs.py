@@ -6,11 +6,14 @@ read it to notice a cancellation, so the server never blocks on a worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from tui.engine.store import Store
@@ -32,6 +35,13 @@ def run_job(db_path: str, render_id: str, out_dir: str) -> str:
     from tui.engine.render import RenderCancelled, RenderError, render_draft
 
     store = Store(Path(db_path))
+    server = os.getppid()
+
+    def orphaned() -> None:
+        # The server died (kill -9): stop without settling; its next start runs the job again.
+        if os.getppid() != server:
+            os._exit(0)
+
     try:
         row = store.render(render_id)
         if row is None or row["status"] not in ("pending", "processing"):
@@ -46,12 +56,14 @@ def run_job(db_path: str, render_id: str, out_dir: str) -> str:
         last = [0.0]
 
         def progress(frac: float) -> None:
+            orphaned()
             now = time.monotonic()
             if now - last[0] >= 0.25 or frac >= 1.0:
                 last[0] = now
                 store.set_progress(render_id, round(frac * 99.0, 1))
 
         def cancelled() -> bool:
+            orphaned()
             r = store.render(render_id)
             return r is None or r["status"] == "cancelled"
 
@@ -82,31 +94,83 @@ class JobRunner:
         self.store = store
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.workers = workers or default_workers()
         ctx = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=ctx)
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         self.futures: dict[str, Future] = {}
+        self._lock = threading.RLock()
+        self._broken = False
+        self._closing = False
+        self._retries: dict[str, int] = {}
 
     def warm(self) -> None:
         self.pool.submit(_warm)
 
     def resume(self) -> int:
-        """Queue every job a previous run accepted but did not finish."""
-        rows = self.store.unfinished_renders()
+        """Queue every job a previous run accepted but did not finish (a kill -9 included)."""
+        for p in self.out_dir.glob(".*.part"):  # half-written outputs of a killed run
+            p.unlink(missing_ok=True)
+        rows = self.store.requeue_unfinished()
         for row in rows:
             self.submit(row["id"])
         return len(rows)
 
     def submit(self, render_id: str) -> None:
-        fut = self.pool.submit(run_job, str(self.store.path), render_id, str(self.out_dir))
-        self.futures[render_id] = fut
-        fut.add_done_callback(lambda f, rid=render_id: self._done(rid, f))
+        with self._lock:
+            if self._broken:
+                self._new_pool()
+            pool = self.pool
+            fut = pool.submit(run_job, str(self.store.path), render_id, str(self.out_dir))
+            self.futures[render_id] = fut
+        fut.add_done_callback(lambda f, rid=render_id, p=pool: self._done(rid, f, p))
 
-    def _done(self, render_id: str, fut: Future) -> None:
-        self.futures.pop(render_id, None)
-        exc = fut.exception() if not fut.cancelled() else None
-        if exc is not None:  # the worker died (e.g. killed): fail the job, release credits
-            log.error("render %s: worker failed: %s", render_id, exc)
-            self.store.finish_render(render_id, "failed", error=f"render worker failed: {exc}")
+    def cancel(self, render_id: str) -> None:
+        """Take a queued job out of the queue; a running one sees its cancelled status in the
+        table within a few frames and stops, freeing its worker."""
+        fut = self.futures.get(render_id)
+        if fut is not None:
+            fut.cancel()
+
+    def _done(self, render_id: str, fut: Future, pool: ProcessPoolExecutor) -> None:
+        if self.futures.get(render_id) is fut:
+            self.futures.pop(render_id, None)
+        if fut.cancelled() or self._closing:
+            return  # stopping: the job stays unfinished in the table and runs at the next start
+        exc = fut.exception()
+        if exc is None:
+            return
+        if isinstance(exc, BrokenProcessPool):
+            # A worker died (killed, out of memory) and took the pool with it. Its jobs go to a
+            # fresh pool: queued ones as they are, a running one once more; a job that breaks
+            # its worker twice fails and releases its credits.
+            with self._lock:
+                if pool is self.pool:
+                    self._broken = True
+                tries = self._retries.get(render_id, 0)
+                self._retries[render_id] = tries + 1
+            row = self.store.render(render_id)
+            if row is not None and (
+                row["status"] == "pending" or (row["status"] == "processing" and tries < 1)
+            ):
+                self.store.requeue(render_id)
+                self.submit(render_id)
+                return
+        log.error("render %s: worker failed: %s", render_id, exc)
+        self.store.finish_render(render_id, "failed", error=f"render worker failed: {exc}")
+
+    def _new_pool(self) -> None:
+        old = self.pool
+        ctx = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self._broken = False
+        old.shutdown(wait=False)  # broken: its futures have all failed already
 
     def shutdown(self) -> None:
+        """Stop now, rendering or not: a job cut short here is still pending or processing in
+        the table, so the next start runs it again (its credits stay frozen until then)."""
+        self._closing = True
+        procs = list(getattr(self.pool, "_processes", {}).values())
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.protocol import MAX_UPLOAD_BYTES
+
+MAX_PIXELS = 100_000_000
 
 
 class TooLarge(Exception):
@@ -57,53 +60,83 @@ class Stored:
     info: dict
 
 
+class UploadSink:
+    """One file being received: written to a temporary file as its bytes arrive, hashed on the
+    way, refused (TooLarge) the moment it crosses `limit`. `finish()` types it by content and
+    moves it to its content-addressed name; `abort()` throws it away. Synchronous: each `write`
+    is one network chunk, so the event loop is never held for long."""
+
+    def __init__(self, media_dir: Path, limit: int = MAX_UPLOAD_BYTES):
+        media_dir.mkdir(parents=True, exist_ok=True)
+        self.media_dir, self.limit = media_dir, limit
+        fd, tmp_name = tempfile.mkstemp(dir=media_dir, prefix=".up-")
+        self.tmp = Path(tmp_name)
+        self._f = os.fdopen(fd, "wb")
+        self._h = hashlib.sha256()
+        self.size = 0
+        self.head = b""
+        self._kept = False
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise TooLarge()
+        if len(self.head) < 64:
+            self.head += bytes(data[: 64 - len(self.head)])
+        self._h.update(data)
+        self._f.write(data)
+
+    def finish(self) -> Stored:
+        """Type, probe and keep the file (blocking: run it off the event loop)."""
+        self._f.close()
+        self._kept = True  # from here on the temporary name is not ours to remove
+        try:
+            return _finish(self.tmp, self.head, self._h.hexdigest(), self.size, self.media_dir)
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            raise
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._f.close()
+        if not self._kept:
+            self.tmp.unlink(missing_ok=True)
+
+
 async def store_stream(
     chunks: AsyncIterator[bytes], media_dir: Path, limit: int = MAX_UPLOAD_BYTES
 ) -> Stored:
     """Write a byte stream to disk as it arrives (never whole in memory), hash and type it."""
-    media_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=media_dir, prefix=".up-")
-    tmp = Path(tmp_name)
-    h = hashlib.sha256()
-    size = 0
-    head = b""
+    sink = UploadSink(media_dir, limit)
     try:
-        with os.fdopen(fd, "wb") as f:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge()
-                if len(head) < 64:
-                    head += chunk[: 64 - len(head)]
-                h.update(chunk)
-                f.write(chunk)
-        return _finish(tmp, head, h.hexdigest(), size, media_dir)
+        async for chunk in chunks:
+            sink.write(chunk)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        sink.abort()
         raise
+    return sink.finish()
 
 
 def store_file(src: Path, media_dir: Path) -> Stored:
-    """The same as store_stream, for a local file (tests and URL imports)."""
-    media_dir.mkdir(parents=True, exist_ok=True)
-    size = src.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
+    """The same as store_stream, for a local file (URL imports of `file://` URLs)."""
+    if src.stat().st_size > MAX_UPLOAD_BYTES:
         raise TooLarge()
-    h = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(dir=media_dir, prefix=".up-")
-    tmp = Path(tmp_name)
-    head = b""
+    sink = UploadSink(media_dir)
     try:
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+        with open(src, "rb") as fin:
             while chunk := fin.read(1 << 20):
-                if len(head) < 64:
-                    head += chunk[: 64 - len(head)]
-                h.update(chunk)
-                fout.write(chunk)
-        return _finish(tmp, head, h.hexdigest(), size, media_dir)
+                sink.write(chunk)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        sink.abort()
         raise
+    return sink.finish()
+
+
+def clean_partial(media_dir: Path) -> None:
+    """Remove uploads a previous run left half-written (a kill -9 mid-upload)."""
+    if media_dir.is_dir():
+        for p in media_dir.glob(".up-*"):
+            p.unlink(missing_ok=True)
 
 
 def _finish(tmp: Path, head: bytes, digest: str, size: int, media_dir: Path) -> Stored:
@@ -116,7 +149,11 @@ def _finish(tmp: Path, head: bytes, digest: str, size: int, media_dir: Path) -> 
         tmp.unlink(missing_ok=True)
     else:
         os.replace(tmp, final)
-    info = {"hash": digest, "file_type": file_type, "size": size, **probe(final, file_type)}
+    try:
+        info = {"hash": digest, "file_type": file_type, "size": size, **probe(final, file_type)}
+    except Unsupported:
+        final.unlink(missing_ok=True)  # damaged: nothing refers to it
+        raise
     return Stored(final, info)
 
 
@@ -129,8 +166,15 @@ def probe(path: Path, file_type: str) -> dict:
             with Image.open(path) as img:
                 w, h = img.size
                 frames = getattr(img, "n_frames", 1)
+                if w * h > MAX_PIXELS:
+                    raise Unsupported(f"{w}x{h} is too many pixels (at most 100 megapixels)")
+                img.verify()  # chunk checksums and structure: catches truncated files
+        except Unsupported:
+            raise
         except Exception as exc:
             raise Unsupported(f"not a readable image: {exc}") from None
+        if not (w > 0 and h > 0):
+            raise Unsupported("the image has no pixels")
         return {"width": w, "height": h, "duration": None, "fps": None, "frames": frames}
     import av
 
@@ -138,9 +182,17 @@ def probe(path: Path, file_type: str) -> dict:
         with av.open(str(path)) as c:
             dur = float(c.duration / 1_000_000) if c.duration else None
             vs = next((s for s in c.streams if s.type == "video"), None)
-            if vs is not None:
+            has_audio = any(s.type == "audio" for s in c.streams)
+            if vs is not None and vs.width and vs.height:
                 fps = float(vs.average_rate) if vs.average_rate else None
                 return {"width": vs.width, "height": vs.height, "duration": dur, "fps": fps}
-            return {"width": None, "height": None, "duration": dur, "fps": None}
+            if not has_audio:
+                raise Unsupported("no video or audio stream in it")
+            out = {"width": None, "height": None, "duration": dur, "fps": None}
+            if file_type == "video":  # an MP4 holding only sound is audio
+                out["file_type"] = "audio"
+            return out
+    except Unsupported:
+        raise
     except Exception as exc:
         raise Unsupported(f"not readable media: {exc}") from None

@@ -247,16 +247,31 @@ class Store:
     # ---- renders ---------------------------------------------------------------------------
 
     def create_render(
-        self, render_id: str, user_id: str, session_id: int, draft: dict, quality: str, cost: int
-    ) -> bool:
-        """Freeze `cost` credits and queue the job; False when that would overdraw."""
+        self,
+        render_id: str,
+        user_id: str,
+        session_id: int,
+        draft: dict,
+        quality: str,
+        cost: int,
+        max_running: int | None = None,
+    ) -> str:
+        """Freeze `cost` credits and queue the job, in one transaction. Returns "ok", "busy"
+        (the user already has `max_running` jobs pending or running) or "credits" (it would
+        overdraw)."""
         now = time.time()
         with self.tx() as db:
-            avail = db.execute(
-                "SELECT available FROM users WHERE user_id=?", (user_id,)
-            ).fetchone()["available"]
-            if avail < cost:
-                return False
+            if max_running is not None:
+                running = db.execute(
+                    "SELECT COUNT(*) AS n FROM renders WHERE user_id=? AND status IN"
+                    " ('pending','processing')",
+                    (user_id,),
+                ).fetchone()["n"]
+                if running >= max_running:
+                    return "busy"
+            row = db.execute("SELECT available FROM users WHERE user_id=?", (user_id,)).fetchone()
+            if row is None or row["available"] < cost:
+                return "credits"
             db.execute(
                 "UPDATE users SET available=available-?, frozen=frozen+? WHERE user_id=?",
                 (cost, cost, user_id),
@@ -269,7 +284,7 @@ class Store:
                 "INSERT INTO ledger (user_id, render_id, kind, amount, at) VALUES (?,?,?,?,?)",
                 (user_id, render_id, "freeze", cost, now),
             )
-        return True
+        return "ok"
 
     def render(self, render_id: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM renders WHERE id=?", render_id)
@@ -310,6 +325,21 @@ class Store:
                 "UPDATE renders SET progress=?, status=? WHERE id=? AND status IN"
                 " ('pending','processing')",
                 (progress, status, render_id),
+            )
+
+    def requeue_unfinished(self) -> list[sqlite3.Row]:
+        """At start: jobs a previous run accepted but did not finish go back to the queue."""
+        with self.tx() as db:
+            db.execute("UPDATE renders SET status='pending', progress=0 WHERE status='processing'")
+        return self.unfinished_renders()
+
+    def requeue(self, render_id: str) -> None:
+        """A job whose worker died goes back to the queue (if nobody settled it meanwhile)."""
+        with self.tx() as db:
+            db.execute(
+                "UPDATE renders SET status='pending', progress=0 WHERE id=? AND status IN"
+                " ('pending','processing')",
+                (render_id,),
             )
 
     def unfinished_renders(self) -> list[sqlite3.Row]:

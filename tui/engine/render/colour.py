@@ -6,6 +6,7 @@ planes and the encoder gets exactly what the stream is tagged as.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 # BT.709 luma coefficients.
@@ -41,3 +42,23 @@ def yuv709_to_rgb(yuv: np.ndarray) -> np.ndarray:
     g = (y - KR * r - KB * b) / KG
     out = np.stack([r, g, b], axis=-1) * 255.0
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+# The same conversion as 3x4 affine matrices for cv2.transform (uint8 in, rounded uint8 out).
+_OFFSET = np.array([16.0, 128.0, 128.0], dtype=np.float32)
+_SCALE = np.array([219.0, 224.0, 224.0], dtype=np.float32)[:, None] / 255.0
+_AFFINE = np.hstack([_M * _SCALE, _OFFSET[:, None]]).astype(np.float32)
+
+
+def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """uint8 RGB (even size) to BT.709 tv-range Y, U, V planes, chroma at half size.
+
+    All in uint8 through OpenCV, with no float copy of the image: the matrix is linear, so
+    averaging 2x2 blocks of RGB and then converting gives the same chroma as converting and then
+    averaging (to within the rounding of the average).
+    """
+    h, w = rgb.shape[:2]
+    y = cv2.transform(rgb, _AFFINE[:1])
+    half = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    uv = cv2.transform(half, _AFFINE[1:])
+    return y.reshape(h, w), np.ascontiguousarray(uv[..., 0]), np.ascontiguousarray(uv[..., 1])

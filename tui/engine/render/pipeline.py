@@ -6,24 +6,45 @@ so warping and encoding overlap.
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
+from PIL import Image
 
 from tui.engine.render import audio as audio_mod
 from tui.engine.render.errors import RenderCancelled, RenderError
-from tui.engine.render.motion import CameraPath, camera_path
+from tui.engine.render.motion import (
+    MOTIONS,
+    CameraPath,
+    camera_path,
+    max_zoom_of,
+    parallax_paths,
+)
+from tui.engine.render.saliency import find_focus
 from tui.engine.render.sources import load_image
-from tui.engine.render.stage import Stage, build_stage, warp_into
+from tui.engine.render.stage import (
+    Layer,
+    Stage,
+    composite_into,
+    fit_image,
+    layer_of,
+    stage_of,
+    stage_size,
+    warp_into,
+)
 from tui.engine.render.text import TextOverlay, make_overlay
+from tui.engine.render.video_source import VideoSource, is_video
 
 QUALITY = {
     "high": {"preset": "medium", "crf": "20"},
@@ -32,6 +53,8 @@ QUALITY = {
 }
 FPS_ALLOWED = (24, 25, 30, 60)
 AAC_FRAME = 1024
+CROSSFADE_MS = 500
+RING = 4  # frame buffers in flight between the frame maker and the encoder
 
 
 @dataclass(frozen=True)
@@ -86,28 +109,119 @@ def _tracks(draft: Mapping, kind: int) -> list[dict]:
 
 @dataclass
 class _Shot:
-    """One video segment being rendered: its frame span, stage and camera path."""
+    """One video segment being rendered: its frame span (crossfades included) and its look.
+
+    `fade` is the span [a, b) over which this shot fades in over the one before it.
+    """
 
     first: int
     last: int  # exclusive
     seg: dict
-    stage: Stage | None = None
-    path: CameraPath | None = None
+    fade: tuple[int, int] | None = None
+    look: Look | None = None
+    future: Future | None = None
+
+
+class Look:
+    """What a shot shows: `draw(k, out)` paints its k-th frame into a yuv420p buffer."""
+
+    def draw(self, k: int, out: np.ndarray) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of what the look holds (files, decoders); its stages go with it."""
+
+
+@dataclass
+class StillLook(Look):
+    """A still image seen through a moving camera: one warp per plane per frame."""
+
+    stage: Stage
+    path: CameraPath
+
+    def draw(self, k: int, out: np.ndarray) -> None:
+        p = self.path
+        k = min(k, len(p) - 1)
+        warp_into(self.stage, out, p.zoom[k], p.cx[k], p.cy[k])
+
+
+@dataclass
+class VideoLook(Look):
+    """A video file played as the segment's source, through the segment's camera path."""
+
+    source: VideoSource
+    path: CameraPath
+
+    def draw(self, k: int, out: np.ndarray) -> None:
+        p = self.path
+        j = min(k, len(p) - 1)
+        warp_into(self.source.stage_at(k), out, p.zoom[j], p.cx[j], p.cy[j])
+
+    def close(self) -> None:
+        self.source.close()
+
+
+@dataclass
+class ParallaxLook(Look):
+    """2.5D: a background (the subject's hole filled) and the subject as a layer moving more."""
+
+    stage: Stage
+    layer: Layer
+    bg: CameraPath
+    fg: CameraPath
+    scratch: list = field(default_factory=list)
+
+    def draw(self, k: int, out: np.ndarray) -> None:
+        k = min(k, len(self.bg) - 1)
+        warp_into(self.stage, out, self.bg.zoom[k], self.bg.cx[k], self.bg.cy[k])
+        f = self.fg
+        composite_into(self.layer, out, f.zoom[k], f.cx[k], f.cy[k], self.scratch)
+
+
+def _plan_shots(segs: list[dict], fps: int, total: int) -> list[_Shot]:
+    """Frame spans of the video segments, in order, with their crossfades.
+
+    Where one segment ends and the next begins, the two overlap by the incoming segment's
+    transition (`m.transition`: "crossfade", the default, or "cut"; `m.transition_ms`, default
+    500), centred on the join. Segments that overlap on the timeline crossfade over the overlap.
+    """
+    shots = []
+    for s in segs:
+        st, d = int(s.get("st", 0)), int(s.get("d", 0))
+        first, last = round(st * fps / 1000), min(total, round((st + d) * fps / 1000))
+        if last > first:
+            shots.append(_Shot(first, last, s))
+    for prev, cur in itertools.pairwise(shots):
+        m = cur.seg.get("m") or {}
+        kind = str(m.get("transition", "crossfade"))
+        if kind == "cut" or cur.first > prev.last:
+            prev.last = min(prev.last, cur.first)
+            continue
+        if cur.first == prev.last:
+            span = round(float(m.get("transition_ms", CROSSFADE_MS)) * fps / 1000)
+            span = max(0, min(span, prev.last - prev.first, cur.last - cur.first))
+            before = span // 2
+            cur.first = max(prev.first + 1, cur.first - before)
+            prev.last = min(total, prev.last + (span - before))
+        if prev.last > cur.first:
+            cur.fade = (cur.first, prev.last)
+    return shots
 
 
 class _FrameMaker:
-    def __init__(self, draft: Mapping, media: Mapping[str, Path], canvas: Canvas):
+    """Makes frame i of the draft into a yuv420p buffer.
+
+    Each shot's look is prepared (decoded, fitted, converted to YUV once) on a helper thread one
+    shot ahead of need, and dropped once its last frame is out, so at most two or three stages are
+    alive at once.
+    """
+
+    def __init__(
+        self, draft: Mapping, media: Mapping[str, Path], canvas: Canvas, start: int = 0
+    ) -> None:
         self.canvas = canvas
         self.media = media
-        fps = canvas.fps
-        self.shots = [
-            _Shot(
-                first=round(int(s.get("st", 0)) * fps / 1000),
-                last=round((int(s.get("st", 0)) + int(s.get("d", 0))) * fps / 1000),
-                seg=s,
-            )
-            for s in _tracks(draft, 0)
-        ]
+        self.shots = _plan_shots(_tracks(draft, 0), canvas.fps, canvas.frames)
         self.overlays: list[TextOverlay] = []
         for s in _tracks(draft, 7):
             m = s.get("m") or {}
@@ -125,44 +239,152 @@ class _FrameMaker:
                     role=str(m.get("role", "title")),
                 )
             )
+        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="i2v-stage")
+        self._scratch: np.ndarray | None = None
+        # Shots before this one are done with (or, from `start` on, never needed).
+        self._current = next((j for j, s in enumerate(self.shots) if s.last > start), 0)
+        if self.shots:
+            self._request(self._current)
 
-    def _prepare(self, shot: _Shot) -> None:
+    def close(self) -> None:
+        self._ahead.shutdown(wait=True, cancel_futures=True)
+        for shot in self.shots:
+            f = shot.future
+            if f is not None and f.done() and not f.cancelled() and f.exception() is None:
+                f.result().close()
+            shot.future = None
+            self._drop(shot)
+
+    @staticmethod
+    def _drop(shot: _Shot) -> None:
+        if shot.look is not None:
+            shot.look.close()
+            shot.look = None
+
+    def _request(self, j: int) -> None:
+        if j < len(self.shots) and self.shots[j].future is None and self.shots[j].look is None:
+            self.shots[j].future = self._ahead.submit(self._prepare, self.shots[j])
+
+    def _look(self, j: int) -> Look:
+        shot = self.shots[j]
+        if shot.look is None:
+            self._request(j)
+            assert shot.future is not None
+            shot.look = shot.future.result()
+            shot.future = None
+            self._request(j + 1)  # the next one decodes while this one plays
+        return shot.look
+
+    def _prepare(self, shot: _Shot) -> Look:
+        """The look of a shot. Sources other than still images plug in here."""
         m = shot.seg.get("m") or {}
         src = shot.seg.get("src")
         path = self.media.get(src) if src else None
         if path is None:
             raise RenderError(f"segment {shot.seg.get('id', '?')}: unknown source {src!r}")
-        n = max(1, shot.last - shot.first)
+        if is_video(Path(path)):
+            return self._video(Path(path), m, shot.last - shot.first)
+        return self._still(Path(path), m, shot.last - shot.first)
+
+    def _video(self, path: Path, m: Mapping, n: int) -> Look:
+        motion = str(m.get("motion", "static"))
+        if motion == "parallax":
+            motion = "static"
+        strength = str(m.get("strength", "medium"))
+        z = max_zoom_of(motion, strength)
+        sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
         focus = m.get("focus") or (0.5, 0.5)
-        shot.path = camera_path(
+        path_ = camera_path(
             n,
-            motion=str(m.get("motion", "zoom_in")),
-            strength=str(m.get("strength", "medium")),
+            motion=motion,
+            strength=strength,
             easing=str(m.get("easing", "ease")),
             focus=(float(focus[0]), float(focus[1])),
         )
-        z = shot.path.max_zoom
-        sw, sh = round(self.canvas.width * z), round(self.canvas.height * z)
-        rgb = load_image(Path(path), need=(sw, sh))
-        shot.stage = build_stage(rgb, sw, sh, fit=str(m.get("fit", "cover")))
+        source = VideoSource(
+            path,
+            (sw, sh),
+            fps=self.canvas.fps,
+            fit=str(m.get("fit", "cover")),
+            start=float(m.get("source_start_ms", 0)) / 1000,
+        )
+        return VideoLook(source, path_)
+
+    def _still(self, path: Path, m: Mapping, n: int) -> Look:
+        motion = str(m.get("motion", "zoom_in"))
+        strength = str(m.get("strength", "medium"))
+        easing = str(m.get("easing", "ease"))
+        how = str(m.get("fit", "cover"))
+        if motion not in MOTIONS:
+            raise RenderError(f"unknown motion {motion!r} (use one of {', '.join(MOTIONS)})")
+        z = max_zoom_of(motion, strength)
+        sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
+        rgb = load_image(path, need=(sw, sh))
+        fitted = fit_image(rgb, sw, sh, how)
+        del rgb
+        focus = m.get("focus")
+        if focus is not None:
+            focus = (float(focus[0]), float(focus[1]))
+        if motion == "parallax":
+            look = parallax_look(fitted, n, strength, easing, focus)
+            if look is not None:
+                return look
+            motion = "ken_burns"  # no foreground stands out: a gentle drift instead
+        if focus is None:
+            focus = find_focus(fitted) if motion != "static" else (0.5, 0.5)
+        path_ = camera_path(n, motion=motion, strength=strength, easing=easing, focus=focus)
+        if path_.max_zoom > z + 1e-9:  # (ken_burns fallback) never sample beyond the stage
+            path_ = camera_path(n, motion="zoom_in", strength=strength, easing=easing, focus=focus)
+        return StillLook(stage_of(fitted), path_)
 
     def frame(self, i: int, out: np.ndarray) -> None:
-        shot = next((s for s in self.shots if s.first <= i < s.last), None)
-        if shot is None:
+        drawn = False
+        for j in range(self._current, len(self.shots)):
+            shot = self.shots[j]
+            if shot.first > i:
+                break
+            if i >= shot.last:
+                continue
+            look = self._look(j)
+            if not drawn or shot.fade is None:
+                look.draw(i - shot.first, out)
+            else:
+                if self._scratch is None:
+                    self._scratch = np.empty_like(out)
+                look.draw(i - shot.first, self._scratch)
+                a, b = shot.fade
+                w = (i - a + 1) / (b - a + 1)
+                cv2.addWeighted(out, 1.0 - w, self._scratch, w, 0.0, dst=out)
+            drawn = True
+        if not drawn:
             h = self.canvas.height
             out[:h] = 16
             out[h:] = 128
-        else:
-            if shot.stage is None:
-                self._prepare(shot)
-            assert shot.stage is not None and shot.path is not None
-            k = min(i - shot.first, len(shot.path.zoom) - 1)
-            warp_into(shot.stage, out, shot.path.zoom[k], shot.path.cx[k], shot.path.cy[k])
-            if i + 1 >= shot.last:
-                shot.stage = None  # free the stage once its last frame is out
+        # Free the looks whose last frame is out.
+        while self._current < len(self.shots) and self.shots[self._current].last <= i + 1:
+            self._drop(self.shots[self._current])
+            self._current += 1
         t = i / self.canvas.fps
         for ov in self.overlays:
             ov.blend(out, t)
+
+
+def parallax_look(
+    fitted: np.ndarray,
+    n: int,
+    strength: str,
+    easing: str,
+    focus: tuple[float, float] | None,
+) -> ParallaxLook | None:
+    """The 2.5D look of a fitted image, or None when no foreground can be separated."""
+    from tui.engine.render.parallax import split_layers
+
+    layers = split_layers(fitted)
+    if layers is None:
+        return None
+    background, alpha, centre = layers
+    bg, fg = parallax_paths(n, strength, easing, focus or centre)
+    return ParallaxLook(stage_of(background), layer_of(fitted, alpha), bg, fg)
 
 
 def _music(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndarray | None:
@@ -190,6 +412,13 @@ def _music(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndar
     return bed
 
 
+def _check(draft: Mapping, quality: str) -> None:
+    if quality not in QUALITY:
+        raise RenderError(f"unknown quality {quality!r} (use high, standard or draft)")
+    if not _tracks(draft, 0) and not _tracks(draft, 7):
+        raise RenderError("the timeline is empty: add an image first")
+
+
 def render_draft(
     draft: Mapping,
     media: Mapping[str, Path],
@@ -199,21 +428,23 @@ def render_draft(
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> RenderResult:
-    """Render `draft` to `out` (written under a temporary name, then renamed into place)."""
+    """Render `draft` to `out` (written under a temporary name, then renamed into place).
+
+    `progress` gets the fraction done (0..1); `cancel` is polled every few frames and, when it
+    returns True, the render stops with RenderCancelled and leaves no file behind.
+    """
     started = time.perf_counter()
-    if quality not in QUALITY:
-        raise RenderError(f"unknown quality {quality!r} (use high, standard or draft)")
-    if not _tracks(draft, 0) and not _tracks(draft, 7):
-        raise RenderError("the timeline is empty: add an image first")
+    _check(draft, quality)
     canvas = canvas_of(draft, quality)
     maker = _FrameMaker(draft, media, canvas)
-    music = _music(draft, media, canvas)
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
+        music = _music(draft, media, canvas)  # made while the first stage is being prepared
         _encode(maker, music, canvas, tmp, quality, progress, cancel)
         os.replace(tmp, out)
     finally:
+        maker.close()
         tmp.unlink(missing_ok=True)
     return RenderResult(
         out,
@@ -226,6 +457,82 @@ def render_draft(
     )
 
 
+def render_still(
+    draft: Mapping,
+    media: Mapping[str, Path],
+    t_seconds: float,
+    out_png: Path,
+    *,
+    quality: str = "high",
+) -> Path:
+    """A PNG of the frame shown at `t_seconds` (clamped to the clip), converted with BT.709."""
+    _check(draft, quality)
+    canvas = canvas_of(draft, quality)
+    i = min(canvas.frames - 1, max(0, int(float(t_seconds) * canvas.fps + 1e-6)))
+    maker = _FrameMaker(draft, media, canvas, start=i)
+    try:
+        buf = np.empty((canvas.height * 3 // 2, canvas.width), np.uint8)
+        maker.frame(i, buf)
+    finally:
+        maker.close()
+    rgb = av.VideoFrame.from_numpy_buffer(buf, format="yuv420p").to_ndarray(
+        format="rgb24", src_colorspace="ITU709", dst_colorspace="ITU709"
+    )
+    out_png = Path(out_png)
+    tmp = out_png.with_name(f".{out_png.name}.{os.getpid()}.part")
+    try:
+        Image.fromarray(rgb).save(tmp, format="PNG")
+        os.replace(tmp, out_png)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_png
+
+
+def _open_output(path: Path, canvas: Canvas, quality: str, audio: bool):
+    q = QUALITY[quality]
+    container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+    vs = container.add_stream("libx264", rate=canvas.fps)
+    vs.width, vs.height = canvas.width, canvas.height
+    vs.pix_fmt = "yuv420p"
+    vs.time_base = Fraction(1, canvas.fps)
+    cc = vs.codec_context
+    cc.thread_type = "FRAME"  # x264 frame threads: ~20 % faster than slices here
+    cc.thread_count = 0
+    cc.colorspace = av.video.reformatter.Colorspace.ITU709
+    cc.color_primaries = 1  # BT.709
+    cc.color_trc = 1  # BT.709
+    cc.color_range = av.video.reformatter.ColorRange.MPEG
+    vs.options = {
+        "preset": q["preset"],
+        "crf": q["crf"],
+        "profile": "high",
+        "x264-params": "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv",
+    }
+    astream = None
+    if audio:
+        astream = container.add_stream("aac", rate=audio_mod.RATE)
+        astream.layout = "stereo"
+        astream.time_base = Fraction(1, audio_mod.RATE)
+    return container, vs, astream
+
+
+def encode_frames(frames, canvas: Canvas, path: Path, quality: str) -> None:
+    """Encode ready yuv420p buffers with the render's very settings (the benchmark's floor)."""
+    container, vs, _ = _open_output(path, canvas, quality, audio=False)
+    try:
+        for i, buf in enumerate(frames):
+            vf = av.VideoFrame.from_numpy_buffer(buf, format="yuv420p")
+            vf.pts = i
+            vf.colorspace = vs.codec_context.colorspace
+            vf.color_range = vs.codec_context.color_range
+            for pkt in vs.encode(vf):
+                container.mux(pkt)
+        for pkt in vs.encode(None):
+            container.mux(pkt)
+    finally:
+        container.close()
+
+
 def _encode(
     maker: _FrameMaker,
     music: np.ndarray | None,
@@ -235,64 +542,48 @@ def _encode(
     progress: Callable[[float], None] | None,
     cancel: Callable[[], bool] | None,
 ) -> None:
+    """Frames are made on a helper thread into a small ring of buffers that the encoder reads
+    in place (no per-frame allocation or copy); x264 copies each picture in as it is sent, so
+    a buffer goes back to the ring as soon as `encode` returns."""
     w, h, n = canvas.width, canvas.height, canvas.frames
-    q = QUALITY[quality]
-    container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+    container, vs, astream = _open_output(path, canvas, quality, music is not None)
     try:
-        vs = container.add_stream("libx264", rate=canvas.fps)
-        vs.width, vs.height = w, h
-        vs.pix_fmt = "yuv420p"
-        vs.time_base = Fraction(1, canvas.fps)
         cc = vs.codec_context
-        cc.thread_type = "FRAME"
-        cc.thread_count = 0
-        cc.colorspace = av.video.reformatter.Colorspace.ITU709
-        cc.color_primaries = 1  # BT.709
-        cc.color_trc = 1  # BT.709
-        cc.color_range = av.video.reformatter.ColorRange.MPEG
-        vs.options = {
-            "preset": q["preset"],
-            "crf": q["crf"],
-            "profile": "high",
-            "x264-params": "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv",
-        }
-        astream = None
-        if music is not None:
-            astream = container.add_stream("aac", rate=audio_mod.RATE)
-            astream.layout = "stereo"
-            astream.time_base = Fraction(1, audio_mod.RATE)
         audio_pos = 0
-
-        frames: queue.Queue = queue.Queue(maxsize=6)
+        ready: queue.Queue = queue.Queue()
+        free: queue.Queue = queue.Queue()
+        for _ in range(RING):
+            free.put(np.empty((h * 3 // 2, w), dtype=np.uint8))
         stop = threading.Event()
 
         def produce() -> None:
             try:
                 for i in range(n):
-                    if stop.is_set():
+                    buf = free.get()
+                    if stop.is_set() or buf is None:
                         return
-                    buf = np.empty((h * 3 // 2, w), dtype=np.uint8)
                     maker.frame(i, buf)
-                    frames.put(buf)
-                frames.put(None)
+                    ready.put(buf)
             except BaseException as exc:  # handed to the encoding thread
-                frames.put(exc)
+                ready.put(exc)
 
         producer = threading.Thread(target=produce, name="i2v-frames", daemon=True)
         producer.start()
         try:
             for i in range(n):
-                item = frames.get()
-                if isinstance(item, BaseException):
-                    raise item
                 if cancel is not None and i % 8 == 0 and cancel():
                     raise RenderCancelled("render cancelled")
-                vf = av.VideoFrame.from_ndarray(item, format="yuv420p")
+                item = ready.get()
+                if isinstance(item, BaseException):
+                    raise item
+                vf = av.VideoFrame.from_numpy_buffer(item, format="yuv420p")
                 vf.pts = i
                 vf.colorspace = cc.colorspace
                 vf.color_range = cc.color_range
                 for pkt in vs.encode(vf):
                     container.mux(pkt)
+                del vf
+                free.put(item)
                 if astream is not None and music is not None:
                     until = min(music.shape[1], int((i + 1) * audio_mod.RATE / canvas.fps))
                     audio_pos = _feed_audio(container, astream, music, audio_pos, until)
@@ -300,11 +591,8 @@ def _encode(
                     progress((i + 1) / n)
         finally:
             stop.set()
-            while producer.is_alive():
-                try:
-                    frames.get_nowait()
-                except queue.Empty:
-                    producer.join(0.05)
+            free.put(None)
+            producer.join()
         for pkt in vs.encode(None):
             container.mux(pkt)
         if astream is not None and music is not None:

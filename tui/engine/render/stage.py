@@ -6,12 +6,13 @@ frame is a single affine warp per plane with no per-frame colour conversion.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from tui.engine.render.colour import rgb_to_yuv709
+from tui.engine.render.colour import rgb_to_yuv420
 
 
 @dataclass
@@ -23,6 +24,20 @@ class Stage:
     @property
     def size(self) -> tuple[int, int]:
         return self.y.shape[1], self.y.shape[0]
+
+
+def stage_size(w: int, h: int, zoom: float) -> tuple[int, int]:
+    """Even size of at least (w, h) x zoom with exactly the canvas's aspect when that costs
+    little (so a stage point maps to the very same canvas point whatever the zoom)."""
+    g = math.gcd(w, h)
+    uw, uh = w // g, h // g
+    m = math.ceil(g * zoom - 1e-9)
+    if (uw * m) % 2 or (uh * m) % 2:
+        m += 1
+    if m / g <= zoom * 1.08:
+        return uw * m, uh * m
+    sw, sh = math.ceil(w * zoom), math.ceil(h * zoom)
+    return sw + (sw & 1), sh + (sh & 1)
 
 
 def _resize(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -55,40 +70,107 @@ def fit_contain(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
     return bg
 
 
+def fit_image(rgb: np.ndarray, w: int, h: int, how: str = "cover") -> np.ndarray:
+    """The image fitted to exactly (w, h), by `cover` or `contain`."""
+    return fit_contain(rgb, w, h) if how == "contain" else fit_cover(rgb, w, h)
+
+
 def build_stage(rgb: np.ndarray, w: int, h: int, fit: str = "cover") -> Stage:
     """Stage of even size (w, h) from an RGB image."""
     w, h = w + (w & 1), h + (h & 1)
-    fitted = fit_contain(rgb, w, h) if fit == "contain" else fit_cover(rgb, w, h)
-    yuv = rgb_to_yuv709(fitted)
-    y = np.clip(yuv[..., 0] + 0.5, 0, 255).astype(np.uint8)
-    # Chroma: average 2x2 blocks (area) so the stage's chroma is sited like yuv420p's.
-    uv = cv2.resize(yuv[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    u = np.clip(uv[..., 0] + 0.5, 0, 255).astype(np.uint8)
-    v = np.clip(uv[..., 1] + 0.5, 0, 255).astype(np.uint8)
-    return Stage(y, u, v)
+    return stage_of(fit_contain(rgb, w, h) if fit == "contain" else fit_cover(rgb, w, h))
+
+
+def stage_of(fitted: np.ndarray) -> Stage:
+    """Stage from an RGB image already at the stage's (even) size."""
+    return Stage(*rgb_to_yuv420(fitted))
+
+
+def planes_of(out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y, U and V planes of a (H*3/2, W) yuv420p buffer."""
+    h = out.shape[0] * 2 // 3
+    w = out.shape[1]
+    return (
+        out[:h],
+        out[h : h + h // 4].reshape(h // 2, w // 2),
+        out[h + h // 4 :].reshape(h // 2, w // 2),
+    )
+
+
+def _view_matrix(
+    size: tuple[int, int], out_size: tuple[int, int], zoom: float, cx: float, cy: float
+) -> np.ndarray:
+    """Inverse map (output pixel -> plane pixel, both pixel-centre based) of one view: the
+    plane's (cx, cy) at the output's centre, 1/zoom of the plane across the output."""
+    pw, ph = size
+    ow, oh = out_size
+    sx, sy = pw / (zoom * ow), ph / (zoom * oh)  # plane pixels per output pixel
+    tx = cx * pw - 0.5 + sx * (0.5 - ow / 2)
+    ty = cy * ph - 0.5 + sy * (0.5 - oh / 2)
+    return np.array([[sx, 0.0, tx], [0.0, sy, ty]], dtype=np.float64)
+
+
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
 def warp_into(stage: Stage, out: np.ndarray, zoom: float, cx: float, cy: float) -> None:
     """Render one view of the stage into `out`, a (H*3/2, W) yuv420p buffer."""
-    h = out.shape[0] * 2 // 3
-    w = out.shape[1]
-    sw, sh = stage.size
-    s = sw / (zoom * w)  # stage pixels per output pixel (same both ways: same aspect)
-    for plane, dst, div in (
-        (stage.y, out[:h], 1),
-        (stage.u, out[h : h + h // 4].reshape(h // 2, w // 2), 2),
-        (stage.v, out[h + h // 4 :].reshape(h // 2, w // 2), 2),
-    ):
-        ow, oh = w // div, h // div
-        pw, ph = sw / div, sh / div
-        tx = cx * pw - 0.5 + s * (0.5 - ow / 2)
-        ty = cy * ph - 0.5 + s * (0.5 - oh / 2)
-        m = np.array([[s, 0.0, tx], [0.0, s, ty]], dtype=np.float64)
+    for plane, dst in zip((stage.y, stage.u, stage.v), planes_of(out), strict=True):
+        size = (dst.shape[1], dst.shape[0])
+        m = _view_matrix((plane.shape[1], plane.shape[0]), size, zoom, cx, cy)
+        if plane.shape == dst.shape and np.array_equal(m, _IDENTITY):  # a still view: a copy
+            np.copyto(dst, plane)
+            continue
         cv2.warpAffine(
             plane,
             m,
-            (ow, oh),
+            (dst.shape[1], dst.shape[0]),
             dst=dst,
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
+
+
+@dataclass
+class Layer:
+    """A foreground layer over a stage: YUV planes plus alpha (0..1) at luma and chroma size."""
+
+    stage: Stage
+    a: np.ndarray  # float32 (Hs, Ws)
+    ac: np.ndarray  # float32 (Hs/2, Ws/2)
+
+
+def layer_of(fitted: np.ndarray, alpha: np.ndarray) -> Layer:
+    """A layer from an RGB image at the stage size and its alpha (float32 0..1, same size)."""
+    st = stage_of(fitted)
+    ac = cv2.resize(alpha, (st.u.shape[1], st.u.shape[0]), interpolation=cv2.INTER_AREA)
+    return Layer(st, alpha.astype(np.float32), ac.astype(np.float32))
+
+
+def composite_into(
+    layer: Layer, out: np.ndarray, zoom: float, cx: float, cy: float, scratch: list
+) -> None:
+    """Warp the layer's view and blend it over `out` (a yuv420p buffer) by its alpha."""
+    planes = (layer.stage.y, layer.stage.u, layer.stage.v)
+    alphas = (layer.a, layer.ac, layer.ac)
+    if not scratch:
+        for dst in planes_of(out):
+            scratch.append(
+                (
+                    np.empty_like(dst),
+                    np.empty(dst.shape, np.float32),
+                    np.empty(dst.shape, np.float32),
+                )
+            )
+    for i, (plane, alpha, dst) in enumerate(zip(planes, alphas, planes_of(out), strict=True)):
+        fg, a, inv = scratch[i]
+        size = (dst.shape[1], dst.shape[0])
+        m = _view_matrix((plane.shape[1], plane.shape[0]), size, zoom, cx, cy)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        cv2.warpAffine(plane, m, size, dst=fg, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        if i < 2:  # U and V share the chroma alpha
+            cv2.warpAffine(alpha, m, size, dst=a, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+            np.subtract(1.0, a, out=inv)
+        else:
+            a, inv = scratch[1][1], scratch[1][2]
+        cv2.blendLinear(fg, dst, a, inv, dst=dst)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import math
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +26,40 @@ _LATIN_FONTS = (
 _CJK_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
     "/System/Library/Fonts/PingFang.ttc",
+    "/System/Library/Fonts/STHeiti Medium.ttc",
+    "C:/Windows/Fonts/msyhbd.ttc",
     "C:/Windows/Fonts/msyh.ttc",
+)
+INSTALL_HINT = (
+    "install a font that has them (Debian/Ubuntu: apt install fonts-noto-cjk; "
+    "or pip install manimgx-fonts-cjk)"
+)
+
+
+@dataclass(frozen=True)
+class FontChoice:
+    path: str
+    index: int = 0  # the face in a .ttc collection
+    variation: str | None = None  # a named instance of a variable font ("Bold")
+
+
+_CJK_RANGES = (
+    (0x2E80, 0x9FFF),  # radicals, kana, CJK punctuation, ideographs
+    (0xAC00, 0xD7AF),  # Hangul
+    (0xF900, 0xFAFF),  # compatibility ideographs
+    (0xFE30, 0xFE4F),  # vertical forms
+    (0xFF00, 0xFFEF),  # full-width forms
+    (0x20000, 0x3FFFF),  # ideograph extensions
 )
 
 
 def _needs_cjk(text: str) -> bool:
-    return any(ord(ch) > 0x2E7F for ch in text)
+    return any(lo <= ord(ch) <= hi for ch in text for lo, hi in _CJK_RANGES)
 
 
 @functools.lru_cache(maxsize=8)
@@ -47,14 +76,39 @@ def _fc_match(lang: str) -> str | None:
     return out or None
 
 
-def _covers(path: str, text: str) -> bool:
+def _bundled_cjk() -> FontChoice | None:
+    """Noto Sans CJK from `manimgx-fonts-cjk` (a dependency): the Simplified Chinese face."""
     try:
-        font = ImageFont.truetype(path, 32)
-    except OSError:
-        return False
-    # A glyph-less font draws .notdef boxes that all look alike; compare against U+FFFF's.
-    missing = _glyph(font, "\uffff")
-    return all(_glyph(font, ch) != missing for ch in set(text) if not ch.isspace())
+        import manimgx_fonts_cjk
+    except ImportError:
+        return None
+    for f in sorted(Path(manimgx_fonts_cjk.__file__).parent.glob("*.tt[cf]")):
+        return FontChoice(str(f), _face_index(str(f), "SC"), "Bold")
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _face_index(path: str, want: str) -> int:
+    """The index of the face of a collection whose family names `want` (e.g. "SC"), else 0."""
+    if not path.lower().endswith(".ttc"):
+        return 0
+    for i in range(16):
+        try:
+            family = ImageFont.truetype(path, 12, index=i).getname()[0] or ""
+        except OSError:
+            break
+        if family.endswith(f" {want}"):
+            return i
+    return 0
+
+
+def _open(choice: FontChoice, size: int) -> ImageFont.FreeTypeFont:
+    font = ImageFont.truetype(choice.path, size, index=choice.index)
+    if choice.variation:
+        # Not variable after all, or FreeType without variation support: the default instance.
+        with contextlib.suppress(OSError, ValueError):
+            font.set_variation_by_name(choice.variation)
+    return font
 
 
 def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> bytes:
@@ -63,46 +117,145 @@ def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> bytes:
     return img.tobytes()
 
 
-def find_font(text: str) -> str | None:
-    """A font file whose glyphs cover `text`, or None when only Pillow's default would do."""
+@functools.lru_cache(maxsize=64)
+def _notdef(choice: FontChoice) -> bytes:
+    # A code point no font maps (a noncharacter): what the font draws for a missing glyph.
+    return _glyph(_open(choice, 32), "\uffff")
+
+
+def missing_glyphs(choice: FontChoice, text: str) -> list[str]:
+    """The characters of `text` the font would draw as .notdef boxes (tofu)."""
+    try:
+        font = _open(choice, 32)
+        tofu = _notdef(choice)
+    except OSError:
+        return sorted(set(text))
+    return sorted(ch for ch in set(text) if not ch.isspace() and _glyph(font, ch) == tofu)
+
+
+def _candidates(text: str) -> list[FontChoice]:
+    found: list[FontChoice] = []
     if _needs_cjk(text):
-        candidates = [_fc_match("zh-cn"), *_CJK_FONTS]
+        paths = [_fc_match("zh-cn"), *_CJK_FONTS]
     else:
-        candidates = [*_LATIN_FONTS, _fc_match("en")]
-    for path in candidates:
-        if path and Path(path).exists() and _covers(path, text):
-            return path
+        paths = [*_LATIN_FONTS, _fc_match("en")]
+    for path in paths:
+        if path and Path(path).exists():
+            found.append(FontChoice(path, _face_index(path, "SC")))
+    bundled = _bundled_cjk()
+    if bundled is not None:
+        found.append(bundled)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def find_font(text: str) -> FontChoice | None:
+    """A font whose glyphs cover `text` (system fonts first, then the bundled one), or None."""
+    for choice in _candidates(text):
+        if not missing_glyphs(choice, text):
+            return choice
     return None
 
 
 def load_font(text: str, size: int) -> ImageFont.FreeTypeFont:
-    path = find_font(text)
-    if path:
-        return ImageFont.truetype(path, size)
-    if _needs_cjk(text):
-        raise RenderError(
-            "no installed font has the glyphs for this text; install a CJK font "
-            "(Debian/Ubuntu: apt install fonts-noto-cjk)"
-        )
-    return ImageFont.load_default(size)
+    """A font at `size` px that draws every character of `text`, or a RenderError saying why."""
+    choice = find_font(text)
+    if choice is not None:
+        return _open(choice, size)
+    default = ImageFont.load_default(size)
+    if isinstance(default, ImageFont.FreeTypeFont):
+        tofu = _glyph(default, "\uffff")
+        if all(_glyph(default, ch) != tofu for ch in set(text) if not ch.isspace()):
+            return default
+    # Name the characters that the best font available lacks.
+    lacking = [missing_glyphs(c, text) for c in _candidates(text)]
+    missing = min(lacking, key=len) if lacking else []
+    missing = missing or sorted({ch for ch in text if not ch.isspace()})
+    sample = "".join(missing)[:12]
+    hint = (
+        INSTALL_HINT
+        if _needs_cjk(sample)
+        else "install a font that has them (Debian/Ubuntu: apt install fonts-noto-core)"
+    )
+    raise RenderError(f"no font on this machine has the glyphs for {sample!r} in the text; {hint}")
+
+
+def _is_symbol(ch: str) -> bool:
+    """Emoji, pictographs and their joiners/modifiers: decoration, not words."""
+    return unicodedata.category(ch) in ("So", "Sk", "Cf", "Co", "Cn") or 0xFE00 <= ord(ch) <= 0xFE0F
+
+
+def printable_text(text: str) -> str:
+    """`text` as it will be drawn: emoji and pictographs that no available font draws are left
+    out (rather than drawn as empty boxes); letters no font has are kept, so that `load_font`
+    fails naming them."""
+    if find_font(text) is not None:
+        return text
+    kept = " ".join("".join(ch for ch in text if not _is_symbol(ch)).split(" ")).strip()
+    kept = "\n".join(" ".join(line.split()) for line in kept.splitlines())
+    return kept if kept and kept != text else text
+
+
+def _break_word(word: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+    """A word wider than the line, cut into pieces that fit."""
+    pieces: list[str] = []
+    piece = ""
+    for ch in word:
+        if piece and font.getlength(piece + ch) > max_width:
+            pieces.append(piece)
+            piece = ch
+        else:
+            piece += ch
+    return [*pieces, piece] if piece else pieces
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """Greedy wrap by words (by characters for CJK), keeping explicit newlines."""
     lines: list[str] = []
     for para in text.splitlines() or [""]:
-        units = list(para) if _needs_cjk(para) and " " not in para else para.split(" ")
-        joiner = "" if _needs_cjk(para) and " " not in para else " "
+        by_char = _needs_cjk(para)
+        # CJK breaks anywhere between characters; Latin words stay whole unless too long.
+        units = _cjk_units(para) if by_char else para.split(" ")
+        joiner = "" if by_char else " "
         line = ""
         for unit in units:
-            trial = f"{line}{joiner}{unit}" if line else unit
-            if font.getlength(trial) <= max_width or not line:
+            trial = f"{line}{joiner}{unit}" if line else unit.lstrip()
+            if font.getlength(trial) <= max_width:
                 line = trial
-            else:
-                lines.append(line)
-                line = unit
-        lines.append(line)
+                continue
+            if line:
+                lines.append(line.rstrip())
+            unit = unit.lstrip() if by_char else unit
+            if font.getlength(unit) > max_width:
+                *whole, unit = _break_word(unit, font, max_width)
+                lines.extend(whole)
+            line = unit
+        lines.append(line.rstrip())
     return lines
+
+
+_NO_LINE_START = set("，。、；：？！）」』】》,.;:?!)]}%")
+
+
+def _cjk_units(para: str) -> list[str]:
+    """Break units for CJK text: single characters, Latin words kept whole, and closing
+    punctuation kept with the character before it (never at the start of a line)."""
+    units: list[str] = []
+    word = ""
+    for ch in para:
+        if ord(ch) < 0x2E80 and not ch.isspace() and ch not in _NO_LINE_START:
+            word += ch
+            continue
+        if word:
+            units.append(word)
+            word = ""
+        if ch in _NO_LINE_START and units:
+            units[-1] += ch
+        else:
+            units.append(ch)
+    if word:
+        units.append(word)
+    return units
 
 
 @dataclass
@@ -142,10 +295,11 @@ class TextOverlay:
         ac = self.ac * k
         cx, cy = self.x // 2, self.y // 2
         ch, cw = self.up.shape
-        for plane, src in (
-            (frame[h : h + h // 4].reshape(h // 2, w // 2), self.up),
-            (frame[h + h // 4 :].reshape(h // 2, w // 2), self.vp),
-        ):
+        # Chroma planes as flat slices: H/2 may be odd (1080x1350), so not whole rows of W.
+        flat, n = frame.reshape(-1), (h // 2) * (w // 2)
+        u = flat[h * w : h * w + n].reshape(h // 2, w // 2)
+        v = flat[h * w + n : h * w + 2 * n].reshape(h // 2, w // 2)
+        for plane, src in ((u, self.up), (v, self.vp)):
             region = plane[cy : cy + ch, cx : cx + cw]
             region[...] = (region * (1.0 - ac) + src * ac + 0.5).astype(np.uint8)
 
@@ -159,26 +313,44 @@ def make_overlay(
     position: str = "center",
     role: str = "title",
     colour: tuple[int, int, int] = (255, 255, 255),
+    scale: float = 1.0,
+    fade: float | None = None,
 ) -> TextOverlay:
+    """Draw `text` once for a canvas of `canvas` (w, h) px, shown from `start` to `end` s.
+
+    The size follows the canvas's short side (titles 8.5 %, captions 5 %, times `scale`); long
+    text wraps within 86 % of the width, and shrinks when its lines would not fit the height.
+    `fade` is the fade in and out in seconds (default: 0.4 s, at most a quarter of the time).
+    """
     w, h = canvas
+    text = printable_text(text)
     short = min(w, h)
-    size = max(12, round(short * (0.085 if role == "title" else 0.05)))
-    font = load_font(text, size)
-    stroke = max(2, size // 14)
-    lines = wrap(text, font, int(w * 0.86))
-    spacing = size // 4
+    size = max(12, round(short * (0.085 if role == "title" else 0.05) * max(0.2, scale)))
     dummy = ImageDraw.Draw(Image.new("L", (1, 1)))
-    box = dummy.multiline_textbbox(
-        (0, 0), "\n".join(lines), font=font, spacing=spacing, stroke_width=stroke, align="center"
-    )
+    while True:
+        font = load_font(text, size)
+        stroke = max(2, size // 14)
+        lines = wrap(text, font, int(w * 0.86) - 2 * stroke)
+        spacing = size // 4
+        box = dummy.multiline_textbbox(
+            (0, 0),
+            "\n".join(lines),
+            font=font,
+            spacing=spacing,
+            stroke_width=stroke,
+            align="center",
+        )
+        if box[3] - box[1] <= h * 0.8 or size <= 12:
+            break
+        size = max(12, int(size * 0.85))
     shadow = max(2, size // 16)
     pad = stroke + shadow + 4
-    pw = (box[2] - box[0]) + 2 * pad
-    ph = (box[3] - box[1]) + 2 * pad
+    pw = math.ceil(box[2] - box[0]) + 2 * pad
+    ph = math.ceil(box[3] - box[1]) + 2 * pad
     pw, ph = pw + (pw & 1), ph + (ph & 1)
     img = Image.new("RGBA", (pw, ph), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
-    origin = (pad - box[0], pad - box[1])
+    origin = (pad - math.floor(box[0]), pad - math.floor(box[1]))
     # A soft drop shadow, then the text with a dark outline: legible on any background.
     shadow_img = Image.new("RGBA", (pw, ph), (0, 0, 0, 0))
     ImageDraw.Draw(shadow_img).multiline_text(
@@ -233,5 +405,5 @@ def make_overlay(
         ac=ac[: ph // 2, : pw // 2],
         start=start,
         end=end,
-        fade=min(0.4, (end - start) / 4),
+        fade=min(0.4, (end - start) / 4) if fade is None else max(0.0, float(fade)),
     )

@@ -1,0 +1,255 @@
+"""Renderer benchmark: prints figures (not collected by pytest; no pass/fail).
+
+    python tests/bench/bench_render.py [--quick]
+
+On 5 s of 1080p30 (zoom in, medium strength, eased), from a 3840x2160 image and from a 12 MP
+photo:
+  (a) our whole render_draft time vs x264 alone encoding the very same frames with the very same
+      settings (the floor), measured in the same run;            target <= 1.2x
+  (b) ffmpeg's zoompan filter (av.filter.Graph) making the same zoom, same x264 settings;
+                                                                  target: we are faster
+      and the smoothness of both on a marker chart (RMS of the markers' second difference,
+      px/frame², and the largest backward step, px);             target <= 0.15, no steps back
+  (c) peak RSS of a render from a 24 MP photo (a fresh process);  target <= 600 MB
+  (d) a `draft` preview of 5 s;                                   target <= 0.6 s
+Each timing is the best of a few runs (the machine is shared), alternating ours and the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.decode import smoothness, track_markers, video_luma  # noqa: E402
+from tui.engine.render import pipeline  # noqa: E402
+
+W, H, FPS, SECONDS = 1920, 1080, 30, 5
+N = FPS * SECONDS
+STRENGTH, AMOUNT = "medium", 0.15
+
+
+def photo_like(path: Path, size: tuple[int, int], seed: int = 7) -> Path:
+    """A detailed, photo-like picture (smooth shading, edges, fine texture) saved as JPEG q92."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    small = rng.random((h // 64 + 2, w // 64 + 2, 3)).astype(np.float32)
+    img = np.asarray(
+        Image.fromarray((small * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC), np.float32
+    )
+    mid = rng.random((h // 8 + 2, w // 8 + 2, 1)).astype(np.float32)
+    mid = np.asarray(
+        Image.fromarray((mid[..., 0] * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR),
+        np.float32,
+    )[..., None]
+    img = img * 0.7 + mid * 0.3
+    img += rng.normal(0, 6, (h, w, 1)).astype(np.float32)  # grain
+    yy, xx = np.ogrid[0:h, 0:w]
+    disc = ((xx - w * 0.62) ** 2 + (yy - h * 0.4) ** 2) < (h * 0.12) ** 2
+    img[disc] = img[disc] * 0.3 + np.array([230, 190, 60], np.float32) * 0.7
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path, quality=92)
+    return path
+
+
+def marker_chart(path: Path, size=(3840, 2160), sigma=14.0) -> tuple[Path, list]:
+    """Soft dark dots on light grey, as a lossless PNG; returns the dots' centres."""
+    w, h = size
+    img = np.full((h, w), 220.0, np.float32)
+    marks = [(x * w, y * h) for x in (0.15, 0.3, 0.7, 0.85) for y in (0.2, 0.5, 0.8)]
+    r = int(4 * sigma)
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
+    for mx, my in marks:
+        x0, y0 = int(mx) - r, int(my) - r
+        dx, dy = mx - int(mx), my - int(my)
+        dot = np.exp(-((xx + 0.5 - dx) ** 2 + (yy + 0.5 - dy) ** 2) / (2 * sigma**2))
+        img[y0 : y0 + 2 * r + 1, x0 : x0 + 2 * r + 1] -= 190.0 * dot
+    rgb = np.repeat(np.clip(img, 0, 255).round().astype(np.uint8)[..., None], 3, 2)
+    Image.fromarray(rgb).save(path)
+    return path, marks
+
+
+def draft_of(quality_w=W, quality_h=H, motion="zoom_in", focus=(0.5, 0.5)):
+    seg = {
+        "id": "s1",
+        "src": "img",
+        "st": 0,
+        "d": SECONDS * 1000,
+        "m": {"motion": motion, "strength": STRENGTH, "focus": list(focus)},
+    }
+    return {
+        "d": SECONDS * 1000,
+        "m": {"width": quality_w, "height": quality_h, "fps": FPS},
+        "t": [{"tt": 0, "sg": [seg]}],
+    }
+
+
+def ours(src: Path, out: Path, quality="high") -> float:
+    t = time.perf_counter()
+    pipeline.render_draft(draft_of(), {"img": src}, out, quality=quality)
+    return time.perf_counter() - t
+
+
+def frames_of(src: Path, quality="high") -> list[np.ndarray]:
+    """The very frames render_draft encodes, made ahead (not timed)."""
+    canvas = pipeline.canvas_of(draft_of(), quality)
+    maker = pipeline._FrameMaker(draft_of(), {"img": src}, canvas)
+    try:
+        frames = []
+        for i in range(canvas.frames):
+            buf = np.empty((canvas.height * 3 // 2, canvas.width), np.uint8)
+            maker.frame(i, buf)
+            frames.append(buf)
+        return frames
+    finally:
+        maker.close()
+
+
+def floor(frames: list[np.ndarray], out: Path, quality="high") -> float:
+    canvas = pipeline.canvas_of(draft_of(), quality)
+    t = time.perf_counter()
+    pipeline.encode_frames(frames, canvas, out, quality)
+    return time.perf_counter() - t
+
+
+def zoompan(src: Path, out: Path, quality="high") -> float:
+    """ffmpeg's zoompan making the same eased zoom at the centre, encoded with our settings."""
+    t = time.perf_counter()
+    rgb = np.asarray(Image.open(src).convert("RGB"))
+    h, w = rgb.shape[:2]
+    g = av.filter.Graph()
+    buf = g.add_buffer(width=w, height=h, format="rgb24", time_base=Fraction(1, FPS))
+    z = f"1+{AMOUNT}*(0.5-0.5*cos(PI*on/{N - 1}))"
+    zp = g.add(
+        "zoompan",
+        f"z='{z}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={N}:s={W}x{H}:fps={FPS}",
+    )
+    fmt = g.add("format", "pix_fmts=yuv420p")
+    scale = g.add("scale", "out_color_matrix=bt709:out_range=tv")
+    sink = g.add("buffersink")
+    buf.link_to(zp)
+    zp.link_to(scale)
+    scale.link_to(fmt)
+    fmt.link_to(sink)
+    g.configure()
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    frame.pts = 0
+    frame.time_base = Fraction(1, FPS)
+    g.push(frame)
+    g.push(None)
+    canvas = pipeline.canvas_of(draft_of(), quality)
+    container, vs, _ = pipeline._open_output(out, canvas, quality, audio=False)
+    try:
+        for i in range(N):
+            try:
+                fr = g.pull()
+            except (av.error.EOFError, av.error.BlockingIOError):
+                break
+            fr.pts = i
+            fr.time_base = Fraction(1, FPS)
+            for pkt in vs.encode(fr):
+                container.mux(pkt)
+        for pkt in vs.encode(None):
+            container.mux(pkt)
+    finally:
+        container.close()
+    return time.perf_counter() - t
+
+
+def best(fn, runs: int) -> float:
+    return min(fn() for _ in range(runs))
+
+
+def track_file(out: Path, marks: list, size: tuple[int, int]) -> tuple[float, float, int]:
+    luma = video_luma(out)
+    sw, sh = size
+    start = [(mx / sw * W, my / sh * H) for mx, my in marks]  # frame 0 shows the whole chart
+    pts = track_markers(luma, start, radius=24)
+    rms, back = smoothness(pts)
+    return rms, back, len(luma)
+
+
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tui.engine.render import render_draft
+d = json.loads({draft!r})
+t = time.perf_counter()
+render_draft(d, {{"img": Path({src!r})}}, Path({out!r}), quality={quality!r})
+el = time.perf_counter() - t
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent.
+hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM")][0]
+print(json.dumps({{"rss_mb": hwm / 1024, "s": el}}))
+"""
+
+
+def peak_rss(src: Path, out: Path, quality="high") -> dict:
+    code = _CHILD.format(
+        root=str(ROOT), draft=json.dumps(draft_of()), src=str(src), out=str(out), quality=quality
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="one run each instead of the best of 3")
+    ap.add_argument("--quality", default="high")
+    args = ap.parse_args()
+    runs = 1 if args.quick else 3
+    q = args.quality
+    with tempfile.TemporaryDirectory(prefix="i2v-bench-") as tmp:
+        tmp = Path(tmp)
+        print(f"# 5 s of {W}x{H}@{FPS}, zoom_in {STRENGTH}, quality {q} ({pipeline.QUALITY[q]})")
+        inputs = {
+            "3840x2160": photo_like(tmp / "uhd.jpg", (3840, 2160)),
+            "12MP 4000x3000": photo_like(tmp / "12mp.jpg", (4000, 3000), seed=8),
+        }
+        for name, src in inputs.items():
+            frames = frames_of(src, q)
+            t_floor, t_ours = [], []
+            for _ in range(runs):
+                t_floor.append(floor(frames, tmp / "floor.mp4", q))
+                t_ours.append(ours(src, tmp / "ours.mp4", q))
+            del frames
+            t_zp = best(lambda src=src: zoompan(src, tmp / "zp.mp4", q), runs)
+            f, o = min(t_floor), min(t_ours)
+            print(
+                f"{name:>15}: ours {o:.2f} s, x264 floor {f:.2f} s -> {o / f:.2f}x the floor; "
+                f"zoompan {t_zp:.2f} s -> ours is {t_zp / o:.2f}x as fast"
+            )
+        chart, marks = marker_chart(tmp / "chart.png")
+        pipeline.render_draft(draft_of(), {"img": chart}, tmp / "c_ours.mp4", quality=q)
+        zoompan(chart, tmp / "c_zp.mp4", q)
+        for label, f in (("ours", "c_ours.mp4"), ("zoompan", "c_zp.mp4")):
+            rms, back, n = track_file(tmp / f, marks, (3840, 2160))
+            print(
+                f"  smoothness {label:>8}: RMS 2nd difference {rms:.3f} px/frame², "
+                f"largest step back {back:.3f} px ({n} frames)"
+            )
+        big = photo_like(tmp / "24mp.jpg", (6000, 4000), seed=9)
+        r = peak_rss(big, tmp / "big.mp4", q)
+        print(f"  24 MP JPEG 6000x4000: peak RSS {r['rss_mb']:.0f} MB (render {r['s']:.2f} s)")
+        big_png = tmp / "24mp.png"
+        Image.open(big).save(big_png, compress_level=1)
+        r = peak_rss(big_png, tmp / "big.mp4", q)
+        print(f"  24 MP PNG  6000x4000: peak RSS {r['rss_mb']:.0f} MB (render {r['s']:.2f} s)")
+        src = inputs["3840x2160"]
+        t_draft = best(lambda: ours(src, tmp / "draft.mp4", "draft"), runs)
+        print(f"  draft preview (5 s, 960x540, ultrafast): {t_draft:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,594 @@
+"""The deterministic agent: a table of instructions (half in Chinese) and the draft each makes.
+
+Each row: a starting draft, the session's media, one message, and the draft fields the turn
+must produce. Field paths: `d`, `m.<key>` (the draft's metadata), and `<T><i>.<key>` for a
+segment of the video (V), audio (A) or text (T) track, where `<i>` is an index or `*` (all, as a
+list) and `<key>` is `src`, `st`, `d` or a metadata key. `V`, `A`, `T` alone list the sources
+(video, audio) or the (role, text, start, length, position) of each text segment.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from tui.engine import agent
+
+EMPTY: dict = {
+    "d": 5000,
+    "m": {"title": "project", "width": 1920, "height": 1080, "fps": 30},
+    "t": [],
+}
+
+
+def _img(i: int, w: int = 800, h: int = 600) -> dict:
+    return {
+        "hash": f"h{i}",
+        "file_type": "image",
+        "filename": f"p{i}.jpg",
+        "width": w,
+        "height": h,
+        "duration": None,
+    }
+
+
+IMG1 = [_img(1)]
+IMG3 = [_img(1), _img(2), _img(3)]
+SONG = {
+    "hash": "a1",
+    "file_type": "audio",
+    "filename": "song.mp3",
+    "width": None,
+    "height": None,
+    "duration": 30.0,
+}
+IMG1_SONG = [*IMG1, SONG]
+
+
+def _video(i: int, st: int, d: int, sid: str) -> dict:
+    return {
+        "id": sid,
+        "src": f"h{i}",
+        "st": st,
+        "d": d,
+        "m": {"name": f"p{i}.jpg", "motion": "zoom_in"},
+    }
+
+
+# One image, 5 s, lo-fi at 50 %, a title over the whole clip.
+ONE: dict = {
+    "d": 5000,
+    "m": {"title": "project", "width": 1920, "height": 1080, "fps": 30},
+    "t": [
+        {"tt": 0, "sg": [_video(1, 0, 5000, "s1")]},
+        {
+            "tt": 1,
+            "sg": [
+                {
+                    "id": "s2",
+                    "src": "builtin:lofi",
+                    "st": 0,
+                    "d": 5000,
+                    "m": {"name": "Lo-fi", "volume": 0.5},
+                }
+            ],
+        },
+        {
+            "tt": 7,
+            "sg": [
+                {
+                    "id": "s3",
+                    "st": 0,
+                    "d": 5000,
+                    "m": {"text": "Hi", "position": "center", "role": "title"},
+                }
+            ],
+        },
+    ],
+}
+# Three images, 3 s each, nothing else.
+THREE: dict = {
+    "d": 9000,
+    "m": {"title": "project", "width": 1920, "height": 1080, "fps": 30},
+    "t": [
+        {
+            "tt": 0,
+            "sg": [
+                _video(1, 0, 3000, "s1"),
+                _video(2, 3000, 3000, "s2"),
+                _video(3, 6000, 3000, "s3"),
+            ],
+        }
+    ],
+}
+# The first two of the three images, 3 s each.
+TWO: dict = copy.deepcopy(THREE)
+TWO["d"] = 6000
+del TWO["t"][0]["sg"][2]
+# ONE with a caption too.
+CAPTIONED: dict = copy.deepcopy(ONE)
+CAPTIONED["t"][2]["sg"].append(
+    {"id": "s4", "st": 0, "d": 5000, "m": {"text": "Buy", "position": "bottom", "role": "caption"}}
+)
+DRAFTS = {"empty": EMPTY, "one": ONE, "two": TWO, "three": THREE, "captioned": CAPTIONED}
+MEDIA = {"img1": IMG1, "img3": IMG3, "img1+song": IMG1_SONG}
+TRACKS = {"V": 0, "A": 1, "T": 7}
+
+
+def field(draft: dict, path: str) -> Any:
+    if path == "d":
+        return draft["d"]
+    if path.startswith("m."):
+        return draft["m"].get(path[2:])
+    segs = next((t["sg"] for t in draft["t"] if t["tt"] == TRACKS[path[0]]), [])
+    if path in ("V", "A"):
+        return [s["src"] for s in segs]
+    if path == "T":
+        return [
+            (s["m"].get("role", "title"), s["m"]["text"], s["st"], s["d"], s["m"]["position"])
+            for s in segs
+        ]
+    which, key = path[1:].split(".", 1)
+
+    def one(s: dict) -> Any:
+        return s[key] if key in ("src", "st", "d", "id") else s["m"].get(key)
+
+    return [one(s) for s in segs] if which == "*" else one(segs[int(which)])
+
+
+def lofi(vol: float) -> dict:
+    return {"A": ["builtin:lofi"], "A0.volume": vol}
+
+
+CASES: list[tuple[str, str, str, dict]] = [
+    # ---- English ------------------------------------------------------------------------------
+    (
+        "empty",
+        "img1",
+        "make a video",
+        {"d": 5000, "V": ["h1"], "V*.d": [5000], "V0.strength": "subtle"},
+    ),
+    (
+        "empty",
+        "img3",
+        "make a video",
+        {"d": 9000, "V": ["h1", "h2", "h3"], "V*.st": [0, 3000, 6000]},
+    ),
+    (
+        "empty",
+        "img1",
+        "turn this into a 5-second 1080p clip, vertical, title 'Spring Sale' for 3 s, "
+        "lo-fi music at 35%",
+        {
+            "d": 5000,
+            "m.width": 1080,
+            "m.height": 1920,
+            "T": [("title", "Spring Sale", 0, 3000, "center")],
+            **lofi(0.35),
+        },
+    ),
+    (
+        "empty",
+        "img1",
+        "a 3-second 720p vertical clip, title 'Spring Sale' for 2 s, lo-fi music at 35%",
+        {"d": 3000, "m.width": 720, "m.height": 1280, "T*.d": [2000], "A0.d": 3000, **lofi(0.35)},
+    ),
+    ("one", "img1", "ten seconds", {"d": 10000, "V*.d": [10000], "A0.d": 10000, "T*.d": [10000]}),
+    ("one", "img1", "make it 8 s long", {"d": 8000, "V*.d": [8000]}),
+    ("one", "img1", "fifteen-second clip please", {"d": 15000}),
+    ("one", "img1", "square, 4K", {"m.width": 2160, "m.height": 2160}),
+    ("one", "img1", "landscape 720p", {"m.width": 1280, "m.height": 720}),
+    ("one", "img1", "4:5 for instagram", {"m.width": 1080, "m.height": 1350}),
+    ("one", "img1", "60 fps", {"m.fps": 60, "d": 5000}),
+    (
+        "one",
+        "img1",
+        "slow zoom in toward the top left",
+        {"V0.motion": "zoom_in", "V0.strength": "subtle", "V0.focus": [0.25, 0.25]},
+    ),
+    ("one", "img1", "pan left, linear", {"V0.motion": "pan_left", "V0.easing": "linear"}),
+    ("one", "img1", "a dramatic ken burns", {"V0.motion": "ken_burns", "V0.strength": "strong"}),
+    ("one", "img1", "parallax please", {"V0.motion": "parallax"}),
+    ("one", "img1", "keep it static", {"V0.motion": "static"}),
+    ("one", "img1", "focus on the right", {"V0.focus": [0.75, 0.5], "V0.motion": "zoom_in"}),
+    ("one", "img1", "fit the whole image", {"V0.fit": "contain"}),
+    ("one", "img1", "fill the frame", {"V0.fit": "cover"}),
+    ("one", "img1", "remove the title", {"T": [], "A": ["builtin:lofi"]}),
+    ("one", "img1", "remove all text", {"T": []}),
+    ("one", "img1", "make the music louder", {"A0.volume": 0.65}),
+    ("one", "img1", "make the music quieter", {"A0.volume": 0.35}),
+    ("one", "img1", "30% volume", {"A0.volume": 0.3, "d": 5000}),
+    ("one", "img1", "a bit shorter", {"d": 4000, "V*.d": [4000]}),
+    ("one", "img1", "two seconds longer", {"d": 7000}),
+    (
+        "one",
+        "img1",
+        "change the title to Summer Sale",
+        {"T": [("title", "Summer Sale", 0, 5000, "center")]},
+    ),
+    ("one", "img1", "move the title to the bottom", {"T": [("title", "Hi", 0, 5000, "bottom")]}),
+    (
+        "one",
+        "img1",
+        "caption 'Shop now' at the bottom from 2s to 4s",
+        {
+            "d": 5000,
+            "T": [
+                ("title", "Hi", 0, 5000, "center"),
+                ("caption", "Shop now", 2000, 2000, "bottom"),
+            ],
+        },
+    ),
+    (
+        "one",
+        "img1",
+        "title 'Spring Sale' for the first 3 seconds",
+        {"d": 5000, "T": [("title", "Spring Sale", 0, 3000, "center")]},
+    ),
+    (
+        "one",
+        "img1",
+        "make it 6 seconds with the title 'Big Day' for 2 s",
+        {"d": 6000, "T": [("title", "Big Day", 0, 2000, "center")]},
+    ),
+    (
+        "one",
+        "img1",
+        "8 seconds, title 'The End' for the last 2 seconds",
+        {"d": 8000, "T": [("title", "The End", 6000, 2000, "center")]},
+    ),
+    (
+        "one",
+        "img1",
+        "title 'Ten seconds of fame, 50% off' at the top",
+        {
+            "d": 5000,
+            "A0.volume": 0.5,
+            "T": [("title", "Ten seconds of fame, 50% off", 0, 5000, "top")],
+        },
+    ),
+    ("one", "img1", "fade in and fade out", {"m.fade_in": 1000, "m.fade_out": 1000}),
+    ("one", "img1", "fade out at the end", {"m.fade_out": 1000, "m.fade_in": None}),
+    ("one", "img1", "remove the music", {"A": [], "T*.text": ["Hi"]}),
+    ("one", "img1", "ambient music at 20%", {"A": ["builtin:ambient"], "A0.volume": 0.2}),
+    (
+        "one",
+        "img1+song",
+        "use my song at 40%",
+        {"A": ["a1"], "A0.volume": 0.4, "A0.name": "song.mp3"},
+    ),
+    ("three", "img3", "put the second image first", {"V": ["h2", "h1", "h3"], "d": 9000}),
+    ("three", "img3", "swap the first and last images", {"V": ["h3", "h2", "h1"]}),
+    ("three", "img3", "reverse the order", {"V": ["h3", "h2", "h1"]}),
+    ("three", "img3", "remove the second image", {"V": ["h1", "h3"], "d": 9000}),
+    (
+        "three",
+        "img3",
+        "crossfade between the images",
+        {"V0.transition": None, "V1.transition": "crossfade", "V2.transition_ms": 500},
+    ),
+    (
+        "one",
+        "img3",
+        "use all three images, 2 seconds each",
+        {"V": ["h1", "h2", "h3"], "d": 6000, "V*.d": [2000] * 3, "A0.d": 6000},
+    ),
+    (
+        "empty",
+        "img3",
+        "a 12 second slideshow of all three images with upbeat music",
+        {"d": 12000, "V*.d": [4000] * 3, "A": ["builtin:upbeat"]},
+    ),
+    (
+        "empty",
+        "img3",
+        "use all 3 photos with a 1 second crossfade, 2 s each",
+        {
+            "d": 6000,
+            "V*.transition_ms": [None, 1000, 1000],
+        },
+    ),
+    ("one", "img1", "make the title last 2 seconds", {"T": [("title", "Hi", 0, 2000, "center")]}),
+    ("one", "img1", "mute", {"A": [], "V": ["h1"]}),
+    ("three", "img3", "no transitions, hard cuts", {"V*.transition": [None, "cut", "cut"]}),
+    ("empty", "img1", "vertical please", {"V": ["h1"], "m.width": 1080, "m.height": 1920}),
+    ("one", "img1", "a 5 s clip at 1280x720", {"d": 5000, "m.width": 1280, "m.height": 720}),
+    (
+        "one",
+        "img1",
+        "zoom out with medium strength, eased",
+        {"V0.motion": "zoom_out", "V0.strength": "medium", "V0.easing": "ease"},
+    ),
+    (
+        "one",
+        "img1",
+        "a 3-second title 'Hey'",
+        {"d": 5000, "T": [("title", "Hey", 0, 3000, "center")]},
+    ),
+    (
+        "one",
+        "img1",
+        "put 'Grand Opening' at the top for 2 seconds",
+        {"d": 5000, "T": [("title", "Grand Opening", 0, 2000, "top")]},
+    ),
+    ("one", "img1", "move the title up", {"T": [("title", "Hi", 0, 5000, "top")]}),
+    ("one", "img1", "pan from left to right", {"V0.motion": "pan_right"}),
+    ("three", "img3", "only use the second image", {"V": ["h2"], "d": 9000}),
+    (
+        "empty",
+        "img3",
+        "Make a 10 second video of these photos",
+        {"d": 10000, "V*.d": [3333, 3333, 3334], "V*.st": [0, 3333, 6666]},
+    ),
+    ("two", "img3", "add the new image", {"V": ["h1", "h2", "h3"], "d": 6000, "V*.d": [2000] * 3}),
+    ("captioned", "img1", "remove the title and the caption", {"T": []}),
+    ("captioned", "img1", "get rid of the caption", {"T": [("title", "Hi", 0, 5000, "center")]}),
+    (
+        "empty",
+        "img1",
+        "Can you make it a bit longer and add some chill music?",
+        {"d": 6000, "V*.d": [6000], **lofi(0.5), "A0.d": 6000},
+    ),
+    # ---- Chinese ------------------------------------------------------------------------------
+    ("empty", "img1", "做个视频", {"d": 5000, "V": ["h1"], "V0.motion": "zoom_in"}),
+    ("empty", "img3", "做个视频", {"d": 9000, "V": ["h1", "h2", "h3"]}),
+    (
+        "empty",
+        "img1",
+        "做一个5秒的竖屏视频，标题「春季促销」前3秒，低保真音乐，音量35%",
+        {
+            "d": 5000,
+            "m.width": 1080,
+            "m.height": 1920,
+            "T": [("title", "春季促销", 0, 3000, "center")],
+            **lofi(0.35),
+        },
+    ),
+    ("empty", "img1", "做一个十五秒的视频", {"d": 15000, "V*.d": [15000]}),
+    ("one", "img1", "改成8秒", {"d": 8000}),
+    ("one", "img1", "时长十秒", {"d": 10000}),
+    ("one", "img1", "两秒半", {"d": 2500}),
+    ("one", "img1", "方形", {"m.width": 1080, "m.height": 1080}),
+    ("one", "img1", "竖屏，720p", {"m.width": 720, "m.height": 1280}),
+    ("one", "img1", "横屏4K", {"m.width": 3840, "m.height": 2160}),
+    ("one", "img1", "帧率24", {"m.fps": 24}),
+    ("one", "img1", "拉远", {"V0.motion": "zoom_out"}),
+    ("one", "img1", "缓慢推近", {"V0.motion": "zoom_in", "V0.strength": "subtle"}),
+    ("one", "img1", "向右平移，匀速", {"V0.motion": "pan_right", "V0.easing": "linear"}),
+    ("one", "img1", "视差效果", {"V0.motion": "parallax"}),
+    ("one", "img1", "静止不动", {"V0.motion": "static"}),
+    ("one", "img1", "推近到右下角", {"V0.motion": "zoom_in", "V0.focus": [0.75, 0.75]}),
+    ("one", "img1", "完整显示图片，不要裁剪", {"V0.fit": "contain"}),
+    ("one", "img1", "铺满画面", {"V0.fit": "cover"}),
+    ("one", "img1", "去掉标题", {"T": []}),
+    ("one", "img1", "删除所有文字", {"T": [], "V": ["h1"]}),
+    ("one", "img1", "音乐大声一点", {"A0.volume": 0.65}),
+    ("one", "img1", "音乐小声点", {"A0.volume": 0.35}),
+    ("one", "img1", "音量30%", {"A0.volume": 0.3}),
+    ("one", "img1", "短一点", {"d": 4000}),
+    ("one", "img1", "再长两秒", {"d": 7000}),
+    ("one", "img1", "标题改成夏日特卖", {"T": [("title", "夏日特卖", 0, 5000, "center")]}),
+    ("one", "img1", "标题放到底部", {"T": [("title", "Hi", 0, 5000, "bottom")]}),
+    (
+        "one",
+        "img1",
+        "字幕「立即购买」在底部，从2秒到4秒",
+        {
+            "d": 5000,
+            "T": [
+                ("title", "Hi", 0, 5000, "center"),
+                ("caption", "立即购买", 2000, 2000, "bottom"),
+            ],
+        },
+    ),
+    (
+        "one",
+        "img1",
+        "标题《春天》显示三秒",
+        {"d": 5000, "T": [("title", "春天", 0, 3000, "center")]},
+    ),
+    (
+        "one",
+        "img1",
+        "标题“十秒钟”放在顶部",
+        {"d": 5000, "T": [("title", "十秒钟", 0, 5000, "top")]},
+    ),
+    ("one", "img1", "淡入淡出", {"m.fade_in": 1000, "m.fade_out": 1000}),
+    ("one", "img1", "结尾淡出", {"m.fade_out": 1000, "m.fade_in": None}),
+    ("one", "img1", "去掉音乐", {"A": []}),
+    ("one", "img1+song", "用我的歌，音量百分之四十", {"A": ["a1"], "A0.volume": 0.4}),
+    ("one", "img1", "换成欢快的音乐", {"A": ["builtin:upbeat"], "A0.volume": 0.5}),
+    ("one", "img1", "慢一点的肯伯恩斯效果", {"V0.motion": "ken_burns", "V0.strength": "subtle"}),
+    ("three", "img3", "把第二张图片放在最前面", {"V": ["h2", "h1", "h3"]}),
+    ("three", "img3", "交换第一张和第三张", {"V": ["h3", "h2", "h1"]}),
+    ("three", "img3", "删除第二张图片", {"V": ["h1", "h3"]}),
+    (
+        "three",
+        "img3",
+        "图片之间加交叉淡化",
+        {"V2.transition": "crossfade", "V2.transition_ms": 500},
+    ),
+    ("empty", "img3", "用全部三张图片，每张两秒", {"d": 6000, "V*.d": [2000] * 3}),
+    ("three", "img3", "倒序", {"V": ["h3", "h2", "h1"]}),
+    ("captioned", "img1", "标题和字幕都去掉", {"T": []}),
+    ("captioned", "img1", "字幕放到顶部", {"T*.position": ["center", "top"]}),
+    ("three", "img3", "把第一张图片删掉", {"V": ["h2", "h3"], "d": 9000}),
+    ("one", "img1", "整体时长缩短到8秒", {"d": 8000}),
+    ("two", "img3", "加上这张图片", {"V": ["h1", "h2", "h3"]}),
+    ("one", "img1", "3秒的标题「你好」", {"d": 5000, "T": [("title", "你好", 0, 3000, "center")]}),
+    ("one", "img1", "标题：春季大促，前3秒", {"T": [("title", "春季大促", 0, 3000, "center")]}),
+    ("one", "img1", "标题往上移", {"T": [("title", "Hi", 0, 5000, "top")], "V0.motion": "zoom_in"}),
+    ("one", "img1", "从左到右平移", {"V0.motion": "pan_right"}),
+    ("three", "img3", "只用第三张", {"V": ["h3"]}),
+    ("one", "img1", "淡入2秒", {"m.fade_in": 2000, "m.fade_out": None}),
+    ("one", "img1", "把音乐音量调到百分之二十五", {"A0.volume": 0.25}),
+    (
+        "empty",
+        "img1",
+        "帮我把这张照片做成一个竖屏短视频，配上轻快的音乐",
+        {"V": ["h1"], "m.width": 1080, "m.height": 1920, "A": ["builtin:upbeat"]},
+    ),
+    ("one", "img1", "做一个720p的视频", {"m.width": 1280, "m.height": 720, "d": 5000}),
+    ("one", "img1", "背景音乐用lofi，音量百分之二十", {"A": ["builtin:lofi"], "A0.volume": 0.2}),
+    ("one", "img1", "视频长8秒", {"d": 8000}),
+    ("three", "img3", "不要转场", {"V*.transition": [None, "cut", "cut"]}),
+    ("empty", "img1", "竖屏", {"V": ["h1"], "m.width": 1080, "m.height": 1920}),
+    ("one", "img1", "标题「早安」从第1秒开始", {"T": [("title", "早安", 1000, 4000, "center")]}),
+    ("one", "img1", "向上平移，强烈一点", {"V0.motion": "pan_up", "V0.strength": "strong"}),
+    (
+        "one",
+        "img1",
+        "字幕写着欢迎光临，放在底部",
+        {"T": [("title", "Hi", 0, 5000, "center"), ("caption", "欢迎光临", 0, 5000, "bottom")]},
+    ),
+    ("one", "img1", "一比一的画面", {"m.width": 1080, "m.height": 1080}),
+    ("one", "img1", "每秒二十五帧", {"m.fps": 25}),
+    ("one", "img1", "聚焦在左边", {"V0.focus": [0.25, 0.5]}),
+    (
+        "one",
+        "img1",
+        "标题改成「新品上市」，放在顶部，从1秒到3秒",
+        {"d": 5000, "T": [("title", "新品上市", 1000, 2000, "top")]},
+    ),
+    (
+        "empty",
+        "img1",
+        "做一个十秒的方形视频，配上氛围音乐",
+        {"d": 10000, "m.width": 1080, "m.height": 1080, "A": ["builtin:ambient"], "A0.d": 10000},
+    ),
+]
+
+
+def _id(case: tuple) -> str:
+    return re.sub(r"\s+", "_", case[2])[:40]
+
+
+def test_the_table_is_big_enough_and_half_chinese() -> None:
+    zh = sum(agent.is_chinese(c[2]) for c in CASES)
+    assert len(CASES) >= 60 and zh * 2 >= len(CASES)
+
+
+@pytest.mark.parametrize("start,media,message,want", CASES, ids=[_id(c) for c in CASES])
+def test_instruction_makes_the_draft(start: str, media: str, message: str, want: dict) -> None:
+    draft = copy.deepcopy(DRAFTS[start])
+    turn = agent.plan_turn(message, draft, MEDIA[media], "en")
+    assert draft == DRAFTS[start], "the session's draft must not be edited in place"
+    assert turn.draft is not None and turn.calls and turn.step == 0, turn.reply
+    got = {path: field(turn.draft, path) for path in want}
+    assert got == want, turn.reply
+    zh = agent.is_chinese(message)
+    assert turn.reply.startswith("好的" if zh else "Done:")
+    for c in turn.calls:
+        assert c.en and c.zh and c.name
+        assert (c.zh if zh else c.en) in turn.reply  # the reply says exactly what changed
+
+
+@pytest.mark.parametrize(
+    "message,step",
+    [
+        ("undo", -1),
+        ("Undo that.", -1),
+        ("undo the last change", -1),
+        ("撤销", -1),
+        ("撤销上一步", -1),
+        ("redo", 1),
+        ("redo it", 1),
+        ("重做", 1),
+    ],
+)
+def test_undo_and_redo_are_steps(message: str, step: int) -> None:
+    turn = agent.plan_turn(message, ONE, IMG1, "en")
+    assert (turn.step, turn.draft, turn.calls) == (step, None, [])
+
+
+@pytest.mark.parametrize(
+    "start,message,zh",
+    [
+        ("one", "hello there", False),
+        ("one", "what's the weather like?", False),
+        ("empty", "asdf qwerty", False),
+        ("one", "你好", True),
+        ("empty", "今天天气怎么样", True),
+    ],
+)
+def test_an_unusable_message_changes_nothing_and_says_what_works(
+    start: str, message: str, zh: bool
+) -> None:
+    turn = agent.plan_turn(message, DRAFTS[start], IMG1, "en")
+    assert turn.draft is None and turn.calls == [] and turn.step == 0
+    if zh:
+        assert "可以这样说" in turn.reply and "「春季促销」" in turn.reply and "撤销" in turn.reply
+    else:
+        assert "Try, for example" in turn.reply and "'Spring Sale'" in turn.reply
+        assert "undo" in turn.reply
+
+
+def test_without_media_it_asks_for_an_image() -> None:
+    assert agent.plan_turn("hello", EMPTY, [], "en").reply.startswith("Upload an image first")
+    assert agent.plan_turn("你好", EMPTY, [], "zh").reply.startswith("请先上传一张图片")
+
+
+@pytest.mark.parametrize(
+    "message,lang,zh",
+    [
+        ("make it 8 seconds", "en", False),
+        ("make it 8 seconds", "zh-CN", True),  # a Chinese session answers in Chinese
+        ("改成8秒", "en", True),
+        ("title '春季促销'", "en", False),  # Chinese only inside quotes: still English
+    ],
+)
+def test_the_reply_is_in_the_sessions_language(message: str, lang: str, zh: bool) -> None:
+    turn = agent.plan_turn(message, ONE, IMG1, lang)
+    assert turn.reply.startswith("好的" if zh else "Done:")
+    outside = turn.reply.replace("春季促销", "")
+    assert agent.is_chinese(outside) == zh
+
+
+def test_a_portrait_photo_makes_a_vertical_first_clip() -> None:
+    turn = agent.plan_turn("make a video", EMPTY, [_img(1, 600, 1000)], "en")
+    assert turn.draft and (turn.draft["m"]["width"], turn.draft["m"]["height"]) == (1080, 1920)
+
+
+def test_a_number_with_percent_is_volume_not_length() -> None:
+    turn = agent.plan_turn("lo-fi at 35", ONE, IMG1, "en")
+    assert turn.draft and turn.draft["d"] == 5000
+    turn = agent.plan_turn("music at 35%", EMPTY, IMG1, "en")
+    assert turn.draft and turn.draft["d"] == 5000 and field(turn.draft, "A0.volume") == 0.35
+
+
+def test_removing_what_is_not_there_changes_nothing() -> None:
+    turn = agent.plan_turn("remove the music", THREE, IMG3, "en")
+    assert turn.draft is None and turn.calls == []
+
+
+def test_chinese_numerals() -> None:
+    assert agent._cn_int("十五") == 15
+    assert agent._cn_int("二十") == 20
+    assert agent._cn_int("三十五") == 35
+    assert agent._cn_int("一百") == 100
+    assert agent._cn_int("两") == 2
+
+
+def test_a_shorter_clip_says_which_text_no_longer_fits() -> None:
+    draft = copy.deepcopy(ONE)
+    draft["t"][2]["sg"].append(
+        {
+            "id": "s4",
+            "st": 4000,
+            "d": 1000,
+            "m": {"text": "Bye", "position": "bottom", "role": "caption"},
+        }
+    )
+    turn = agent.plan_turn("make it 3 seconds", draft, IMG1, "en")
+    assert turn.draft and field(turn.draft, "T") == [("title", "Hi", 0, 3000, "center")]
+    assert '"Bye"' in turn.reply
+
+
+def test_uploaded_videos_go_on_the_track_with_the_images() -> None:
+    clip = {**_img(9), "file_type": "video", "filename": "walk.mp4", "duration": 4.0}
+    turn = agent.plan_turn("做个视频", EMPTY, [*IMG1, clip], "zh")
+    assert turn.draft and field(turn.draft, "V") == ["h1", "h9"]
+    assert turn.reply.startswith("好的") and "walk.mp4" in turn.reply

@@ -1,0 +1,87 @@
+"""SVG snapshots of the app's main screen at 80x24 and 120x40, compared in the test run.
+
+Volatile bits stay out of the picture: the folder is shown by its name, the session id, timings
+and temporary paths are never drawn, the prompt's cursor does not blink, and a fresh engine
+always starts with the same 100 credits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest_textual_snapshot
+
+from tests.media import photo
+from tui.app import I2VApp
+from widgets.files import FileInfo
+from widgets.prompt import Prompt
+from widgets.tracks import Tracks
+
+
+async def _until(pilot, cond, timeout: float = 30.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def _app(tmp_path: Path) -> I2VApp:
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    photo(folder / "beach.jpg", (400, 300))
+    photo(folder / "city.png", (300, 400), seed=2)
+    (folder / "sub").mkdir()
+    return I2VApp(folder)
+
+
+async def _after_a_turn(pilot) -> None:
+    app: I2VApp = pilot.app
+    prompt = app.query_one(Prompt)
+    prompt.cursor_blink = False
+    await _until(pilot, lambda: "Ready" in app.transcript.lines())
+    prompt.value = "/upload beach.jpg"
+    await pilot.press("enter")
+    await _until(pilot, lambda: any("Uploaded" in x for x in app.transcript.lines()))
+    prompt.value = "a 4 second clip, title 'Spring Sale' for 3 s, lo-fi music at 35%"
+    await pilot.press("enter")
+    await _until(pilot, lambda: "Title" in str(app.query_one(Tracks).render()))
+    await _until(pilot, lambda: not app.busy)
+    # Highlight the image in Files: its facts (and, when wide, its preview) show.
+    tree = app.browser
+    await _until(pilot, lambda: len(tree.root.children) == 3)
+    tree.focus()
+    await pilot.press("down", "down")
+    facts = app.query_one(FileInfo).query_one("#facts")
+    await _until(pilot, lambda: "400×300" in str(facts.render()))
+    prompt.focus()
+    await pilot.pause(0.2)
+
+
+async def _screenshot(pilot) -> str:
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    return pilot.app.export_screenshot(title=pilot.app.title, simplify=True)
+
+
+async def test_main_screen_after_a_turn(snapshot, tmp_path: Path) -> None:
+    """You should see the Files pane with beach.jpg highlighted (size and 400×300; at 120x40 also
+    a coloured half-block preview), the transcript with the upload, compact tool lines and the
+    answer, the Tracks pane with three numbered tracks and time bars (4s · 1920×1080), the
+    credits (100 available) with the finished upload, and the one-line prompt over the footer.
+    At 120x40 all three columns show; at 80x24 the side panes stack under Files.
+
+    One app run gives both pictures (the terminal is resized between them), compared as
+    pytest-textual-snapshot's `snap_compare` does, in snapshots/test_app_snapshots/.
+    """
+    svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _after_a_turn(pilot)
+        wide = await _screenshot(pilot)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        narrow = await _screenshot(pilot)
+    assert svg(name="120x40") == wide
+    assert svg(name="80x24") == narrow

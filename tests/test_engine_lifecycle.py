@@ -1,0 +1,383 @@
+"""The engine as a process: `i2v-flow serve`, restarts (a kill -9 mid-render included), expired
+tokens, heartbeats of a long turn, and a >200 MB upload refused without filling memory.
+
+Each test starts its own engine on its own data folder (so it may edit its SQLite or kill it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_engine_api import (
+    auth,
+    balance,
+    clip,
+    new_session,
+    start_render,
+    token,
+    upload_photo,
+    wait_render,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class EngineProc:
+    """`python -m tui serve --port 0 --data DIR`, read until it prints its URL."""
+
+    def __init__(self, data: Path, env: dict[str, str] | None = None, *args: str):
+        self.data = data
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tui", "serve", "--port", "0", "--data", str(data), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode()
+        if "listening on " not in line:
+            self.proc.kill()
+            raise RuntimeError(f"engine did not start: {line!r} {self.proc.stderr.read()!r}")
+        self.url = line.strip().rsplit("listening on ", 1)[1]
+        self.pid = self.proc.pid
+
+    def children(self) -> list[int]:
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.pid:
+                out.append(int(stat.parent.name))
+        return out
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        kids = self.children()
+        self.proc.kill()
+        self.proc.wait()
+        # Its render workers notice within a few frames and exit; make sure of it.
+        deadline = time.monotonic() + 5
+        while kids and time.monotonic() < deadline:
+            kids = [k for k in kids if Path(f"/proc/{k}").exists() and _alive(k)]
+            time.sleep(0.05)
+        for k in kids:
+            os.kill(k, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def engines() -> Iterator[list[EngineProc]]:
+    started: list[EngineProc] = []
+    yield started
+    for e in started:
+        e.stop()
+
+
+def start(engines: list[EngineProc], data: Path, *args: str, **env: str) -> EngineProc:
+    e = EngineProc(data, env, *args)
+    engines.append(e)
+    return e
+
+
+def test_serve_prints_its_url_and_stays_on_loopback(tmp_path: Path) -> None:
+    e = EngineProc(tmp_path / "data")
+    try:
+        assert e.url.startswith("http://127.0.0.1:")
+        r = httpx.get(e.url + "/health")
+        assert r.json() == {"code": 0, "message": "ok", "data": {"status": "ok"}}
+        # A page whose DNS name was rebound to 127.0.0.1 is refused by its Host header.
+        r = httpx.get(e.url + "/health", headers={"Host": "evil.example:80"})
+        assert (r.status_code, r.json()["code"]) == (400, 400)
+        assert (tmp_path / "data" / "engine.sqlite3").exists()
+    finally:
+        e.stop()
+    assert e.proc.returncode == 0
+    cmd = [sys.executable, "-m", "tui", "serve", "--port", "0", "--data", str(tmp_path / "d")]
+    r = subprocess.run([*cmd, "--host", "0.0.0.0"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "--allow-remote" in r.stderr and not r.stdout
+    # With the flag: a warning first (192.0.2.1 is a documentation address: binding fails).
+    r = subprocess.run(
+        [*cmd, "--host", "192.0.2.1", "--allow-remote"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 1 and "warning: listening on 192.0.2.1" in r.stderr
+    assert "cannot listen" in r.stderr
+    r = subprocess.run([*cmd, "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and "--host" in r.stdout and "--data" in r.stdout
+
+
+def test_expired_token_gets_1001(engines: list[EngineProc], tmp_path: Path) -> None:
+    e = start(engines, tmp_path / "data")
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        with sqlite3.connect(tmp_path / "data" / "engine.sqlite3") as db:
+            db.execute(
+                "UPDATE tokens SET expires_at=? WHERE token=?", (time.time() - 1, tok["token"])
+            )
+        for method, path in [
+            ("GET", "/api/credits/balance/simple"),
+            ("GET", f"/api/state/nemo_agent/me/{sid}/latest"),
+            ("POST", "/run_sse"),
+        ]:
+            r = api.request(method, path, headers=auth(tok), json={"session_id": sid})
+            assert (r.status_code, r.json()["code"]) == (401, 1001), r.text
+        # The same client gets a new token, and finds its session and credits again.
+        fresh = api.post(
+            "/api/auth/anonymous-token", headers={"X-Client-Id": _client_id(tmp_path, tok)}
+        ).json()["data"]
+        assert fresh["user_id"] == tok["user_id"] and fresh["credits"] == 100
+        r = api.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth(fresh))
+        assert r.status_code == 200
+
+
+def _client_id(tmp_path: Path, tok: dict) -> str:
+    with sqlite3.connect(tmp_path / "data" / "engine.sqlite3") as db:
+        return db.execute(
+            "SELECT client_id FROM users WHERE user_id=?", (tok["user_id"],)
+        ).fetchone()[0]
+
+
+def test_long_turn_sends_heartbeats_while_it_works(
+    engines: list[EngineProc], tmp_path: Path
+) -> None:
+    e = start(engines, tmp_path / "data", I2V_ENGINE_HEARTBEAT="0.2", I2V_ENGINE_TURN_DELAY="1.5")
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))
+        body = {
+            "app_name": "nemo_agent",
+            "user_id": "me",
+            "session_id": sid,
+            "streaming": True,
+            "new_message": {"role": "user", "parts": [{"text": "a 3 second clip"}]},
+        }
+        lines: list[tuple[float, str]] = []
+        health: list[float] = []
+        t0 = time.monotonic()
+        with api.stream("POST", "/run_sse", headers=auth(tok), json=body) as resp:
+            assert resp.status_code == 200
+            for line in resp.iter_lines():
+                if line:
+                    lines.append((time.monotonic() - t0, line))
+                if len(lines) == 2 and not health:  # the loop is free while the agent works
+                    with httpx.Client(base_url=e.url) as other:
+                        assert other.get("/health").status_code == 200
+                    health.append(time.monotonic() - t0)
+        beats = [t for t, line in lines if line == 'data: {"type": "heartbeat"}']
+        events = [(t, line) for t, line in lines if '"invocationId"' in line]
+        assert len(beats) >= 3, lines
+        assert events and beats[-1] < events[0][0]
+        assert all(line.startswith("data: ") for _, line in lines)
+        assert '"partial"' not in events[-1][1] and health[0] < events[0][0]
+        draft = api.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth(tok)).json()
+        assert draft["data"]["state"]["draft"]["d"] == 3000
+
+
+def _wait_processing(api: httpx.Client, tok: dict, rid: str, or_done: bool = False) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        st = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok)).json()["data"]
+        if st["status"] == "processing" and st["progress"] > 0:
+            return st
+        if or_done and st["status"] == "completed":
+            return st
+        time.sleep(0.05)
+    raise AssertionError(f"render {rid} is {st}")
+
+
+def test_kill_9_or_stop_mid_render_loses_nothing(engines: list[EngineProc], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    e = start(engines, data)
+    api = httpx.Client(base_url=e.url, timeout=30)
+    tok = token(api)
+    sid = new_session(api, tok)
+    media = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))
+    r = start_render(api, tok, sid, clip(media["hash"], 6, size=(1280, 720)))
+    rid = r.json()["data"]["id"]
+    _wait_processing(api, tok, rid)
+    assert balance(api, tok) == {"available": 94, "frozen": 6, "total": 100}
+    api.close()
+    e.kill9()
+
+    # Started again: the token, the session, its media and the frozen credits are all there,
+    # and the job runs again from the queue. Then a clean stop, mid-render again.
+    e2 = start(engines, data)
+    with httpx.Client(base_url=e2.url, timeout=30) as api:
+        assert balance(api, tok) == {"available": 94, "frozen": 6, "total": 100}
+        state = api.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth(tok)).json()
+        assert [m["hash"] for m in state["data"]["state"]["video_infos"]] == [media["hash"]]
+        _wait_processing(api, tok, rid, or_done=True)
+    e2.stop()
+    assert e2.proc.returncode == 0
+
+    e3 = start(engines, data)
+    with httpx.Client(base_url=e3.url, timeout=30) as api:
+        st = wait_render(api, tok, rid)
+        assert st["status"] == "completed" and st["outputUrl"].startswith(e3.url)
+        assert balance(api, tok) == {"available": 94, "frozen": 0, "total": 94}
+        r = api.get(f"/api/render/proxy/{rid}/download", headers=auth(tok))
+        assert r.status_code == 200 and r.content[4:8] == b"ftyp"
+    assert not list((data / "renders").glob(".*.part"))
+    with sqlite3.connect(data / "engine.sqlite3") as db:
+        kinds = db.execute(
+            "SELECT kind, amount FROM ledger WHERE render_id=? ORDER BY seq", (rid,)
+        ).fetchall()
+    assert kinds == [("freeze", 6), ("spend", 6)]
+
+
+def _read_reply(s: socket.socket) -> bytes:
+    """One HTTP response with a Content-Length, read off a raw socket."""
+    s.settimeout(30)
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        got = s.recv(65536)
+        if not got:
+            return reply
+        reply += got
+    head, _, body = reply.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+    while len(body) < length:
+        got = s.recv(65536)
+        if not got:
+            break
+        body += got
+    return head + b"\r\n\r\n" + body
+
+
+def test_upload_over_200_mb_is_refused_without_filling_memory(
+    engines: list[EngineProc], tmp_path: Path
+) -> None:
+    e = start(engines, tmp_path / "data")
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        # Warm up: the first upload imports Pillow in the server.
+        upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))
+    host, port = e.url.removeprefix("http://").split(":")
+    path = f"/api/upload-video/nemo_agent/me/{sid}"
+    base = e.rss_kb()
+
+    # A chunked body (no Content-Length): the limit is found while streaming.
+    chunk = b"\x89PNG\r\n\x1a\n" + b"\x00" * ((1 << 20) - 8)
+    head = (
+        b"--B0UND\r\n"
+        b'Content-Disposition: form-data; name="files"; filename="big.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n"
+    )
+    sent, peak = 0, base
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {tok['token']}\r\n"
+            "Content-Type: multipart/form-data; boundary=B0UND\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        s.sendall(b"%x\r\n%s\r\n" % (len(head), head))
+        import select
+
+        for i in range(260):  # up to 260 MB, produced as it goes
+            if select.select([s], [], [], 0)[0]:
+                break  # the server answered: it stopped reading
+            try:
+                s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(chunk)
+            if i % 16 == 0:
+                peak = max(peak, e.rss_kb())
+        peak = max(peak, e.rss_kb())
+        reply = _read_reply(s)
+    status = reply.split(b"\r\n", 1)[0]
+    assert b" 413 " in status, reply[:300]
+    assert b'"code":4002' in reply and b"200 MB" in reply
+    assert 200 << 20 <= sent < 230 << 20, sent  # refused once past the limit, not at the end
+    assert peak - base < 60_000, (base, peak)  # kB: nowhere near 200 MB
+    assert not list((tmp_path / "data" / "media").glob(".up-*"))  # the partial file is gone
+
+    # A declared Content-Length far over the limit is refused before a byte of the body.
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {tok['token']}\r\n"
+            "Content-Type: multipart/form-data; boundary=B0UND\r\n"
+            f"Content-Length: {50 << 30}\r\n\r\n".encode()
+        )
+        reply = _read_reply(s)
+    assert b" 413 " in reply.split(b"\r\n", 1)[0] and b'"code":4002' in reply
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        assert balance(api, tok)["total"] == 100  # the server is fine
+
+
+def test_a_killed_render_worker_is_survived(engines: list[EngineProc], tmp_path: Path) -> None:
+    e = start(engines, tmp_path / "data", "--workers", "1")
+
+    def kill_worker() -> None:
+        workers = [
+            pid
+            for pid in e.children()
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 1, workers
+        os.kill(workers[0], signal.SIGKILL)
+
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
+        rid = start_render(api, tok, sid, clip(src, 6, size=(1280, 720))).json()["data"]["id"]
+        # Once: the job runs again on a fresh pool. Twice: it fails and releases its credits.
+        _wait_processing(api, tok, rid)
+        kill_worker()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # back in the queue
+            st = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok)).json()["data"]
+            if st["status"] == "pending":
+                break
+            time.sleep(0.02)
+        assert st["status"] == "pending", st
+        _wait_processing(api, tok, rid)
+        assert balance(api, tok) == {"available": 94, "frozen": 6, "total": 100}
+        kill_worker()
+        st = wait_render(api, tok, rid)
+        assert st["status"] == "failed" and "worker" in st["error"]
+        assert balance(api, tok) == {"available": 100, "frozen": 0, "total": 100}
+        nxt = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
+        assert wait_render(api, tok, nxt)["status"] == "completed"
+        assert balance(api, tok) == {"available": 99, "frozen": 0, "total": 99}

@@ -1,0 +1,127 @@
+"""Where the subject is, by classic image processing (no model weights).
+
+Saliency is the spectral residual of Hou & Zhang (2007) on a small copy, computed per channel of
+a Lab image (so a colourful subject on a grey field counts as well as a bright one), blurred,
+weighted by a mild centre prior, and normalised to 0..1. The subject's point is the weighted
+centroid of the most salient connected region.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_SIDE = 96  # the long side of the copy the spectral residual is computed on
+
+
+def _small(rgb: np.ndarray, side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    s = side / max(h, w)
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _spectral_residual(plane: np.ndarray) -> np.ndarray:
+    # Mirrored to twice the size, the plane is periodic without seams: no false edges at borders.
+    h, w = plane.shape
+    plane = cv2.copyMakeBorder(plane, 0, h, 0, w, cv2.BORDER_REFLECT)
+    f = np.fft.fft2(plane)
+    log_amp = np.log(np.abs(f) + 1e-6).astype(np.float32)
+    residual = log_amp - cv2.blur(log_amp, (3, 3), borderType=cv2.BORDER_WRAP)
+    sal = np.abs(np.fft.ifft2(np.exp(residual) * np.exp(1j * np.angle(f)))) ** 2
+    return sal[:h, :w].astype(np.float32)
+
+
+def saliency_map(rgb: np.ndarray, side: int = _SIDE) -> np.ndarray:
+    """Saliency in 0..1 of a uint8 RGB image, at a small size (long side `side`)."""
+    small = _small(rgb, side)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    sal = np.zeros(lab.shape[:2], np.float32)
+    for c in range(3):
+        plane = lab[..., c]
+        s = _spectral_residual(plane - plane.mean())
+        sal += s / (s.max() + 1e-9)
+    h, w = sal.shape
+    sal = cv2.GaussianBlur(sal, (0, 0), sigmaX=max(h, w) / 32)
+    # Centre-surround colour contrast (big, smooth subjects the residual sees only at edges).
+    centre = cv2.GaussianBlur(lab, (0, 0), sigmaX=max(h, w) / 40)
+    surround = cv2.GaussianBlur(lab, (0, 0), sigmaX=max(h, w) / 6, borderType=cv2.BORDER_REFLECT)
+    contrast = np.linalg.norm(centre - surround, axis=2)
+    contrast /= contrast.max() + 1e-9
+    sal = 0.5 * sal / (sal.max() + 1e-9) + contrast * contrast
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    prior = np.exp(-(((xx / w - 0.5) / 0.6) ** 2 + ((yy / h - 0.5) / 0.6) ** 2))
+    sal *= 0.8 + 0.2 * prior
+    sal -= sal.min()
+    return sal / (sal.max() + 1e-9)
+
+
+def _main_region(sal: np.ndarray, quantile: float = 0.9) -> np.ndarray:
+    """Mask of the connected region above the quantile with the most saliency mass."""
+    thresh = max(float(np.quantile(sal, quantile)), 0.5 * float(sal.max()))
+    mask = (sal >= thresh).astype(np.uint8)
+    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    if n <= 2:
+        return mask.astype(bool)
+    mass = np.bincount(labels.ravel(), weights=sal.ravel(), minlength=n)
+    mass[0] = 0.0
+    return labels == int(np.argmax(mass))
+
+
+def find_focus(rgb: np.ndarray) -> tuple[float, float]:
+    """The subject's point, (x, y) in 0..1 of the image, to aim camera motion at."""
+    sal = saliency_map(rgb)
+    region = _main_region(sal)
+    w = np.where(region, sal, 0.0)
+    total = float(w.sum())
+    if total <= 0:
+        return 0.5, 0.5
+    h, wd = sal.shape
+    yy, xx = np.mgrid[0:h, 0:wd]
+    fx = (float((w * (xx + 0.5)).sum()) / total) / wd
+    fy = (float((w * (yy + 0.5)).sum()) / total) / h
+    return fx, fy
+
+
+def foreground_mask(rgb: np.ndarray, side: int = 256) -> np.ndarray | None:
+    """A foreground mask (uint8 0/255) at a small size (long side `side`), or None.
+
+    Seeds from the salient region, refined by GrabCut and cleaned with morphology. None when no
+    plausible foreground stands out (too small, or most of the picture).
+    """
+    small = _small(rgb, side)
+    h, w = small.shape[:2]
+    sal = cv2.resize(saliency_map(rgb), (w, h), interpolation=cv2.INTER_LINEAR)
+    region = cv2.resize(
+        _main_region(sal, 0.85).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST
+    )
+    if region.sum() < 0.01 * h * w:
+        return None
+    gc = np.full((h, w), cv2.GC_BGD, np.uint8)
+    k = max(3, side // 16) | 1
+    near = cv2.dilate(region, np.ones((k, k), np.uint8), iterations=2)
+    gc[near > 0] = cv2.GC_PR_BGD
+    gc[region > 0] = cv2.GC_PR_FGD
+    core = cv2.erode(region, np.ones((k, k), np.uint8))
+    gc[(core > 0) & (sal > 0.8)] = cv2.GC_FGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(1)  # GrabCut's k-means start: deterministic
+    try:
+        cv2.grabCut(
+            cv2.cvtColor(small, cv2.COLOR_RGB2BGR), gc, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK
+        )
+    except cv2.error:
+        return None
+    mask = np.where((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
+    kern = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kern)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kern, iterations=2)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return None
+    keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    mask = np.where(labels == keep, 255, 0).astype(np.uint8)
+    frac = mask.mean() / 255.0
+    if not (0.01 <= frac <= 0.6):
+        return None
+    return mask

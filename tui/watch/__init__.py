@@ -1,0 +1,10 @@
+"""Watch mode: images dropped into a folder become clips, nothing lost, nothing done twice.
+
+`journal` (SQLite, by content hash), `scan` (naming rules, settling, moves) and `runner` (the
+Watcher). No textual import anywhere here; the TUI embeds a Watcher and feeds its queue pane
+from `on_event`.
+"""
+
+from tui.watch.runner import STEPS, WatchConfig, Watcher, WatchError, WatchEvent
+
+__all__ = ["STEPS", "WatchConfig", "WatchError", "WatchEvent", "Watcher"]

@@ -1,0 +1,154 @@
+"""`i2v-flow watch DIR`: every image dropped into DIR becomes a clip, headless.
+
+One log line per step of each file on stdout (`--json`: one JSON object a line); problems that
+stop the watcher go to stderr in one line. SIGINT and SIGTERM stop it cleanly: jobs in flight
+keep their step in the journal and resume on the next start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
+
+
+def watch_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="i2v-flow watch",
+        description="Turn every image dropped into DIR into a clip: OUT/<name>.mp4, then the "
+        "image moves to DIR/done/ (or DIR/failed/ with NAME.error.txt saying why). The "
+        "instruction for IMAGE is IMAGE's sidecar NAME.txt, else DIR/prompt.txt, else --prompt. "
+        "A journal under I2V_FLOW_HOME makes sure nothing is done twice, even after a crash.",
+    )
+    p.add_argument("folder", type=Path, metavar="DIR")
+    p.add_argument("--prompt", "-p", help="instruction for images without a sidecar .txt")
+    p.add_argument("--out", type=Path, metavar="DIR", help="where clips go (default: DIR/out)")
+    p.add_argument(
+        "--api", metavar="URL", help="backend URL (default: the embedded engine; env I2V_FLOW_API)"
+    )
+    p.add_argument("--jobs", "-j", type=int, default=2, help="images in flight (default: 2)")
+    p.add_argument("--recursive", "-r", action="store_true", help="also watch subfolders")
+    p.add_argument(
+        "--poll", action="store_true", help="poll the folder instead of waiting for file events"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="a file must hold still this long before it is taken (default: 2)",
+    )
+    p.add_argument(
+        "--quality",
+        choices=("high", "standard", "draft"),
+        default="high",
+        help="render quality (default: high; draft is 540p and quickest)",
+    )
+    p.add_argument(
+        "--rescan",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="look at the whole folder at least this often (default: 10)",
+    )
+    p.add_argument("--credit-check", type=float, default=30.0, help=argparse.SUPPRESS)
+    p.add_argument("--progress", action="store_true", help="also log render progress")
+    return p
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_watch(args))
+    except KeyboardInterrupt:  # a second Ctrl+C while stopping
+        return 130
+    except Exception as exc:
+        from tui.backend import EngineStartError
+        from tui.client import ClientError
+
+        if isinstance(exc, WatchError | ClientError | EngineStartError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _printer(as_json: bool, progress: bool):
+    def show(ev: WatchEvent) -> None:
+        if ev.step == "progress" and not progress:
+            return
+        line = json.dumps(ev.to_json(), ensure_ascii=False) if as_json else ev.line()
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    return show
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    from tui.backend import EmbeddedEngine, choose
+    from tui.client import Client
+    from tui.client_state import ClientState
+    from tui.paths import client_state_file
+
+    folder = args.folder.expanduser()
+    if not folder.is_dir():
+        raise WatchError(f"{folder}: no such folder")
+    config = WatchConfig(
+        folder=folder,
+        out=args.out.expanduser() if args.out else None,
+        prompt=args.prompt,
+        jobs=args.jobs,
+        recursive=args.recursive,
+        poll=args.poll,
+        settle=args.settle,
+        quality=args.quality,
+        rescan=args.rescan,
+        credit_check=args.credit_check,
+    )
+    show = _printer(args.json, args.progress)
+    choice = choose(args.api)
+    engine: EmbeddedEngine | None = None
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if choice.is_cloud:
+            url, key = choice.url, choice.url
+        else:
+            engine = EmbeddedEngine()
+            url, key = await engine.start(), "local"
+        assert url is not None and key is not None
+        state = ClientState(client_state_file(), key)
+
+        def make_client() -> Client:
+            return Client(url, state, token=choice.token, cloud=choice.is_cloud)
+
+        watcher = Watcher(config, make_client, show)
+        task = asyncio.create_task(watcher.run())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+        watcher.stop()
+        stopper.cancel()
+        await task
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if engine is not None:
+            await engine.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_watch(watch_parser().parse_args(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
