@@ -39,15 +39,32 @@ class JobRow(Vertical):
         self.label = label
         self.state = "queued"
         self.path: Path | None = None
+        # Updates that arrive before the row's children exist wait here (the latest wins).
+        self._pending: tuple | None = None
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         yield Static(f"… {self.label}", classes="label", markup=False)
         yield ProgressBar(total=100, show_eta=False)
 
+    def on_mount(self) -> None:
+        self._ready = True
+        if self._pending is not None:
+            self._show(*self._pending)
+
     def update_job(
         self, label: str, progress: float | None, state: str, path: Path | None, shown: str
     ) -> None:
         self.label, self.state, self.path = label, state, path
+        if not self._ready:
+            last = self._pending[1] if self._pending else None
+            self._pending = (label, progress if progress is not None else last, state, path, shown)
+            return
+        self._show(label, progress, state, path, shown)
+
+    def _show(
+        self, label: str, progress: float | None, state: str, path: Path | None, shown: str
+    ) -> None:
         bar = self.query_one(ProgressBar)
         if progress is not None:
             bar.update(progress=progress)
@@ -95,7 +112,5 @@ class Jobs(Vertical):
         if r is None:
             r = JobRow(job_id, label)
             self.query_one("#jobs-list").mount(r)
-            r.call_after_refresh(r.update_job, label, progress, state, path, shown)
-        else:
-            r.update_job(label, progress, state, path, shown)
+        r.update_job(label, progress, state, path, shown)
         return r
