@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from typing import Any
 
 import pytest
@@ -592,3 +593,12 @@ def test_uploaded_videos_go_on_the_track_with_the_images() -> None:
     turn = agent.plan_turn("做个视频", EMPTY, [*IMG1, clip], "zh")
     assert turn.draft and field(turn.draft, "V") == ["h1", "h9"]
     assert turn.reply.startswith("好的") and "walk.mp4" in turn.reply
+
+
+@pytest.mark.parametrize(
+    "message", ["'a' " * 5000, "title " * 5000, "标题「十秒」前3秒，" * 2000, "x" * 100_000]
+)
+def test_a_huge_message_is_answered_quickly(message: str) -> None:
+    start = time.perf_counter()
+    agent.plan_turn(message, THREE, IMG3, "en")
+    assert time.perf_counter() - start < 2.0

@@ -54,7 +54,7 @@ RENDER_EPILOG = """\
 examples:
   i2v-flow render photo.jpg --prompt "a 5-second vertical clip, title 'Spring Sale' for 3 s"
   i2v-flow render a.png b.png -p "8 seconds, lo-fi music at 35%" -o promo.mp4 --quality draft
-  i2v-flow render photo.jpg -p "做一个5秒的竖屏视频，标题"春季促销"" --api https://mega-api-prod.nemovideo.ai
+  i2v-flow render photo.jpg -p "做一个5秒的竖屏视频，标题「春季促销」" --api https://mega-api-prod.nemovideo.ai
 
 backend: the embedded local engine (no account, no network), unless --api URL or I2V_FLOW_API
 names one; NEMO_TOKEN, when set, is the token (and selects the NemoVideo cloud).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,13 +54,28 @@ REGISTER_URL = "https://nemovideo.ai/"
 
 
 class ClientError(Exception):
-    """A failure with words for people: `message` says what happened, `hint` what to do."""
+    """A failure with words for people: `message` says what happened, `hint` what to do.
 
-    def __init__(self, message: str, *, code: int | None = None, hint: str = ""):
+    `transient` is True when the backend could not be reached at all (refused, reset, timed
+    out): the same request may well work later, so callers retry instead of giving up.
+    """
+
+    transient = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        hint: str = "",
+        transient: bool | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
         self.hint = hint
+        if transient is not None:
+            self.transient = transient
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
@@ -72,6 +87,8 @@ class OutOfCredits(ClientError):
 
 class Unreachable(ClientError):
     """The backend did not answer at all (connection refused, reset, timed out)."""
+
+    transient = True
 
 
 @dataclass(frozen=True)
@@ -120,7 +137,13 @@ class ExportResult:
 
 
 class Client:
-    """One `httpx.AsyncClient` speaking the protocol; use it from one event loop only."""
+    """One `httpx.AsyncClient` speaking the protocol; use it from one event loop only.
+
+    `owner` tags the renders this client starts ("app", "watch:<folder>", "cli"), so that each
+    process resumes only its own. With `persist_session=False` the sessions it opens are its
+    own business: they never become the backend's saved "current session" (the one the app
+    resumes at start), e.g. a watcher's one session per image.
+    """
 
     def __init__(
         self,
@@ -135,8 +158,12 @@ class Client:
         read_timeout: float = 120.0,
         on_status: Callable[[str], None] | None = None,
         turn_deadline: float = TURN_DEADLINE,
+        owner: str = "cli",
+        persist_session: bool = True,
     ):
         self.base_url = base_url.rstrip("/")
+        self.owner = owner
+        self.persist_session = persist_session
         self.state = state
         self.fixed_token = token
         self.cloud = cloud
@@ -228,7 +255,9 @@ class Client:
                 continue
             raise self._error(code, env.message, resp)
 
-    async def new_session(self, language: str = "en") -> Session:
+    async def new_session(self, language: str = "en", *, persist: bool | None = None) -> Session:
+        """A new, empty session; saved as the current one unless `persist` (or the client's
+        `persist_session`) says not to."""
         data = await self._call(
             "POST",
             "/api/tasks/me/with-session/nemo_agent",
@@ -240,7 +269,8 @@ class Client:
             raise ClientError("the backend opened a session without an id")
         self.session.session_id = str(data["session_id"])
         self.session.task_id = str(data.get("task_id", ""))
-        self.state.update(session_id=self.session.session_id, task_id=self.session.task_id)
+        if self.persist_session if persist is None else persist:
+            self.state.update(session_id=self.session.session_id, task_id=self.session.task_id)
         return self.session
 
     # ---- plumbing --------------------------------------------------------------------------
@@ -562,7 +592,7 @@ class Client:
                     return
             except (httpx.TransportError, httpx.StreamError) as exc:
                 if not started:
-                    raise ClientError(
+                    raise Unreachable(
                         f"cannot reach the backend at {self.base_url} ({_one_line(exc)})",
                         hint="check the connection",
                     ) from None
@@ -592,7 +622,11 @@ class Client:
         data = await self._call("POST", "/api/render/proxy/lambda", make_json=body)
         status = read_render_status(data, rid)
         # Saved before the first poll: a restart resumes the job instead of orphaning it.
-        info: dict[str, Any] = {"session_id": self.session.session_id, "state": "rendering"}
+        info: dict[str, Any] = {
+            "session_id": self.session.session_id,
+            "state": "rendering",
+            "owner": self.owner,
+        }
         if target is not None:
             info["target"] = str(target)
         self.state.add_render(status.id, started=time.time(), quality=quality, **info)
@@ -624,8 +658,7 @@ class Client:
                     self.state.update_render(render_id, state="lost")
                 # Polling is a GET: a dropped connection or a gateway's 5xx is tried again,
                 # a few times in a row at most.
-                transient = isinstance(exc, Unreachable) or (exc.code or 0) >= 500
-                if not transient or blips >= POLL_BLIPS:
+                if not (exc.transient or (exc.code or 0) >= 500) or blips >= POLL_BLIPS:
                     raise
                 blips += 1
                 await asyncio.sleep(self.poll_interval)
@@ -745,31 +778,42 @@ class Client:
         self,
         on_progress: Callable[[RenderStatus], Awaitable[None] | None] | None = None,
         default_dir: Path | None = None,
+        *,
+        on_start: Callable[[str, Path], None] | None = None,
+        skip: Collection[str] = (),
     ) -> list[Resumed]:
-        """See through the renders an earlier run saved but never downloaded.
+        """See through the renders an earlier run of this owner saved but never downloaded.
 
-        Each is polled to its end and downloaded to the target it was started for (or into
-        `default_dir`); a render the backend no longer knows is marked lost, not retried forever.
+        Only renders tagged with this client's `owner` (or saved before owners were recorded)
+        are taken: the app never downloads a watcher's render, nor a watcher the app's. Each is
+        polled to its end, all at once, and downloaded to the target it was started for (or
+        into `default_dir`); `on_start(render_id, dest)` is called as each is taken up. A render
+        the backend no longer knows is marked lost, not retried forever; one with nowhere to go
+        is reported, not polled.
         """
-        out: list[Resumed] = []
-        for rid, info in self.state.pending_renders().items():
+
+        async def one(rid: str, info: dict) -> Resumed:
             target = info.get("target")
             if not target and default_dir is not None:
                 target = str(Path(default_dir) / f"{rid}.mp4")
+            if not target:
+                return Resumed(rid, None, None, "no download target saved")
+            dest = Path(target)
+            part = dest.with_name(f".{dest.name}.part")
+            if not part.exists():
+                dest = unique_path(dest)
+            if on_start is not None:
+                on_start(rid, dest)
             try:
                 status = await self.wait_render(rid, on_progress)
-                if not target:
-                    out.append(Resumed(rid, None, status, "rendered; no download target saved"))
-                    continue
-                dest = Path(target)
-                part = dest.with_name(f".{dest.name}.part")
-                if not part.exists():
-                    dest = unique_path(dest)
                 path = await self.download(rid, dest, status)
-                out.append(Resumed(rid, path, status))
+                return Resumed(rid, path, status)
             except ClientError as exc:
-                out.append(Resumed(rid, None, None, str(exc)))
-        return out
+                return Resumed(rid, None, None, str(exc))
+
+        pending = self.state.pending_renders(owner=self.owner)
+        jobs = [one(rid, info) for rid, info in pending.items() if rid not in skip]
+        return list(await asyncio.gather(*jobs))
 
 
 class _StreamBroken(Exception):

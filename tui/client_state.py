@@ -24,6 +24,8 @@ except ImportError:  # pragma: no cover - Windows: the in-process lock only
 
 
 FINISHED = ("downloaded", "failed", "cancelled", "lost")
+# Who started a render: "app" (the TUI), "watch:<folder>" (a watcher), "cli" (a one-off run).
+# A process resumes only its own; renders saved before owners were recorded belong to anyone.
 KEEP_FINISHED = 50
 
 
@@ -84,9 +86,16 @@ class ClientState:
             self.data = data
 
     def save(self) -> None:
-        """Write the whole in-memory state (prefer the targeted changes below)."""
-        with self._locked():
-            self._write(self.data)
+        """Merge this object's backend values and renders into the file, key by key."""
+        backend = dict(self.backend)
+        renders = {rid: dict(r) for rid, r in self.data["renders"].items()}
+
+        def change(d: dict[str, Any]) -> None:
+            d["backends"].setdefault(self.key, {}).update(backend)
+            for rid, r in renders.items():
+                d["renders"].setdefault(rid, {}).update(r)
+
+        self._change(change)
 
     @property
     def client_id(self) -> str:
@@ -131,9 +140,13 @@ class ClientState:
 
         self._change(change)
 
-    def pending_renders(self) -> dict[str, dict]:
+    def pending_renders(self, owner: str | None = None) -> dict[str, dict]:
+        """Renders on this backend not yet seen through; only `owner`'s when given."""
+        self.data = self._fill(self._load() or self.data)  # another process may have added
         return {
             rid: r
             for rid, r in self.data["renders"].items()
-            if r.get("backend") == self.key and r.get("state") not in FINISHED
+            if r.get("backend") == self.key
+            and r.get("state") not in FINISHED
+            and (owner is None or r.get("owner", owner) == owner)
         }

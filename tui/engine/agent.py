@@ -69,7 +69,9 @@ DEFAULT_VOLUME = 0.5
 DEFAULT_FADE_MS = 1000
 DEFAULT_CROSSFADE_MS = 500
 TRANSITION_KEYS = ("transition", "transition_ms")
-VISUAL = ("image", "video")  # media that go on the video track
+VISUAL = ("image", "video")
+MAX_CHARS = 4000  # of a message: longer ones are cut (each parser is linear in it)
+MAX_QUOTES = 20  # media that go on the video track
 PER_IMAGE_MS = 3000  # a slideshow's default time per image
 MIN_PER_IMAGE_MS = 2000  # below this the current length is stretched to PER_IMAGE_MS each
 
@@ -197,6 +199,8 @@ def _mask_quotes(text: str, quotes: list[str]) -> str:
     """Set quoted text (and the unquoted forms of _BARE_TEXT) aside as `§i§` markers."""
 
     def keep(words: str) -> str:
+        if len(quotes) >= MAX_QUOTES:
+            return " "  # past any sensible instruction: dropped, never parsed
         quotes.append(words.strip())
         return f" §{len(quotes) - 1}§ "
 
@@ -234,6 +238,7 @@ class Message:
         # "§" marks set-aside quotes below, so none may come from the user.
         self.text = _normalise(_mask_quotes(raw.replace("§", " "), self.quotes))
         self.work = self.text
+        self._clauses: list[tuple[int, int]] | None = None
 
     def find(self, pattern: str, start: int = 0, end: int | None = None) -> re.Match | None:
         rx = _rx(pattern)
@@ -255,12 +260,15 @@ class Message:
         self.work = self.work[:a] + fill * (b - a) + self.work[b:]
 
     def clauses(self) -> list[tuple[int, int]]:
-        spans, a = [], 0
-        for m in CLAUSE_END.finditer(self.text):
-            spans.append((a, m.start()))
-            a = m.end()
-        spans.append((a, len(self.text)))
-        return [(x, y) for x, y in spans if self.text[x:y].strip()]
+        """The spans between punctuation ("a 5 s clip, title 'X'" is two clauses)."""
+        if self._clauses is None:
+            spans, a = [], 0
+            for m in CLAUSE_END.finditer(self.text):
+                spans.append((a, m.start()))
+                a = m.end()
+            spans.append((a, len(self.text)))
+            self._clauses = [(x, y) for x, y in spans if self.text[x:y].strip()]
+        return self._clauses
 
     def clause_at(self, pos: int) -> tuple[int, int]:
         for a, b in self.clauses():
@@ -1447,7 +1455,10 @@ def _set_volume(seg: dict, mu: dict) -> None:
 
 
 def plan_turn(message: str, draft: dict, media: list[dict], language: str = "en") -> Turn:
-    text = message.strip()
+    """One turn: the calls `message` makes on a copy of `draft` (the session's `media` is what
+    can go on the tracks), and the reply, in Chinese if the message is or `language` starts with
+    "zh". Nothing usable: no calls, `draft` None, and a reply that says what works."""
+    text = message.strip()[:MAX_CHARS]
     zh = is_chinese(text) or (language or "").startswith("zh")
     msg = Message(text)
     turn = Turn()

@@ -102,18 +102,14 @@ def _has_segments(draft: Any) -> bool:
     return isinstance(draft, dict) and any(t.get("sg") for t in draft.get("t") or [])
 
 
-def _transient(exc: ClientError) -> bool:
-    """The backend unreachable or slow: retry later rather than fail the image."""
-    return exc.code is None and (
-        exc.message.startswith("cannot reach") or "did not answer in time" in exc.message
-    )
-
-
 class Watcher:
     """Watch `config.folder` until `stop()`.
 
     `make_client()` must return a new Client on the same backend sharing ONE ClientState (the
-    watcher connects the first, then makes one per job slot, each with its own session).
+    watcher connects the first, then makes one per job slot, each with its own session). The
+    watcher tags each one as its own: renders owned by "watch:<folder>" (the app's resume
+    leaves them alone) and sessions never saved as the backend's current one (the app's
+    saved session survives a watcher run).
     """
 
     def __init__(
@@ -179,10 +175,10 @@ class Watcher:
             from tui.paths import home
 
             self.journal = Journal(cfg.journal or home() / "watch.db", self.folder)
-            self._main = self.make_client()
+            self._main = self._client()
             self._clients.append(self._main)
             await self._main.connect()
-            slots = [self.make_client() for _ in range(max(1, cfg.jobs))]
+            slots = [self._client() for _ in range(max(1, cfg.jobs))]
             self._clients += slots
             self._emit(
                 "started",
@@ -221,6 +217,16 @@ class Watcher:
             )
 
     # ---- plumbing --------------------------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        return f"watch:{self.folder}"
+
+    def _client(self) -> Client:
+        c = self.make_client()
+        c.owner = self.owner
+        c.persist_session = False
+        return c
 
     def _emit(self, step: str, job: Job | None = None, **kw: Any) -> None:
         if self.on_event is None:
@@ -439,7 +445,7 @@ class Watcher:
             self._enqueue(key, front=True)
             self._pause(exc)
         except ClientError as exc:
-            if exc.code == RATE_LIMITED or _transient(exc):
+            if exc.code == RATE_LIMITED or exc.transient:  # retry later, never fail the image
                 self._slow_down(key, exc)
             else:
                 self._fail_now(key, exc.message, exc.hint)
@@ -563,6 +569,8 @@ class Watcher:
         assert self._main is not None
         renders = self._main.state.data.get("renders", {})
         for rid, r in renders.items():
+            if r.get("owner", self.owner) != self.owner:
+                continue
             if r.get("session_id") == session_id and r.get("state") in ("rendering", "rendered"):
                 return rid
         return None
