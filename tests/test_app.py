@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,9 +14,12 @@ import pytest
 
 from tests.media import photo
 from tui.app import I2VApp
+from tui.client_state import ClientState
+from tui.paths import client_state_file
 from widgets.credits import Credits, JobRow
 from widgets.files import FileBrowser, FileInfo, FilesPane
 from widgets.prompt import Prompt
+from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,12 +46,13 @@ def lines(app: I2VApp) -> str:
     return "\n".join(app.transcript.lines())
 
 
-async def until(pilot, cond: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
-    for _ in range(int(timeout / 0.05)):
-        if cond():
-            return
+async def until(pilot, cond: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
+    """Wait for a real condition, by the clock (a loaded machine makes each pause longer)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not met in {timeout} s: {what}\n{lines(pilot.app)}")
         await pilot.pause(0.05)
-    raise AssertionError(f"not met in {timeout} s: {what}\n{lines(pilot.app)}")
 
 
 async def ready(pilot) -> None:
@@ -59,6 +64,11 @@ async def say(pilot, text: str) -> None:
     prompt.focus()
     prompt.value = text
     await pilot.press("enter")
+
+
+def cursor_name(app: I2VApp) -> str:
+    node = app.browser.cursor_node
+    return node.data.path.name if node is not None and node.data is not None else ""
 
 
 def tracks_text(app: I2VApp) -> str:
@@ -76,16 +86,19 @@ async def test_the_whole_flow_upload_turn_tracks_export_credits(tmp_path: Path) 
         await pilot.press("tab")
         assert isinstance(app.focused, FileBrowser)
         await until(pilot, lambda: app.browser.root.children, what="tree loaded")
-        await pilot.press("down", "down", "enter")  # sub/, beach.jpg
+        await pilot.press("down", "down")  # sub/, beach.jpg
+        await until(pilot, lambda: cursor_name(app) == "beach.jpg", what="cursor on beach.jpg")
+        await pilot.press("enter")
         await say(pilot, "a 1 second 720p clip, title 'Hello' for 1 s, lo-fi music at 35%")
-        await until(pilot, lambda: "Title" in tracks_text(app), what="tracks")
+        await until(pilot, lambda: "Title" in tracks_text(app), timeout=120, what="tracks")
+        await until(pilot, lambda: "Done:" in lines(app), what="the streamed answer")
         text = lines(app)
         assert "› /upload beach.jpg" in text
         assert "Uploaded beach.jpg (400×300)" in text
         assert "  ↳ set_" in text  # tool calls: one compact line each…
         app.transcript.focus()
         await pilot.press("t")  # …expanded with their arguments on request
-        assert '"duration_ms": 1000' in lines(app)
+        await until(pilot, lambda: '"duration_ms": 1000' in lines(app), what="expanded")
         assert "Done:" in text  # the streamed answer
         t = tracks_text(app)
         assert "1. Video: beach.jpg (0-1s)" in t
@@ -99,21 +112,26 @@ async def test_the_whole_flow_upload_turn_tracks_export_credits(tmp_path: Path) 
         await until(
             pilot,
             lambda: len([r for r in app.query(JobRow) if r.state == "done"]) == 3,
-            timeout=60,
+            timeout=240,
             what="two renders done",
         )
+        saved = ("Saved exports/beach.mp4", "Saved exports/beach-2.mp4")
+        await until(pilot, lambda: all(s in lines(app) for s in saved), what="both saved")
         assert (out / "beach.mp4").stat().st_size > 1000
         assert (out / "beach-2.mp4").stat().st_size > 1000
-        assert "Saved exports/beach.mp4" in lines(app)
         # Credits were refreshed after the renders: 1 s each.
         credits = app.query_one(Credits)
         await until(pilot, lambda: credits.available == 98, what="credits refreshed")
-        assert "98 available · 0 frozen · 98 total" in str(credits.render())
+        await until(
+            pilot,
+            lambda: "98 available · 0 frozen · 98 total" in str(credits.render()),
+            what="credits shown",
+        )
         await pilot.press("ctrl+r")
         await until(pilot, lambda: "Credits: 98 available" in lines(app), what="ctrl+r")
         # /open without a desktop shows the path.
         await say(pilot, "/open")
-        assert f"The last export is {out / 'beach'}" in lines(app)
+        await until(pilot, lambda: f"The last export is {out / 'beach'}" in lines(app))
         # /undo steps the timeline back, and the tracks follow.
         await say(pilot, "/undo")
         await until(pilot, lambda: "Title" not in tracks_text(app), what="undo")
@@ -172,7 +190,9 @@ async def test_errors_say_what_to_do_next(tmp_path: Path) -> None:
         await say(pilot, "/frobnicate")
         assert "Unknown command /frobnicate" in lines(app)
         await say(pilot, "/watch incoming")
-        assert "Watch" in lines(app).split("/watch incoming", 1)[1]
+        assert "incoming: no such folder" in lines(app).split("/watch incoming", 1)[1]
+        await say(pilot, "/watch off")
+        assert "Not watching a folder" in lines(app)
         # Out of credits: the engine's balance drained behind the app's back.
         await say(pilot, "/upload beach.jpg")
         await until(pilot, lambda: "Uploaded beach.jpg" in lines(app))
@@ -279,3 +299,117 @@ def test_ui_process_imports_only_what_the_first_screen_needs() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
     )
     assert proc.stdout.strip() == "[]", proc.stderr[-2000:]
+
+
+async def test_watch_mode_in_the_app_feeds_the_queue_pane(tmp_path: Path) -> None:
+    folder = pics(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    app = I2VApp(
+        folder,
+        watch=inbox,
+        watch_prompt="a 1 second 720p clip",
+        export_quality="draft",
+        watch_settle=0.3,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await until(pilot, lambda: f"Watch: watching {inbox.resolve()}" in lines(app))
+        mine = app.client.session.session_id
+        queue = app.query_one(WatchQueue)
+        photo(inbox / "drop.png", (160, 120))
+        await until(
+            pilot, lambda: "done" in queue.steps.values(), timeout=60, what="queue row done"
+        )
+        (row,) = queue.steps
+        assert str(queue.get_cell(row, "file")) == "drop.png"
+        assert str(queue.get_cell(row, "step")) == "done ✓"
+        assert (inbox / "out" / "drop.mp4").stat().st_size > 1000
+        assert (inbox / "done" / "drop.png").exists()
+        assert "1 done" in queue.border_subtitle
+        # The watcher's per-image session never became the app's saved one.
+        assert ClientState(client_state_file(), "local").backend["session_id"] == mine
+        assert app.client.session.session_id == mine
+        # At 80x24 the queue is reachable: Tab focuses it and the side column scrolls to it.
+        for _ in range(8):
+            await pilot.press("tab")
+            if app.focused is queue:
+                break
+        assert app.focused is queue
+        await pilot.pause()
+        assert queue.region.height >= 4 and app.screen.region.contains_region(queue.region)
+        # /reconnect restarts the engine: the watcher stops, and starts again on the new one.
+        await say(pilot, "/reconnect")
+        await until(pilot, lambda: "Watch stopped: 1 done" in lines(app), what="stopped")
+        await until(pilot, lambda: lines(app).count("Watch: watching") == 2, what="rewatch")
+        assert app.query_one(WatchQueue) is queue  # the same folder keeps its rows
+        photo(inbox / "later.png", (160, 120), seed=5)
+        await until(
+            pilot,
+            lambda: list(queue.steps.values()).count("done") == 2,
+            timeout=120,
+            what="the second image done on the new engine",
+        )
+        assert (inbox / "out" / "later.mp4").stat().st_size > 1000
+        # /watch off stops it, with one line in the transcript.
+        await say(pilot, "/watch off")
+        await until(pilot, lambda: "Watch stopped: 2 done" in lines(app), what="off")
+        assert app.watcher is None
+        # /watch DIR starts it again (the folder's lock was let go); ctrl+q stops it cleanly.
+        await say(pilot, f"/watch {inbox}")
+        await until(pilot, lambda: lines(app).count("Watch: watching") == 3, what="again")
+        await say(pilot, f"/watch {inbox}")
+        assert "Already watching" in lines(app)
+        watcher = app.watcher
+        assert watcher is not None
+        await pilot.press("ctrl+q")
+    assert app.watcher is None and watcher._lock_fd is None
+
+
+async def test_a_render_being_waited_on_is_finished_by_the_new_client_after_reconnect(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    folder = pics(tmp_path)
+    app = I2VApp(folder, export_quality="draft")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await say(pilot, "/upload beach.jpg")
+        await say(pilot, "a 1 second 720p clip")
+        await until(pilot, lambda: "1. Video: beach.jpg (0-1s)" in tracks_text(app))
+        old = app.client
+        waited: list[str] = []
+
+        async def stuck(rid: str, on_progress=None):  # the old connection never answers again
+            waited.append(rid)
+            await asyncio.Event().wait()
+
+        old.wait_render = stuck
+        await say(pilot, "/export")
+        await until(pilot, lambda: waited, what="render waited on")
+        # A watcher's render in flight on the same backend: never the app's to resume.
+        foreign = tmp_path / "theirs.mp4"
+        old.state.add_render("render_1", state="rendering", owner="watch:/x", target=str(foreign))
+        await say(pilot, "/reconnect")
+        out = folder / "exports" / "beach.mp4"
+        await until(pilot, lambda: "Saved exports/beach.mp4" in lines(app), timeout=60)
+        assert app.client is not old
+        assert out.stat().st_size > 1000 and not (folder / "exports" / "beach-2.mp4").exists()
+        text = lines(app)
+        assert "Resuming render beach.mp4" in text
+        assert "closed" not in text and "RuntimeError" not in text
+        assert "theirs" not in text and not foreign.exists()
+        assert app.client.state.pending_renders()["render_1"]["state"] == "rendering"
+        (row,) = [r for r in app.query(JobRow) if r.job_id == waited[0]]
+        assert row.state == "done"
+
+
+def test_the_command_line_starts_the_app_watching(tmp_path: Path) -> None:
+    from tui.app import make_app
+    from tui.cli import tui_parser
+
+    args = tui_parser().parse_args([str(tmp_path), "--watch", "~/in", "--prompt", "8 seconds"])
+    app = make_app(args, watch_settle=0.5)
+    assert app.watch_dir == Path("~/in").expanduser() and app.watch_prompt == "8 seconds"
+    assert app.folder == tmp_path and app.watch_settle == 0.5

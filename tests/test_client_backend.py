@@ -12,6 +12,8 @@ from tui.client import unique_path
 from tui.client_state import ClientState
 from tui.paths import client_state_file
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_neither_api_nor_token_means_the_embedded_engine() -> None:
     c = choose(None)
@@ -98,3 +100,65 @@ def test_unique_path_never_overwrites(tmp_path: Path) -> None:
     p.write_bytes(b"x")
     (tmp_path / "clip-2.mp4").write_bytes(b"x")
     assert unique_path(p) == tmp_path / "clip-3.mp4"
+
+
+def test_two_state_objects_interleaving_merge_key_by_key(tmp_path: Path) -> None:
+    """Each write re-reads the file under the lock and changes only its own keys."""
+    path = tmp_path / "client.json"
+    a = ClientState(path, "local")  # the app
+    b = ClientState(path, "local")  # a watcher, in memory since before a's writes
+    a.update(token="t1", session_id="app-1")
+    b.update(expires_at="2030")  # b never saw a's keys: they stay
+    a.add_render("r-a", state="rendering", owner="app", target="/a.mp4")
+    b.add_render("r-b", state="rendering", owner="watch:/in")
+    b.update_render("r-a", progress=50)  # a render only a knows, updated through b
+    a.update_render("r-b", state="rendered")  # …and the other way round
+    b.forget("expires_at")
+    a.update(task_id="task-1")
+    b.save()  # a whole-state save merges too: b's stale memory undoes nothing
+    final = json.loads(path.read_text())
+    assert final["backends"]["local"] == {"token": "t1", "session_id": "app-1", "task_id": "task-1"}
+    assert final["renders"]["r-a"] == {
+        "backend": "local",
+        "state": "rendering",
+        "owner": "app",
+        "target": "/a.mp4",
+        "progress": 50,
+    }
+    assert final["renders"]["r-b"]["state"] == "rendered"
+    # Each object sees the other's renders when it asks (the file is the truth).
+    assert set(a.pending_renders()) == set(b.pending_renders()) == {"r-a", "r-b"}
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "client.json"
+    code = (
+        "import sys\n"
+        "from tui.client_state import ClientState\n"
+        "s = ClientState(sys.argv[1], 'local')\n"
+        "who = sys.argv[2]\n"
+        "for i in range(40):\n"
+        "    s.update(**{f'{who}{i}': i})\n"
+        "    s.add_render(f'{who}-r{i}', state='rendering', owner=who)\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path), who], cwd=ROOT)
+        for who in ("app", "watch")
+    ]
+    assert [p.wait(60) for p in procs] == [0, 0]
+    final = json.loads(path.read_text())
+    assert len(final["backends"]["local"]) == 80
+    assert len(final["renders"]) == 80
+
+
+def test_pending_renders_by_owner(tmp_path: Path) -> None:
+    s = ClientState(tmp_path / "client.json", "local")
+    s.add_render("r-app", state="rendering", owner="app")
+    s.add_render("r-watch", state="rendering", owner="watch:/in")
+    s.add_render("r-old", state="rendering")  # saved before owners were recorded: anyone's
+    assert set(s.pending_renders("app")) == {"r-app", "r-old"}
+    assert set(s.pending_renders("watch:/in")) == {"r-watch", "r-old"}
+    assert set(s.pending_renders()) == {"r-app", "r-watch", "r-old"}

@@ -580,3 +580,80 @@ async def test_an_empty_timeline_is_refused_before_rendering(fb, tmp_path) -> No
         with pytest.raises(ClientError, match="timeline is empty"):
             await c.export(tmp_path / "out.mp4")
     assert fb.count("render") == 0
+
+
+# ---- sharing one client state: sessions and renders by owner ---------------------------------
+
+
+async def test_a_session_opened_without_persist_leaves_the_saved_one(fb, tmp_path) -> None:
+    async with client_for(fb, tmp_path) as app:
+        mine = (await app.connect()).session_id
+    async with client_for(fb, tmp_path, persist_session=False) as watcher:
+        first = (await watcher.connect()).session_id  # reuses the saved session…
+        await watcher.new_session()  # …but its own new ones are its business
+        own = watcher.session.session_id
+    async with client_for(fb, tmp_path) as batch:
+        await batch.connect()
+        await batch.new_session(persist=False)  # per call, on a client that persists
+        other = batch.session.session_id
+    assert first == mine and own != mine and other not in (mine, own)
+    saved = json.loads((tmp_path / "client.json").read_text())["backends"][fb.url]
+    assert saved["session_id"] == mine
+
+
+async def test_each_owner_resumes_only_its_own_renders(fb, tmp_path) -> None:
+    async with client_for(fb, tmp_path, owner="app") as c:
+        await c.upload([png(tmp_path)])
+        app_rid = await c.start_render("draft", target=tmp_path / "app.mp4")
+    async with client_for(fb, tmp_path, owner="watch:/in") as w:
+        w.session = c.session
+        watch_rid = await w.start_render("draft", target=tmp_path / "watch.mp4")
+    renders = json.loads((tmp_path / "client.json").read_text())["renders"]
+    assert (renders[app_rid]["owner"], renders[watch_rid]["owner"]) == ("app", "watch:/in")
+    started: list[tuple[str, Path]] = []
+    async with client_for(fb, tmp_path, owner="app") as again:
+        skipped = await again.resume_renders(skip={app_rid})
+        resumed = await again.resume_renders(on_start=lambda r, d: started.append((r, d)))
+    assert skipped == []
+    assert [(r.render_id, r.path) for r in resumed] == [(app_rid, tmp_path / "app.mp4")]
+    assert started == [(app_rid, tmp_path / "app.mp4")]
+    assert not (tmp_path / "watch.mp4").exists()  # the watcher's render is left to it
+    renders = json.loads((tmp_path / "client.json").read_text())["renders"]
+    assert (renders[app_rid]["state"], renders[watch_rid]["state"]) == ("downloaded", "rendering")
+
+
+async def test_unreachable_backends_are_flagged_transient(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    c = Client(url, ClientState(tmp_path / "client.json", url), token="t", cloud=True)
+    c.session.session_id = "1"
+    async with c:
+        with pytest.raises(ClientError) as credits:
+            await c.credits()
+        with pytest.raises(ClientError) as turn:
+            await events_of(c)
+    assert credits.value.transient and turn.value.transient
+    assert "cannot reach the backend" in str(turn.value)
+    assert not ClientError("out of credits", code=2001).transient
+    assert ClientError("gateway", code=502, transient=True).transient
+
+
+async def test_a_404_is_not_transient(fb, tmp_path) -> None:
+    async with client_for(fb, tmp_path) as c:
+        with pytest.raises(ClientError) as err:
+            await c.wait_render("render_nowhere")
+    assert err.value.code == 404 and not err.value.transient
+
+
+async def test_a_closed_client_says_so_in_words(fb, tmp_path) -> None:
+    c = client_for(fb, tmp_path)
+    await c.connect()
+    await c.aclose()  # the app's /reconnect replaced it while a worker still held it
+    for call in (c.credits(), events_of(c), c.download("render_1", tmp_path / "x.mp4")):
+        with pytest.raises(ClientError) as err:
+            await call
+        assert "connection was closed" in str(err.value) and err.value.transient

@@ -192,10 +192,12 @@ def test_parallax_moves_the_subject_over_a_filled_background(tmp_path) -> None:
 # -- several segments ---------------------------------------------------------------------------
 
 
-def two_shots(d=1000, transition=None):
+def two_shots(d=1000, transition=None, transition_ms=None):
     m2 = {"motion": "static"}
     if transition:
         m2["transition"] = transition
+    if transition_ms:
+        m2["transition_ms"] = transition_ms
     segs = [
         {"id": "a", "src": "a", "st": 0, "d": d, "m": {"motion": "static"}},
         {"id": "b", "src": "b", "st": d, "d": d, "m": m2},
@@ -222,12 +224,16 @@ def test_segments_play_in_order_with_a_crossfade(tmp_path) -> None:
     assert np.abs(still - mid).max() <= 4
 
 
-def test_a_cut_when_asked(tmp_path) -> None:
+def test_a_cut_or_a_longer_crossfade_when_asked(tmp_path) -> None:
     media = {"a": solid(tmp_path / "a.png", RED), "b": solid(tmp_path / "b.png", BLUE)}
     out = tmp_path / "o.mp4"
     render_draft(two_shots(transition="cut"), media, out, quality="standard")
     mean = lambda i: frame_rgb(out, i)[60:120, 100:220].reshape(-1, 3).mean(0)  # noqa: E731
     assert np.abs(mean(23) - RED).max() <= 4 and np.abs(mean(24) - BLUE).max() <= 4
+    # A 1 s crossfade spans frames 12..35: frame 14 is already mixed, frame 33 not yet all blue.
+    render_draft(two_shots(transition_ms=1000), media, out, quality="standard")
+    assert np.abs(mean(10) - RED).max() <= 4 and np.abs(mean(38) - BLUE).max() <= 4
+    assert 8 < np.abs(mean(14) - RED).max() < 40 and 8 < np.abs(mean(33) - BLUE).max() < 40
 
 
 # -- canvas, fit, quality -----------------------------------------------------------------------

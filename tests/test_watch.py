@@ -327,3 +327,65 @@ async def test_the_queue_resumes_by_itself_when_credits_come_back(tmp_path: Path
         await engine.stop()
     assert [e.step for e in r.events if not e.file] == ["started", "paused", "resumed", "stopped"]
     assert names(d / "out") == {"z.mp4"}
+
+
+async def test_a_transient_failure_slows_the_queue_whatever_its_words(tmp_path: Path) -> None:
+    from tui.client import ClientError, Unreachable
+    from tui.watch.journal import Journal
+    from tui.watch.scan import file_hash
+
+    class Failing:
+        def __init__(self, exc: ClientError):
+            self.exc = exc
+
+        async def new_session(self, **kw: object) -> None:
+            raise self.exc
+
+    events: list[WatchEvent] = []
+    w = Watcher(WatchConfig(tmp_path, settle=SETTLE), lambda: None, events.append)  # type: ignore[arg-type]
+    w.journal = Journal(tmp_path / "watch.db", tmp_path)
+    try:
+        for i, exc in enumerate(
+            [
+                Unreachable("cannot reach the backend at http://x (refused)"),
+                ClientError("the line went quiet", transient=True),  # no telltale words
+            ]
+        ):
+            img = tiny(tmp_path / f"t{i}.png", 70 + i)
+            key = file_hash(img)
+            w.journal.add(key, img, PROMPT)
+            await w._run(Failing(exc), key)  # type: ignore[arg-type]
+            assert events[-1].step == "slowed", events[-1]
+            assert w.journal.get(key).state == "seen" and img.exists()  # kept for later
+        img = tiny(tmp_path / "bad.png", 80)
+        key = file_hash(img)
+        w.journal.add(key, img, PROMPT)
+        await w._run(Failing(ClientError("cannot reach the moon", code=4001)), key)  # type: ignore[arg-type]
+        assert events[-1].step == "failed" and (tmp_path / "failed" / "bad.png").exists()
+    finally:
+        w.journal.close()
+
+
+async def test_the_apps_saved_session_survives_a_watcher_run(
+    tmp_path: Path, engine_url: str
+) -> None:
+    state = ClientState(client_state_file(), engine_url)
+    async with Client(engine_url, state, owner="app") as app:
+        mine = (await app.connect()).session_id
+    d = tmp_path / "in"
+    d.mkdir()
+    tiny(d / "s.png", 90)
+    async with Running(d, engine_url) as r:
+        await r.until(done(r, "s.png"))
+    assert names(d / "out") == {"s.mp4"}
+    after = ClientState(client_state_file(), engine_url)
+    assert after.backend["session_id"] == mine  # resumed by the app's next start
+    ((rid, render),) = after.data["renders"].items()
+    assert render["owner"] == f"watch:{d.resolve()}"
+    assert render["session_id"] != mine
+    # Killed mid-render: the app's start-up resume never picks up (or downloads) it.
+    after.update_render(rid, state="rendering", target=str(tmp_path / "not-yours.mp4"))
+    async with Client(engine_url, after, owner="app") as app:
+        assert await app.resume_renders() == []
+    assert not (tmp_path / "not-yours.mp4").exists()
+    assert list(after.pending_renders(f"watch:{d.resolve()}")) == [rid]

@@ -32,7 +32,7 @@ async def test_rows_follow_the_steps_and_the_subtitle_counts() -> None:
         assert q.row_count == 2
         assert str(q.get_cell("aaaa", "step")) == "rendering  42%"
         assert str(q.get_cell("bbbb", "step")) == "waiting"
-        assert q.border_subtitle == "1 waiting · 1 in flight · 0 done · 0 failed"
+        assert q.border_subtitle == "1 waiting · 1 in flight"
 
         q.post_message(WatchQueue.Update(WatchEvent("done", "a.png", "aaaa", out="/o/a.mp4")))
         q.post_message(WatchQueue.Update(WatchEvent("failed", "b.png", "bbbb", "not an image")))
@@ -42,7 +42,7 @@ async def test_rows_follow_the_steps_and_the_subtitle_counts() -> None:
         await pilot.pause()
         assert str(q.get_cell("aaaa", "step")) == "done ✓"
         assert str(q.get_cell("bbbb", "detail")) == "not an image"
-        assert q.border_subtitle.endswith("1 done · 1 failed · paused: out of credits")
+        assert q.border_subtitle == "1 done · 1 failed · paused: out of credits"
 
         q.focus()
         q.move_cursor(row=0)

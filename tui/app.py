@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -46,11 +45,13 @@ from tui.messages import (
 from widgets.credits import Credits, Jobs
 from widgets.files import FileBrowser, FilesPane
 from widgets.prompt import Prompt
+from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
 from widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from tui.client import Client
+    from tui.watch import Watcher, WatchEvent
 
 W = TypeVar("W")
 
@@ -62,7 +63,8 @@ music at 35%"*, or:
 - `/export [draft|standard|high]`: render and save to the exports folder
 - `/credits`, `/status`: the balance; the timeline
 - `/undo`, `/new`: step back; start a new session
-- `/open`: the last export; `/watch DIR`: clips from images dropped there
+- `/open`: the last export
+- `/watch DIR`: a clip from every image dropped into DIR (to DIR/out); `/watch off` stops
 - `/reconnect`: restart the local engine, or reconnect
 
 **Space** marks files: the next instruction goes to each, one clip each. **Tab** moves between
@@ -96,13 +98,19 @@ class I2VApp(App):
         watch_prompt: str | None = None,
         still_working_every: float = STILL_WORKING_EVERY,
         export_quality: str = "high",
+        watch_settle: float = 2.0,
     ):
         super().__init__()
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
         self.api = api
-        self.watch_dir = watch
+        self.watch_dir = Path(watch).expanduser() if watch is not None else None
         self.watch_prompt = watch_prompt
+        self.watch_settle = watch_settle
+        self.watcher: Watcher | None = None
+        self._watch_idle = asyncio.Event()  # no watcher holds a folder
+        self._watch_idle.set()
+        self._queue_folder: Path | None = None  # whose rows the queue pane shows
         self.still_working_every = still_working_every
         self.export_quality = export_quality
         self.client: Client | None = None
@@ -188,7 +196,9 @@ class I2VApp(App):
                     await self.client.aclose()
                 state = ClientState(client_state_file(), key)
                 resumed = bool(state.backend.get("session_id"))
-                self.client = Client(url, state, token=choice.token, cloud=choice.is_cloud)
+                self.client = Client(
+                    url, state, token=choice.token, cloud=choice.is_cloud, owner="app"
+                )
                 await self.client.connect()
             except (ClientError, OSError, RuntimeError) as exc:
                 self.post_message(
@@ -205,7 +215,7 @@ class I2VApp(App):
         self.post_message(Connected(self.backend_label, resumed))
         await self._refresh(tracks=True, credits=True, quiet=True)
         self._resume_renders()
-        if self.watch_dir is not None:
+        if self.watch_dir is not None and self.watcher is None:
             self.call_later(self._start_watch, str(self.watch_dir))
 
     async def _refresh(self, tracks: bool = False, credits: bool = False, quiet=False) -> None:
@@ -225,16 +235,48 @@ class I2VApp(App):
                 raise
             self._report(exc)
 
-    def _resume_renders(self) -> None:
-        """Renders saved by an earlier run: follow them instead of orphaning them."""
-        assert self.client is not None
-        for rid, info in self.client.state.pending_renders().items():
-            target = info.get("target")
-            if target and info.get("state") == "rendering" and rid not in self._following:
-                dest = Path(target)
-                self._claimed.add(dest)
-                self.post_message(StatusLine(f"Resuming render {dest.name}"))
-                self._follow_render(rid, dest)
+    @work(group="renders", exit_on_error=False)
+    async def _resume_renders(self) -> None:
+        """The app's renders saved by an earlier run (or cut by /reconnect): seen through.
+
+        `Client.resume_renders` takes only renders owned by "app": never a watcher's.
+        """
+        client = self.client
+        if client is None:
+            return
+        labels: dict[str, str] = {}
+        taken: dict[str, Path] = {}
+
+        def started(rid: str, dest: Path) -> None:
+            labels[rid], taken[rid] = dest.name, dest
+            self._claimed.add(dest)
+            self._following.add(rid)
+            self.post_message(StatusLine(f"Resuming render {dest.name}"))
+            self.post_message(JobUpdate(rid, f"Render {dest.name}", 0, "running"))
+
+        def progress(s: Any) -> None:
+            self.post_message(JobUpdate(s.id, f"Render {labels.get(s.id, s.id)}", s.progress))
+
+        try:
+            results = await client.resume_renders(
+                progress, on_start=started, skip=set(self._following)
+            )
+        finally:
+            for rid, dest in taken.items():
+                self._claimed.discard(dest)
+                self._following.discard(rid)
+        for r in results:
+            if r.render_id not in labels:
+                continue  # nowhere to put it: not one of ours to show
+            label = labels[r.render_id]
+            if r.path is not None:
+                self.post_message(JobUpdate(r.render_id, label, 100, "done", r.path))
+                self.post_message(ExportSaved(r.path))
+            else:
+                self.post_message(JobUpdate(r.render_id, f"Render {label}", None, "failed"))
+                self.post_message(StatusLine(f"Could not resume {label}: {r.error}", error=True))
+        if taken:
+            await self._refresh(credits=True, quiet=True)
 
     # ---- the action queue ------------------------------------------------------------------
 
@@ -380,30 +422,32 @@ class I2VApp(App):
         draft = await self.client.draft()
         dest = self._claim(stem or self._source_stem(draft) or self.last_source)
         try:
-            rid = await self.client.start_render(quality, draft)
+            rid = await self.client.start_render(quality, draft, target=dest)
         except Exception:
             self._claimed.discard(dest)
             raise
-        self.client.state.update_render(rid, target=str(dest))
         self.post_message(StatusLine(f"Rendering {dest.name} ({quality})…"))
         self._follow_render(rid, dest)
         await self._refresh(credits=True, quiet=True)
 
     @work(group="renders", exit_on_error=False)
     async def _follow_render(self, rid: str, dest: Path) -> None:
+        """Wait for one render and download it. /reconnect cancels this worker (the group
+        "renders") and the new connection resumes the render on the new client."""
         from tui.client import ClientError
 
-        assert self.client is not None
+        client = self.client
+        assert client is not None
         label = dest.name
         self._following.add(rid)
         self.post_message(JobUpdate(rid, f"Render {label}", 0, "running"))
         try:
-            status = await self.client.wait_render(
+            status = await client.wait_render(
                 rid,
                 lambda s: self.post_message(JobUpdate(rid, f"Render {label}", s.progress)),
             )
             self.post_message(JobUpdate(rid, f"Download {label}", 100))
-            path = await self.client.download(rid, dest, status)
+            path = await client.download(rid, dest, status)
         except ClientError as exc:
             self.post_message(JobUpdate(rid, f"Render {label}", None, "failed"))
             self._report(exc)
@@ -417,7 +461,10 @@ class I2VApp(App):
         self.post_message(ExportSaved(path))
 
     async def _batch(self, paths: list[Path], text: str) -> None:
-        """Each marked file gets its own session, the same instruction and its own render."""
+        """Each marked file gets its own session, the same instruction and its own render.
+
+        The batch's sessions are never saved as the current one: a quit mid-batch still
+        resumes the session the person was working in."""
         assert self.client is not None
         session = self.client.session
         saved = (session.session_id, session.task_id)
@@ -425,7 +472,7 @@ class I2VApp(App):
             for i, p in enumerate(paths, 1):
                 self.post_message(StatusLine(f"Batch {i}/{len(paths)}: {p.name}"))
                 try:
-                    await self.client.new_session()
+                    await self.client.new_session(persist=False)
                     await self._upload([p])
                     await self._turn(text)
                     await self._start_export(self.export_quality, p.stem)
@@ -434,7 +481,6 @@ class I2VApp(App):
         finally:
             # Back to the session the person was working in.
             session.session_id, session.task_id = saved
-            self.client.state.update(session_id=saved[0], task_id=saved[1])
             await self._refresh(tracks=True, quiet=True)
 
     # ---- reads (never queued behind a long turn) -------------------------------------------
@@ -485,7 +531,7 @@ class I2VApp(App):
         if self._engine_dead():
             text = f"Lost the local engine: {text}"
             hint = "type /reconnect to start it again (your session is kept)"
-        elif "cannot reach the backend" in text or "did not answer" in text:
+        elif getattr(exc, "transient", False):
             hint = "check the connection, then type /reconnect"
         elif not hasattr(exc, "message"):
             text = f"{type(exc).__name__}: {text}"
@@ -502,9 +548,10 @@ class I2VApp(App):
 
     def _pane(self, kind: type[W]) -> W | None:
         try:
-            return self.query_one(kind)
+            pane = self.query_one(kind)
         except NoMatches:
             return None
+        return pane if pane.is_attached else None  # type: ignore[attr-defined]
 
     @on(StatusLine)
     def _status(self, msg: StatusLine) -> None:
@@ -671,31 +718,136 @@ class I2VApp(App):
 
     @work(exclusive=True, group="reconnect", exit_on_error=False)
     async def _reconnect(self) -> None:
+        # Renders being waited on stop here and are resumed on the new client once it is
+        # connected (they are saved in the client state, owned by "app"); the watcher, whose
+        # clients know only the old address, stops and starts again on the new connection.
+        self.workers.cancel_group(self, "renders")
+        if self.watcher is not None:
+            self.watcher.stop()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(15):
+                await self._watch_idle.wait()
         if self.engine is not None:
             await self.engine.stop()
             self.engine = None
         self.connect()
 
+    # ---- watch mode ------------------------------------------------------------------------
+
     def _start_watch(self, arg: str) -> None:
-        """The seam for watch mode (tui/watch.py); a message until it exists."""
-        if importlib.util.find_spec("tui.watch") is None:
-            self.transcript.add_status(
-                "Watch mode is not available in this version yet",
-                error=True,
-                hint="use `i2v-flow render IMAGE…` per file meanwhile",
-            )
+        """`/watch DIR` or `--watch DIR`: a Watcher in this app, on the app's backend."""
+        arg = arg.strip()
+        if arg.lower() in ("off", "stop"):
+            self.command_watch_off()
             return
         if not arg:
-            self.transcript.add_status("Watch what?", error=True, hint="/watch DIR")
+            if self.watcher is not None:
+                self.transcript.add_status(
+                    f"Watching {self.watcher.folder}: {self.watcher.active} in flight, "
+                    f"{self.watcher.queued} waiting"
+                )
+            else:
+                self.transcript.add_status(
+                    "Watch what?", error=True, hint="/watch DIR (and /watch off to stop)"
+                )
             return
-        watch = __import__("tui.watch", fromlist=["attach"])
-        attach = getattr(watch, "attach", None)
-        if attach is None:
+        folder = self._resolve(arg)
+        if not folder.is_dir():
             self.transcript.add_status(
-                "Watch mode is not wired into the app yet", error=True, hint="i2v-flow watch DIR"
+                f"{arg}: no such folder", error=True, hint="/watch DIR names an existing folder"
             )
             return
-        attach(self, Path(arg).expanduser(), self.watch_prompt)
+        self.watch_dir = folder
+        w = self.watcher
+        if w is not None and w.folder == folder.resolve() and not w.stopping:
+            self.transcript.add_status(f"Already watching {self.shown_path(folder)}")
+            return
+        if self.client is None:
+            self.transcript.add_status(
+                f"Will watch {self.shown_path(folder)} once connected"
+                + ("" if not self._connected.is_set() else " (type /reconnect)")
+            )
+            return
+        self._watch(folder.resolve())
+
+    def command_watch_off(self) -> None:
+        self.watch_dir = None
+        if self.watcher is None:
+            self.transcript.add_status("Not watching a folder", hint="/watch DIR starts")
+            return
+        self.transcript.add_status("Stopping the watch…")
+        self.watcher.stop()
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def _watch(self, folder: Path) -> None:
+        from tui.client import Client
+        from tui.watch import WatchConfig, Watcher, WatchError
+
+        if self.watcher is not None:  # another folder: that watcher lets go of its own first
+            self.watcher.stop()
+        await self._watch_idle.wait()
+        client = self.client
+        if client is None:
+            return
+        self._watch_idle.clear()
+        try:
+            slot = self.query_one("#queue-slot")
+            if self._queue_folder != folder or not slot.children:  # same folder: keep its rows
+                await slot.remove_children()
+                await slot.mount(WatchQueue(id="queue"))
+                self._queue_folder = folder
+            slot.add_class("-watching")
+            url, state = client.base_url, client.state  # ONE ClientState for every client
+            token, cloud = client.fixed_token, client.cloud
+            config = WatchConfig(
+                folder,
+                prompt=self.watch_prompt,
+                jobs=2,
+                settle=self.watch_settle,
+                quality=self.export_quality,
+            )
+            self.watcher = Watcher(
+                config,
+                make_client=lambda: Client(url, state, token=token, cloud=cloud),
+                on_event=self._watch_event,
+            )
+            await self.watcher.run()
+        except WatchError as exc:
+            self.post_message(
+                StatusLine(f"Cannot watch: {exc}", error=True, hint="/watch DIR, another folder")
+            )
+        finally:
+            self.watcher = None
+            self._watch_idle.set()
+
+    def _watch_event(self, ev: WatchEvent) -> None:
+        """The Watcher's `on_event` (on this loop): to the queue pane, a few to the transcript."""
+        if queue := self._pane(WatchQueue):
+            queue.post_message(WatchQueue.Update(ev))
+        if ev.step == "started":
+            self.post_message(StatusLine(f"Watch: {ev.detail}"))
+        elif ev.step == "stopped":
+            self.post_message(StatusLine(f"Watch stopped: {ev.detail}"))
+        elif ev.step == "paused" or (ev.step == "resumed" and not ev.file):
+            self.post_message(
+                StatusLine(f"Watch {ev.step}: {ev.detail}", error=ev.step == "paused")
+            )
+        elif ev.step == "failed":
+            self.post_message(StatusLine(f"Watch: {ev.file} failed: {ev.detail}", error=True))
+
+    @on(WatchQueue.Opened)
+    def _watch_opened(self, event: WatchQueue.Opened) -> None:
+        self.last_export = Path(event.out)
+        self.command_open()
+
+    async def action_quit(self) -> None:
+        """Quit cleanly: the watcher stops first (its jobs keep their step in the journal)."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(10):
+                    await self._watch_idle.wait()
+        self.exit()
 
     # ---- key actions -----------------------------------------------------------------------
 

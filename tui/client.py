@@ -281,7 +281,18 @@ class Client:
             "X-Client-Id": self.state.client_id,
         }
 
+    def _check_open(self) -> None:
+        """A request on a closed client (the app's /reconnect replaced it) is words, not a
+        RuntimeError from httpx; transient: the same request on the new client may work."""
+        if self.http.is_closed:
+            raise ClientError(
+                "this connection was closed (reconnected meanwhile)",
+                hint="try again",
+                transient=True,
+            )
+
     async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        self._check_open()
         try:
             return await self.http.request(method, url, **kw)
         except httpx.TimeoutException as exc:
@@ -562,6 +573,7 @@ class Client:
             }
             headers = {**self._auth(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
             started = False
+            self._check_open()
             try:
                 async with self.http.stream("POST", "/run_sse", json=body, headers=headers) as resp:
                     ctype = resp.headers.get("content-type", "")
@@ -710,6 +722,7 @@ class Client:
             headers["Accept-Encoding"] = "identity"  # lengths and ranges count the file's bytes
             if have:
                 headers["Range"] = f"bytes={have}-"
+            self._check_open()
             try:
                 async with self.http.stream("GET", url, headers=headers) as resp:
                     if resp.status_code == 416:

@@ -17,6 +17,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Undo the last change", "command_undo", "step the timeline back"),
     ("New session", "command_new_session", "start an empty timeline"),
     ("Open the last export", "command_open", "with the desktop's opener, else show its path"),
+    ("Stop watching", "command_watch_off", "stop the watch folder (/watch DIR starts one)"),
     ("Reconnect", "command_reconnect", "restart the local engine or reconnect to the backend"),
     ("Help", "command_help", "commands, keys and examples"),
 ]

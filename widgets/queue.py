@@ -8,6 +8,7 @@ Enter on a finished row posts `WatchQueue.Opened` with the clip's path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -15,7 +16,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tui.watch import WatchEvent
+if TYPE_CHECKING:  # the watcher (and the client under it) load with the first /watch
+    from tui.watch import WatchEvent
 
 # What each step reads as in the table, and its style.
 LABELS: dict[str, tuple[str, str]] = {
@@ -63,8 +65,9 @@ class WatchQueue(DataTable):
 
     def on_mount(self) -> None:
         self.border_title = "Watch"
-        self.add_column("File", key="file", width=28)
-        self.add_column("Step", key="step", width=16)
+        # Narrow enough for the 32-column side pane at 80x24; the detail scrolls sideways.
+        self.add_column("File", key="file", width=14)
+        self.add_column("Step", key="step", width=14)
         self.add_column("Detail", key="detail")
         self._subtitle()
 
@@ -113,7 +116,8 @@ class WatchQueue(DataTable):
         return c
 
     def _subtitle(self) -> None:
-        text = " · ".join(f"{n} {k}" for k, n in self.counts().items())
+        # Only what there is: the subtitle must fit the 32-column side pane at 80x24.
+        text = " · ".join(f"{n} {k}" for k, n in self.counts().items() if n) or "no images yet"
         self.border_subtitle = f"{text} · {self.notice}" if self.notice else text
 
     def action_open(self) -> None:

@@ -165,6 +165,10 @@ class Watcher:
     def paused(self) -> bool:
         return self._paused
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     async def run(self) -> None:
         cfg = self.config
         if not self.folder.is_dir():
@@ -313,8 +317,11 @@ class Watcher:
             timeout = self.config.rescan
             if deadline is not None:
                 timeout = max(0.0, min(timeout, deadline - time.monotonic()))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # lands as the event is set, and the task would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _reconcile(self) -> float | None:
         """Look at every candidate file once; returns when the next unsettled one may settle."""
@@ -431,8 +438,11 @@ class Watcher:
                 return key
             self._kick.clear()
             timeout = self._slow_until - now if ready else None
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # lands as the event is set, and the task would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._kick.wait()
 
     async def _run(self, client: Client, key: str) -> None:
         assert self.journal is not None

@@ -1,7 +1,13 @@
-"""The render pipeline: draft -> frames in YUV planes -> libx264 + AAC -> MP4.
+"""The render pipeline: draft -> frames in YUV planes -> libx264 + AAC -> MP4 (or a still PNG).
 
-Frames are produced on a helper thread (OpenCV releases the GIL) while the main thread encodes,
-so warping and encoding overlap.
+- Each video segment is a shot with a Look (StillLook, ParallaxLook, VideoLook; a new kind of
+  source is a new Look made in `_FrameMaker._prepare`). A still's stage (the image fitted to the
+  canvas times the path's largest zoom, converted to BT.709 YUV once) is prepared on a helper
+  thread one shot ahead, and dropped when its last frame is out.
+- Shots meeting on the track crossfade (0.5 s by default, centred on the join).
+- Frames are made on a producer thread (OpenCV releases the GIL) into a ring of RING buffers that
+  the encoder reads in place, so decode, warp and encode overlap, memory stays bounded, and no
+  frame is allocated or copied on the way to x264.
 """
 
 from __future__ import annotations

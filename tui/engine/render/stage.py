@@ -90,10 +90,14 @@ def planes_of(out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Views of the Y, U and V planes of a (H*3/2, W) yuv420p buffer."""
     h = out.shape[0] * 2 // 3
     w = out.shape[1]
+    # Cut the chroma planes from the flat buffer: when H/2 is odd (e.g. 1080x1350) they do
+    # not start on a row boundary of the (H*3/2, W) view.
+    flat = out.reshape(-1)
+    cs = (h // 2) * (w // 2)
     return (
         out[:h],
-        out[h : h + h // 4].reshape(h // 2, w // 2),
-        out[h + h // 4 :].reshape(h // 2, w // 2),
+        flat[h * w : h * w + cs].reshape(h // 2, w // 2),
+        flat[h * w + cs : h * w + 2 * cs].reshape(h // 2, w // 2),
     )
 
 
