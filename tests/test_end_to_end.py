@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,6 +46,10 @@ def test_headless_render_makes_the_clip_it_was_asked_for(tmp_path: Path) -> None
     # draft quality renders 540p: 720x1280 scaled to 540x960.
     assert (p.width, p.height, p.frames) == (540, 960, 90)
     assert abs(p.audio_seconds - 3.0) <= 1024 / 48000
+    # A headless run leaves no "current session" behind: the app's saved one stays its own.
+    saved = json.loads((tmp_path / "home" / "client.json").read_text())
+    assert saved["backends"]["local"]["token"]
+    assert not saved["backends"]["local"].get("session_id")
 
 
 def test_headless_render_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:

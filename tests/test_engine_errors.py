@@ -396,7 +396,8 @@ def test_credits_frozen_spent_released_and_overdraw(api: httpx.Client, tmp_path:
     r = start_render(api, tok, sid, clip(src, 1.2, size=(320, 180)))
     rid = r.json()["data"]["id"]
     c = balance(api, tok)
-    assert c["total"] == 100 and c["available"] in (98, 100)  # frozen, or already spent
+    # Frozen while it runs, or already spent if it finished first: never both, never lost.
+    assert c["available"] == 98 and c["frozen"] in (0, 2) and c["total"] == 98 + c["frozen"]
     again = start_render(api, tok, sid, clip(src, 1.2, size=(320, 180)), id=rid)
     assert again.json()["data"]["id"] == rid  # a retried request is the same job
     assert wait_render(api, tok, rid)["status"] == "completed"
@@ -471,7 +472,7 @@ def test_cancel_mid_render_stops_it_and_frees_the_worker(api: httpx.Client, tmp_
         if st_["status"] == "processing" and st_["progress"] > 0:
             break
         assert r.headers["retry-after"] == "1"
-        time.sleep(0.05)
+        time.sleep(0.1)
     assert st_["status"] == "processing", st_
     assert balance(api, tok) == {"available": 70, "frozen": 30, "total": 100}
     t0 = time.monotonic()

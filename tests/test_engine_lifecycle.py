@@ -88,7 +88,7 @@ class EngineProc:
         deadline = time.monotonic() + 5
         while kids and time.monotonic() < deadline:
             kids = [k for k in kids if Path(f"/proc/{k}").exists() and _alive(k)]
-            time.sleep(0.05)
+            time.sleep(0.1)
         for k in kids:
             os.kill(k, signal.SIGKILL)
 
@@ -218,7 +218,7 @@ def _wait_processing(api: httpx.Client, tok: dict, rid: str, or_done: bool = Fal
             return st
         if or_done and st["status"] == "completed":
             return st
-        time.sleep(0.05)
+        time.sleep(0.1)
     raise AssertionError(f"render {rid} is {st}")
 
 
@@ -370,7 +370,7 @@ def test_a_killed_render_worker_is_survived(engines: list[EngineProc], tmp_path:
             st = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok)).json()["data"]
             if st["status"] == "pending":
                 break
-            time.sleep(0.02)
+            time.sleep(0.1)
         assert st["status"] == "pending", st
         _wait_processing(api, tok, rid)
         assert balance(api, tok) == {"available": 94, "frozen": 6, "total": 100}

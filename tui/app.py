@@ -151,7 +151,8 @@ class I2VApp(App):
     def on_mount(self) -> None:
         self.query_one(Prompt).focus()
         self.transcript.add_status("Connecting…")
-        self.connect()
+        # After the first paint: the connect worker imports httpx, which would delay it.
+        self.call_after_refresh(self.connect)
         self._serve_actions()
 
     @property

@@ -85,8 +85,14 @@ async def _render(args: argparse.Namespace) -> int:
             key = "local"
         assert url is not None
         state = ClientState(client_state_file(), key)
+        # persist_session=False: a headless run never replaces the app's saved session.
         async with Client(
-            url, state, token=choice.token, cloud=choice.is_cloud, on_status=_Stderr.say
+            url,
+            state,
+            token=choice.token,
+            cloud=choice.is_cloud,
+            on_status=_Stderr.say,
+            persist_session=False,
         ) as client:
             reused = bool(state.backend.get("session_id"))
             await client.connect()

@@ -106,7 +106,7 @@ def ours(src: Path, out: Path, quality="high") -> float:
 def frames_of(src: Path, quality="high") -> list[np.ndarray]:
     """The very frames render_draft encodes, made ahead (not timed)."""
     canvas = pipeline.canvas_of(draft_of(), quality)
-    maker = pipeline._FrameMaker(draft_of(), {"img": src}, canvas)
+    maker = pipeline._FrameMaker(draft_of(), {"img": src}, canvas, fast=quality == "draft")
     try:
         frames = []
         for i in range(canvas.frames):

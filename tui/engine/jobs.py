@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.engine.store import Store
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger("i2v.engine.jobs")
 
@@ -89,22 +90,51 @@ def run_job(db_path: str, render_id: str, out_dir: str) -> str:
         store.close()
 
 
+def _make_pool(workers: int) -> ProcessPoolExecutor:
+    # Imported here: multiprocessing and the pool cost the engine's start-up ~20 ms for nothing.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 class JobRunner:
+    """The pool is made on first use (`warm` or `submit`): the engine answers its first requests
+    before any worker process (which imports av, cv2 and numpy) competes with it for the cores."""
+
     def __init__(self, store: Store, out_dir: Path, workers: int | None = None):
         self.store = store
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.workers = workers or default_workers()
-        ctx = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self._pool: ProcessPoolExecutor | None = None
         self.futures: dict[str, Future] = {}
         self._lock = threading.RLock()
         self._broken = False
         self._closing = False
+        self._warmed = False
         self._retries: dict[str, int] = {}
 
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                if self._closing:
+                    raise RuntimeError("cannot schedule new futures after shutdown")
+                self._pool = _make_pool(self.workers)
+            return self._pool
+
     def warm(self) -> None:
-        self.pool.submit(_warm)
+        """Start a worker and have it import the renderer now, once (later calls do nothing).
+        Only a head start: it never fails its caller (a broken pool is remade by `submit`)."""
+        with self._lock:
+            if self._warmed or self._closing or self._broken:
+                return
+            self._warmed = True
+            try:
+                self.pool.submit(_warm)
+            except Exception as exc:
+                log.warning("render worker warm-up failed: %s", exc)
 
     def resume(self) -> int:
         """Queue every job a previous run accepted but did not finish (a kill -9 included)."""
@@ -132,6 +162,8 @@ class JobRunner:
             fut.cancel()
 
     def _done(self, render_id: str, fut: Future, pool: ProcessPoolExecutor) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
         if self.futures.get(render_id) is fut:
             self.futures.pop(render_id, None)
         if fut.cancelled() or self._closing:
@@ -144,7 +176,7 @@ class JobRunner:
             # fresh pool: queued ones as they are, a running one once more; a job that breaks
             # its worker twice fails and releases its credits.
             with self._lock:
-                if pool is self.pool:
+                if pool is self._pool:
                     self._broken = True
                 tries = self._retries.get(render_id, 0)
                 self._retries[render_id] = tries + 1
@@ -160,17 +192,20 @@ class JobRunner:
 
     def _new_pool(self) -> None:
         old = self.pool
-        ctx = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self._pool = _make_pool(self.workers)
         self._broken = False
         old.shutdown(wait=False)  # broken: its futures have all failed already
 
     def shutdown(self) -> None:
         """Stop now, rendering or not: a job cut short here is still pending or processing in
         the table, so the next start runs it again (its credits stay frozen until then)."""
-        self._closing = True
-        procs = list(getattr(self.pool, "_processes", {}).values())
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._closing = True
+            pool = self._pool
+        if pool is None:
+            return  # no worker ever started
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
         for p in procs:
             with contextlib.suppress(Exception):
                 p.terminate()

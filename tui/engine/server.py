@@ -35,7 +35,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tui.engine import agent
 from tui.engine.jobs import JobRunner
 from tui.engine.media import (
     Stored,
@@ -64,6 +63,7 @@ log = logging.getLogger("i2v.engine")
 RATE_PER_SECOND = 20
 MAX_ACTIVE_RENDERS = 2
 HEARTBEAT_SECONDS = 15.0
+WARM_AFTER = 3.0  # seconds after start: start a render worker, load the agent (see _lifespan)
 JSON_LIMIT = 1 << 20  # a JSON body (a draft is a few kB)
 MAX_FILES = 20  # files in one upload request
 MAX_TEXT = 20_000  # characters in one agent message
@@ -148,15 +148,24 @@ class Engine:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         clean_partial(self.media_dir)
-        self.jobs.warm()
         n = self.jobs.resume()
         if n:
             log.info("resumed %d render job(s)", n)
+        # Start-up answers the app's first requests (token, session, state) on its own: the
+        # render worker (a process importing av, cv2 and numpy) and the agent's tables load a
+        # little later, or at the first upload, so they never compete with the app's start.
+        warm = asyncio.get_running_loop().call_later(WARM_AFTER, self._warm_up)
         try:
             yield
         finally:
+            warm.cancel()
             self.jobs.shutdown()
             self.store.close()
+
+    def _warm_up(self) -> None:
+        from tui.engine import agent  # noqa: F401  (its tables, before the first turn)
+
+        self.jobs.warm()
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -325,6 +334,7 @@ class Engine:
 
     async def upload(self, request: Request, user: TokenInfo) -> Response:
         row = self._session(request.path_params["sid"], user)
+        self.jobs.warm()  # a render is likely to follow: have a worker ready by then
         ctype = request.headers.get("content-type", "")
         mtype, params = parse_options_header(ctype)
         if mtype == b"application/json":
@@ -454,6 +464,8 @@ class Engine:
         streaming = body.get("streaming", True) is not False  # False: only the full text
         row = self._session(sid, user)  # 1002 before any stream starts
         session_id = row["session_id"]
+        from tui.engine import agent
+
         lang = "zh" if agent.is_chinese(text) else row["language"] or "en"
         invocation = "e-" + secrets.token_hex(8)
         lock = self._turn_locks.setdefault(session_id, asyncio.Lock())
@@ -531,6 +543,8 @@ class Engine:
         """In a thread: plan the turn and apply it. Returns (calls as (name, args, ok), reply)."""
         if self.turn_delay:
             time.sleep(self.turn_delay)
+        from tui.engine import agent
+
         media = [dict(m) for m in self.store.session_media(session_id)]
         draft = self.store.draft(session_id)
         turn = agent.plan_turn(text, draft, media, lang)
@@ -878,7 +892,8 @@ def serve(
     from tui.paths import engine_dir
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP so that asyncio sets TCP_NODELAY: else every answer waits ~40 ms on Nagle.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
@@ -894,8 +909,18 @@ def serve(
         loopback=is_loopback(host),
     )
     _log_to_file(engine.data_dir / "engine.log")
+    # Named outright, nothing "auto": no probing for uvloop, httptools or websockets at start.
     config = uvicorn.Config(
-        engine.app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+        engine.app,
+        loop="asyncio",
+        http="h11",
+        ws="none",
+        interface="asgi3",
+        lifespan="on",
+        log_level="warning",
+        log_config=None,  # no dictConfig; uvicorn's errors still reach stderr (last resort)
+        access_log=False,
+        timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
 

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ CREATE TABLE IF NOT EXISTS renders (
   created_at REAL, completed_at REAL
 );
 """
+# PRAGMA user_version once SCHEMA is in place: any edit of SCHEMA changes it, so it runs again.
+SCHEMA_VERSION = zlib.crc32(SCHEMA.encode()) & 0x7FFFFFFF
 
 EMPTY_DRAFT: dict[str, Any] = {
     "d": 5000,
@@ -79,7 +82,12 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._lock = threading.RLock()
         with self._lock:
-            self._db.executescript(SCHEMA)
+            # Start-up: a database already at this schema is left alone; a new one gets its
+            # tables in one transaction (one sync, not one per table).
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                )
 
     def close(self) -> None:
         self._db.close()

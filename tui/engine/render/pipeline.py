@@ -5,6 +5,10 @@
   canvas times the path's largest zoom, converted to BT.709 YUV once) is prepared on a helper
   thread one shot ahead, and dropped when its last frame is out.
 - Shots meeting on the track crossfade (0.5 s by default, centred on the join).
+- The draft's `m.fade_in` / `m.fade_out` (ms) fade the whole clip from / to black (luma to 16,
+  chroma to 128, titles included) and the music with it.
+- Text segments: `m.text`, `m.position`, `m.role`, `m.size` (small, medium, large or a
+  number) and `m.fade` (ms, the title's own fade in and out).
 - Frames are made on a producer thread (OpenCV releases the GIL) into a ring of RING buffers that
   the encoder reads in place, so decode, warp and encode overlap, memory stays bounded, and no
   frame is allocated or copied on the way to x264.
@@ -69,6 +73,8 @@ class Canvas:
     height: int
     fps: int
     duration_ms: int
+    fade_in_ms: int = 0  # the whole clip from black (picture and music), `m.fade_in`
+    fade_out_ms: int = 0  # and to black at the end, `m.fade_out`
 
     @property
     def frames(self) -> int:
@@ -105,7 +111,31 @@ def canvas_of(draft: Mapping, quality: str = "high") -> Canvas:
         scale = 540 / min(w, h)
         if scale < 1:
             w, h = round(w * scale), round(h * scale)
-    return Canvas(w + (w & 1), h + (h & 1), fps, d)
+    fade_in, fade_out = _ms(meta, "fade_in", d), _ms(meta, "fade_out", d)
+    return Canvas(w + (w & 1), h + (h & 1), fps, d, fade_in, fade_out)
+
+
+def _ms(meta: Mapping, key: str, most: int) -> int:
+    """A duration in ms from the draft's metadata, 0 when absent or unreadable, at most `most`."""
+    try:
+        v = float(meta.get(key) or 0)
+    except (TypeError, ValueError):
+        return 0
+    return int(min(max(v, 0.0), most)) if v == v else 0
+
+
+def fade_gain(canvas: Canvas, i: int) -> float:
+    """How much of frame `i` shows through the clip's fades: 0 (black) .. 1 (untouched).
+
+    Linear in time: from 0 on the first frame to 1 `fade_in_ms` later, and from 1 down to 0 on
+    the last frame over the last `fade_out_ms`.
+    """
+    g = 1.0
+    if canvas.fade_in_ms > 0:
+        g = min(g, i / (canvas.fade_in_ms * canvas.fps / 1000))
+    if canvas.fade_out_ms > 0:
+        g = min(g, (canvas.frames - 1 - i) / (canvas.fade_out_ms * canvas.fps / 1000))
+    return max(0.0, g)
 
 
 def _tracks(draft: Mapping, kind: int) -> list[dict]:
@@ -214,6 +244,36 @@ def _plan_shots(segs: list[dict], fps: int, total: int) -> list[_Shot]:
     return shots
 
 
+TEXT_SIZES = {"small": 0.7, "medium": 1.0, "large": 1.4}
+
+
+def text_scale(size: object, role: str, draft: Mapping) -> float:
+    """A text segment's `m.size` as make_overlay's `scale`: "small", "medium" (the default),
+    "large", or a number: up to 4, a factor; above, a size in px of the draft's canvas."""
+    if isinstance(size, str) and size.strip().lower() in TEXT_SIZES:
+        return TEXT_SIZES[size.strip().lower()]
+    try:
+        v = float(size)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+    if not v > 0:
+        return 1.0
+    if v <= 4:
+        return v
+    meta = draft.get("m") or {}
+    short = min(int(meta.get("width", 1920)), int(meta.get("height", 1080)))
+    return v / (short * (0.085 if role == "title" else 0.05))
+
+
+def _seconds(ms: object) -> float | None:
+    """Milliseconds (`m.fade` of a text segment) as seconds; None (the default) if unset."""
+    try:
+        v = float(ms)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, v) / 1000 if v == v else None
+
+
 class _FrameMaker:
     """Makes frame i of the draft into a yuv420p buffer.
 
@@ -223,10 +283,17 @@ class _FrameMaker:
     """
 
     def __init__(
-        self, draft: Mapping, media: Mapping[str, Path], canvas: Canvas, start: int = 0
+        self,
+        draft: Mapping,
+        media: Mapping[str, Path],
+        canvas: Canvas,
+        start: int = 0,
+        *,
+        fast: bool = False,
     ) -> None:
         self.canvas = canvas
         self.media = media
+        self.fast = fast  # a draft preview: cheaper resampling where it barely shows
         self.shots = _plan_shots(_tracks(draft, 0), canvas.fps, canvas.frames)
         self.overlays: list[TextOverlay] = []
         for s in _tracks(draft, 7):
@@ -235,6 +302,7 @@ class _FrameMaker:
             if not text:
                 continue
             st = int(s.get("st", 0)) / 1000
+            role = str(m.get("role", "title"))
             self.overlays.append(
                 make_overlay(
                     text,
@@ -242,10 +310,13 @@ class _FrameMaker:
                     start=st,
                     end=st + int(s.get("d", 0)) / 1000,
                     position=str(m.get("position", "center")),
-                    role=str(m.get("role", "title")),
+                    role=role,
+                    scale=text_scale(m.get("size"), role, draft),
+                    fade=_seconds(m.get("fade")),
                 )
             )
         self._ahead = ThreadPoolExecutor(1, thread_name_prefix="i2v-stage")
+        self._side = ThreadPoolExecutor(1, thread_name_prefix="i2v-focus")
         self._scratch: np.ndarray | None = None
         # Shots before this one are done with (or, from `start` on, never needed).
         self._current = next((j for j, s in enumerate(self.shots) if s.last > start), 0)
@@ -254,6 +325,7 @@ class _FrameMaker:
 
     def close(self) -> None:
         self._ahead.shutdown(wait=True, cancel_futures=True)
+        self._side.shutdown(wait=True, cancel_futures=True)
         for shot in self.shots:
             f = shot.future
             if f is not None and f.done() and not f.cancelled() and f.exception() is None:
@@ -326,7 +398,7 @@ class _FrameMaker:
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
         rgb = load_image(path, need=(sw, sh))
-        fitted = fit_image(rgb, sw, sh, how)
+        fitted = fit_image(rgb, sw, sh, how, fast=self.fast)
         del rgb
         focus = m.get("focus")
         if focus is not None:
@@ -336,12 +408,16 @@ class _FrameMaker:
             if look is not None:
                 return look
             motion = "ken_burns"  # no foreground stands out: a gentle drift instead
-        if focus is None:
-            focus = find_focus(fitted) if motion != "static" else (0.5, 0.5)
+        found = None
+        if focus is None and motion != "static":
+            # The subject is found on the other core while the stage is converted.
+            found = self._side.submit(find_focus, fitted)
+        stage = stage_of(fitted)
+        focus = found.result() if found is not None else focus or (0.5, 0.5)
         path_ = camera_path(n, motion=motion, strength=strength, easing=easing, focus=focus)
         if path_.max_zoom > z + 1e-9:  # (ken_burns fallback) never sample beyond the stage
             path_ = camera_path(n, motion="zoom_in", strength=strength, easing=easing, focus=focus)
-        return StillLook(stage_of(fitted), path_)
+        return StillLook(stage, path_)
 
     def frame(self, i: int, out: np.ndarray) -> None:
         drawn = False
@@ -373,6 +449,12 @@ class _FrameMaker:
         t = i / self.canvas.fps
         for ov in self.overlays:
             ov.blend(out, t)
+        g = fade_gain(self.canvas, i)
+        if g < 1.0:  # from / to black: luma toward 16, chroma toward 128 (the whole frame)
+            h = self.canvas.height
+            y, c = out[:h], out[h:]
+            cv2.addWeighted(y, g, y, 0.0, 16.0 * (1.0 - g), dst=y)
+            cv2.addWeighted(c, g, c, 0.0, 128.0 * (1.0 - g), dst=c)
 
 
 def parallax_look(
@@ -413,9 +495,27 @@ def _music(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndar
         else:
             raise RenderError(f"segment {s.get('id', '?')}: unknown audio source {src!r}")
         volume = float(m.get("volume", 0.5))
-        bed += audio_mod.place(track, total, round(start_s * audio_mod.RATE), volume, fade_out=1.0)
+        # A segment running to the clip's end fades with the clip (below); others over 1 s.
+        fade_out = 0.0 if start_s + length >= canvas.seconds - 1e-6 else 1.0
+        bed += audio_mod.place(
+            track, total, round(start_s * audio_mod.RATE), volume, fade_out=fade_out
+        )
+    _fade_music(bed, canvas)
     np.clip(bed, -1.0, 1.0, out=bed)
     return bed
+
+
+def _fade_music(bed: np.ndarray, canvas: Canvas) -> None:
+    """The clip's fades on the music, in place: in over `fade_in_ms` (with the picture), out
+    over the last second or `fade_out_ms` when longer; raised-cosine ramps, so the ends meet
+    true silence without a click."""
+    total = bed.shape[1]
+    n_in = min(total, round(canvas.fade_in_ms * audio_mod.RATE / 1000))
+    n_out = min(total, round(max(1000, canvas.fade_out_ms) * audio_mod.RATE / 1000))
+    if n_in > 0:
+        bed[:, :n_in] *= (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n_in))).astype(np.float32)
+    if n_out > 0:
+        bed[:, -n_out:] *= (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, n_out))).astype(np.float32)
 
 
 def _check(draft: Mapping, quality: str) -> None:
@@ -442,7 +542,7 @@ def render_draft(
     started = time.perf_counter()
     _check(draft, quality)
     canvas = canvas_of(draft, quality)
-    maker = _FrameMaker(draft, media, canvas)
+    maker = _FrameMaker(draft, media, canvas, fast=quality == "draft")
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
@@ -475,7 +575,7 @@ def render_still(
     _check(draft, quality)
     canvas = canvas_of(draft, quality)
     i = min(canvas.frames - 1, max(0, int(float(t_seconds) * canvas.fps + 1e-6)))
-    maker = _FrameMaker(draft, media, canvas, start=i)
+    maker = _FrameMaker(draft, media, canvas, start=i, fast=quality == "draft")
     try:
         buf = np.empty((canvas.height * 3 // 2, canvas.width), np.uint8)
         maker.frame(i, buf)

@@ -22,7 +22,8 @@ def load_image(
     need: tuple[int, int] | None = None,
     background: tuple[int, int, int] = (0, 0, 0),
 ) -> np.ndarray:
-    """Decode an image to uint8 RGB (h, w, 3), upright, alpha composited over `background`.
+    """Decode an image to uint8 RGB (h, w, 3), upright, alpha composited over `background`
+    (a read-only array: copy it before writing to it).
 
     `need` is the smallest upright (width, height) the caller will use; big JPEGs are decoded
     at a reduced size (libjpeg's DCT scaling, 1/2 to 1/8) when that still covers it.
@@ -99,7 +100,8 @@ def _reduced_for(size: tuple[int, int], need: tuple[int, int]) -> tuple[int, int
 
 
 def to_rgb(img: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
-    """Upright 8-bit RGB from any PIL mode (CMYK, 16-bit, greyscale, palette, alpha)."""
+    """Upright 8-bit RGB from any PIL mode (CMYK, 16-bit, greyscale, palette, alpha); the
+    array may be read-only."""
     img = ImageOps.exif_transpose(img) or img
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         arr = np.asarray(img, dtype=np.float64) / 65535.0 * 255.0
@@ -128,7 +130,9 @@ def to_rgb(img: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> np
         return np.clip(rgba[..., :3] * a + bg * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
     if img.mode != "RGB":
         img = img.convert("RGB")  # L, 1, CMYK (Adobe-inverted JPEGs handled by Pillow), YCbCr
-    return np.asarray(img, dtype=np.uint8).copy()
+    # Read-only (Pillow hands over a copy of its pixels already: a second copy of a 24 MP
+    # photo would cost ~70 MB and ~30 ms before the first frame); callers never write to it.
+    return np.asarray(img, dtype=np.uint8)
 
 
 def _grey3(arr: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tui.engine.render.colour import rgb_to_yuv420
+from tui.engine.render.colour import CHROMA_X0, chroma_half, rgb_to_yuv420
 
 
 @dataclass
@@ -20,6 +20,9 @@ class Stage:
     y: np.ndarray  # uint8 (Hs, Ws)
     u: np.ndarray  # uint8 (Hs/2, Ws/2)
     v: np.ndarray
+    # Where a chroma sample sits across its pixel (see _view_matrix): CHROMA_X0 (left-sited, as
+    # H.264 wants) when made here; 0.5 (centred) for planes that swscale made.
+    chroma_x0: float = CHROMA_X0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -40,22 +43,28 @@ def stage_size(w: int, h: int, zoom: float) -> tuple[int, int]:
     return sw + (sw & 1), sh + (sh & 1)
 
 
-def _resize(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
+def _resize(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
+    """Resize; `fast` (draft previews) samples bilinearly when reducing by less than 2x, where
+    INTER_AREA's general path costs about ten times as much for little a preview shows."""
     sh, sw = rgb.shape[:2]
-    interp = cv2.INTER_AREA if (w < sw and h < sh) else cv2.INTER_LANCZOS4
+    if w < sw and h < sh:
+        small = fast and sw < 2 * w and sh < 2 * h
+        interp = cv2.INTER_LINEAR if small else cv2.INTER_AREA
+    else:
+        interp = cv2.INTER_LANCZOS4
     return cv2.resize(rgb, (w, h), interpolation=interp)
 
 
-def fit_cover(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
+def fit_cover(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
     """Scale to fill (w, h) and crop the overflow, centred."""
     sh, sw = rgb.shape[:2]
     scale = max(w / sw, h / sh)
     cw, ch = min(sw, round(w / scale)), min(sh, round(h / scale))
     x0, y0 = (sw - cw) // 2, (sh - ch) // 2
-    return _resize(rgb[y0 : y0 + ch, x0 : x0 + cw], w, h)
+    return _resize(rgb[y0 : y0 + ch, x0 : x0 + cw], w, h, fast)
 
 
-def fit_contain(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
+def fit_contain(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
     """The whole image over a blurred, dimmed copy of itself filling the frame."""
     small = fit_cover(rgb, max(16, w // 8), max(16, h // 8))
     small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(w, h) / 160)
@@ -64,15 +73,17 @@ def fit_contain(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
     sh, sw = rgb.shape[:2]
     scale = min(w / sw, h / sh)
     fw, fh = max(1, round(sw * scale)), max(1, round(sh * scale))
-    fg = _resize(rgb, fw, fh)
+    fg = _resize(rgb, fw, fh, fast)
     x0, y0 = (w - fw) // 2, (h - fh) // 2
     bg[y0 : y0 + fh, x0 : x0 + fw] = fg
     return bg
 
 
-def fit_image(rgb: np.ndarray, w: int, h: int, how: str = "cover") -> np.ndarray:
-    """The image fitted to exactly (w, h), by `cover` or `contain`."""
-    return fit_contain(rgb, w, h) if how == "contain" else fit_cover(rgb, w, h)
+def fit_image(
+    rgb: np.ndarray, w: int, h: int, how: str = "cover", fast: bool = False
+) -> np.ndarray:
+    """The image fitted to exactly (w, h), by `cover` or `contain` (`fast`: for drafts)."""
+    return fit_contain(rgb, w, h, fast) if how == "contain" else fit_cover(rgb, w, h, fast)
 
 
 def build_stage(rgb: np.ndarray, w: int, h: int, fit: str = "cover") -> Stage:
@@ -102,16 +113,46 @@ def planes_of(out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _view_matrix(
-    size: tuple[int, int], out_size: tuple[int, int], zoom: float, cx: float, cy: float
+    size: tuple[int, int],
+    out_size: tuple[int, int],
+    zoom: float,
+    cx: float,
+    cy: float,
+    x0: float = 0.5,
+    out_x0: float | None = None,
 ) -> np.ndarray:
-    """Inverse map (output pixel -> plane pixel, both pixel-centre based) of one view: the
-    plane's (cx, cy) at the output's centre, 1/zoom of the plane across the output."""
+    """Inverse map (output pixel -> plane pixel) of one view: the plane's (cx, cy) at the
+    output's centre, 1/zoom of the plane across the output.
+
+    Pixel k of a plane n pixels wide sits at (k + x0) / n of it across (`out_x0` for the
+    output, `x0` if None): 0.5 (pixel centres) for luma and vertically; CHROMA_X0 for chroma
+    across, whose samples are left-sited (see colour.chroma_half), so that chroma stays on its
+    luma at any zoom.
+    """
     pw, ph = size
     ow, oh = out_size
+    ox = x0 if out_x0 is None else out_x0
     sx, sy = pw / (zoom * ow), ph / (zoom * oh)  # plane pixels per output pixel
-    tx = cx * pw - 0.5 + sx * (0.5 - ow / 2)
+    tx = cx * pw - x0 + sx * (ox - ow / 2)
     ty = cy * ph - 0.5 + sy * (0.5 - oh / 2)
     return np.array([[sx, 0.0, tx], [0.0, sy, ty]], dtype=np.float64)
+
+
+def _plane_matrices(
+    stage: Stage, out: np.ndarray, zoom: float, cx: float, cy: float
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(source plane, destination view, inverse map) for Y, U and V."""
+    out_planes = planes_of(out)
+    res = []
+    for i, (plane, dst) in enumerate(zip((stage.y, stage.u, stage.v), out_planes, strict=True)):
+        size = (plane.shape[1], plane.shape[0])
+        osize = (dst.shape[1], dst.shape[0])
+        if i == 0:
+            m = _view_matrix(size, osize, zoom, cx, cy)
+        else:
+            m = _view_matrix(size, osize, zoom, cx, cy, stage.chroma_x0, CHROMA_X0)
+        res.append((plane, dst, m))
+    return res
 
 
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -119,9 +160,7 @@ _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 def warp_into(stage: Stage, out: np.ndarray, zoom: float, cx: float, cy: float) -> None:
     """Render one view of the stage into `out`, a (H*3/2, W) yuv420p buffer."""
-    for plane, dst in zip((stage.y, stage.u, stage.v), planes_of(out), strict=True):
-        size = (dst.shape[1], dst.shape[0])
-        m = _view_matrix((plane.shape[1], plane.shape[0]), size, zoom, cx, cy)
+    for plane, dst, m in _plane_matrices(stage, out, zoom, cx, cy):
         if plane.shape == dst.shape and np.array_equal(m, _IDENTITY):  # a still view: a copy
             np.copyto(dst, plane)
             continue
@@ -146,16 +185,14 @@ class Layer:
 
 def layer_of(fitted: np.ndarray, alpha: np.ndarray) -> Layer:
     """A layer from an RGB image at the stage size and its alpha (float32 0..1, same size)."""
-    st = stage_of(fitted)
-    ac = cv2.resize(alpha, (st.u.shape[1], st.u.shape[0]), interpolation=cv2.INTER_AREA)
-    return Layer(st, alpha.astype(np.float32), ac.astype(np.float32))
+    alpha = alpha.astype(np.float32)
+    return Layer(stage_of(fitted), alpha, chroma_half(alpha))
 
 
 def composite_into(
     layer: Layer, out: np.ndarray, zoom: float, cx: float, cy: float, scratch: list
 ) -> None:
     """Warp the layer's view and blend it over `out` (a yuv420p buffer) by its alpha."""
-    planes = (layer.stage.y, layer.stage.u, layer.stage.v)
     alphas = (layer.a, layer.ac, layer.ac)
     if not scratch:
         for dst in planes_of(out):
@@ -166,10 +203,10 @@ def composite_into(
                     np.empty(dst.shape, np.float32),
                 )
             )
-    for i, (plane, alpha, dst) in enumerate(zip(planes, alphas, planes_of(out), strict=True)):
+    views = _plane_matrices(layer.stage, out, zoom, cx, cy)
+    for i, ((plane, dst, m), alpha) in enumerate(zip(views, alphas, strict=True)):
         fg, a, inv = scratch[i]
         size = (dst.shape[1], dst.shape[0])
-        m = _view_matrix((plane.shape[1], plane.shape[0]), size, zoom, cx, cy)
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         cv2.warpAffine(plane, m, size, dst=fg, flags=flags, borderMode=cv2.BORDER_REPLICATE)
         if i < 2:  # U and V share the chroma alpha

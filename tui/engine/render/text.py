@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from tui.engine.render.colour import rgb_to_yuv709
+from tui.engine.render.colour import chroma_half, rgb_to_yuv709
 from tui.engine.render.errors import RenderError
 
 _LATIN_FONTS = (
@@ -380,9 +380,10 @@ def make_overlay(
     arr = np.asarray(img, dtype=np.uint8)
     yuv = rgb_to_yuv709(arr[..., :3])
     a = arr[..., 3].astype(np.float32) / 255.0
-    # Premultiplied downsampling so chroma at the edges is not pulled toward black.
-    uv = cv2.resize(yuv[..., 1:] * a[..., None], (pw // 2, ph // 2), interpolation=cv2.INTER_AREA)
-    ac = cv2.resize(a, (pw // 2, ph // 2), interpolation=cv2.INTER_AREA)
+    # Premultiplied downsampling so chroma at the edges is not pulled toward black, sited as
+    # the frame's chroma is (the patch starts on an even column).
+    uv = chroma_half(np.ascontiguousarray(yuv[..., 1:] * a[..., None]))
+    ac = chroma_half(a)
     safe = np.maximum(ac, 1e-6)
     up, vp = uv[..., 0] / safe, uv[..., 1] / safe
     pw, ph = min(pw, w), min(ph, h)

@@ -169,6 +169,7 @@ class VideoSource:
             np.ascontiguousarray(y[y0 : y0 + h, x0 : x0 + w]),
             np.ascontiguousarray(u[y0 // 2 : (y0 + h) // 2, x0 // 2 : (x0 + w) // 2]),
             np.ascontiguousarray(v[y0 // 2 : (y0 + h) // 2, x0 // 2 : (x0 + w) // 2]),
+            chroma_x0=0.5,  # swscale averages chroma centred; the warp puts it left-sited
         )
 
     def _stage_rgb(self, fr: av.VideoFrame) -> Stage:
