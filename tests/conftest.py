@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -51,10 +50,19 @@ def engine_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
 
 
+@pytest.fixture(scope="module")
+def _fake_backend():
+    """A programmable, misbehaving backend (tests/test_client_fakes.py), one per module."""
+    from tests.test_client_fakes import FakeBackend
+
+    with FakeBackend() as backend:
+        yield backend
+
+
 @pytest.fixture
-def run() -> callable:
-    """Run a coroutine to completion (for tests that are not async themselves)."""
-    return lambda coro: asyncio.run(coro)
+def fb(_fake_backend):
+    _fake_backend.reset()
+    return _fake_backend
 
 
 def pytest_configure(config: pytest.Config) -> None:

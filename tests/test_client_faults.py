@@ -17,18 +17,6 @@ from tui.client_state import ClientState
 from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, ToolResult, TurnError
 
 
-@pytest.fixture(scope="module")
-def _server():
-    with FakeBackend() as backend:
-        yield backend
-
-
-@pytest.fixture
-def fb(_server: FakeBackend) -> FakeBackend:
-    _server.reset()
-    return _server
-
-
 def client_for(fb: FakeBackend, tmp_path: Path, **kw) -> Client:
     kw.setdefault("cloud", True)
     kw.setdefault("rate_limit_wait", 0.05)

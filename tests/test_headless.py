@@ -14,22 +14,10 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tests.test_client_fakes import FakeBackend, adk, env, fail, sse
+from tests.test_client_fakes import adk, env, fail, sse
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with FakeBackend() as backend:
-        yield backend
-
-
-@pytest.fixture
-def fb(_server: FakeBackend) -> FakeBackend:
-    _server.reset()
-    return _server
 
 
 def image(tmp_path: Path) -> Path:

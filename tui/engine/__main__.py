@@ -8,9 +8,10 @@ agent turn works longer; default 0).
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
+
+from tui.engine.hosts import is_loopback
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,15 +25,6 @@ def _env_seconds(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:

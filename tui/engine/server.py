@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import math
@@ -35,6 +34,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tui.engine.hosts import is_loopback
 from tui.engine.jobs import JobRunner
 from tui.engine.media import (
     Stored,
@@ -87,15 +87,6 @@ def ok(data: Any) -> JSONResponse:
 
 def fail(exc: ApiFailure) -> JSONResponse:
     return JSONResponse(envelope(None, exc.code, exc.message), exc.http, headers=exc.headers)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Engine:
