@@ -22,9 +22,18 @@ selects the NemoVideo cloud. State lives under I2V_FLOW_HOME.
 """
 
 
-def _api_arg(p: argparse.ArgumentParser) -> None:
+def api_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--api", metavar="URL", help="backend URL (default: the embedded engine; env I2V_FLOW_API)"
+    )
+
+
+def quality_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--quality",
+        choices=("high", "standard", "draft"),
+        default="high",
+        help="render quality (default: high; draft is 540p and quickest)",
     )
 
 
@@ -45,7 +54,7 @@ def tui_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="where exports go (default: FOLDER/exports)")
     p.add_argument("--watch", type=Path, metavar="DIR", help="also watch DIR for new images")
     p.add_argument("--prompt", help="instruction for watched images")
-    _api_arg(p)
+    api_arg(p)
     p.add_argument("--version", action="version", version=f"i2v-flow {__version__}")
     return p
 
@@ -91,13 +100,8 @@ def render_parser() -> argparse.ArgumentParser:
         metavar="OUT.mp4",
         help="output MP4 (default: IMAGE's name .mp4 here; never overwrites: clip-2.mp4 …)",
     )
-    p.add_argument(
-        "--quality",
-        choices=("high", "standard", "draft"),
-        default="high",
-        help="render quality (default: high; draft is 540p and quickest)",
-    )
-    _api_arg(p)
+    quality_arg(p)
+    api_arg(p)
     return p
 
 

@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tui.cli import api_arg, quality_arg
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
 
 
@@ -28,9 +29,7 @@ def watch_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", type=Path, metavar="DIR")
     p.add_argument("--prompt", "-p", help="instruction for images without a sidecar .txt")
     p.add_argument("--out", type=Path, metavar="DIR", help="where clips go (default: DIR/out)")
-    p.add_argument(
-        "--api", metavar="URL", help="backend URL (default: the embedded engine; env I2V_FLOW_API)"
-    )
+    api_arg(p)
     p.add_argument("--jobs", "-j", type=int, default=2, help="images in flight (default: 2)")
     p.add_argument("--recursive", "-r", action="store_true", help="also watch subfolders")
     p.add_argument(
@@ -44,12 +43,7 @@ def watch_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="a file must hold still this long before it is taken (default: 2)",
     )
-    p.add_argument(
-        "--quality",
-        choices=("high", "standard", "draft"),
-        default="high",
-        help="render quality (default: high; draft is 540p and quickest)",
-    )
+    quality_arg(p)
     p.add_argument(
         "--rescan",
         type=float,
