@@ -33,6 +33,15 @@ from tests.test_engine_api import (
 )
 from tui.protocol import skill_headers
 
+# Fixed seed, no example database: the same bodies every run (deterministic, parallel-safe).
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
 
 @pytest.fixture
 def api(engine_url: str) -> httpx.Client:
@@ -172,13 +181,7 @@ def no_500(r: httpx.Response) -> None:
         assert body["code"] != 0
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@FUZZ
 @given(
     data=st.data(),
     draft=st.fixed_dictionaries(
@@ -233,13 +236,7 @@ def test_random_render_bodies_never_500(
         api.post(f"/api/render/proxy/lambda/{rid}/cancel", headers=auth(tok))
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@FUZZ
 @given(
     which=st.sampled_from(["sse", "session", "urls", "raw"]),
     body=JSON,

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from tui.engine.render.colour import chroma_half, rgb_to_yuv709
 from tui.engine.render.errors import RenderError
+from tui.engine.render.stage import planes_of
 
 _LATIN_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -286,19 +287,14 @@ class TextOverlay:
         k = self.alpha_at(t)
         if k <= 0.0:
             return
-        h = frame.shape[0] * 2 // 3
-        w = frame.shape[1]
+        y_plane, u, v = planes_of(frame)
         ph, pw = self.yp.shape
-        ys = frame[:h][self.y : self.y + ph, self.x : self.x + pw]
+        ys = y_plane[self.y : self.y + ph, self.x : self.x + pw]
         a = self.a * k
         ys[...] = (ys * (1.0 - a) + self.yp * a + 0.5).astype(np.uint8)
         ac = self.ac * k
         cx, cy = self.x // 2, self.y // 2
         ch, cw = self.up.shape
-        # Chroma planes as flat slices: H/2 may be odd (1080x1350), so not whole rows of W.
-        flat, n = frame.reshape(-1), (h // 2) * (w // 2)
-        u = flat[h * w : h * w + n].reshape(h // 2, w // 2)
-        v = flat[h * w + n : h * w + 2 * n].reshape(h // 2, w // 2)
         for plane, src in ((u, self.up), (v, self.vp)):
             region = plane[cy : cy + ch, cx : cx + cw]
             region[...] = (region * (1.0 - ac) + src * ac + 0.5).astype(np.uint8)
