@@ -32,6 +32,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.backend import EmbeddedEngine, choose
 from tui.commands import I2VCommands
+from tui.graphics import Graphics
 from tui.messages import (
     Connected,
     CreditsReady,
@@ -99,8 +100,10 @@ class I2VApp(App):
         still_working_every: float = STILL_WORKING_EVERY,
         export_quality: str = "high",
         watch_settle: float = 2.0,
+        graphics: Graphics | None = None,
     ):
         super().__init__()
+        self.graphics = graphics  # real-pixel previews, when the terminal said it can
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
         self.api = api
@@ -132,7 +135,7 @@ class I2VApp(App):
     def compose(self) -> ComposeResult:
         yield Header(icon="▶")
         with Vertical(id="main"):
-            yield FilesPane(self.folder, id="files")
+            yield FilesPane(self.folder, graphics=self.graphics, id="files")
             yield Transcript(id="transcript")
             with VerticalScroll(id="side"):
                 yield Tracks(id="tracks")
@@ -902,6 +905,6 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
     )
 
 
-def run_app(args: argparse.Namespace) -> int:
-    make_app(args).run()
+def run_app(args: argparse.Namespace, graphics: Graphics | None = None) -> int:
+    make_app(args, graphics=graphics).run()
     return 0

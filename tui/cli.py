@@ -54,6 +54,12 @@ def tui_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="where exports go (default: FOLDER/exports)")
     p.add_argument("--watch", type=Path, metavar="DIR", help="also watch DIR for new images")
     p.add_argument("--prompt", help="instruction for watched images")
+    p.add_argument(
+        "--preview",
+        choices=("auto", "pixels", "blocks"),
+        help="image preview: real pixels (Sixel/Kitty) where the terminal is known to draw them, "
+        "else half-blocks (default: auto; env I2V_FLOW_PREVIEW)",
+    )
     api_arg(p)
     p.add_argument("--version", action="version", version=f"i2v-flow {__version__}")
     return p
@@ -137,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return watch_main(argv[1:])
     args = tui_parser().parse_args(argv)
+    from tui.graphics import probe_early
+
+    # Ask the terminal what it draws before Textual owns stdin (its answers would arrive as
+    # keys), overlapping the round trip with importing the app.
+    graphics = probe_early(args.preview)
     from tui.app import run_app
 
-    return run_app(args)
+    return run_app(args, graphics=graphics())

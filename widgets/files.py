@@ -1,8 +1,10 @@
 """The Files pane: folders and accepted media only, the highlighted file's facts and a preview.
 
 Enter uploads the highlighted file (DirectoryTree.FileSelected); space marks files for a batch.
-The preview is coloured half-blocks (works over plain SSH), made in a thread from a downscaled
-copy of the image; Pillow is imported there, after the first screen.
+The preview is real pixels where the terminal draws them (tui/graphics.py decides before the app
+starts; widgets/pixels.py draws) and coloured half-blocks elsewhere, as over plain SSH. Either is
+made in a thread from a downscaled copy of the image; Pillow is imported there, after the first
+screen.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from textual.widgets import DirectoryTree, Static, Tree
 from textual.widgets._tree import TreeNode
 from textual.worker import get_current_worker
 
+from tui.graphics import Graphics
 from tui.protocol import file_kind
+from widgets.pixels import Picture, PixelPreview, encode
 
 MARK = "● "
 
@@ -96,65 +100,99 @@ class FileBrowser(DirectoryTree):
         self.post_message(self.MarksChanged(self, []))
 
 
+Preview = Text | Picture | None  # half-blocks, real pixels, or nothing to show
+
+
 class FileInfo(Vertical):
-    """Size and pixel dimensions of the highlighted file, and its half-block preview."""
+    """Size and pixel dimensions of the highlighted file, and its preview."""
 
     DEFAULT_CSS = """
     FileInfo { height: auto; }
     FileInfo > #facts { color: $text-muted; height: auto; padding: 0 1; }
     FileInfo > #preview { height: auto; max-height: 12; padding: 0 1; }
+    FileInfo > PixelPreview { margin: 0 1; }
     """
+
+    def __init__(self, *, graphics: Graphics | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.graphics = graphics
 
     def compose(self) -> ComposeResult:
         yield Static("", id="facts", markup=False)
-        yield Static("", id="preview")
+        if self.graphics is not None:
+            yield PixelPreview(id="pixels")
+        else:
+            yield Static("", id="preview")
 
     def show(self, path: Path | None) -> None:
         facts = self.query_one("#facts", Static)
-        preview = self.query_one("#preview", Static)
         if path is None or path.is_dir():
             facts.update("Folder: Enter opens it" if path is not None else "")
-            preview.update("")
+            self._set_preview(None)
             return
         facts.update(path.name)
-        cols = preview.content_size.width or max(0, self.content_size.width - 2)
+        preview = self.query_one("#preview, #pixels")
+        cols = max(0, self.content_size.width - 2)
         rows = 8 if preview.display and self.display else 0
-        self._load(path, cols, rows)
+        _, bg = self.background_colors
+        self._load(path, cols, rows, bg.rgb)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _load(self, path: Path, cols: int, rows: int) -> None:
+    def _load(self, path: Path, cols: int, rows: int, bg: tuple[int, int, int]) -> None:
         worker = get_current_worker()
-        facts, art = _describe(path, cols, rows)
+        facts, preview = _describe(path, cols, rows, self.graphics, bg)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._set, facts, art)
+            self.app.call_from_thread(self._set, facts, preview)
 
-    def _set(self, facts: str, art: Text) -> None:
+    def _set(self, facts: str, preview: Preview) -> None:
         self.query_one("#facts", Static).update(facts)
-        self.query_one("#preview", Static).update(art)
+        self._set_preview(preview)
+
+    def _set_preview(self, preview: Preview) -> None:
+        if self.graphics is not None:
+            self.query_one(PixelPreview).show(preview if isinstance(preview, Picture) else None)
+        else:
+            self.query_one("#preview", Static).update(preview or "")
 
 
-def _describe(path: Path, cols: int, rows: int) -> tuple[str, Text]:
-    """In a thread: '<name> · <size> · <w>×<h>' and the half-block art (empty if not an image)."""
+def _describe(
+    path: Path,
+    cols: int,
+    rows: int,
+    graphics: Graphics | None = None,
+    bg: tuple[int, int, int] = (0, 0, 0),
+) -> tuple[str, Preview]:
+    """In a thread: '<name> · <size> · <w>×<h>' and its preview (None if not an image)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
-        return f"{path.name}: {exc.strerror}", Text()
+        return f"{path.name}: {exc.strerror}", None
     facts = f"{path.name} · {human_size(size)}"
     if file_kind(path.name) != "image":
-        return facts, Text()
+        return facts, None
     try:
-        from PIL import Image
+        from PIL import Image, ImageOps
 
         with Image.open(path) as img:
             facts += f" · {img.width}×{img.height}"
             if cols <= 0 or rows <= 0:
-                return facts, Text()
-            img.draft("RGB", (cols * 2, rows * 4))  # cheap JPEG downscale on decode
+                return facts, None
+            if graphics is not None:
+                box = (cols * graphics.cell_width, rows * graphics.cell_height)
+                img.draft("RGB", box)  # cheap JPEG downscale on decode
+                upright = ImageOps.exif_transpose(img)
+                rgba = upright.convert("RGBA" if _has_alpha(upright) else "RGB")
+                return facts, encode(rgba, graphics, cols, rows, bg)
+            img.draft("RGB", (cols * 2, rows * 4))
             rgb = img.convert("RGB")
             rgb.thumbnail((cols, rows * 2))
             return facts, half_blocks(rgb)
     except Exception as exc:  # a broken image must not break the pane
-        return f"{facts} · unreadable ({type(exc).__name__})", Text()
+        return f"{facts} · unreadable ({type(exc).__name__})", None
+
+
+def _has_alpha(img) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
 
 
 def half_blocks(img) -> Text:
@@ -181,13 +219,16 @@ class FilesPane(Vertical):
     FilesPane > FileBrowser { height: 1fr; }
     """
 
-    def __init__(self, folder: Path, *, id: str | None = None) -> None:
+    def __init__(
+        self, folder: Path, *, graphics: Graphics | None = None, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.folder = folder
+        self.graphics = graphics
 
     def compose(self) -> ComposeResult:
         yield FileBrowser(self.folder, id="tree")
-        yield FileInfo(id="info")
+        yield FileInfo(graphics=self.graphics, id="info")
 
     def on_mount(self) -> None:
         self.border_title = "Files"

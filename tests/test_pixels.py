@@ -1,0 +1,214 @@
+"""The Files pane's real-pixel preview (widgets/pixels.py), driven with a Pilot.
+
+What reaches the terminal is checked as the compositor gets it: the widget's strips.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from rich.control import Control
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
+from tests.media import photo
+from tests.test_sixel import decode
+from tui.graphics import Graphics
+from widgets.files import FileInfo, FilesPane
+from widgets.pixels import DIACRITICS, PLACEHOLDER, PixelPreview
+
+SIXEL = Graphics("sixel", cell_width=8, cell_height=16, colors=64)
+KITTY = Graphics("kitty", cell_width=8, cell_height=16)
+
+
+class Host(App):
+    def __init__(self, folder: Path, graphics: Graphics | None) -> None:
+        super().__init__()
+        self.folder, self.graphics = folder, graphics
+
+    def compose(self) -> ComposeResult:
+        yield FilesPane(self.folder, graphics=self.graphics, id="files")
+
+
+def folder_with_images(tmp_path: Path) -> Path:
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    photo(folder / "a_wide.jpg", (400, 200))
+    photo(folder / "b_tall.png", (200, 400), seed=3)
+    return folder
+
+
+async def until(pilot, cond, timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"not met in {timeout} s: {what}"
+        await pilot.pause(0.05)
+
+
+async def highlight(pilot, n: int) -> PixelPreview:
+    tree = pilot.app.query_one(FilesPane).browser
+    tree.focus()
+    await until(pilot, lambda: tree.root.children, what="tree loaded")
+    await pilot.press(*["down"] * n)
+    return pilot.app.query_one(PixelPreview)
+
+
+def all_text(strips) -> str:
+    return "".join(seg.text for strip in strips for seg in strip)
+
+
+async def test_sixel_preview_draws_the_picture_at_the_widget(tmp_path: Path) -> None:
+    app = Host(folder_with_images(tmp_path), SIXEL)
+    async with app.run_test(size=(40, 30)) as pilot:
+        preview = await highlight(pilot, 1)
+        await until(pilot, lambda: preview.picture is not None, what="picture")
+        await pilot.pause()
+        pic = preview.picture
+        assert pic.kind == "sixel"
+        # 400x200 into 36x8 cells of 8x16 px: 256x128 px -> 32 cells wide, 8 rows.
+        assert (pic.cols, pic.rows) == (32, 8)
+        assert preview.region.size == (32, 8)
+        pixels = decode(pic.data)
+        assert pixels.shape == (8 * 16, 32 * 8, 3)  # whole cells: nothing left stale
+        strips = preview.render_lines(Region(0, 0, *preview.region.size))
+        assert len(strips) == 8
+        assert all_text(strips[:-1]) == ""  # rows above write nothing over the picture
+        last = all_text(strips[-1:])
+        x, y = preview.region.x, preview.region.y
+        assert last.startswith(Control.move_to(x, y).segment.text + pic.data)
+        assert all(strip.cell_length == 32 for strip in strips)
+        # The facts say what the file is, as with half-blocks.
+        facts = str(app.query_one(FileInfo).query_one("#facts").render())
+        assert "400×200" in facts
+        # Another file: another picture, sized to it.
+        await pilot.press("down")
+        await until(pilot, lambda: preview.picture is not pic, what="next picture")
+        assert (preview.picture.cols, preview.picture.rows) == (8, 8)  # 64x128 px
+
+
+async def test_sixel_is_withheld_while_a_toast_covers_the_screen(tmp_path: Path) -> None:
+    app = Host(folder_with_images(tmp_path), SIXEL)
+    async with app.run_test(size=(40, 30), notifications=True) as pilot:
+        preview = await highlight(pilot, 1)
+        await until(pilot, lambda: preview.picture is not None, what="picture")
+        app.notify("hello")
+        await until(pilot, lambda: app.screen.query("Toast"), what="toast")
+        strips = preview.render_lines(Region(0, 0, *preview.region.size))
+        assert "\x1bP" not in all_text(strips)  # it would be cut apart at the toast's edge
+
+
+async def test_kitty_preview_sends_once_and_places_by_placeholders(tmp_path: Path) -> None:
+    app = Host(folder_with_images(tmp_path), KITTY)
+    async with app.run_test(size=(40, 30)) as pilot:
+        preview = await highlight(pilot, 1)
+        await until(pilot, lambda: preview.picture is not None, what="picture")
+        pic = preview.picture
+        assert pic.kind == "kitty" and 0 < pic.image_id < 2**24
+        full = Region(0, 0, *preview.region.size)
+        # The test's render already took the escapes; render again by hand from a fresh picture.
+        preview.show(pic)
+        strips = preview.render_lines(full)
+        head = strips[0]._segments[0].text
+        assert head.startswith(f"\x1b_Ga=d,d=I,i={pic.image_id}")  # the old copy freed
+        assert f"a=t,f=100,t=d,i={pic.image_id}" in head
+        assert head.endswith(f"\x1b_Ga=p,U=1,i={pic.image_id},c={pic.cols},r={pic.rows},q=2\x1b\\")
+        # Placeholders: one per cell, row and column as diacritics, the id as the colour.
+        row3 = strips[3]
+        cells = "".join(seg.text for seg in row3._segments)
+        assert cells.count(PLACEHOLDER) == pic.cols
+        assert cells.startswith(PLACEHOLDER + chr(DIACRITICS[3]) + chr(DIACRITICS[0]))
+        colour = row3._segments[0].style.color.triplet
+        assert (colour.red << 16 | colour.green << 8 | colour.blue) == pic.image_id
+        assert all(strip.cell_length == pic.cols for strip in strips)
+        # Sent once: the next render only places.
+        again = preview.render_lines(full)
+        assert "\x1b_G" not in all_text(again)
+        # A clipped render keeps the cells' own row and column numbers.
+        part = preview.render_lines(Region(2, 1, 3, 2))
+        first = "".join(seg.text for seg in part[0]._segments)
+        assert first.startswith(PLACEHOLDER + chr(DIACRITICS[1]) + chr(DIACRITICS[2]))
+
+
+async def test_narrow_layout_hides_pixels_and_folders_clear_them(tmp_path: Path) -> None:
+    folder = folder_with_images(tmp_path)
+    (folder / "sub").mkdir()
+    app = Host(folder, SIXEL)
+    async with app.run_test(size=(40, 30)) as pilot:
+        preview = await highlight(pilot, 2)  # sub, a_wide.jpg
+        await until(pilot, lambda: preview.picture is not None, what="picture")
+        await pilot.press("up")
+        await until(pilot, lambda: preview.picture is None, what="folder clears")
+        strips = preview.render_lines(Region(0, 0, 10, 2))
+        assert not re.search("\x1b", all_text(strips))
+
+
+def test_the_app_asks_before_it_starts_and_draws_sixel_in_a_pty(tmp_path: Path) -> None:
+    """The real command on a pseudo-terminal that answers like xterm as a VT340."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import sys
+    import termios
+
+    from tests.test_graphics import XTERM_VT340
+    from tui.graphics import DA1_QUERY
+
+    folder = folder_with_images(tmp_path)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TMUX", "STY", "NO_COLOR", "TERM_PROGRAM")
+    }
+    env.update(TERM="xterm-256color", XTERM_VERSION="XTerm(379)", COLUMNS="120", LINES="30")
+    env["I2V_FLOW_HOME"] = str(tmp_path / "home")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the app, exactly as the console script starts it
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 960, 480))
+        os.chdir(tmp_path)
+        argv = [sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())"]
+        os.execvpe(sys.executable, [*argv, str(folder)], env)
+    heard = b""
+
+    def read_until(pred, timeout: float, what: str) -> None:
+        nonlocal heard
+        deadline = time.monotonic() + timeout
+        while not pred(heard):
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {what} in {timeout} s; last output: {heard[-400:]!r}"
+            if select.select([fd], [], [], min(left, 0.2))[0]:
+                try:
+                    heard += os.read(fd, 65536)
+                except OSError:
+                    break
+
+    try:
+        read_until(lambda b: DA1_QUERY in b, 30, "terminal query")
+        asked_at = len(heard)
+        os.write(fd, XTERM_VT340)
+        read_until(lambda b: b"Ready" in b, 60, "Ready")
+        os.write(fd, b"\t")  # to Files
+        time.sleep(0.3)
+        os.write(fd, b"\x1b[B\x1b[B")  # the second image
+        read_until(lambda b: b'\x1bP0;1;0q"1;1;' in b[asked_at:], 30, "Sixel picture")
+        # The answer was read as an answer, never typed into the prompt.
+        assert b"1;2;4;6;9" not in heard[asked_at:]
+        os.write(fd, b"\x11")  # ctrl+q
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            read_until(lambda b: True, 1, "")
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the app did not quit")
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
