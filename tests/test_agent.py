@@ -114,7 +114,26 @@ CAPTIONED: dict = copy.deepcopy(ONE)
 CAPTIONED["t"][2]["sg"].append(
     {"id": "s4", "st": 0, "d": 5000, "m": {"text": "Buy", "position": "bottom", "role": "caption"}}
 )
-DRAFTS = {"empty": EMPTY, "one": ONE, "two": TWO, "three": THREE, "captioned": CAPTIONED}
+# ONE with a short title (0-2 s) and a caption after it (2-4 s): room to grow both ways.
+BRIEF: dict = copy.deepcopy(ONE)
+BRIEF["t"][2]["sg"] = [
+    {"id": "s3", "st": 0, "d": 2000, "m": {"text": "Hi", "position": "center", "role": "title"}},
+    {
+        "id": "s4",
+        "st": 2000,
+        "d": 2000,
+        "m": {"text": "Buy", "position": "bottom", "role": "caption"},
+    },
+]
+BRIEF_TITLE = ("title", "Hi", 0, 2000, "center")  # its title, as the `T` field reads it
+DRAFTS = {
+    "empty": EMPTY,
+    "one": ONE,
+    "two": TWO,
+    "three": THREE,
+    "captioned": CAPTIONED,
+    "brief": BRIEF,
+}
 MEDIA = {"img1": IMG1, "img3": IMG3, "img1+song": IMG1_SONG}
 TRACKS = {"V": 0, "A": 1, "T": 7}
 
@@ -333,6 +352,38 @@ CASES: list[tuple[str, str, str, dict]] = [
         "Can you make it a bit longer and add some chill music?",
         {"d": 6000, "V*.d": [6000], **lofi(0.5), "A0.d": 6000},
     ),
+    # how long a title or caption shows, relative to now (the clip keeps its length)
+    ("brief", "img1", "make the title longer", {"d": 5000, "T*.d": [3000, 2000]}),
+    ("brief", "img1", "show the title for 2 more seconds", {"d": 5000, "T*.d": [4000, 2000]}),
+    (
+        "brief",
+        "img1",
+        "shorten the caption by 1 s",
+        {"T": [BRIEF_TITLE, ("caption", "Buy", 2000, 1000, "bottom")]},
+    ),
+    # past the clip's end it starts earlier instead
+    (
+        "brief",
+        "img1",
+        "show the caption for 5 more seconds",
+        {"d": 5000, "T*.st": [0, 0], "T*.d": [2000, 5000]},
+    ),
+    (
+        "brief",
+        "img1",
+        "make the video longer with the title 'X'",
+        {"d": 6000, "T*.text": ["X", "Buy"], "T*.d": [2000, 2000]},
+    ),
+    # text sizes: named sizes as the renderer reads them, or a factor
+    ("brief", "img1", "make the title bigger", {"T*.size": ["large", None], "T*.d": [2000, 2000]}),
+    ("brief", "img1", "make the caption smaller", {"T*.size": [None, "small"]}),
+    ("brief", "img1", "a huge title", {"T*.size": [2.0, None], "T*.text": ["Hi", "Buy"]}),
+    (
+        "brief",
+        "img1",
+        "make the title small and the caption large",
+        {"T*.size": ["small", "large"]},
+    ),
     # ---- Chinese ------------------------------------------------------------------------------
     ("empty", "img1", "做个视频", {"d": 5000, "V": ["h1"], "V0.motion": "zoom_in"}),
     ("empty", "img3", "做个视频", {"d": 9000, "V": ["h1", "h2", "h3"]}),
@@ -460,6 +511,26 @@ CASES: list[tuple[str, str, str, dict]] = [
         "做一个十秒的方形视频，配上氛围音乐",
         {"d": 10000, "m.width": 1080, "m.height": 1080, "A": ["builtin:ambient"], "A0.d": 10000},
     ),
+    # how long a title or caption shows, relative to now; text sizes
+    ("brief", "img1", "标题再长一点", {"d": 5000, "T*.d": [3000, 2000]}),
+    ("brief", "img1", "标题多显示2秒", {"d": 5000, "T*.d": [4000, 2000]}),
+    (
+        "brief",
+        "img1",
+        "字幕缩短一秒",
+        {"T": [BRIEF_TITLE, ("caption", "Buy", 2000, 1000, "bottom")]},
+    ),
+    ("brief", "img1", "字幕多显示十秒", {"d": 5000, "T*.st": [0, 0], "T*.d": [2000, 5000]}),
+    (
+        "brief",
+        "img1",
+        "标题「好」，视频再长一秒",
+        {"d": 6000, "T*.text": ["好", "Buy"], "T*.d": [2000, 2000]},
+    ),
+    ("brief", "img1", "标题大一点", {"T*.size": ["large", None], "T*.d": [2000, 2000]}),
+    ("brief", "img1", "字幕小一点", {"T*.size": [None, "small"]}),
+    ("brief", "img1", "标题用特大号字", {"T*.size": [2.0, None]}),
+    ("brief", "img1", "标题改成大号", {"T*.size": ["large", None], "T*.text": ["Hi", "Buy"]}),
 ]
 
 
@@ -503,6 +574,40 @@ def test_instruction_makes_the_draft(start: str, media: str, message: str, want:
 def test_undo_and_redo_are_steps(message: str, step: int) -> None:
     turn = agent.plan_turn(message, ONE, IMG1, "en")
     assert (turn.step, turn.draft, turn.calls) == (step, None, [])
+
+
+# "Undo and …": the step, and the rest of the message as written, which the server plans on
+# the draft the step restores. The rest must ask for something ("撤销音乐" is not an undo).
+UNDO_THEN = [
+    ("undo and make it 8 s", "make it 8 s", {"d": 8000}),
+    ("undo, then make the title bigger", "make the title bigger", {"T*.size": ["large", None]}),
+    (
+        "Undo that and change the title to 'Hello World'",
+        "change the title to 'Hello World'",
+        {"T*.text": ["Hello World", "Buy"]},
+    ),
+    ("撤销然后改成8秒", "改成8秒", {"d": 8000}),
+    ("撤销，标题改成夏日特卖", "标题改成夏日特卖", {"T*.text": ["夏日特卖", "Buy"]}),
+    ("撤销一下然后做成竖屏", "做成竖屏", {"m.width": 1080, "m.height": 1920}),
+]
+
+
+@pytest.mark.parametrize("message,then,want", UNDO_THEN)
+def test_undo_and_more_is_a_step_then_a_turn(message: str, then: str, want: dict) -> None:
+    before, after = BRIEF, copy.deepcopy(ONE)  # the session's last two drafts
+    turn = agent.plan_turn(message, after, IMG1, "en")
+    assert (turn.step, turn.then, turn.draft, turn.calls) == (-1, then, None, [])
+    rest = agent.plan_turn(turn.then, before, IMG1, "en")  # as the server does, after the step
+    assert rest.draft is not None and rest.step == 0
+    assert {path: field(rest.draft, path) for path in want} == want
+
+
+@pytest.mark.parametrize(
+    "message", ["撤销音乐", "undo and export", "go back to the start", "undo it and thanks"]
+)
+def test_undo_with_nothing_usable_after_is_not_a_compound_undo(message: str) -> None:
+    turn = agent.plan_turn(message, ONE, IMG1, "en")
+    assert (turn.step, turn.then) == (0, "")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from tui.graphics import (
     COLORS_QUERY,
     DA1_QUERY,
     KITTY_QUERY,
+    VERSION_QUERY,
     Graphics,
     ask_terminal,
     preview_mode,
@@ -24,9 +25,13 @@ from tui.graphics import (
     wants_probe,
 )
 
-XTERM_VT340 = b"\x1b[?1;0;1024S\x1b[?63;1;2;4;6;9;15;16;22;28c"  # as xterm -ti vt340 answered
+# As xterm 379 (-ti vt340, and plain) and kitty 0.26.5 answered here; the others as documented.
+XTERM_VT340 = b"\x1b[?1;0;1024S\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4;6;9;15;16;22;28c"
 XTERM_PLAIN = b"\x1b[?1;3S\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c"
-KITTY = b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;10t\x1b[?62;c"
+KITTY_OLD = b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;9t\x1bP>|kitty(0.26.5)\x1b\\\x1b[?62;c"
+KITTY = b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;10t\x1bP>|kitty(0.35.2)\x1b\\\x1b[?62;c"
+GHOSTTY = b"\x1b_Gi=31;OK\x1b\\\x1bP>|ghostty 1.1.3\x1b\\\x1b[?62;22c"
+WEZTERM_NO_SIXEL = b"\x1b_Gi=31;OK\x1b\\\x1bP>|WezTerm 20240203\x1b\\\x1b[?65;1;9c"
 FOOT = b"\x1b[6;17;8t\x1b[?1;0;256S\x1b[?62;4;22c"
 
 
@@ -65,6 +70,9 @@ def test_mode_from_flag_then_env() -> None:
         (XTERM_VT340, Graphics("sixel", colors=256)),
         (XTERM_PLAIN, None),
         (KITTY, Graphics("kitty", 10, 20)),
+        (KITTY_OLD, None),  # answers the query, but draws placeholders as boxes (< 0.28)
+        (GHOSTTY, Graphics("kitty")),
+        (WEZTERM_NO_SIXEL, None),  # Kitty images, but no placeholders
         (FOOT, Graphics("sixel", 8, 17, 256)),
         (b"\x1b[?1;0;16S\x1b[?63;4c", Graphics("sixel", colors=16)),
         (b"", None),  # no answer at all
@@ -109,7 +117,8 @@ def test_one_round_trip_over_a_pty() -> None:
     finally:
         term.thread.join(2)
         term.close()
-    assert term.heard.startswith(KITTY_QUERY) and COLORS_QUERY in term.heard
+    assert term.heard.startswith(KITTY_QUERY)
+    assert COLORS_QUERY in term.heard and VERSION_QUERY in term.heard
     assert term.heard.endswith(DA1_QUERY)  # DA1 last: its answer ends the wait
     assert read_replies(answers) == Graphics("sixel", colors=256)
     assert took < 0.25  # ended by the answer, not the timeout

@@ -7,8 +7,7 @@ terminal known to draw pixels (or I2V_FLOW_PREVIEW=pixels says so): elsewhere (p
 CI) the preview is half-blocks and startup pays nothing.
 
 One round trip: a Kitty graphics query, a cell-size query, the number of Sixel colour registers
-(XTSMGRAPHICS: xterm as a VT340 has 16, and more colours than registers smear) and Primary
-Device Attributes (DA1).
+(XTSMGRAPHICS), the terminal's name and version (XTVERSION) and Primary Device Attributes (DA1).
 Every terminal answers DA1, in order, so its answer ends the wait; a Kitty reply before it means
 the Kitty protocol, a 4 among DA1's attributes means Sixel.
 """
@@ -42,12 +41,15 @@ MULTIPLEXER_VARS = ("TMUX", "STY", "ZELLIJ")
 KITTY_QUERY = b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
 CELL_QUERY = b"\x1b[16t"
 COLORS_QUERY = b"\x1b[?1;1;0S"
+VERSION_QUERY = b"\x1b[>0q"
 DA1_QUERY = b"\x1b[c"
 
 _DA1 = re.compile(rb"\x1b\[\?([0-9;]*)c")
 _KITTY_OK = re.compile(rb"\x1b_Gi=31;OK\x1b\\")
 _CELL = re.compile(rb"\x1b\[6;(\d+);(\d+)t")
 _COLORS = re.compile(rb"\x1b\[\?1;0;(\d+)S")
+_VERSION = re.compile(rb"\x1bP>\|([^\x1b]*)\x1b\\")
+_PLACEHOLDER_TERMS = re.compile(rb"^(?:kitty\((\d+)\.(\d+)[^)]*\)|ghostty\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -97,13 +99,28 @@ def read_replies(data: bytes) -> Graphics | None:
     # has no Sixel, while WezTerm and Konsole answer the Kitty query but draw placeholders wrong.
     if da1 and b"4" in da1.group(1).split(b";"):
         return Graphics("sixel", **found)
-    if _KITTY_OK.search(data):
+    if _KITTY_OK.search(data) and _has_placeholders(data):
         return Graphics("kitty", **found)
     return None
 
 
-def ask_terminal(fd_in: int, fd_out: int, timeout: float = 0.3) -> bytes:
-    """Write the three queries and read answers until DA1's arrives or the timeout passes."""
+def _has_placeholders(data: bytes) -> bool:
+    """Kitty images by Unicode placeholders: kitty 0.28 and later (Debian 12 ships 0.26.5, which
+    answers the graphics query but draws the placeholders as boxes) and Ghostty."""
+    version = _VERSION.search(data)
+    name = _PLACEHOLDER_TERMS.match(version.group(1)) if version else None
+    if name is None:
+        return False
+    if name.group(1) is None:  # Ghostty
+        return True
+    return (int(name.group(1)), int(name.group(2))) >= (0, 28)
+
+
+def ask_terminal(fd_in: int, fd_out: int, timeout: float = 1.0) -> bytes:
+    """Write the queries and read answers until DA1's arrives or the timeout passes.
+
+    The timeout is generous: an answer arriving after we stop reading would reach the app as
+    keys, and only a terminal that never answers DA1 (none known) ever waits it out."""
     import termios
 
     old = termios.tcgetattr(fd_in)
@@ -112,7 +129,7 @@ def ask_terminal(fd_in: int, fd_out: int, timeout: float = 0.3) -> bytes:
     termios.tcsetattr(fd_in, termios.TCSANOW, new)
     data = b""
     try:
-        os.write(fd_out, KITTY_QUERY + CELL_QUERY + COLORS_QUERY + DA1_QUERY)
+        os.write(fd_out, KITTY_QUERY + CELL_QUERY + COLORS_QUERY + VERSION_QUERY + DA1_QUERY)
         deadline = time.monotonic() + timeout
         while not _DA1.search(data):
             left = deadline - time.monotonic()

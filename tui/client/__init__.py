@@ -1,0 +1,52 @@
+"""The one async client: speaks ../shared/protocol.md to the cloud or the embedded engine.
+
+`Client` is assembled from one part per job:
+
+- `connection.py`: the httpx client, token and session, the error-table retry loop, plain reads
+- `errors.py`: ClientError and its kinds, and the error table's words and hints
+- `turn.py`: the streamed agent turn, ending in a StateUpdate
+- `transfer.py`: uploads, and the MP4 download with Range resume
+- `renders.py`: render start, poll, cancel, export, and resuming an earlier run's renders
+- `wire.py`: lenient readers of answers (JSON, numbers, Retry-After)
+"""
+
+from __future__ import annotations
+
+from tui.client.connection import TURN_DEADLINE, Session
+from tui.client.errors import REGISTER_URL, ClientError, OutOfCredits, Unreachable
+from tui.client.renders import POLL_BLIPS, ExportResult, RenderCalls, Resumed
+from tui.client.transfer import Progress, unique_path
+from tui.client.turn import StateUpdate, TurnCalls
+from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+
+
+class Client(TurnCalls, RenderCalls):
+    """One `httpx.AsyncClient` speaking the protocol; use it from one event loop only.
+
+    `owner` tags the renders this client starts ("app", "watch:<folder>", "cli"), so that each
+    process resumes only its own. With `persist_session=False` the sessions it opens are its
+    own business: they never become the backend's saved "current session" (the one the app
+    resumes at start), e.g. a watcher's one session per image.
+    """
+
+
+__all__ = [
+    "POLL_BLIPS",
+    "REGISTER_URL",
+    "TURN_DEADLINE",
+    "Client",
+    "ClientError",
+    "ExportResult",
+    "FinalText",
+    "Heartbeat",
+    "OutOfCredits",
+    "Progress",
+    "Resumed",
+    "Session",
+    "StateUpdate",
+    "TextChunk",
+    "ToolCall",
+    "TurnError",
+    "Unreachable",
+    "unique_path",
+]

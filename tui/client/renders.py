@@ -1,0 +1,176 @@
+"""Renders: start one (saved before the first poll, so a restart resumes it), poll it to its
+end, cancel it, the whole export (start, wait, download), and resuming an earlier run's renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.client.errors import ClientError
+from tui.client.transfer import TransferCalls, unique_path
+from tui.client.wire import json_body
+from tui.protocol import RenderStatus, draft_ready, read_render_status
+
+POLL_BLIPS = 3  # failed polls in a row that a render wait rides out
+
+OnStatus = Callable[[RenderStatus], Awaitable[None] | None]
+
+
+@dataclass
+class Resumed:
+    """A render saved by an earlier run, seen through: downloaded to `path`, or why not."""
+
+    render_id: str
+    path: Path | None = None
+    status: RenderStatus | None = None
+    error: str = ""
+
+
+@dataclass
+class ExportResult:
+    render_id: str
+    path: Path
+    status: RenderStatus
+    size: int
+    elapsed: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class RenderCalls(TransferCalls):
+    async def start_render(
+        self, quality: str = "high", draft: dict | None = None, *, target: Path | None = None
+    ) -> str:
+        if draft is None:
+            draft = await self.draft()
+        if not draft_ready(draft):
+            raise ClientError("the timeline is empty", hint="upload an image and describe the clip")
+        rid = f"render_{int(time.time() * 1000)}"
+
+        def body() -> dict:
+            return {
+                "id": rid,
+                "sessionId": self.session.session_id,
+                "draft": draft,
+                "output": {"format": "mp4", "quality": quality},
+            }
+
+        data = await self._call("POST", "/api/render/proxy/lambda", make_json=body)
+        status = read_render_status(data, rid)
+        # Saved before the first poll: a restart resumes the job instead of orphaning it.
+        info: dict[str, Any] = {
+            "session_id": self.session.session_id,
+            "state": "rendering",
+            "owner": self.owner,
+        }
+        if target is not None:
+            info["target"] = str(target)
+        self.state.add_render(status.id, started=time.time(), quality=quality, **info)
+        return status.id
+
+    async def render_status(self, render_id: str) -> tuple[RenderStatus, float | None]:
+        """The status, and the seconds the backend asks us to wait before the next poll."""
+        data, resp = await self._request(
+            "GET", f"/api/render/proxy/lambda/{render_id}", session_scoped=False
+        )
+        status = read_render_status(json_body(resp) or data, render_id)
+        retry = resp.headers.get("retry-after")
+        try:
+            wait = max(0.0, float(retry)) if retry else None
+        except ValueError:
+            wait = None
+        return status, wait
+
+    async def wait_render(
+        self, render_id: str, on_progress: OnStatus | None = None
+    ) -> RenderStatus:
+        blips = 0
+        while True:
+            try:
+                status, wait = await self.render_status(render_id)
+            except ClientError as exc:
+                if exc.code == 404:
+                    self.state.update_render(render_id, state="lost")
+                # Polling is a GET: a dropped connection or a gateway's 5xx is tried again,
+                # a few times in a row at most.
+                if not (exc.transient or (exc.code or 0) >= 500) or blips >= POLL_BLIPS:
+                    raise
+                blips += 1
+                await asyncio.sleep(self.poll_interval)
+                continue
+            blips = 0
+            if on_progress is not None:
+                r = on_progress(status)
+                if asyncio.iscoroutine(r):
+                    await r
+            if status.done:
+                self.state.update_render(
+                    render_id, state=status.status if status.status != "completed" else "rendered"
+                )
+                if status.status != "completed":
+                    raise ClientError(
+                        f"render {status.status}: {status.error or 'no reason given'}"
+                    )
+                return status
+            await asyncio.sleep(wait if wait is not None else self.poll_interval)
+
+    async def cancel_render(self, render_id: str) -> RenderStatus:
+        data = await self._call(
+            "POST", f"/api/render/proxy/lambda/{render_id}/cancel", session_scoped=False
+        )
+        self.state.update_render(render_id, state="cancelled")
+        return read_render_status(data, render_id)
+
+    async def export(
+        self, dest: Path, quality: str = "high", on_progress: OnStatus | None = None
+    ) -> ExportResult:
+        started = time.perf_counter()
+        rid = await self.start_render(quality, target=Path(dest))
+        status = await self.wait_render(rid, on_progress)
+        path = await self.download(rid, dest, status)
+        return ExportResult(rid, path, status, path.stat().st_size, time.perf_counter() - started)
+
+    async def resume_renders(
+        self,
+        on_progress: OnStatus | None = None,
+        default_dir: Path | None = None,
+        *,
+        on_start: Callable[[str, Path], None] | None = None,
+        skip: Collection[str] = (),
+    ) -> list[Resumed]:
+        """See through the renders an earlier run of this owner saved but never downloaded.
+
+        Only renders tagged with this client's `owner` (or saved before owners were recorded)
+        are taken: the app never downloads a watcher's render, nor a watcher the app's. Each is
+        polled to its end, all at once, and downloaded to the target it was started for (or
+        into `default_dir`); `on_start(render_id, dest)` is called as each is taken up. A render
+        the backend no longer knows is marked lost, not retried forever; one with nowhere to go
+        is reported, not polled.
+        """
+
+        async def one(rid: str, info: dict) -> Resumed:
+            target = info.get("target")
+            if not target and default_dir is not None:
+                target = str(Path(default_dir) / f"{rid}.mp4")
+            if not target:
+                return Resumed(rid, None, None, "no download target saved")
+            dest = Path(target)
+            part = dest.with_name(f".{dest.name}.part")
+            if not part.exists():
+                dest = unique_path(dest)
+            if on_start is not None:
+                on_start(rid, dest)
+            try:
+                status = await self.wait_render(rid, on_progress)
+                path = await self.download(rid, dest, status)
+                return Resumed(rid, path, status)
+            except ClientError as exc:
+                return Resumed(rid, None, None, str(exc))
+
+        pending = self.state.pending_renders(owner=self.owner)
+        jobs = [one(rid, info) for rid, info in pending.items() if rid not in skip]
+        return list(await asyncio.gather(*jobs))

@@ -1,0 +1,181 @@
+"""Moving files: uploads (checked locally first, re-read from the start on a retry) and the
+MP4 download (to a `.part` file beside the target, resumed with Range after a cut, then renamed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tui.client.connection import Connection
+from tui.client.errors import ClientError
+from tui.client.wire import json_body, to_int
+from tui.protocol import (
+    ACCEPTED_TYPES,
+    FILE_TOO_LARGE,
+    MAX_UPLOAD_BYTES,
+    UNSUPPORTED_TYPE,
+    RenderStatus,
+    file_kind,
+    read_envelope,
+)
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int | None
+
+
+class TransferCalls(Connection):
+    @staticmethod
+    def check_upload(path: Path) -> None:
+        """Refuse locally what the backend would refuse (4001, 4002), before sending a byte."""
+        path = Path(path)
+        if not path.is_file():
+            raise ClientError(f"{path}: no such file")
+        if file_kind(path.name) is None:
+            raise ClientError(
+                f"{path.name}: unsupported file type",
+                code=UNSUPPORTED_TYPE,
+                hint="accepted: " + ", ".join(ACCEPTED_TYPES),
+            )
+        size = path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise ClientError(
+                f"{path.name}: {size / 1e6:.0f} MB is over the 200 MB limit",
+                code=FILE_TOO_LARGE,
+                hint="compress or trim it first",
+            )
+
+    async def upload(self, paths: list[Path]) -> list[dict]:
+        paths = [Path(p) for p in paths]
+        for p in paths:
+            self.check_upload(p)
+        opened: list[Any] = []
+
+        def parts() -> list:
+            # Fresh handles for each attempt: a retried request re-reads from the start.
+            for f in opened:
+                f.close()
+            opened.clear()
+            opened.extend(open(p, "rb") for p in paths)  # noqa: SIM115
+            return [("files", (p.name, f)) for p, f in zip(paths, opened, strict=True)]
+
+        try:
+            data = await self._call(
+                "POST",
+                lambda: f"/api/upload-video/nemo_agent/me/{self.session.session_id}",
+                make_files=parts,
+            )
+        finally:
+            for f in opened:
+                f.close()
+        files = (data or {}).get("files") if isinstance(data, dict) else None
+        return [f for f in files or [] if isinstance(f, dict)]
+
+    async def upload_urls(self, urls: list[str]) -> list[dict]:
+        """Media the backend fetches itself (the cloud; the local engine refuses it)."""
+        data = await self._call(
+            "POST",
+            lambda: f"/api/upload-video/nemo_agent/me/{self.session.session_id}",
+            json={"urls": list(urls), "source_type": "url"},
+        )
+        files = (data or {}).get("files") if isinstance(data, dict) else None
+        return [f for f in files or [] if isinstance(f, dict)]
+
+    async def download(
+        self,
+        render_id: str,
+        dest: Path,
+        status: RenderStatus | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Path:
+        """To a temporary name beside `dest`, resuming a cut transfer with Range, then rename."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.part")
+        url = f"{self.base_url}/api/render/proxy/{render_id}/download"
+        if status and status.output_url and status.output_url.startswith(("http://", "https://")):
+            url = status.output_url  # the cloud's CDN, or the engine's own link
+        # Our token goes only to our backend, never to a CDN on another host.
+        own = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
+        total: int | None = None
+        retried: set[int] = set()
+        for _attempt in range(6):
+            have = tmp.stat().st_size if tmp.exists() else 0
+            headers = self._auth() if own else {}
+            headers["Accept-Encoding"] = "identity"  # lengths and ranges count the file's bytes
+            if have:
+                headers["Range"] = f"bytes={have}-"
+            self._check_open()
+            try:
+                async with self.http.stream("GET", url, headers=headers) as resp:
+                    if resp.status_code == 416:
+                        # Asked past the end: the part file is whole, or stale.
+                        crange = resp.headers.get("content-range", "")
+                        size = to_int(crange.rsplit("/", 1)[1]) if "/" in crange else None
+                        if size is not None and have == size:
+                            total = size
+                            break
+                        tmp.unlink(missing_ok=True)
+                        continue
+                    if resp.status_code >= 400:
+                        await resp.aread()
+                        env = read_envelope(resp.status_code, json_body(resp))
+                        if own and await self._recover(
+                            env.code, env.message, resp, retried, session_scoped=False
+                        ):
+                            continue
+                        raise self._error(env.code, env.message or "download failed", resp)
+                    crange = resp.headers.get("content-range", "")
+                    if resp.status_code == 206 and crange.startswith(f"bytes {have}-"):
+                        total = to_int(crange.rsplit("/", 1)[1]) if "/" in crange else None
+                        mode = "ab"
+                    elif resp.status_code == 206:  # some other range: start over
+                        tmp.unlink(missing_ok=True)
+                        continue
+                    else:  # the whole file again
+                        clen = resp.headers.get("content-length")
+                        total = to_int(clen) if clen else None
+                        mode, have = "wb", 0
+                    with open(tmp, mode) as f:
+                        async for chunk in resp.aiter_bytes(1 << 16):
+                            f.write(chunk)
+                            have += len(chunk)
+                            if on_progress:
+                                on_progress(Progress(have, total))
+                if total is None or have >= total:
+                    break
+            except (httpx.TransportError, httpx.StreamError):
+                self._say("The download was cut; resuming…")
+                await asyncio.sleep(0.1)
+                continue
+        size = tmp.stat().st_size if tmp.exists() else 0
+        if (total is None and size == 0) or (total is not None and size != total):
+            raise ClientError(
+                f"download incomplete: {size} of {total if total is not None else '?'} bytes",
+                hint="try the export again; the partial file was kept for resuming",
+            )
+        os.replace(tmp, dest)
+        self.state.update_render(render_id, state="downloaded", path=str(dest))
+        return dest
+
+
+def unique_path(path: Path) -> Path:
+    """`clip.mp4`, else `clip-2.mp4`, `clip-3.mp4`…: never overwrite."""
+    path = Path(path)
+    if not path.exists():
+        return path
+    n = 2
+    while True:
+        cand = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not cand.exists():
+            return cand
+        n += 1

@@ -1,0 +1,166 @@
+"""The agent turn: POST /run_sse read as typed events while it streams, then always a
+StateUpdate (the timeline after the turn, what changed, and a note when the turn said nothing).
+
+A turn is never re-sent once its stream started (it would run twice): a drop or the deadline
+ends it with a TurnError, and the timeline is read back instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+
+from tui.client.connection import Connection
+from tui.client.errors import ClientError, StreamBroken, Unreachable
+from tui.client.wire import json_body, one_line
+from tui.gui_words import translate_gui
+from tui.protocol import (
+    APP_NAME,
+    AgentEvent,
+    FinalText,
+    Heartbeat,
+    TextChunk,
+    TurnError,
+    diff_drafts,
+    parse_sse_data,
+    read_envelope,
+    summarize_draft,
+)
+
+
+@dataclass(frozen=True)
+class StateUpdate:
+    """Ends every turn: the timeline after it, and a note when the turn said nothing."""
+
+    draft: dict
+    summary: list[str]
+    note: str = ""
+    changes: list[str] = field(default_factory=list)  # what the turn changed, in plain words
+    actions: list[str] = field(default_factory=list)  # GUI words turned into actions ("export")
+
+
+class TurnCalls(Connection):
+    async def turn(self, text: str) -> AsyncIterator[AgentEvent | StateUpdate]:
+        """One agent turn: typed events as they stream, then always a StateUpdate."""
+        await self.connect()
+        try:
+            before: dict | None = await self.draft()
+        except ClientError:
+            before = None
+        saw_text = False
+        final_text = ""
+        broken: TurnError | None = None
+        deadline = asyncio.get_running_loop().time() + self.turn_deadline
+        events = self._stream_turn(text)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        ev = await anext(events)
+                except StopAsyncIteration:
+                    break
+                if isinstance(ev, TextChunk | FinalText):
+                    saw_text = saw_text or bool(ev.text.strip())
+                    if isinstance(ev, FinalText):
+                        final_text = ev.text
+                yield ev
+        except TimeoutError:
+            minutes = self.turn_deadline / 60
+            broken = TurnError(
+                f"the turn took over {minutes:g} minutes; not re-sent (it would run twice), "
+                "checking the timeline",
+                "deadline",
+            )
+        except StreamBroken as exc:
+            broken = TurnError(
+                f"{exc}; not re-sent (it would run twice), checking the timeline", "broken"
+            )
+        finally:
+            await events.aclose()
+        if broken is not None:
+            yield broken
+        try:
+            draft = await self.draft()
+        except ClientError as exc:
+            yield TurnError(f"could not read the timeline: {exc}", "state")
+            draft = before or {}
+        summary = summarize_draft(draft)
+        changes = diff_drafts(before, draft) if before is not None else []
+        actions: list[str] = []
+        note = ""
+        if not saw_text:
+            if before is None:
+                note = "The assistant finished without words. The timeline now has: " + (
+                    "; ".join(summary) or "nothing"
+                )
+            elif changes:
+                note = "The assistant finished without words. Changed: " + "; ".join(changes)
+            else:
+                note = "The assistant finished without words; the timeline did not change."
+        elif final_text:
+            gui = translate_gui(final_text)
+            note, actions = gui.note, gui.actions
+        yield StateUpdate(draft, summary, note, changes, actions)
+
+    async def _stream_turn(self, text: str) -> AsyncIterator[AgentEvent]:
+        retried: set[int] = set()
+        while True:
+            body = {
+                "app_name": APP_NAME,
+                "user_id": "me",  # as the protocol page has it; the token says who
+                "session_id": self.session.session_id,
+                "new_message": {"role": "user", "parts": [{"text": text}]},
+                "streaming": True,
+            }
+            headers = {**self._auth(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
+            started = False
+            self._check_open()
+            try:
+                async with self.http.stream("POST", "/run_sse", json=body, headers=headers) as resp:
+                    ctype = resp.headers.get("content-type", "")
+                    if resp.status_code >= 400 or "text/event-stream" not in ctype:
+                        await resp.aread()
+                        env = read_envelope(resp.status_code, json_body(resp))
+                        if env.ok:
+                            raise ClientError(
+                                f"the backend answered the turn with {ctype or 'no type'}, "
+                                "not an event stream"
+                            )
+                        # Refused before it started: safe to retry per the error table.
+                        if await self._recover(env.code, env.message, resp, retried):
+                            continue
+                        raise self._error(env.code, env.message, resp)
+                    started = True
+                    lines, decoder = SSELineDecoder(), SSEDecoder()
+                    async for chunk in resp.aiter_text():
+                        for line in lines.decode(chunk):
+                            for ev in _sse_line(decoder, line):
+                                yield ev
+                                if isinstance(ev, TurnError):
+                                    return
+                    # The server closed the stream: what is left is the last event.
+                    for line in [*lines.flush(), ""]:
+                        for ev in _sse_line(decoder, line):
+                            yield ev
+                    return
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                if not started:
+                    raise Unreachable(
+                        f"cannot reach the backend at {self.base_url} ({one_line(exc)})",
+                        hint="check the connection",
+                    ) from None
+                raise StreamBroken(
+                    f"the connection dropped mid-turn ({type(exc).__name__})"
+                ) from None
+
+
+def _sse_line(decoder: SSEDecoder, line: str) -> list[AgentEvent]:
+    """One line of the stream: `: ping` comments are heartbeats too."""
+    if line.startswith(":"):
+        return [Heartbeat()]
+    sse = decoder.decode(line)
+    return parse_sse_data(sse.data) if sse is not None else []

@@ -1,0 +1,84 @@
+"""The music segment: an uploaded song or a built-in style over the whole clip, its volume."""
+
+from __future__ import annotations
+
+from tui.engine.agent.call import Call
+from tui.engine.agent.draft import next_id, segments, track_of
+from tui.engine.agent.replies import MUSIC_NAMES, MUSIC_ZH
+from tui.engine.agent.request import Request
+from tui.protocol import TRACK_AUDIO
+
+DEFAULT_VOLUME = 0.5
+
+
+def apply_music(new: dict, req: Request, media: list[dict], first: bool) -> list[Call]:
+    mu = dict(req.music)
+    seg = next(iter(segments(new, TRACK_AUDIO)), None)
+    if mu.get("remove"):
+        if not seg:
+            return []
+        segments(new, TRACK_AUDIO).clear()
+        return [Call("remove_music", {}, "removed the music", "已删除背景音乐")]
+    audio = [m for m in media if m.get("file_type") == "audio"]
+    if first and not seg and audio and not mu:
+        mu = {"src": audio[-1]}  # an uploaded song goes on with the images
+    # A new source when one is named, or for "music at 35%" on a clip with none yet.
+    if "src" in mu or "style" in mu or (not seg and ("volume" in mu or mu.get("generic"))):
+        seg = _put_music(new, seg, mu, audio)
+        _set_volume(seg, mu)
+        m = seg["m"]
+        pct = round(m["volume"] * 100)
+        zh_name = MUSIC_ZH.get(str(seg["src"]).removeprefix("builtin:"), m["name"])
+        return [
+            Call(
+                "set_music",
+                {"src": seg["src"], "volume": m["volume"]},
+                f"added {m['name']} music at {pct}%",
+                f"添加{zh_name}背景音乐，音量 {pct}%",
+            )
+        ]
+    if not seg or ("volume" not in mu and "delta" not in mu):
+        return []
+    old = round(float(seg["m"].get("volume", DEFAULT_VOLUME)) * 100)
+    _set_volume(seg, mu)
+    pct = round(seg["m"]["volume"] * 100)
+    return [
+        Call(
+            "set_volume",
+            {"volume": seg["m"]["volume"]},
+            f"set the music volume to {pct}% (was {old}%)",
+            f"音乐音量调为 {pct}%（原为 {old}%）",
+        )
+    ]
+
+
+def _put_music(new: dict, seg: dict | None, mu: dict, audio: list[dict]) -> dict:
+    """The music segment for an uploaded file or a built-in style, over the whole clip,
+    keeping the volume of the one it replaces."""
+    if "src" not in mu and "style" not in mu and audio:
+        mu["src"] = audio[-1]  # "add music" after uploading a song: that song
+    if "src" in mu:
+        src, name = mu["src"]["hash"], mu["src"].get("filename") or "audio"
+    else:
+        style = mu.get("style", "lofi")
+        src, name = f"builtin:{style}", MUSIC_NAMES[style]
+    vol = float(seg["m"].get("volume", DEFAULT_VOLUME)) if seg else DEFAULT_VOLUME
+    new_seg = {
+        "id": seg["id"] if seg else next_id(new),
+        "src": src,
+        "st": 0,
+        "d": int(new["d"]),
+        "m": {"name": name, "volume": vol},
+    }
+    track_of(new, TRACK_AUDIO)["sg"][:] = [new_seg]
+    return new_seg
+
+
+def _set_volume(seg: dict, mu: dict) -> None:
+    m = seg["m"]
+    vol = float(m.get("volume", DEFAULT_VOLUME))
+    if "volume" in mu:
+        vol = max(0.0, min(1.0, mu["volume"]))
+    if "delta" in mu:
+        vol = max(0.05, min(1.0, vol + mu["delta"]))
+    m["volume"] = round(vol, 2)

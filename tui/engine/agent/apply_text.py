@@ -1,0 +1,137 @@
+"""Titles and captions on the text track: added, changed, timed, placed, sized or removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tui.engine.agent.call import Call
+from tui.engine.agent.draft import next_id, segments, text_role, track_of
+from tui.engine.agent.replies import POSITION_ZH, ROLE_ZH, SIZE_ZH, secs
+from tui.engine.agent.request import Request, TextEdit
+from tui.protocol import TRACK_TEXT
+
+# Text sizes as factors of the default (titles 8.5 % of the canvas's short side, captions 5 %).
+# The renderer knows small, medium and large by name (render.pipeline.TEXT_SIZES, not imported:
+# it loads the whole renderer); tiny and huge are written as factors, which it also reads.
+RENDERER_SIZES = {"small": 0.7, "medium": 1.0, "large": 1.4}
+SIZES = {"tiny": 0.5, **RENDERER_SIZES, "huge": 2.0}
+
+
+def apply_texts(new: dict, req: Request) -> list[Call]:
+    calls = []
+    seen: set[str] = set()
+    for edit in req.texts:
+        if edit.remove:
+            calls += _remove_text(new, edit.role)
+            continue
+        calls += _set_text(new, edit, append=edit.append or edit.role in seen)
+        seen.add(edit.role)
+    return calls
+
+
+def _remove_text(new: dict, role: str) -> list[Call]:
+    segs = segments(new, TRACK_TEXT)
+    keep = [s for s in segs if role != "any" and text_role(s) != role]
+    if len(keep) == len(segs):
+        return []
+    segs[:] = keep
+    en = {"title": "the title", "caption": "the captions", "any": "all text"}[role]
+    zh = {"title": "标题", "caption": "字幕", "any": "所有文字"}[role]
+    return [Call("remove_title", {"role": role}, f"removed {en}", f"已删除{zh}")]
+
+
+def _set_text(new: dict, edit: TextEdit, append: bool) -> list[Call]:
+    d = int(new.get("d", 5000))
+    segs = segments(new, TRACK_TEXT)
+    seg = None if append else next((s for s in segs if text_role(s) == edit.role), None)
+    if seg is None:
+        if edit.text is None:
+            return []
+        seg = {"id": next_id(new), "st": 0, "d": d, "m": {"text": edit.text, "role": edit.role}}
+        seg["m"]["position"] = "bottom" if edit.role == "caption" else "center"
+        track_of(new, TRACK_TEXT)["sg"].append(seg)
+    m = seg["m"]
+    if edit.text is not None:
+        m["text"] = edit.text
+    if edit.position:
+        m["position"] = edit.position
+    if edit.size:
+        m["size"] = _new_size(m.get("size"), edit.size, edit.role, new)
+    st, dur = int(seg["st"]), int(seg["d"])
+    if edit.tail is not None:
+        dur = min(edit.tail, d)
+        st = d - dur
+    else:
+        if edit.start is not None:
+            st = edit.start
+            if edit.dur is None:
+                dur = d - st
+        if edit.dur is not None:
+            dur = edit.dur
+    if edit.longer:
+        dur = max(100, dur + edit.longer)
+        st = min(st, d - dur)  # past the clip's end it grows earlier: still that much longer
+    st = max(0, min(st, d - 100))
+    seg["st"], seg["d"] = st, max(100, min(dur, d - st))
+    span = f"{secs(seg['st'])}-{secs(seg['st'] + seg['d'])}"
+    args = {
+        "role": edit.role,
+        "text": m["text"],
+        "start_ms": seg["st"],
+        "duration_ms": seg["d"],
+        "position": m["position"],
+    }
+    look_en, look_zh = [m["position"]], [POSITION_ZH.get(m["position"], m["position"])]
+    if edit.size:
+        args["size"] = m["size"]
+        name = _size_name(_scale(m["size"], edit.role, new))
+        look_en.append(f"{name} size" if name != "medium" else "normal size")
+        look_zh.append(SIZE_ZH[name])
+    return [
+        Call(
+            "set_title",
+            args,
+            f'set the {edit.role} "{m["text"]}" at {span} s ({", ".join(look_en)})',
+            f"{ROLE_ZH[edit.role]}「{m['text']}」：{span} 秒，{'，'.join(look_zh)}",
+        )
+    ]
+
+
+def _scale(size: object, role: str, draft: dict) -> float:
+    """A segment's `m.size` as the renderer reads it (render.pipeline.text_scale): a name, a
+    factor up to 4, or above that a height in px of the canvas; anything else is 1."""
+    if isinstance(size, str) and size.strip().lower() in SIZES:
+        return SIZES[size.strip().lower()]
+    try:
+        v = float(size)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+    if not v > 0:
+        return 1.0
+    if v <= 4:
+        return v
+    short = min(int(draft["m"]["width"]), int(draft["m"]["height"]))
+    return v / (short * (0.085 if role == "title" else 0.05))
+
+
+def _size_name(scale: float) -> str:
+    return min(SIZES, key=lambda k: abs(SIZES[k] - scale))
+
+
+def _new_size(old: Any, said: str, role: str, draft: dict) -> Any:
+    """The `m.size` to write: a named size, or one step along SIZES from the current one (at
+    either end, or past it in px, the size stays as it is). Written as the renderer's own name
+    where it has one, else as a factor."""
+    if said in SIZES:
+        scale = SIZES[said]
+    else:
+        now = _scale(old, role, draft)
+        if said == "bigger":
+            step = next((v for v in sorted(SIZES.values()) if v > now + 0.01), None)
+        else:
+            step = next((v for v in sorted(SIZES.values(), reverse=True) if v < now - 0.01), None)
+        if step is None:
+            return old
+        scale = step
+    name = _size_name(scale)
+    return name if name in RENDERER_SIZES else scale

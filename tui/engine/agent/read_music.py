@@ -1,0 +1,83 @@
+"""Music: removal, a source (an uploaded song or a built-in style), a volume or a step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tui.engine.agent.words import Message, N
+
+MUSIC_REMOVE = (
+    r"\b(?:remove|delete|drop|no|without|get\s+rid\s+of|mute|turn\s+off|stop)\s+"
+    r"(?:the\s+|any\s+)?(?:background\s+)?(?:music|bgm|audio|song|soundtrack|sound)\b|\bmute\b"
+    r"|(?:去掉|删除|删掉|移除|不要|取消|关掉|关闭)(?:背景)?(?:音乐|配乐|bgm|歌曲?|声音)"
+    r"|(?:音乐|配乐)(?:去掉|删掉|不要了)|静音"
+)
+MUSIC_MINE = (  # the uploaded song
+    r"\b(?:my|our|the\s+uploaded|the\s+audio|uploaded)\s+(?:own\s+)?"
+    r"(?:song|music|track|audio|mp3|file|soundtrack)s?\b|\bthe\s+song\b"
+    r"|我的(?:歌|音乐|歌曲|配乐|音频)|上传的(?:歌|音乐|歌曲|音频|配乐)|这首歌"
+)
+MUSIC_STYLES = (
+    ("lofi", r"\blo-?\s?fi\b|\bchill(?:hop)?\b|低保真"),
+    (
+        "ambient",
+        r"\bambient\b|\bcalm\s+music\b|\batmospheric\b|\bpeaceful\b|\bsoft\s+music\b"
+        r"|氛围|舒缓|安静的?音乐|平静",
+    ),
+    (
+        "upbeat",
+        r"\bupbeat\b|\benergetic\b|\bhappy\s+music\b|\blively\b|\bfun\s+music\b"
+        r"|欢快|动感|活泼|轻快",
+    ),
+)
+VOLUME = (  # a number with % is always a volume
+    N + r"\s*%|\bvolume\s*(?:to|at|of|=|:)?\s*" + N
+    + r"|音量\s*(?:调到|设为|设置为|改成|改为|为|是|:)?\s*" + N
+)  # fmt: skip
+LOUDER = (
+    r"\blouder\b|\bturn\s+(?:it\s+|the\s+music\s+)?up\b|\bmore\s+volume\b"
+    r"|\b(?:increase|raise|boost)\s+(?:the\s+)?(?:music\s+)?volume\b"
+    r"|(?:音量|声音|音乐|配乐)再?调?(?:大|高|响)|调高音量|提高音量|大声"
+)
+QUIETER = (
+    r"\b(?:quieter|softer)\b|\bturn\s+(?:it\s+|the\s+music\s+)?down\b|\bless\s+loud\b"
+    r"|\b(?:lower|reduce|decrease)\s+(?:the\s+)?(?:music\s+)?volume\b"
+    r"|(?:音量|声音|音乐|配乐)再?调?(?:小|低|轻)|调低音量|降低音量|小声|轻声"
+)
+VOLUME_STEP = 0.15
+
+
+def read_music(msg: Message, media: list[dict]) -> dict[str, Any]:
+    """Music: remove it, or a source (an uploaded file, or a built-in style), a volume, a step."""
+    if msg.take(MUSIC_REMOVE):
+        return {"remove": True}
+    out: dict[str, Any] = {}
+    audio = [m for m in media if m.get("file_type") == "audio"]
+    for a in audio:  # named: "use song.mp3", "'song.mp3' at 20%"
+        name = str(a.get("filename") or "").lower()
+        if name and (name in msg.text or name in (q.lower() for q in msg.quotes)):
+            out["src"] = a
+            for i, q in enumerate(msg.quotes):
+                if q.lower() == name:
+                    msg.claim_quote(i)
+    if "src" not in out and msg.take(MUSIC_MINE):
+        if audio:
+            out["src"] = audio[-1]
+        else:
+            out["style"] = "lofi"  # "my song", but none was uploaded
+    out["style"] = next((st for st, pat in MUSIC_STYLES if msg.take(pat)), out.get("style"))
+    generic = msg.take(r"\b(?:music|bgm|soundtrack|song)\b|背景音乐|音乐|配乐|bgm")
+    if m := msg.take(VOLUME):
+        if m.group(1):
+            out["volume"] = float(m.group(1)) / 100
+        else:
+            v = m.group(2) or m.group(3)
+            out["volume"] = float(v) if float(v) <= 1 and "." in v else float(v) / 100
+    if msg.take(LOUDER):
+        out["delta"] = VOLUME_STEP
+    elif msg.take(QUIETER):
+        out["delta"] = -VOLUME_STEP
+    out = {k: v for k, v in out.items() if v is not None}
+    if generic and not out:
+        out["generic"] = True
+    return out

@@ -1,0 +1,50 @@
+"""One turn: read the message, apply what it asks for to a copy of the draft, and reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tui.engine.agent.apply import apply_request
+from tui.engine.agent.call import Call
+from tui.engine.agent.draft import copy_draft, segments
+from tui.engine.agent.read import read_request
+from tui.engine.agent.read_undo import read_undo
+from tui.engine.agent.replies import help_text, reply_for
+from tui.engine.agent.words import Message, is_chinese
+from tui.protocol import TRACK_VIDEO
+
+MAX_CHARS = 4000  # of a message: longer ones are cut (each reader is linear in it)
+
+
+@dataclass
+class Turn:
+    calls: list[Call] = field(default_factory=list)
+    reply: str = ""
+    draft: dict | None = None  # the new draft, when something changed
+    step: int = 0  # -1 undo, +1 redo
+    # With a step, the rest of the message ("undo and make it 5 s"): the server plans it as a
+    # turn of its own on the draft the step restores.
+    then: str = ""
+
+
+def plan_turn(message: str, draft: dict, media: list[dict], language: str = "en") -> Turn:
+    """One turn: the calls `message` makes on a copy of `draft` (the session's `media` is what
+    can go on the tracks), and the reply, in Chinese if the message is or `language` starts with
+    "zh". Nothing usable: no calls, `draft` None, and a reply that says what works."""
+    text = message.strip()[:MAX_CHARS]
+    zh = is_chinese(text) or (language or "").startswith("zh")
+    msg = Message(text)
+    turn = Turn()
+    turn.step, turn.then = read_undo(msg, text, media)
+    if turn.step:
+        return turn
+
+    new = copy_draft(draft)
+    calls = apply_request(new, read_request(msg, media), media)
+    turn.calls = calls
+    if calls:
+        turn.draft = new
+        turn.reply = reply_for(calls, zh)
+    else:
+        turn.reply = help_text(zh, has_media=bool(media) or bool(segments(new, TRACK_VIDEO)))
+    return turn

@@ -1,0 +1,299 @@
+"""Reading a message's words: normalised text, number words, set-aside quotes, times.
+
+`Message` is what every reader works on: quoted text (and the unquoted text after "change the
+title to") is set aside first, so that it is never parsed for keywords; the rest is lower-cased
+and its numbers (English words, Chinese numerals, "百分之") become digits. Readers *take* what
+they understand, blanking it, so that a later reader cannot read the same words again.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+CN_DIGITS = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
+_EN_UNITS = [
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
+    *("eighteen", "nineteen"),
+]
+_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60}
+# "one" is read only before a unit (see normalise): "the first one" stays words.
+EN_NUMBERS = {w: i for i, w in enumerate(_EN_UNITS) if w != "one"} | _EN_TENS
+_ORD = "first second third fourth fifth sixth seventh eighth ninth tenth"
+ORDINALS = {w: i for i, w in enumerate(_ORD.split(), 1)}
+MAX_QUOTES = 20  # set aside per message; any more are dropped, never parsed
+
+
+N = r"(\d+(?:\.\d+)?)"  # a number (after normalisation every number is digits)
+UNIT = r"\s*-?\s*(ms|milliseconds?|seconds?|secs?|s|秒钟?|minutes?|mins?|分钟)(?![a-z])"
+TIME = N + UNIT
+ZH_NUM = "零〇一二两三四五六七八九十百"
+# Words that say nothing about what follows a text keyword: "the title <a bit> bigger",
+# "show the title <for> 2 more seconds", "标题<显示时间>长一点". One of them a match.
+FILLER = (
+    r"\s+|[,，、]|¤+|§\d+§"
+    r"|(?:the|a|an|bit|little|lot|much|slightly|even|on|screen|for|stay|stays|show|shown|display"
+    r"|displayed|visible|keep|it|make|be|should|please|last|font|size|in|letters|look|to)\b"
+    r"|的|再|更|要|可以|能|稍微|稍|都|请|让它?|得|字体|字号|字|显示|停留|持续|时间|调|变得?"
+    r"|改成|改为|换成|设为|设置为|变成|用"
+)
+CLAUSE_END = re.compile(r"[,;!?\n，。；！？、]|(?<!\d)\.|\.(?!\d)")
+
+
+_QUOTE_PAIRS = (
+    r"(?<![\w])'([^'\n]+?)'(?![\w])",
+    r'"([^"\n]+?)"',
+    r"“([^”\n]+?)”",
+    r"‘([^’\n]+?)’",
+    r"「([^」\n]+?)」",
+    r"『([^』\n]+?)』",
+    r"《([^》\n]+?)》",
+)
+_BARE_TEXT = (
+    # "change the title to Summer Sale", "caption saying hello there", "title: Big Day"
+    r"(?:change|rename|set|update|switch|make)\s+(?:the\s+|my\s+)?"
+    r"(?:title|caption|subtitle|headline|text)(?:\s+text)?\s+(?:to|into|as)\s+",
+    r"\b(?:title|caption|subtitle|headline|text)\s+"
+    r"(?:saying|that says|which says|reading|reads)\s+",
+    r"\b(?:title|caption|subtitle|headline|text)\s*:\s*",
+)
+_BARE_END_EN = (
+    r"(?=\s+(?:for|at|from|on|in|during|until|till|between|starting|with|and then)\b"
+    r"|[,.;!?\n]|$)"
+)
+_BARE_ZH = (
+    r"(?:标题|字幕|文字|文案)(?:改成|改为|换成|设为|设置为|写着|写成|内容是|内容为|是|为|:|：)\s*"
+)
+_BARE_END_ZH = (
+    rf"(?=显示|持续|放在|放到|位于|从第?[\d{ZH_NUM}]|前[\d{ZH_NUM}]|[，。；,;!！?？\n]|$)"
+)
+
+# Unquoted words after "change the title to" that style the text rather than replace it
+# ("标题改成大号", "change the title to yellow"): left to the readers, never the new text.
+_STYLE_ONLY = re.compile(
+    r"(?:a\s+)?(?:(?:bit|little|lot)\s+)?(?:bigger|larger|smaller|big|large|small|huge|tiny"
+    r"|bold(?:er)?|italics?|red|orange|yellow|green|blue|purple|pink|white|black|gr[ae]y"
+    r"|gold(?:en)?)(?:\s+(?:font|text|size|colou?r|letters))?"
+    r"|(?:更|再)?[大小][一1]?(?:点儿?|些)|[大小]号(?:字体?)?|[大小]字|特大|超大|巨大|特小|超小"
+    r"|加粗|粗体|斜体|[红橙黄绿蓝紫粉白黑灰金]色",
+    re.I,
+)
+
+
+def cn_int(s: str) -> int:
+    """Chinese numerals up to the hundreds: 三 → 3, 十五 → 15, 二十 → 20, 一百 → 100, 三五 → 35."""
+    if not any(c in s for c in "十百"):
+        return int("".join(str(CN_DIGITS[c]) for c in s))
+    total, digit = 0, 0
+    for c in s:
+        if c == "百":
+            total += (digit or 1) * 100
+            digit = 0
+        elif c == "十":
+            total += (digit or 1) * 10
+            digit = 0
+        else:
+            digit = CN_DIGITS[c]
+    return total + digit
+
+
+def normalise(text: str) -> str:
+    """Lower case, half-width, and every number as digits."""
+    t = text.lower()
+    t = t.translate(str.maketrans("０１２３４５６７８９％：．", "0123456789%:."))
+    t = t.replace("×", "x").replace("–", "-").replace("—", "-").replace("～", "~")
+    return _english_numbers(_chinese_numbers(t))
+
+
+def _chinese_numbers(t: str) -> str:
+    """百分之三十五 → 35%, 十五 → 15, 两秒半 → 2.5秒."""
+    t = re.sub(
+        r"百分之\s*([" + ZH_NUM + r"]+|\d+(?:\.\d+)?)",
+        lambda m: (m.group(1) if m.group(1)[0].isdigit() else str(cn_int(m.group(1)))) + "%",
+        t,
+    )
+    t = re.sub(r"[" + ZH_NUM + r"]+", lambda m: str(cn_int(m.group(0))), t)
+    return re.sub(r"(\d+)\s*(?:个半\s*秒钟?|秒钟?半)", r"\1.5秒", t)
+
+
+def _english_numbers(t: str) -> str:
+    """thirty-five percent → 35%, ten seconds → 10 seconds, a minute → 1 minute."""
+    tens = "|".join(_EN_TENS)
+    t = re.sub(
+        rf"\b({tens})[\s-](one|two|three|four|five|six|seven|eight|nine)\b",
+        lambda m: str(_EN_TENS[m.group(1)] + _EN_UNITS.index(m.group(2))),
+        t,
+        flags=re.A,
+    )
+    words = "|".join(EN_NUMBERS)
+    t = re.sub(rf"\b({words})\b", lambda m: str(EN_NUMBERS[m.group(1)]), t, flags=re.A)
+    t = re.sub(
+        r"\b(?:one|a single)(?=[\s-]+(?:seconds?|secs?|minutes?|images?|photos?|pictures?)\b)",
+        "1",
+        t,
+        flags=re.A,
+    )
+    t = re.sub(r"\b(?:a|one) minute\b", "1 minute", t, flags=re.A)
+    # "one more second", "an extra second", "a second longer": 1 s (not "a second title").
+    t = re.sub(
+        r"\b(?:one|an?)(?=\s+(?:more|extra)\s+(?:second|sec)\b)"
+        r"|\ba(?=\s+(?:second|sec)\s+(?:longer|shorter|more|less)\b)",
+        "1",
+        t,
+        flags=re.A,
+    )
+    t = re.sub(r"\bhalf a (?:second|sec)\b", "0.5 s", t, flags=re.A)
+    return re.sub(r"(\d)\s*(?:percent|per cent)\b", r"\1%", t, flags=re.A)
+
+
+def mask_quotes(text: str, quotes: list[str]) -> str:
+    """Set quoted text (and the unquoted forms of _BARE_TEXT) aside as `§i§` markers."""
+
+    def keep(words: str) -> str:
+        if len(quotes) >= MAX_QUOTES:
+            return " "  # past any sensible instruction: dropped, never parsed
+        quotes.append(words.strip())
+        return f" §{len(quotes) - 1}§ "
+
+    for pat in _QUOTE_PAIRS:
+        text = re.sub(pat, lambda m: keep(m.group(1)), text, flags=re.A)
+
+    def keep_bare(m: re.Match) -> str:
+        if _STYLE_ONLY.fullmatch(m.group(2).strip()):
+            return m.group(0)
+        return m.group(1) + keep(m.group(2))
+
+    for lead in _BARE_TEXT:
+        text = re.sub(
+            "(" + lead + r")(?!§|\s*§)([^,.;!?\n§]+?)" + _BARE_END_EN,
+            keep_bare,
+            text,
+            flags=re.I | re.A,
+        )
+    return re.sub(
+        "(" + _BARE_ZH + r")(?!§|\s*§)([^，。；,;!！?？\n§]+?)" + _BARE_END_ZH, keep_bare, text
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def rx(pattern: str) -> re.Pattern:
+    """ASCII word rules: `\\b`, `\\w` see Chinese as punctuation (用lofi, 1个720p的)."""
+    return re.compile(pattern, re.A)
+
+
+class Message:
+    """One instruction, ready for the readers: quotes set aside, numbers as digits.
+
+    `work` is the normalised text with every part a reader has already taken blanked out
+    (same length, so spans stay valid against `text`).
+    """
+
+    def __init__(self, raw: str) -> None:
+        self.quotes: list[str] = []
+        # "§" marks set-aside quotes below, so none may come from the user.
+        self.text = normalise(mask_quotes(raw.replace("§", " "), self.quotes))
+        self.work = self.text
+        self._clauses: list[tuple[int, int]] | None = None
+
+    def find(self, pattern: str, start: int = 0, end: int | None = None) -> re.Match | None:
+        return rx(pattern).search(self.work, start, len(self.work) if end is None else end)
+
+    def has(self, pattern: str) -> bool:
+        return self.find(pattern) is not None
+
+    def take(
+        self, pattern: str, start: int = 0, end: int | None = None, group: int = 0
+    ) -> re.Match | None:
+        """Find `pattern` in the untaken text and blank the match (or one group of it)."""
+        m = self.find(pattern, start, end)
+        if m:
+            self.blank(*m.span(group))
+        return m
+
+    def find_near(self, pattern: str, start: int, end: int) -> re.Match | None:
+        """The match of `pattern` from `start` with only `FILLER` before it (one filler a
+        step, so linear): "the title <for 2 more seconds>", "标题<再>大一点"."""
+        pos = start
+        while pos < end:
+            if m := rx(pattern).match(self.work, pos, end):
+                return m
+            f = rx(FILLER).match(self.work, pos, end)
+            if not f or f.end() == pos:
+                return None
+            pos = f.end()
+        return None
+
+    def take_near(self, pattern: str, start: int, end: int) -> re.Match | None:
+        """`find_near`, and blank the match (not the filler before it)."""
+        m = self.find_near(pattern, start, end)
+        if m:
+            self.blank(*m.span())
+        return m
+
+    def keyword_end(self, at: int) -> int:
+        """The end of the text keyword at `at` (blanked as "¤" by read_texts), else `at`."""
+        m = re.compile("¤+").match(self.work, at)
+        return m.end() if m else at
+
+    def find_before(self, pattern: str, start: int, end: int) -> re.Match | None:
+        """A match of `pattern` between `start` and `end` that ends at `end` ("<shorten the>
+        caption", "<放大>标题")."""
+        return rx("(?:" + pattern + r")\Z").search(self.work, start, end)
+
+    def blank(self, a: int, b: int, fill: str = " ") -> None:
+        self.work = self.work[:a] + fill * (b - a) + self.work[b:]
+
+    def clauses(self) -> list[tuple[int, int]]:
+        """The spans between punctuation ("a 5 s clip, title 'X'" is two clauses)."""
+        if self._clauses is None:
+            spans, a = [], 0
+            for m in CLAUSE_END.finditer(self.text):
+                spans.append((a, m.start()))
+                a = m.end()
+            spans.append((a, len(self.text)))
+            self._clauses = [(x, y) for x, y in spans if self.text[x:y].strip()]
+        return self._clauses
+
+    def clause_at(self, pos: int) -> tuple[int, int]:
+        for a, b in self.clauses():
+            if a <= pos <= b:
+                return a, b
+        return 0, len(self.text)
+
+    def quote_ids(self, a: int, b: int) -> list[int]:
+        return [int(i) for i in re.findall(r"§(\d+)§", self.work[a:b])]
+
+    def claim_quote(self, i: int) -> None:
+        m = re.search(rf"§{i}§", self.work)
+        if m:
+            self.blank(*m.span())
+
+
+def ms_of(value: str, unit: str) -> int:
+    v = float(value)
+    if unit.startswith("m") and unit not in ("ms",) and not unit.startswith("milli"):
+        v *= 60  # minutes
+    elif unit.startswith("分"):
+        v *= 60
+    elif unit == "ms" or unit.startswith("milli"):
+        v /= 1000
+    return round(v * 1000)
+
+
+def time_ms(m: re.Match, g: int = 1) -> int:
+    """The ms of a TIME match whose number is group `g` and unit group `g + 1`."""
+    return ms_of(m.group(g), m.group(g + 1) or "s")
+
+
+def any_time_ms(m: re.Match) -> int:
+    """The ms of the first TIME that matched in a pattern of alternatives, each one TIME."""
+    g = next(g for g in range(1, len(m.groups()), 2) if m.group(g) is not None)
+    return time_ms(m, g)
+
+
+def is_chinese(text: str) -> bool:
+    """Chinese outside quotes (a Chinese title in an English message stays English)."""
+    outside = re.sub(r"§\d+§", "", mask_quotes(text.replace("§", " "), []))
+    probe = outside if outside.strip() else text
+    return any("\u4e00" <= ch <= "\u9fff" for ch in probe)

@@ -1,0 +1,106 @@
+"""The Engine: its state (store, render jobs, rate limiter, agent turns), the route table, and
+start-up and shutdown (resuming renders, warming the worker and the agent)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tui.engine.jobs import JobRunner
+from tui.engine.media import clean_partial
+from tui.engine.server.envelope import http_error, ok
+from tui.engine.server.guard import guarded
+from tui.engine.server.ratelimit import RateLimiter
+from tui.engine.server.routes import credits, render, sessions, tokens, turn, upload
+from tui.engine.server.sse import HEARTBEAT_SECONDS
+from tui.engine.store import Store
+
+log = logging.getLogger("i2v.engine")
+
+WARM_AFTER = 3.0  # seconds after start: start a render worker, load the agent (see _lifespan)
+
+
+async def health(engine: Engine, request: Request) -> Response:
+    return ok({"status": "ok"})
+
+
+# (path, endpoint, methods, needs a token); each endpoint is `fn(engine, request[, user])`.
+ROUTES = [
+    ("/api/auth/anonymous-token", tokens.anonymous_token, ["POST"], False),
+    ("/api/tasks/me/with-session/nemo_agent", sessions.new_session, ["POST"], True),
+    ("/run_sse", turn.run_sse, ["POST"], True),
+    ("/api/upload-video/nemo_agent/me/{sid}", upload.upload, ["POST"], True),
+    ("/api/credits/balance/simple", credits.balance, ["GET"], True),
+    ("/api/state/nemo_agent/me/{sid}/latest", sessions.state, ["GET"], True),
+    ("/api/render/proxy/lambda", render.start, ["POST"], True),
+    ("/api/render/proxy/lambda/{rid}", render.status, ["GET"], True),
+    ("/api/render/proxy/lambda/{rid}/cancel", render.cancel, ["POST"], True),
+    ("/api/render/proxy/{rid}/download", render.download, ["GET", "HEAD"], True),
+    ("/health", health, ["GET"], False),
+]
+
+
+class Engine:
+    """State shared by the endpoints; `app` is the Starlette application.
+
+    `heartbeat` is the longest silence in an agent turn's stream (seconds); `turn_delay` makes
+    every turn work that much longer (a testing knob: it shows the heartbeats); `loopback` says
+    the server listens on loopback only (Host header check, `file://` imports).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        workers: int | None = None,
+        *,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        turn_delay: float = 0.0,
+        loopback: bool = True,
+    ):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.data_dir / "engine.sqlite3")
+        self.media_dir = self.data_dir / "media"
+        self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
+        self.heartbeat = max(0.01, float(heartbeat))
+        self.turn_delay = max(0.0, float(turn_delay))
+        self.loopback = loopback
+        self.limiter = RateLimiter()
+        self.turn_locks: dict[int, asyncio.Lock] = {}  # one turn at a time per session
+        self.turns: set[asyncio.Task] = set()  # running turns (kept alive past their stream)
+        self.app = Starlette(
+            routes=[Route(p, guarded(self, fn, auth), methods=m) for p, fn, m, auth in ROUTES],
+            exception_handlers={HTTPException: http_error},
+            lifespan=self._lifespan,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        clean_partial(self.media_dir)
+        n = self.jobs.resume()
+        if n:
+            log.info("resumed %d render job(s)", n)
+        # Start-up answers the app's first requests (token, session, state) on its own: the
+        # render worker (a process importing av, cv2 and numpy) and the agent's tables load a
+        # little later, or at the first upload, so they never compete with the app's start.
+        warm = asyncio.get_running_loop().call_later(WARM_AFTER, self._warm_up)
+        try:
+            yield
+        finally:
+            warm.cancel()
+            self.jobs.shutdown()
+            self.store.close()
+
+    def _warm_up(self) -> None:
+        from tui.engine import agent  # noqa: F401  (its tables, before the first turn)
+
+        self.jobs.warm()
