@@ -363,3 +363,15 @@ def test_the_fake_backend_answers_the_protocol() -> None:
         )
         assert (r.status_code, r.headers["retry-after"]) == (429, "0")
         assert fb.names() == ["token", "credits", "credits", "credits"]
+
+
+def test_render_ids_never_repeat_within_a_process() -> None:
+    """Ids are the backend's retry key; a tight loop stands in for jobs started in one ms."""
+    import re
+
+    from tui.client.renders import new_render_id
+
+    ids = [new_render_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"render_\d{13,}", i) for i in ids)  # the protocol's render_<ms>
+    assert [int(i[7:]) for i in ids] == sorted(int(i[7:]) for i in ids)

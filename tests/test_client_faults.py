@@ -468,6 +468,49 @@ async def test_polling_honours_retry_after(fb, tmp_path) -> None:
     assert fb.count("render_status") == 3
 
 
+@pytest.mark.parametrize(
+    "header, wait",
+    [
+        ("1e12", 300.0),  # a backend's huge Retry-After must not park the wait for ever
+        ("inf", 300.0),
+        ("Infinity", 300.0),
+        ("2.5", 2.5),
+        ("0", 0.0),
+        ("nan", None),  # unusable: we poll at our own pace
+        ("-5", None),
+        ("-inf", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+    ],
+)
+async def test_a_render_polls_retry_after_is_capped_at_5_minutes(
+    fb, tmp_path, header, wait
+) -> None:
+    body = env({"id": "render_x", "status": "processing", "progress": 10})
+    fb.then("render_status", JSONResponse(body, headers={"Retry-After": header}))
+    async with client_for(fb, tmp_path) as c:
+        status, got = await c.render_status("render_x")
+    assert (status.status, status.progress, got) == ("processing", 10, wait)
+
+
+async def test_an_unusable_retry_after_polls_at_our_own_pace_not_in_a_hot_loop(
+    fb, tmp_path
+) -> None:
+    def processing(header: str):
+        return lambda r: JSONResponse(
+            env({"id": _rid(r), "status": "processing", "progress": 10}),
+            headers={"Retry-After": header},
+        )
+
+    fb.polls_to_finish = 1  # the third poll finds it done
+    fb.then("render_status", processing("nan"), processing("-1"))
+    async with client_for(fb, tmp_path, poll_interval=0.3) as c:
+        await c.upload([png(tmp_path)])
+        await c.export(tmp_path / "out.mp4")
+    polls = [s.at for s in fb.seen if s.name == "render_status"]
+    assert len(polls) == 3
+    assert polls[1] - polls[0] >= 0.3 and polls[2] - polls[1] >= 0.3
+
+
 async def test_polling_rides_out_a_dropped_connection_and_a_502(fb, tmp_path) -> None:
     fb.then("render_status", lambda r: sse_stream([ConnectionResetError("cut")]))
     fb.then("render_status", JSONResponse({"message": "bad gateway"}, 502))

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.decode import probe
 from tests.media import photo
 from tui.protocol import skill_headers
 
@@ -198,3 +199,28 @@ def test_upload_turn_render_download(api: httpx.Client, tmp_path: Path) -> None:
     other = token(api)
     r = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(other))
     assert r.status_code == 404
+
+
+def test_a_render_id_sent_again_is_a_retry_only_from_the_same_session(
+    api: httpx.Client, tmp_path: Path
+) -> None:
+    """The id is the retry key: from the same session, the same job charged once; from another
+    session of the same user (two watch jobs in one millisecond), a job of its own."""
+    tok = token(api)
+    s1, s2 = new_session(api, tok), new_session(api, tok)
+    src1 = upload_photo(api, tok, s1, tmp_path / "a.png", (64, 48))["hash"]
+    src2 = upload_photo(api, tok, s2, tmp_path / "b.png", (64, 48))["hash"]
+    rid = f"render_{uuid.uuid4().int % 10**13}"
+    first = start_render(api, tok, s1, clip(src1, 2, (320, 180)), id=rid).json()["data"]
+    again = start_render(api, tok, s1, clip(src1, 2, (320, 180)), id=rid).json()["data"]
+    other = start_render(api, tok, s2, clip(src2, 1, (320, 180)), id=rid).json()["data"]
+    assert first["id"] == again["id"] == rid
+    assert other["id"] != rid and other["id"].startswith(rid)
+    frames = {}
+    for job in (rid, other["id"]):
+        assert wait_render(api, tok, job)["status"] == "completed"
+        out = tmp_path / f"{job}.mp4"
+        out.write_bytes(api.get(f"/api/render/proxy/{job}/download", headers=auth(tok)).content)
+        frames[job] = probe(out).frames
+    assert frames == {rid: 48, other["id"]: 24}  # each its own timeline (24 fps)
+    assert balance(api, tok)["available"] == 100 - 2 - 1  # the retry charged nothing

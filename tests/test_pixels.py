@@ -125,6 +125,12 @@ async def test_kitty_preview_sends_once_and_places_by_placeholders(tmp_path: Pat
         # Sent once: the next render only places.
         again = preview.render_lines(full)
         assert "\x1b_G" not in all_text(again)
+        # A folder highlighted: the picture goes, and the terminal frees its copy.
+        preview.show(None)
+        freed = all_text(preview.render_lines(full))
+        assert freed.startswith(f"\x1b_Ga=d,d=I,i={pic.image_id},q=2\x1b\\")
+        preview.show(pic)
+        preview.render_lines(full)
         # A clipped render keeps the cells' own row and column numbers.
         part = preview.render_lines(Region(2, 1, 3, 2))
         first = "".join(seg.text for seg in part[0]._segments)

@@ -145,7 +145,8 @@ class PixelPreview(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         picture = self.picture
         if picture is None:
-            return [Strip.blank(crop.width)] * crop.height
+            lines = [Strip.blank(crop.width)] * crop.height
+            return self._with_unsent(lines, crop.width)
         if picture.kind == "kitty":
             return self._kitty_lines(picture, crop)
         # Rows above the last write nothing (the picture stays); the last one draws it all.
@@ -171,9 +172,13 @@ class PixelPreview(Widget):
                 for col in range(crop.x, crop.right)
             )
             lines.append(Strip([Segment(cells, style)], crop.width))
+        return self._with_unsent(lines, crop.width)
+
+    def _with_unsent(self, lines: list[Strip], width: int) -> list[Strip]:
+        """Kitty escapes waiting to go ride the first line: an image reaches the terminal
+        before the cells that show it, and a freed one goes even when nothing replaces it."""
         if self._unsent and lines and not self._covered():
-            # The image must reach the terminal before the cells that show it.
             head = _control("".join(self._unsent))
             self._unsent.clear()
-            lines[0] = Strip([head, *lines[0]], crop.width)
+            lines[0] = Strip([head, *lines[0]], width)
         return lines

@@ -5,6 +5,7 @@ end, cancel it, the whole export (start, wait, download), and resuming an earlie
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 
 from tui.client.errors import ClientError
 from tui.client.transfer import TransferCalls, unique_path
-from tui.client.wire import json_body
+from tui.client.wire import json_body, retry_after
 from tui.protocol import RenderStatus, draft_ready, read_render_status
 
 POLL_BLIPS = 3  # failed polls in a row that a render wait rides out
@@ -41,6 +42,20 @@ class ExportResult:
     extra: dict = field(default_factory=dict)
 
 
+_last_ms = 0
+_ids_lock = threading.Lock()
+
+
+def new_render_id() -> str:
+    """`render_<ms>` as the protocol writes it, never twice from this process. The id is also the
+    retry key: two renders started in one millisecond (a watch robot's jobs) were taken by the
+    backend as one request sent twice, and both jobs got the first one's clip."""
+    global _last_ms
+    with _ids_lock:
+        _last_ms = max(int(time.time() * 1000), _last_ms + 1)
+        return f"render_{_last_ms}"
+
+
 class RenderCalls(TransferCalls):
     async def start_render(
         self, quality: str = "high", draft: dict | None = None, *, target: Path | None = None
@@ -49,7 +64,7 @@ class RenderCalls(TransferCalls):
             draft = await self.draft()
         if not draft_ready(draft):
             raise ClientError("the timeline is empty", hint="upload an image and describe the clip")
-        rid = f"render_{int(time.time() * 1000)}"
+        rid = new_render_id()
 
         def body() -> dict:
             return {
@@ -73,17 +88,13 @@ class RenderCalls(TransferCalls):
         return status.id
 
     async def render_status(self, render_id: str) -> tuple[RenderStatus, float | None]:
-        """The status, and the seconds the backend asks us to wait before the next poll."""
+        """The status, and the seconds the backend asks us to wait before the next poll (its
+        Retry-After, at most 5 minutes; None without a usable one)."""
         data, resp = await self._request(
             "GET", f"/api/render/proxy/lambda/{render_id}", session_scoped=False
         )
         status = read_render_status(json_body(resp) or data, render_id)
-        retry = resp.headers.get("retry-after")
-        try:
-            wait = max(0.0, float(retry)) if retry else None
-        except ValueError:
-            wait = None
-        return status, wait
+        return status, retry_after(resp, None)  # None: poll at our own pace
 
     async def wait_render(
         self, render_id: str, on_progress: OnStatus | None = None

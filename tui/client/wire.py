@@ -3,9 +3,13 @@ Retry-After that may be missing or garbage, exceptions as one line."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+
+MAX_RETRY_AFTER = 300.0  # seconds: the longest wait a backend's Retry-After can ask of us
+
+D = TypeVar("D", float, None)
 
 
 def json_body(resp: httpx.Response) -> Any:
@@ -23,15 +27,19 @@ def to_int(value: Any) -> int:
         return 0
 
 
-def retry_after(resp: httpx.Response | None, default: float) -> float:
-    """Seconds to wait per Retry-After (at most 5 minutes), else `default`."""
+def retry_after(resp: httpx.Response | None, default: D) -> float | D:
+    """Seconds to wait per Retry-After, at most MAX_RETRY_AFTER (`inf` or 1e12 too), else
+    `default`: when it is missing, not a number of seconds (an HTTP date included), NaN or
+    negative."""
     if resp is not None:
         value = resp.headers.get("retry-after")
         if value:
             try:
-                return max(0.0, min(float(value), 300.0))
+                seconds = float(value)
             except ValueError:
-                pass
+                return default
+            if seconds >= 0:  # False for NaN
+                return min(seconds, MAX_RETRY_AFTER)
     return default
 
 

@@ -49,6 +49,16 @@ ROUTES = [
 ]
 
 
+class TurnLock:
+    """A session's turn lock, and how many turns hold it or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class Engine:
     """State shared by the endpoints; `app` is the Starlette application.
 
@@ -75,13 +85,34 @@ class Engine:
         self.turn_delay = max(0.0, float(turn_delay))
         self.loopback = loopback
         self.limiter = RateLimiter()
-        self.turn_locks: dict[int, asyncio.Lock] = {}  # one turn at a time per session
+        # One turn at a time per session: a session's lock is here only while a turn holds it
+        # or waits for it (see `turn_lock`), so the table never outgrows the turns under way.
+        self.turn_locks: dict[int, TurnLock] = {}
         self.turns: set[asyncio.Task] = set()  # running turns (kept alive past their stream)
         self.app = Starlette(
             routes=[Route(p, guarded(self, fn, auth), methods=m) for p, fn, m, auth in ROUTES],
             exception_handlers={HTTPException: http_error},
             lifespan=self._lifespan,
         )
+
+    @contextlib.asynccontextmanager
+    async def turn_lock(self, session_id: int) -> AsyncIterator[None]:
+        """Hold `session_id`'s turn lock for the block (turns on one session run one at a time,
+        each reading the draft the last one left). The lock leaves `turn_locks` when its last
+        holder or waiter is done, a waiter cancelled included; never while anyone holds or waits
+        for it, so a later turn can never get a second lock of its own. (Everything here runs on
+        the event loop: nothing comes between looking the lock up and counting oneself in.)"""
+        entry = self.turn_locks.get(session_id)
+        if entry is None:
+            entry = self.turn_locks[session_id] = TurnLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self.turn_locks[session_id]
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:

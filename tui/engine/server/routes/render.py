@@ -45,10 +45,14 @@ async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
     row = owned_session(engine, sid, user)
     store = engine.store
     existing = store.render(rid)
-    if existing is not None and existing["user_id"] == user.user_id:
+    if (
+        existing is not None
+        and existing["user_id"] == user.user_id
+        and existing["session_id"] == row["session_id"]
+    ):
         # The same request again (a retry): the same job, charged once.
         return ok({"id": rid, "status": existing["status"], "progress": existing["progress"]})
-    if existing is not None:
+    if existing is not None:  # someone else's id, or another session's: a job of its own
         rid = f"{rid[:56]}_{secrets.token_hex(3)}"
     draft = body.get("draft")
     if draft is None:

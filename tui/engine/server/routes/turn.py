@@ -55,7 +55,6 @@ async def run_sse(engine: Engine, request: Request, user: TokenInfo) -> Response
 
     lang = "zh" if agent.is_chinese(text) else row["language"] or "en"
     invocation = "e-" + secrets.token_hex(8)
-    lock = engine.turn_locks.setdefault(session_id, asyncio.Lock())
 
     def event(parts: list[dict], partial: bool = False, delta: dict | None = None) -> bytes:
         ev: dict[str, Any] = {
@@ -72,7 +71,7 @@ async def run_sse(engine: Engine, request: Request, user: TokenInfo) -> Response
 
     async def locked_turn() -> tuple[Calls, str]:
         # Turns on one session run one at a time (each reads the draft the last one left).
-        async with lock:
+        async with engine.turn_lock(session_id):
             return await asyncio.to_thread(_turn, engine, session_id, text, lang)
 
     async def stream() -> AsyncIterator[bytes]:
@@ -145,12 +144,20 @@ def _turn(engine: Engine, session_id: int, text: str, lang: str) -> tuple[Calls,
             else:
                 reply = f"There is nothing to {what}."
             return [(what, {}, False)], reply
-        _, note = stepped
+        restored, note = stepped
         if zh:
             reply = f"已{'撤销' if turn.step < 0 else '重做'}：{note}"
         else:
             reply = f"{'Undid' if turn.step < 0 else 'Redid'}: {note}."
-        return [(what, {}, True)], reply
+        calls: Calls = [(what, {}, True)]
+        if turn.then:  # "undo and make it 5 s": the rest, a turn of its own on the restored draft
+            rest = agent.plan_turn(turn.then, restored, media, lang)
+            if rest.draft is not None:
+                rest_note = "; ".join(c.zh if zh else c.en for c in rest.calls)
+                store.push_draft(session_id, rest.draft, rest_note)
+                calls += [(c.name, c.args, True) for c in rest.calls]
+                reply += ("。" if zh else " ") + rest.reply
+        return calls, reply
     if turn.draft is not None:
         note = "; ".join(c.zh if zh else c.en for c in turn.calls)
         store.push_draft(session_id, turn.draft, note)
