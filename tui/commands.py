@@ -1,4 +1,5 @@
-"""The command palette: every action of the app, as `command_*` methods of the App."""
+"""The command palette: every action of the app, as `command_*` methods of the App (defined in
+tui/app_parts/commands.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,130 @@
+"""The action queue: what changes the session (uploads, turns, undo, new session, starting
+renders, batches) runs one at a time, in order, served by one worker, so a second action never
+cancels one in flight.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import work
+
+from tui.app_parts.base import AppPart
+from tui.messages import JobUpdate, StatusLine, ToolLine, TrackReady, TranscriptChunk
+
+STILL_WORKING_EVERY = 120.0  # seconds of heartbeats between "⏳ Still working…" lines
+
+
+class ActionQueue(AppPart):
+    def submit(self, action: str, arg: str = "", paths: list[Path] | None = None) -> None:
+        """Queue an action that changes the session; they run one at a time, in order."""
+        if self.busy or not self._actions.empty():
+            self.transcript.add_status("(queued: runs after the current step)")
+        self._actions.put_nowait((action, arg, list(paths or [])))
+
+    @work(exclusive=True, group="actions", exit_on_error=False)
+    async def _serve_actions(self) -> None:
+        while True:
+            action, arg, paths = await self._actions.get()
+            self.busy = True
+            try:
+                await self._connected.wait()
+                await self._run_action(action, arg, paths)
+            except Exception as exc:  # every failure becomes words; the queue goes on
+                self._report(exc)
+            finally:
+                self.busy = False
+
+    async def _run_action(self, action: str, arg: str, paths: list[Path]) -> None:
+        client = self._need_client()
+        if client is None:
+            return
+        if action == "upload":
+            await self._upload(paths or [self._resolve(arg)])
+        elif action == "new":
+            await client.new_session()
+            self.post_message(StatusLine("New session: an empty timeline"))
+            await self._refresh(tracks=True)
+        elif action == "export":
+            await self._start_export(arg or self.export_quality)
+        elif action == "batch":
+            await self._batch(paths, arg)
+        else:  # agent, undo
+            await self._turn("undo" if action == "undo" else arg)
+
+    def _job_id(self, kind: str) -> str:
+        self._jobs += 1
+        return f"{kind}{self._jobs}"
+
+    async def _upload(self, paths: list[Path]) -> None:
+        from tui.client import Client
+
+        assert self.client is not None
+        for p in paths:
+            Client.check_upload(p)  # no such file / wrong type / too large: before a byte
+        label = ", ".join(p.name for p in paths)
+        jid = self._job_id("upload")
+        self.post_message(JobUpdate(jid, f"Upload {label}", None, "running"))
+        try:
+            files = await self.client.upload(paths)
+        except Exception:
+            self.post_message(JobUpdate(jid, f"Upload {label}", None, "failed"))
+            raise
+        self.post_message(JobUpdate(jid, f"Uploaded {label}", 100, "done"))
+        self.last_source = paths[-1].stem
+        facts = []
+        for f in files:
+            dims = f" ({f['width']}×{f['height']})" if f.get("width") and f.get("height") else ""
+            facts.append(f"{f.get('filename', '?')}{dims}")
+        self.post_message(StatusLine("Uploaded " + ", ".join(facts)))
+        await self._refresh(tracks=True)
+
+    async def _turn(self, text: str) -> None:
+        from tui.client import StateUpdate
+        from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+
+        assert self.client is not None
+        last_note = time.monotonic()
+        async for ev in self.client.turn(text):
+            if isinstance(ev, TextChunk):
+                self.post_message(TranscriptChunk(ev.text))
+            elif isinstance(ev, FinalText):
+                self.post_message(TranscriptChunk(ev.text, final=True))
+            elif isinstance(ev, ToolCall):
+                self.post_message(ToolLine(ev.name, dict(ev.args)))
+            elif isinstance(ev, Heartbeat):
+                if time.monotonic() - last_note >= self.still_working_every:
+                    last_note = time.monotonic()
+                    self.post_message(StatusLine("⏳ Still working…"))
+            elif isinstance(ev, TurnError):
+                self.post_message(
+                    StatusLine(ev.message, error=True, hint="the Tracks pane shows the timeline")
+                )
+            elif isinstance(ev, StateUpdate):
+                self.post_message(TrackReady(ev.draft, ev.summary))
+                if ev.note:
+                    self.post_message(StatusLine(ev.note))
+
+    async def _batch(self, paths: list[Path], text: str) -> None:
+        """Each marked file gets its own session, the same instruction and its own render.
+
+        The batch's sessions are never saved as the current one: a quit mid-batch still
+        resumes the session the person was working in."""
+        assert self.client is not None
+        session = self.client.session
+        saved = (session.session_id, session.task_id)
+        try:
+            for i, p in enumerate(paths, 1):
+                self.post_message(StatusLine(f"Batch {i}/{len(paths)}: {p.name}"))
+                try:
+                    await self.client.new_session(persist=False)
+                    await self._upload([p])
+                    await self._turn(text)
+                    await self._start_export(self.export_quality, p.stem)
+                except Exception as exc:
+                    self._report(exc)
+        finally:
+            # Back to the session the person was working in.
+            session.session_id, session.task_id = saved
+            await self._refresh(tracks=True, quiet=True)

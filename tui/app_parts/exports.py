@@ -1,0 +1,131 @@
+"""Exports: a render started from the queue, then followed (waited on and downloaded) in its own
+worker, so chat goes on while a clip renders; and the app's renders an earlier run left, resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from textual import work
+
+from tui.app_parts.base import AppPart
+from tui.messages import ExportSaved, JobUpdate, StatusLine
+
+
+class Exports(AppPart):
+    def _claim(self, stem: str) -> Path:
+        """`exports/photo.mp4`, else `photo-2.mp4`…: never an existing file or one being made."""
+        from tui.client import unique_path
+
+        base = self.out_dir / f"{stem}.mp4"
+        cand = unique_path(base)
+        n = 2
+        while cand in self._claimed:
+            cand = unique_path(base.with_name(f"{stem}-{n}.mp4"))
+            n += 1
+        self._claimed.add(cand)
+        return cand
+
+    @staticmethod
+    def _source_stem(draft: dict) -> str | None:
+        for t in draft.get("t") or []:
+            if isinstance(t, dict) and t.get("tt") == 0:
+                for s in t.get("sg") or []:
+                    name = (s.get("m") or {}).get("name")
+                    if name:
+                        return Path(name).stem
+        return None
+
+    async def _start_export(self, quality: str, stem: str | None = None) -> None:
+        from tui.client import ClientError
+
+        assert self.client is not None
+        if quality not in ("high", "standard", "draft"):
+            raise ClientError(
+                f"unknown quality {quality!r}", hint="use /export high, standard or draft"
+            )
+        draft = await self.client.draft()
+        dest = self._claim(stem or self._source_stem(draft) or self.last_source)
+        try:
+            rid = await self.client.start_render(quality, draft, target=dest)
+        except Exception:
+            self._claimed.discard(dest)
+            raise
+        self.post_message(StatusLine(f"Rendering {dest.name} ({quality})…"))
+        self._follow_render(rid, dest)
+        await self._refresh(credits=True, quiet=True)
+
+    @work(group="renders", exit_on_error=False)
+    async def _follow_render(self, rid: str, dest: Path) -> None:
+        """Wait for one render and download it. /reconnect cancels this worker (the group
+        "renders") and the new connection resumes the render on the new client."""
+        from tui.client import ClientError
+
+        client = self.client
+        assert client is not None
+        label = dest.name
+        self._following.add(rid)
+        self.post_message(JobUpdate(rid, f"Render {label}", 0, "running"))
+        try:
+            status = await client.wait_render(
+                rid,
+                lambda s: self.post_message(JobUpdate(rid, f"Render {label}", s.progress)),
+            )
+            self.post_message(JobUpdate(rid, f"Download {label}", 100))
+            path = await client.download(rid, dest, status)
+        except ClientError as exc:
+            self.post_message(JobUpdate(rid, f"Render {label}", None, "failed"))
+            self._report(exc)
+            return
+        finally:
+            self._claimed.discard(dest)
+            self._following.discard(rid)
+            with contextlib.suppress(Exception):
+                await self._refresh(credits=True, quiet=True)
+        self.post_message(JobUpdate(rid, label, 100, "done", path))
+        self.post_message(ExportSaved(path))
+
+    @work(group="renders", exit_on_error=False)
+    async def _resume_renders(self) -> None:
+        """The app's renders saved by an earlier run (or cut by /reconnect): seen through.
+
+        `Client.resume_renders` takes only renders owned by "app": never a watcher's.
+        """
+        client = self.client
+        if client is None:
+            return
+        labels: dict[str, str] = {}
+        taken: dict[str, Path] = {}
+
+        def started(rid: str, dest: Path) -> None:
+            labels[rid], taken[rid] = dest.name, dest
+            self._claimed.add(dest)
+            self._following.add(rid)
+            self.post_message(StatusLine(f"Resuming render {dest.name}"))
+            self.post_message(JobUpdate(rid, f"Render {dest.name}", 0, "running"))
+
+        def progress(s: Any) -> None:
+            self.post_message(JobUpdate(s.id, f"Render {labels.get(s.id, s.id)}", s.progress))
+
+        try:
+            results = await client.resume_renders(
+                progress, on_start=started, skip=set(self._following)
+            )
+        finally:
+            for rid, dest in taken.items():
+                self._claimed.discard(dest)
+                self._following.discard(rid)
+        for r in results:
+            if r.render_id not in labels:
+                continue  # nowhere to put it: not one of ours to show
+            label = labels[r.render_id]
+            if r.path is not None:
+                self.post_message(JobUpdate(r.render_id, label, 100, "done", r.path))
+                self.post_message(ExportSaved(r.path))
+            else:
+                self.post_message(JobUpdate(r.render_id, f"Render {label}", None, "failed"))
+                self.post_message(StatusLine(f"Could not resume {label}: {r.error}", error=True))
+        if taken:
+            await self._refresh(credits=True, quiet=True)
