@@ -87,3 +87,81 @@ def colour_video(
         for pkt in s.encode(None):
             c.mux(pkt)
     return path
+
+
+def tone_video(
+    path: Path,
+    tones: list[tuple[float, float]],
+    *,
+    rate: int = 48000,
+    layout: str = "stereo",
+    codec: str = "aac",
+    amp: float = 0.5,
+    video_seconds: float | None = None,
+    fps: int = 12,
+    size: tuple[int, int] = (64, 48),
+    colour: tuple[int, int, int] = (90, 120, 150),
+    broken: tuple[int, ...] = (),
+    audio_start: float = 0.0,
+) -> Path:
+    """A small flat-colour video (libx264, VP9 in WebM; container from the extension) with a
+    sound made of sines: `tones` is [(seconds, Hz)] in order, Hz 0 for silence; the same sine in
+    every channel of `layout` at peak `amp`. The video lasts `video_seconds` (default: as long
+    as the sound). Audio packets whose index is in `broken` are replaced by garbage of the same
+    size; the sound's timestamps start `audio_start` seconds after the picture's."""
+    import av
+
+    parts = []
+    for seconds, hz in tones:
+        t = np.arange(round(seconds * rate)) / rate
+        phase = 2 * np.pi * hz * t
+        parts.append(np.sin(phase) * amp if hz else np.zeros_like(t))
+    mono = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    seconds = video_seconds if video_seconds is not None else mono.size / rate
+    w, h = size
+    rng = np.random.default_rng(5)
+    with av.open(str(path), "w") as c:
+        webm = Path(path).suffix.lower() == ".webm"
+        vs = c.add_stream("libvpx-vp9" if webm else "libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        if not webm:
+            vs.options = {"preset": "ultrafast", "crf": "18"}
+        a = c.add_stream(codec, rate=rate)
+        a.layout = layout
+        channels = a.codec_context.channels
+        step = a.codec_context.frame_size or 1024
+        arr = np.empty((h, w, 3), np.uint8)
+        arr[:] = colour
+        frames = round(seconds * fps)
+        pos = 0
+        n_pkt = 0
+        first = round(audio_start * rate)
+
+        def mux_audio(pkts) -> None:
+            nonlocal n_pkt
+            for pkt in pkts:
+                if n_pkt in broken:
+                    bad = av.Packet(rng.integers(0, 256, pkt.size, dtype=np.uint8).tobytes())
+                    bad.pts, bad.dts, bad.time_base = pkt.pts, pkt.dts, pkt.time_base
+                    bad.stream = pkt.stream
+                    pkt = bad
+                n_pkt += 1
+                c.mux(pkt)
+
+        for i in range(frames):
+            vf = av.VideoFrame.from_ndarray(arr, format="rgb24")
+            vf.pts = i
+            for pkt in vs.encode(vf):
+                c.mux(pkt)
+            until = min(mono.size, round((i + 1) * rate / fps))
+            while (until - pos >= step) or (i == frames - 1 and pos < mono.size):
+                chunk = mono[pos : pos + step]
+                data = np.ascontiguousarray(np.repeat(chunk[None], channels, axis=0))
+                af = av.AudioFrame.from_ndarray(data, format="fltp", layout=layout)
+                af.sample_rate, af.pts = rate, first + pos
+                mux_audio(a.encode(af))
+                pos += chunk.size
+        for pkt in vs.encode(None):
+            c.mux(pkt)
+        mux_audio(a.encode(None))
+    return path

@@ -12,6 +12,8 @@ photo:
       px/frame², and the largest backward step, px);             target <= 0.15, no steps back
   (c) peak RSS of a render from a 24 MP photo (a fresh process);  target <= 600 MB
   (d) a `draft` preview of 5 s;                                   target <= 0.6 s
+  (e) a 5 s 720p video (AAC sound) as the source: the render with its sound vs muted, and the
+      soundtrack's own time (decode, place, duck under music, limit); target: sound <= +10 %
 Each timing is the best of a few runs (the machine is shared), alternating ours and the others;
 CPU seconds (all threads) are printed beside wall time, as they suffer less from other load.
 """
@@ -36,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.decode import smoothness, track_markers, video_luma  # noqa: E402
+from tests.media import tone_video  # noqa: E402
 from tui.engine.render import pipeline  # noqa: E402
 
 W, H, FPS, SECONDS = 1920, 1080, 30, 5
@@ -169,6 +172,51 @@ def zoompan(src: Path, out: Path, quality="high") -> float:
     return time.perf_counter() - t
 
 
+def video_draft(m: dict, music: str | None = None) -> dict:
+    tracks = [{"tt": 0, "sg": [{"id": "v", "src": "vid", "st": 0, "d": SECONDS * 1000, "m": m}]}]
+    if music:
+        seg = {"id": "a", "src": music, "st": 0, "d": SECONDS * 1000, "m": {"volume": 0.5}}
+        tracks.append({"tt": 1, "sg": [seg]})
+    return {"d": SECONDS * 1000, "m": {"width": W, "height": H, "fps": FPS}, "t": tracks}
+
+
+def video_sound(tmp: Path, runs: int, quality: str) -> None:
+    """(e) the cost of a video source's own sound."""
+    vid = tone_video(
+        tmp / "vid.mp4", [(SECONDS / 2, 440), (SECONDS / 2, 880)], size=(1280, 720), fps=FPS
+    )
+    for music in (None, "builtin:lofi"):
+        t: dict[str, list] = {"muted": [], "sound": []}
+        for _ in range(runs):
+            for name, m in (("muted", {"mute": True}), ("sound", {})):
+
+                def one(m=m, music=music) -> float:
+                    s = time.perf_counter()
+                    pipeline.render_draft(
+                        video_draft({"motion": "static", **m}, music),
+                        {"vid": vid},
+                        tmp / "v.mp4",
+                        quality=quality,
+                    )
+                    return time.perf_counter() - s
+
+                t[name].append(timed(one))
+        d = video_draft({"motion": "static"}, music)
+        canvas = pipeline.canvas_of(d, quality)
+        prep = []
+        for _ in range(max(3, runs)):
+            s = time.perf_counter()
+            pipeline._soundtrack(d, {"vid": vid}, canvas)
+            prep.append(time.perf_counter() - s)
+        (mw, mc), (sw, sc) = (min(x) for x in (t["muted"], t["sound"]))
+        mc, sc = (min(c for _, c in x) for x in (t["muted"], t["sound"]))
+        label = f"with {music}" if music else "no music"
+        print(
+            f"  video source, 5 s, {label}: muted {mw:.2f} s ({mc:.2f} CPU), with its sound "
+            f"{sw:.2f} s ({sc:.2f} CPU); soundtrack {min(prep) * 1000:.0f} ms"
+        )
+
+
 def best(fn, runs: int) -> float:
     return min(fn() for _ in range(runs))
 
@@ -272,6 +320,7 @@ def main() -> None:
             f"  draft preview (5 s, 960x540, ultrafast): {min(t for t, _ in t_draft):.2f} s "
             f"wall, {min(c for _, c in t_draft):.2f} s CPU (best of {runs})"
         )
+        video_sound(tmp, runs, q)
 
 
 if __name__ == "__main__":

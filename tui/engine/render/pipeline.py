@@ -7,6 +7,9 @@
 - Shots meeting on the track crossfade (0.5 s by default, centred on the join).
 - The draft's `m.fade_in` / `m.fade_out` (ms) fade the whole clip from / to black (luma to 16,
   chroma to 128, titles included) and the music with it.
+- Sound: the music track, and each video segment's own sound where its picture plays (trimmed,
+  held silent and crossfaded as the picture is; `m.volume`, `m.mute`), the music ducked under it
+  (soundtrack.py). No music and no video sound: the MP4 has no audio stream.
 - Text segments: `m.text`, `m.position`, `m.role`, `m.size` (small, medium, large or a
   number) and `m.fade` (ms, the title's own fade in and out).
 - Frames are made on a producer thread (OpenCV releases the GIL) into a ring of RING buffers that
@@ -33,6 +36,7 @@ import numpy as np
 from PIL import Image
 
 from tui.engine.render import audio as audio_mod
+from tui.engine.render import soundtrack
 from tui.engine.render.errors import RenderCancelled, RenderError
 from tui.engine.render.motion import (
     MOTIONS,
@@ -505,6 +509,19 @@ def _music(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndar
     return bed
 
 
+def _soundtrack(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndarray | None:
+    """The clip's audio: the music track, and the video segments' own sound played with their
+    pictures (see soundtrack.py); None when there is neither (the MP4 then has no audio)."""
+    music = _music(draft, media, canvas)
+    shots = _plan_shots(_tracks(draft, 0), canvas.fps, canvas.frames)
+    spans = [(s.first, s.last, s.seg, s.fade) for s in shots]
+    total = round(canvas.seconds * audio_mod.RATE)
+    sound = soundtrack.shots_sound(spans, media, canvas.fps, total)
+    return soundtrack.mix(
+        music, sound, fade_in_ms=canvas.fade_in_ms, fade_out_ms=canvas.fade_out_ms
+    )
+
+
 def _fade_music(bed: np.ndarray, canvas: Canvas) -> None:
     """The clip's fades on the music, in place: in over `fade_in_ms` (with the picture), out
     over the last second or `fade_out_ms` when longer; raised-cosine ramps, so the ends meet
@@ -546,8 +563,8 @@ def render_draft(
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        music = _music(draft, media, canvas)  # made while the first stage is being prepared
-        _encode(maker, music, canvas, tmp, quality, progress, cancel)
+        sound = _soundtrack(draft, media, canvas)  # made while the first stage is being prepared
+        _encode(maker, sound, canvas, tmp, quality, progress, cancel)
         os.replace(tmp, out)
     finally:
         maker.close()
@@ -641,7 +658,7 @@ def encode_frames(frames, canvas: Canvas, path: Path, quality: str) -> None:
 
 def _encode(
     maker: _FrameMaker,
-    music: np.ndarray | None,
+    audio: np.ndarray | None,
     canvas: Canvas,
     path: Path,
     quality: str,
@@ -652,7 +669,7 @@ def _encode(
     in place (no per-frame allocation or copy); x264 copies each picture in as it is sent, so
     a buffer goes back to the ring as soon as `encode` returns."""
     w, h, n = canvas.width, canvas.height, canvas.frames
-    container, vs, astream = _open_output(path, canvas, quality, music is not None)
+    container, vs, astream = _open_output(path, canvas, quality, audio is not None)
     try:
         cc = vs.codec_context
         audio_pos = 0
@@ -690,9 +707,9 @@ def _encode(
                     container.mux(pkt)
                 del vf
                 free.put(item)
-                if astream is not None and music is not None:
-                    until = min(music.shape[1], int((i + 1) * audio_mod.RATE / canvas.fps))
-                    audio_pos = _feed_audio(container, astream, music, audio_pos, until)
+                if astream is not None and audio is not None:
+                    until = min(audio.shape[1], int((i + 1) * audio_mod.RATE / canvas.fps))
+                    audio_pos = _feed_audio(container, astream, audio, audio_pos, until)
                 if progress is not None and (i % 10 == 0 or i == n - 1):
                     progress((i + 1) / n)
         finally:
@@ -701,19 +718,19 @@ def _encode(
             producer.join()
         for pkt in vs.encode(None):
             container.mux(pkt)
-        if astream is not None and music is not None:
-            _feed_audio(container, astream, music, audio_pos, music.shape[1], final=True)
+        if astream is not None and audio is not None:
+            _feed_audio(container, astream, audio, audio_pos, audio.shape[1], final=True)
             for pkt in astream.encode(None):
                 container.mux(pkt)
     finally:
         container.close()
 
 
-def _feed_audio(container, stream, music: np.ndarray, pos: int, until: int, final=False) -> int:
-    """Encode whole AAC frames of `music` up to `until` (the tail too when `final`)."""
+def _feed_audio(container, stream, audio: np.ndarray, pos: int, until: int, final=False) -> int:
+    """Encode whole AAC frames of `audio` up to `until` (the tail too when `final`)."""
     while until - pos >= AAC_FRAME or (final and pos < until):
         end = min(pos + AAC_FRAME, until)
-        chunk = np.ascontiguousarray(music[:, pos:end])
+        chunk = np.ascontiguousarray(audio[:, pos:end])
         af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
         af.sample_rate = audio_mod.RATE
         af.pts = pos
