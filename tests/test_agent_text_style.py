@@ -10,7 +10,7 @@ import pytest
 from tests.test_agent import BRIEF, IMG1, field
 from tui.engine import agent
 from tui.engine.agent.apply_text import RENDERER_SIZES, SIZES
-from tui.engine.render.pipeline import TEXT_SIZES, text_scale
+from tui.engine.text_sizes import TEXT_SIZES, text_scale
 
 
 def _title_size(message: str, draft: dict) -> object:

@@ -8,12 +8,12 @@ from tui.engine.agent.call import Call
 from tui.engine.agent.draft import next_id, segments, text_role, track_of
 from tui.engine.agent.replies import POSITION_ZH, ROLE_ZH, SIZE_ZH, secs
 from tui.engine.agent.request import Request, TextEdit
+from tui.engine.text_sizes import TEXT_SIZES, text_scale
 from tui.protocol import TRACK_TEXT
 
-# Text sizes as factors of the default (titles 8.5 % of the canvas's short side, captions 5 %).
-# The renderer knows small, medium and large by name (render.pipeline.TEXT_SIZES, not imported:
-# it loads the whole renderer); tiny and huge are written as factors, which it also reads.
-RENDERER_SIZES = {"small": 0.7, "medium": 1.0, "large": 1.4}
+# Text sizes as factors of the default. The renderer knows small, medium and large by name;
+# tiny and huge are written as factors, which it also reads.
+RENDERER_SIZES = TEXT_SIZES
 SIZES = {"tiny": 0.5, **RENDERER_SIZES, "huge": 2.0}
 
 
@@ -84,7 +84,7 @@ def _set_text(new: dict, edit: TextEdit, append: bool) -> list[Call]:
     look_en, look_zh = [m["position"]], [POSITION_ZH.get(m["position"], m["position"])]
     if edit.size:
         args["size"] = m["size"]
-        name = _size_name(_scale(m["size"], edit.role, new))
+        name = _size_name(text_scale(m["size"], edit.role, new))
         look_en.append(f"{name} size" if name != "medium" else "normal size")
         look_zh.append(SIZE_ZH[name])
     return [
@@ -95,23 +95,6 @@ def _set_text(new: dict, edit: TextEdit, append: bool) -> list[Call]:
             f"{ROLE_ZH[edit.role]}「{m['text']}」：{span} 秒，{'，'.join(look_zh)}",
         )
     ]
-
-
-def _scale(size: object, role: str, draft: dict) -> float:
-    """A segment's `m.size` as the renderer reads it (render.pipeline.text_scale): a name, a
-    factor up to 4, or above that a height in px of the canvas; anything else is 1."""
-    if isinstance(size, str) and size.strip().lower() in SIZES:
-        return SIZES[size.strip().lower()]
-    try:
-        v = float(size)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 1.0
-    if not v > 0:
-        return 1.0
-    if v <= 4:
-        return v
-    short = min(int(draft["m"]["width"]), int(draft["m"]["height"]))
-    return v / (short * (0.085 if role == "title" else 0.05))
 
 
 def _size_name(scale: float) -> str:
@@ -125,7 +108,7 @@ def _new_size(old: Any, said: str, role: str, draft: dict) -> Any:
     if said in SIZES:
         scale = SIZES[said]
     else:
-        now = _scale(old, role, draft)
+        now = text_scale(old, role, draft)
         if said == "bigger":
             step = next((v for v in sorted(SIZES.values()) if v > now + 0.01), None)
         else:

@@ -59,6 +59,7 @@ from tui.engine.render.stage import (
 )
 from tui.engine.render.text import TextOverlay, make_overlay
 from tui.engine.render.video_source import VideoSource, is_video
+from tui.engine.text_sizes import text_scale
 
 QUALITY = {
     "high": {"preset": "medium", "crf": "20"},
@@ -246,27 +247,6 @@ def _plan_shots(segs: list[dict], fps: int, total: int) -> list[_Shot]:
         if prev.last > cur.first:
             cur.fade = (cur.first, prev.last)
     return shots
-
-
-TEXT_SIZES = {"small": 0.7, "medium": 1.0, "large": 1.4}
-
-
-def text_scale(size: object, role: str, draft: Mapping) -> float:
-    """A text segment's `m.size` as make_overlay's `scale`: "small", "medium" (the default),
-    "large", or a number: up to 4, a factor; above, a size in px of the draft's canvas."""
-    if isinstance(size, str) and size.strip().lower() in TEXT_SIZES:
-        return TEXT_SIZES[size.strip().lower()]
-    try:
-        v = float(size)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 1.0
-    if not v > 0:
-        return 1.0
-    if v <= 4:
-        return v
-    meta = draft.get("m") or {}
-    short = min(int(meta.get("width", 1920)), int(meta.get("height", 1080)))
-    return v / (short * (0.085 if role == "title" else 0.05))
 
 
 def _seconds(ms: object) -> float | None:
