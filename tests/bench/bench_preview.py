@@ -9,6 +9,9 @@
   open + reduced decode + EXIF turn + fit, then the Sixel encoding (256 colours) and the Kitty
   PNG; bytes each sends to the terminal
 - the UI thread's share: PixelPreview.render_lines for a 30x8-cell picture (placing ready data)
+- start-up with and without the probe: the real command on a pseudo-terminal 120x30 that answers
+  like xterm as a VT340, launch -> the first frame holding the panes, `--preview pixels` (asks)
+  against `--preview blocks` (never asks)
 
 The preview runs in a thread, so none of this blocks typing; the figures say how soon it shows.
 """
@@ -70,6 +73,38 @@ def probe_round_trip(answer: bytes, timeout: float = 1.0) -> float:
     return took
 
 
+def first_frame(folder: Path, preview: str, home: Path) -> float:
+    """Launch -> the first frame with the Files pane, on a pty answering like xterm."""
+    import fcntl
+    import select
+    import struct
+    import termios
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "STY", "NO_COLOR")}
+    env.update(TERM="xterm-256color", I2V_FLOW_HOME=str(home))
+    started = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 1200, 600))
+        argv = [sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())"]
+        os.execvpe(sys.executable, [*argv, str(folder), "--preview", preview], env)
+    heard, answered, took = b"", False, float("nan")
+    deadline = time.perf_counter() + 20
+    while time.perf_counter() < deadline:
+        if select.select([fd], [], [], 0.05)[0]:
+            heard += os.read(fd, 65536)
+        if not answered and DA1_QUERY in heard:
+            os.write(fd, XTERM)
+            answered = True
+        if b"Files" in heard and b"Transcript" in heard:
+            took = time.perf_counter() - started
+            break
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return took
+
+
 def photo(path: Path, size: tuple[int, int], mode: str = "RGB") -> Path:
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -120,6 +155,16 @@ def main() -> None:
         widget._covered = lambda: False  # no screen here: the placement alone
         t_place = best(runs * 20, lambda: widget._kitty_lines(kit, region))
         print(f"UI thread per render: kitty placeholders {ms(t_place)}")
+
+        folder = Path(tmp)
+        for preview in ("blocks", "pixels", "blocks", "pixels"):  # warm the first pair
+            first_frame(folder, preview, folder / "home")
+        for preview in ("blocks", "pixels"):
+            times = [first_frame(folder, preview, folder / "home") for _ in range(runs)]
+            print(
+                f"first frame on a pty, --preview {preview}: median "
+                f"{ms(statistics.median(times))} (runs: {', '.join(ms(t) for t in times)})"
+            )
 
 
 if __name__ == "__main__":
