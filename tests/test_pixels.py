@@ -9,6 +9,7 @@ import re
 import time
 from pathlib import Path
 
+import pyte
 from rich.control import Control
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -74,10 +75,15 @@ async def test_sixel_preview_draws_the_picture_at_the_widget(tmp_path: Path) -> 
         assert pixels.shape == (8 * 16, 32 * 8, 3)  # whole cells: nothing left stale
         strips = preview.render_lines(Region(0, 0, *preview.region.size))
         assert len(strips) == 8
-        assert all_text(strips[:-1]) == ""  # rows above write nothing over the picture
+        x, y, right = preview.region.x, preview.region.y, preview.region.right
+        for row, strip in enumerate(strips[:-1]):  # rows above only step past the picture
+            assert all_text([strip]) == Control.move_to(right, y + row).segment.text
         last = all_text(strips[-1:])
-        x, y = preview.region.x, preview.region.y
-        assert last.startswith(Control.move_to(x, y).segment.text + pic.data)
+        assert last == (
+            Control.move_to(x, y).segment.text
+            + pic.data
+            + Control.move_to(right, y + 7).segment.text
+        )
         assert all(strip.cell_length == 32 for strip in strips)
         # The facts say what the file is, as with half-blocks.
         facts = str(app.query_one(FileInfo).query_one("#facts").render())
@@ -97,6 +103,7 @@ async def test_sixel_is_withheld_while_a_toast_covers_the_screen(tmp_path: Path)
         await until(pilot, lambda: app.screen.query("Toast"), what="toast")
         strips = preview.render_lines(Region(0, 0, *preview.region.size))
         assert "\x1bP" not in all_text(strips)  # it would be cut apart at the toast's edge
+        assert all(strip.cell_length == preview.region.width for strip in strips)
 
 
 async def test_kitty_preview_sends_once_and_places_by_placeholders(tmp_path: Path) -> None:
@@ -200,6 +207,23 @@ def test_the_app_asks_before_it_starts_and_draws_sixel_in_a_pty(tmp_path: Path) 
         read_until(lambda b: b'\x1bP0;1;0q"1;1;' in b[asked_at:], 30, "Sixel picture")
         # The answer was read as an answer, never typed into the prompt.
         assert b"1;2;4;6;9" not in heard[asked_at:]
+        # Uploading it repaints the whole screen with the picture in place. Every row must still
+        # line up: replayed in a terminal emulator (the Sixel data, pixels to a terminal, taken
+        # out), each pane border stands in the same column on every row.
+        os.write(fd, b"\r")
+        read_until(lambda b: b"Uploaded" in b[asked_at:], 30, "the upload")
+        os.write(fd, b"\t\t")  # on to the prompt: focus moves repaint too
+        time.sleep(1.0)
+        read_until(lambda b: not select.select([fd], [], [], 0.3)[0], 10, "a quiet screen")
+        screen = pyte.Screen(120, 30)
+        pyte.ByteStream(screen).feed(re.sub(rb"\x1bP.*?\x1b\\", b"", heard, flags=re.S))
+        rows = screen.display
+        borders = [i for i, ch in enumerate(rows[5]) if ch in "│┃"]
+        assert len(borders) >= 4, rows[5]
+        for y in range(5, 27):  # below the tree's emoji icons, which pyte measures otherwise
+            found = [i for i, ch in enumerate(rows[y]) if ch in "│┃"]
+            shown = "\n".join(f"{i:2} {r}" for i, r in enumerate(rows))
+            assert set(borders) <= set(found), f"row {y} out of line:\n{shown}"
         os.write(fd, b"\x11")  # ctrl+q
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -149,17 +149,21 @@ class PixelPreview(Widget):
             return self._with_unsent(lines, crop.width)
         if picture.kind == "kitty":
             return self._kitty_lines(picture, crop)
-        # Rows above the last write nothing (the picture stays); the last one draws it all.
-        lines = [Strip([], crop.width)] * crop.height
+        # No row writes a cell over the picture: each only moves the cursor past the widget, as
+        # if it had written its width (a full repaint writes a line's strips back to back).
+        x, y = self.region.x, self.region.y
+        after = x + crop.right
+        lines = [
+            Strip([_control(Control.move_to(after, y + row).segment.text)], crop.width)
+            for row in range(crop.y, crop.bottom)
+        ]
         if self._covered() or crop.size != self.region.size:  # clipped: cannot draw a part
             return lines
-        x, y = self.region.x, self.region.y
-        segments = [
-            _control(Control.move_to(x, y).segment.text),
-            _control(picture.data),
-            _control(Control.move_to(self.region.right - 1, self.region.bottom - 1).segment.text),
-        ]
-        lines[-1] = Strip(segments, crop.width)
+        # The last row draws the whole picture from the top-left corner: rows above are written
+        # first in a repaint, so nothing of this frame lands on it afterwards.
+        last = Control.move_to(after, y + crop.bottom - 1).segment.text
+        segments = [_control(Control.move_to(x, y).segment.text), _control(picture.data)]
+        lines[-1] = Strip([*segments, _control(last)], crop.width)
         return lines
 
     def _kitty_lines(self, picture: Picture, crop: Region) -> list[Strip]:
