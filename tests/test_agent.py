@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tui.engine import agent
+from tui.protocol import summarize_draft
 
 EMPTY: dict = {
     "d": 5000,
@@ -126,6 +127,26 @@ BRIEF["t"][2]["sg"] = [
     },
 ]
 BRIEF_TITLE = ("title", "Hi", 0, 2000, "center")  # its title, as the `T` field reads it
+# A video file (its own sound plays in the clip), as the engine types uploads.
+VID = {
+    "hash": "v1",
+    "file_type": "video",
+    "filename": "walk.mp4",
+    "width": 1920,
+    "height": 1080,
+    "duration": 4.0,
+}
+# ONE with the video in place of the image: its own sound, and lo-fi at 50 % over it.
+CLIP: dict = copy.deepcopy(ONE)
+CLIP["t"][0]["sg"][0].update(src="v1", m={"name": "walk.mp4", "motion": "static"})
+del CLIP["t"][2]
+MUTED: dict = copy.deepcopy(CLIP)  # its sound muted
+MUTED["t"][0]["sg"][0]["m"]["mute"] = True
+# The image, then the video (2.5 s each), no music.
+MIXED: dict = copy.deepcopy(TWO)
+MIXED["d"] = 5000
+MIXED["t"][0]["sg"][0]["d"] = 2500
+MIXED["t"][0]["sg"][1].update(src="v1", st=2500, d=2500, m={"name": "walk.mp4", "motion": "static"})
 DRAFTS = {
     "empty": EMPTY,
     "one": ONE,
@@ -133,8 +154,17 @@ DRAFTS = {
     "three": THREE,
     "captioned": CAPTIONED,
     "brief": BRIEF,
+    "clip": CLIP,
+    "muted": MUTED,
+    "mixed": MIXED,
 }
-MEDIA = {"img1": IMG1, "img3": IMG3, "img1+song": IMG1_SONG}
+MEDIA = {
+    "img1": IMG1,
+    "img3": IMG3,
+    "img1+song": IMG1_SONG,
+    "vid": [VID],
+    "img1+vid": [*IMG1, VID],
+}
 TRACKS = {"V": 0, "A": 1, "T": 7}
 
 
@@ -384,6 +414,30 @@ CASES: list[tuple[str, str, str, dict]] = [
         "make the title small and the caption large",
         {"T*.size": ["small", "large"]},
     ),
+    # a video's own sound: m.mute and m.volume on the video's segment (the music stays)
+    ("clip", "vid", "mute the video", {"V0.mute": True, "A0.volume": 0.5}),
+    ("clip", "vid", "turn off the video's sound", {"V0.mute": True, "A": ["builtin:lofi"]}),
+    ("clip", "vid", "no original audio", {"V0.mute": True, "A0.volume": 0.5}),
+    ("clip", "vid", "keep only the music", {"V0.mute": True, "A": ["builtin:lofi"]}),
+    ("muted", "vid", "unmute the video", {"V0.mute": None, "V0.volume": None}),
+    ("muted", "vid", "keep the original sound", {"V0.mute": None, "A0.volume": 0.5}),
+    ("clip", "vid", "video sound at 50%", {"V0.volume": 0.5, "A0.volume": 0.5}),
+    ("clip", "vid", "original audio 30%", {"V0.volume": 0.3, "A0.volume": 0.5, "d": 5000}),
+    ("clip", "vid", "make the video quieter", {"V0.volume": 0.85, "A0.volume": 0.5}),
+    ("clip", "vid", "make the video louder", {"V0.volume": 1.15, "A0.volume": 0.5}),
+    ("muted", "vid", "make the video louder", {"V0.mute": None, "V0.volume": 1.15}),
+    ("clip", "vid", "original audio 30%, music at 20%", {"V0.volume": 0.3, "A0.volume": 0.2}),
+    ("mixed", "img1+vid", "mute the video", {"V*.mute": [None, True], "V": ["h1", "v1"]}),
+    ("empty", "vid", "make a video without the original sound", {"V": ["v1"], "V0.mute": True}),
+    # ... and all sound: "mute" alone silences the music too
+    ("clip", "vid", "mute", {"V0.mute": True, "A": []}),
+    # the music's words stay the music's, with a video or without one
+    ("clip", "vid", "music at 35%", {"A0.volume": 0.35, "V0.volume": None, "V0.mute": None}),
+    ("clip", "vid", "make the music quieter", {"A0.volume": 0.35, "V0.volume": None}),
+    ("clip", "vid", "quieter music", {"A0.volume": 0.35, "V0.volume": None}),
+    ("clip", "vid", "mute the music", {"A": [], "V0.mute": None}),
+    ("one", "img1", "make the video quieter", {"A0.volume": 0.35, "V0.volume": None}),
+    ("one", "img1", "mute the video", {"A": [], "V0.mute": None}),
     # ---- Chinese ------------------------------------------------------------------------------
     ("empty", "img1", "做个视频", {"d": 5000, "V": ["h1"], "V0.motion": "zoom_in"}),
     ("empty", "img3", "做个视频", {"d": 9000, "V": ["h1", "h2", "h3"]}),
@@ -531,6 +585,29 @@ CASES: list[tuple[str, str, str, dict]] = [
     ("brief", "img1", "字幕小一点", {"T*.size": [None, "small"]}),
     ("brief", "img1", "标题用特大号字", {"T*.size": [2.0, None]}),
     ("brief", "img1", "标题改成大号", {"T*.size": ["large", None], "T*.text": ["Hi", "Buy"]}),
+    # a video's own sound
+    ("clip", "vid", "静音原视频", {"V0.mute": True, "A0.volume": 0.5}),
+    ("clip", "vid", "关掉视频原声", {"V0.mute": True, "A": ["builtin:lofi"]}),
+    ("clip", "vid", "去掉原声", {"V0.mute": True, "A0.volume": 0.5}),
+    ("clip", "vid", "视频静音", {"V0.mute": True, "A0.volume": 0.5}),
+    ("clip", "vid", "只保留背景音乐", {"V0.mute": True, "A": ["builtin:lofi"]}),
+    ("muted", "vid", "保留原声", {"V0.mute": None, "A0.volume": 0.5}),
+    ("muted", "vid", "取消静音", {"V0.mute": None, "A": ["builtin:lofi"]}),
+    ("clip", "vid", "原声调到50%", {"V0.volume": 0.5, "A0.volume": 0.5, "d": 5000}),
+    ("clip", "vid", "原声小一点", {"V0.volume": 0.85, "A0.volume": 0.5}),
+    ("clip", "vid", "视频声音大一点", {"V0.volume": 1.15, "A0.volume": 0.5}),
+    ("clip", "vid", "把视频原声调低一点", {"V0.volume": 0.85}),
+    ("clip", "vid", "原声百分之三十，音乐百分之二十", {"V0.volume": 0.3, "A0.volume": 0.2}),
+    ("mixed", "img1+vid", "把原视频静音", {"V*.mute": [None, True]}),
+    ("empty", "vid", "做个视频，去掉原声", {"V": ["v1"], "V0.mute": True}),
+    ("clip", "vid", "静音", {"V0.mute": True, "A": []}),
+    # the music's words stay the music's
+    ("clip", "vid", "音乐小声点", {"A0.volume": 0.35, "V0.volume": None}),
+    ("clip", "vid", "音量30%", {"A0.volume": 0.3, "V0.volume": None, "V0.mute": None}),
+    ("clip", "vid", "去掉音乐", {"A": [], "V0.mute": None}),
+    ("clip", "vid", "音乐大声一点", {"A0.volume": 0.65, "V0.volume": None}),
+    ("one", "img1", "静音", {"A": [], "V0.mute": None}),
+    ("one", "img1", "视频小声一点", {"A0.volume": 0.35, "V0.volume": None}),
 ]
 
 
@@ -698,6 +775,107 @@ def test_uploaded_videos_go_on_the_track_with_the_images() -> None:
     turn = agent.plan_turn("做个视频", EMPTY, [*IMG1, clip], "zh")
     assert turn.draft and field(turn.draft, "V") == ["h1", "h9"]
     assert turn.reply.startswith("好的") and "walk.mp4" in turn.reply
+
+
+@pytest.mark.parametrize(
+    "start,message,zh,music",
+    [
+        ("one", "turn off the video's sound", False, True),
+        ("one", "no original audio", False, True),
+        ("one", "keep the original sound", False, True),
+        ("one", "original audio 30%", False, True),
+        ("one", "unmute the video", False, True),
+        ("three", "mute the video", False, False),
+        ("three", "make the video louder", False, False),
+        ("three", "mute", False, False),
+        ("one", "静音原视频", True, True),
+        ("one", "原声调到50%", True, True),
+        ("one", "视频声音小一点", True, True),
+        ("one", "取消静音", True, True),
+        ("three", "去掉原声", True, False),
+        ("three", "静音", True, False),
+    ],
+)
+def test_without_a_video_the_sound_of_one_gets_an_answer(
+    start: str, message: str, zh: bool, music: bool
+) -> None:
+    """Images have no sound: asked for a video's own, the agent says so (and what the clip's
+    sound is instead), and leaves the music alone."""
+    turn = agent.plan_turn(message, DRAFTS[start], MEDIA["img1" if start == "one" else "img3"])
+    assert turn.draft is None and turn.calls == [] and turn.step == 0
+    if zh:
+        assert turn.reply.startswith("时间线上没有带原声的视频")
+        assert ("唯一的声音是背景音乐" in turn.reply) == music
+    else:
+        assert turn.reply.startswith("There is no video with its own sound on the timeline")
+        assert ("the only sound is the music" in turn.reply) == music
+
+
+def test_the_answer_comes_with_what_else_was_done() -> None:
+    turn = agent.plan_turn("make it 8 seconds and mute the original audio", THREE, IMG3, "en")
+    assert turn.draft and turn.draft["d"] == 8000
+    assert turn.reply.startswith("Done: set the length to 8 s")
+    assert "There is no video with its own sound" in turn.reply
+    assert turn.reply.endswith('Say "export" to render the video.')
+    turn = agent.plan_turn("改成8秒，去掉原声", THREE, IMG3, "zh")
+    assert turn.draft and turn.draft["d"] == 8000
+    assert turn.reply.startswith("好的，") and "没有带原声的视频" in turn.reply
+
+
+@pytest.mark.parametrize(
+    "start,message,said",
+    [
+        ("muted", "mute the video", "The sound of walk.mp4 is already muted."),
+        ("muted", "静音原视频", "walk.mp4 的原声已经是静音。"),
+        ("clip", "keep the original sound", "The sound of walk.mp4 is already on (100%)."),
+        ("clip", "保留原声", "walk.mp4 的原声本来就是开着的（音量 100%）。"),
+        ("muted", "make the video quieter", 'say "unmute the video" to hear it again'),
+    ],
+)
+def test_a_video_sound_already_so_is_said(start: str, message: str, said: str) -> None:
+    turn = agent.plan_turn(message, DRAFTS[start], [VID], "en")
+    assert turn.draft is None and turn.calls == [] and said in turn.reply
+
+
+def test_a_video_is_known_by_its_media_type_else_by_its_name() -> None:
+    # The media say the first segment is an image, whatever its name; a source not among
+    # the media is read by its extension.
+    draft = copy.deepcopy(MIXED)
+    draft["t"][0]["sg"][0]["m"]["name"] = "odd.mp4"
+    draft["t"][0]["sg"][1]["src"] = "gone"
+    turn = agent.plan_turn("mute the video", draft, IMG1, "en")
+    assert turn.draft and field(turn.draft, "V*.mute") == [None, True]
+    assert turn.calls[0].args == {"segments": ["s2"]}
+
+
+def test_the_video_sound_shows_in_the_track_summary_and_undo_note() -> None:
+    turn = agent.plan_turn("original audio 30%", CLIP, [VID], "en")
+    assert turn.draft and summarize_draft(turn.draft)[0] == "1. Video: walk.mp4 (0-5s, sound 30%)"
+    assert turn.calls[0].en == "set the sound of walk.mp4 to 30% (was 100%)"
+    assert turn.calls[0].zh == "walk.mp4 的原声音量调为 30%（原为 100%）"
+    turn = agent.plan_turn("mute the video", turn.draft, [VID], "en")
+    assert turn.draft and summarize_draft(turn.draft)[0] == "1. Video: walk.mp4 (0-5s, muted)"
+    turn = agent.plan_turn("unmute", turn.draft, [VID], "en")
+    assert turn.draft and summarize_draft(turn.draft)[0] == "1. Video: walk.mp4 (0-5s, sound 30%)"
+    turn = agent.plan_turn("original audio 100%", turn.draft, [VID], "en")
+    assert turn.draft and summarize_draft(turn.draft)[0] == "1. Video: walk.mp4 (0-5s)"
+
+
+def test_a_video_sound_steps_like_the_music_and_may_boost() -> None:
+    draft = copy.deepcopy(CLIP)
+    for want in (0.85, 0.7, 0.55):
+        turn = agent.plan_turn("make the video quieter", draft, [VID], "en")
+        assert turn.draft and field(turn.draft, "V0.volume") == want
+        draft = turn.draft
+    turn = agent.plan_turn("original audio 250%", CLIP, [VID], "en")
+    assert turn.draft and field(turn.draft, "V0.volume") == 2.5
+    turn = agent.plan_turn("original audio 900%", CLIP, [VID], "en")
+    assert turn.draft and field(turn.draft, "V0.volume") == 4.0  # the renderer's limit
+
+
+def test_undo_and_mute_the_video_is_a_step_then_the_mute() -> None:
+    turn = agent.plan_turn("undo and mute the original audio", CLIP, [VID], "en")
+    assert (turn.step, turn.then) == (-1, "mute the original audio")
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,46 @@ def test_the_track_summary_reads_as_the_protocol_page_says() -> None:
     assert summarize_draft(None) == [] and summarize_draft({"t": "junk"}) == []
 
 
+@pytest.mark.parametrize(
+    ("m", "line"),
+    [
+        ({}, "1. Video: clip.mp4 (0-5s)"),
+        ({"volume": 1}, "1. Video: clip.mp4 (0-5s)"),
+        ({"volume": 0.5}, "1. Video: clip.mp4 (0-5s, sound 50%)"),
+        ({"volume": 0.333}, "1. Video: clip.mp4 (0-5s, sound 33%)"),
+        ({"volume": 2.5}, "1. Video: clip.mp4 (0-5s, sound 250%)"),
+        ({"volume": 0}, "1. Video: clip.mp4 (0-5s, sound 0%)"),
+        ({"mute": True}, "1. Video: clip.mp4 (0-5s, muted)"),
+        ({"mute": True, "volume": 0.5}, "1. Video: clip.mp4 (0-5s, muted)"),
+        ({"mute": "true"}, "1. Video: clip.mp4 (0-5s, muted)"),  # as the renderer reads it
+        ({"mute": False, "volume": 0.3}, "1. Video: clip.mp4 (0-5s, sound 30%)"),
+        ({"volume": "loud"}, "1. Video: clip.mp4 (0-5s)"),
+        ({"volume": float("nan")}, "1. Video: clip.mp4 (0-5s)"),
+        ({"volume": None}, "1. Video: clip.mp4 (0-5s)"),
+    ],
+)
+def test_the_summary_shows_a_videos_own_sound_when_muted_or_not_full(m: dict, line: str) -> None:
+    seg = {"id": "s1", "src": "v", "st": 0, "d": 5000, "m": {"name": "clip.mp4", **m}}
+    assert summarize_draft({"t": [{"tt": 0, "sg": [seg]}]}) == [line]
+
+
+def test_the_summary_reads_bgm_volume_as_before() -> None:
+    def bgm(volume: object) -> list[str]:
+        seg = {"id": "s2", "st": 0, "d": 5000, "m": {"name": "Lo-fi", "volume": volume}}
+        return summarize_draft({"t": [{"tt": 1, "sg": [seg]}]})
+
+    assert bgm(0.35) == ["1. BGM: Lo-fi (0-5s, 35%)"]
+    assert bgm(1) == ["1. BGM: Lo-fi (0-5s, 100%)"]  # the music shows its volume always
+    assert bgm("x") == bgm(float("inf")) == bgm(None) == ["1. BGM: Lo-fi (0-5s)"]
+
+
+def test_the_diff_says_when_a_videos_sound_changed() -> None:
+    clip = {"id": "s1", "src": "v", "st": 0, "d": 5000, "m": {"name": "clip.mp4"}}
+    muted = {**clip, "m": {"name": "clip.mp4", "mute": True}}
+    before, after = {"t": [{"tt": 0, "sg": [clip]}]}, {"t": [{"tt": 0, "sg": [muted]}]}
+    assert diff_drafts(before, after) == ["Changed video clip.mp4 (0-5s) → (0-5s, muted)"]
+
+
 def test_the_diff_says_what_changed_in_plain_words() -> None:
     after = {
         "d": 8000,

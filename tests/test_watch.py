@@ -389,3 +389,20 @@ async def test_the_apps_saved_session_survives_a_watcher_run(
         assert await app.resume_renders() == []
     assert not (tmp_path / "not-yours.mp4").exists()
     assert list(after.pending_renders(f"watch:{d.resolve()}")) == [rid]
+
+
+async def test_jobs_side_by_side_each_get_their_own_clip(tmp_path: Path, engine_url: str) -> None:
+    """Three jobs at once, one user: each output is its own image's instruction, never a
+    neighbour's (render ids started in one millisecond once made two jobs one)."""
+    d = tmp_path / "in"
+    d.mkdir()
+    seconds = {"a": 1, "b": 2, "c": 3, "d": 1, "e": 2, "f": 3}
+    for n, (stem, s) in enumerate(seconds.items()):
+        tiny(d / f"{stem}.png", n + 10)
+        (d / f"{stem}.txt").write_text(f"a {s} second 720p clip")
+    async with Running(d, engine_url, jobs=3) as r:
+        await r.until(done(r, *(f"{stem}.png" for stem in seconds)), timeout=120)
+    sessions = {r.first(f"{stem}.png", "uploaded").detail for stem in seconds}
+    assert len(sessions) == len(seconds)  # a session each
+    for stem, s in seconds.items():
+        assert probe(d / "out" / f"{stem}.mp4").frames == 30 * s, stem

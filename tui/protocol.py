@@ -258,8 +258,18 @@ def _secs(ms: Any) -> str:
         return "?"
 
 
+def _pct(volume: Any) -> int | None:
+    """A volume (1 = 100 %) as a whole percentage; None when absent or not a number."""
+    try:
+        v = float(volume)
+    except (TypeError, ValueError):
+        return None
+    return round(v * 100) if v == v and abs(v) != float("inf") else None
+
+
 def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
-    """(kind, what, span) of one segment: ("Title", '"Urban Dreams"', "0-3s, 35%")."""
+    """(kind, what, span) of one segment: ("BGM", "Lo-fi", "0-5s, 35%"); a video's own sound
+    when muted or not at 100 %: ("Video", "clip.mp4", "0-5s, sound 50%" or "0-5s, muted")."""
     m = seg.get("m") or {}
     try:
         st = int(seg.get("st", 0) or 0)
@@ -268,14 +278,18 @@ def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
         st, end = 0, 0
     span = f"{_secs(st)}-{_secs(end)}s"
     if tt == TRACK_VIDEO:
-        return "Video", str(m.get("name") or seg.get("src", "?")), span
+        # A video's own sound: muted, or its volume when not 100 % (images have neither).
+        mute = m.get("mute")
+        if mute is True or str(mute or "").lower() in ("1", "true", "yes"):
+            sound = ", muted"
+        else:
+            pct = _pct(m.get("volume"))
+            sound = f", sound {pct}%" if pct is not None and pct != 100 else ""
+        return "Video", str(m.get("name") or seg.get("src", "?")), span + sound
     if tt == TRACK_AUDIO:
-        vol = m.get("volume")
-        try:
-            pct = f", {round(float(vol) * 100)}%" if vol is not None else ""
-        except (TypeError, ValueError):
-            pct = ""
-        return "BGM", str(m.get("name") or seg.get("src", "?")), span + pct
+        pct = _pct(m.get("volume"))
+        vol = f", {pct}%" if pct is not None else ""
+        return "BGM", str(m.get("name") or seg.get("src", "?")), span + vol
     if tt == TRACK_TEXT:
         kind = "Caption" if m.get("role") == "caption" else "Title"
         return kind, f'"{m.get("text", "")}"', span
@@ -296,7 +310,9 @@ def _segments(draft: Any) -> list[tuple[Any, dict]]:
 
 
 def summarize_draft(draft: Any) -> list[str]:
-    """Numbered lines: `1. Video: photo.png (0-5s)`, `2. BGM: Lo-fi (0-5s, 35%)`, ..."""
+    """Numbered lines: `1. Video: photo.png (0-5s)`, `2. BGM: Lo-fi (0-5s, 35%)`, ...; a video
+    with its sound muted or turned up or down: `1. Video: clip.mp4 (0-5s, muted)`, `(0-5s,
+    sound 50%)`."""
     lines: list[str] = []
     for tt, seg in _segments(draft):
         kind, what, span = _seg_parts(tt, seg)

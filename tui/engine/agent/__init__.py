@@ -17,9 +17,14 @@ What it writes beyond the protocol's example draft: video segments' `m.motion`, 
 `m.easing`, `m.focus` [x, y], `m.fit` and, on every segment but the first, `m.transition`
 ("crossfade" or "cut") with `m.transition_ms`; text segments' `m.role` (title or caption),
 `m.position` and `m.size` (small, medium, large, or a factor); the draft's `m.fade_in` /
-`m.fade_out` (ms). Undo and redo are not applied here: the turn's `step` asks the server to move
-through its stored history, and its `then` is the rest of "undo and make it 5 s", for the
-server to plan on the draft the step restores.
+`m.fade_out` (ms); on segments that play a video file (not images: `draft.sound_segments`), its
+own sound's `m.mute` (true) and `m.volume` (1 = 100 %, the default, up to 4). What a message asks
+but the timeline cannot do (a video's sound when there are only images) is said in the reply
+(`Request.notes`), with the changes or, when there are none, instead of the help text.
+
+Undo and redo are not applied here: the turn's `step` asks the server to move through its stored
+history, and its `then` is the rest of "undo and make it 5 s", for the server to plan on the
+draft the step restores.
 """
 
 from tui.engine.agent.apply import apply_request

@@ -8,6 +8,7 @@ from tui.engine.agent.apply_images import apply_images
 from tui.engine.agent.apply_motion import apply_fit, apply_focus, apply_motion
 from tui.engine.agent.apply_music import apply_music
 from tui.engine.agent.apply_text import apply_texts
+from tui.engine.agent.apply_video_sound import apply_video_sound
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import VISUAL, segments
 from tui.engine.agent.request import Request
@@ -16,7 +17,8 @@ from tui.protocol import TRACK_VIDEO
 
 def apply_request(new: dict, req: Request, media: list[dict]) -> list[Call]:
     """Apply `req` to the draft `new` in place. On a first turn (images but an empty video
-    track) a usable request lays the images out, and the canvas and music follow them."""
+    track) a usable request lays the images out, and the canvas and music follow them. What
+    cannot be done goes to `req.notes`."""
     images = [m for m in media if m.get("file_type") in VISUAL]
     first = bool(images) and not segments(new, TRACK_VIDEO)
     usable = req.make or req.useful()
@@ -33,4 +35,5 @@ def apply_request(new: dict, req: Request, media: list[dict]) -> list[Call]:
     calls += apply_fades(new, req)
     calls += apply_texts(new, req)
     calls += apply_music(new, req, media, first=first and bool(laid))
+    calls += apply_video_sound(new, req, media, calls)
     return calls

@@ -76,9 +76,15 @@ def _put_music(new: dict, seg: dict | None, mu: dict, audio: list[dict]) -> dict
 
 def _set_volume(seg: dict, mu: dict) -> None:
     m = seg["m"]
-    vol = float(m.get("volume", DEFAULT_VOLUME))
-    if "volume" in mu:
-        vol = max(0.0, min(1.0, mu["volume"]))
-    if "delta" in mu:
-        vol = max(0.05, min(1.0, vol + mu["delta"]))
-    m["volume"] = round(vol, 2)
+    m["volume"] = new_volume(float(m.get("volume", DEFAULT_VOLUME)), mu)
+
+
+def new_volume(vol: float, asked: dict, top: float = 1.0) -> float:
+    """`vol` set to `asked["volume"]` (within 0..top) and/or moved by `asked["delta"]` (a
+    step, within 0.05..top: a step down never silences), to two decimals. The music's rule,
+    and a video's own sound's with a higher `top` (read_video_sound)."""
+    if "volume" in asked:
+        vol = max(0.0, min(top, asked["volume"]))
+    if "delta" in asked:
+        vol = max(0.05, min(top, vol + asked["delta"]))
+    return round(vol, 2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import re
 
-from tui.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
+from tui.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO, file_kind
 
 ASPECTS = {
     "16:9": (16, 9),
@@ -55,6 +55,27 @@ def track_of(draft: dict, tt: int) -> dict:
 def segments(draft: dict, tt: int) -> list[dict]:
     """The segments of the track of type `tt` (a new empty list when there is no such track)."""
     return next((t["sg"] for t in draft["t"] if t.get("tt") == tt), [])
+
+
+def sound_segments(draft: dict, media: list[dict]) -> list[dict]:
+    """The video track's segments that play a video file (and so its own sound): by the
+    session's media (`file_type`), else, for a source not among them, by the name's extension.
+    Images have no sound."""
+    kinds = {m.get("hash"): m.get("file_type") for m in media}
+    return [
+        s
+        for s in segments(draft, TRACK_VIDEO)
+        if (kinds.get(s.get("src")) or file_kind(str((s.get("m") or {}).get("name", ""))))
+        == "video"
+    ]
+
+
+def will_have_sound(draft: dict, media: list[dict]) -> bool:
+    """Whether the timeline has a video with its own sound, or will once a first turn lays the
+    session's media out (an empty video track, a video among the media)."""
+    if segments(draft, TRACK_VIDEO):
+        return bool(sound_segments(draft, media))
+    return any(m.get("file_type") == "video" for m in media)
 
 
 def text_role(seg: dict) -> str:

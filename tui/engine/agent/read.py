@@ -17,12 +17,14 @@ from tui.engine.agent.read_images import read_images, read_make
 from tui.engine.agent.read_motion import read_fit, read_focus, read_motion
 from tui.engine.agent.read_music import read_music
 from tui.engine.agent.read_text import read_texts
+from tui.engine.agent.read_video_sound import read_video_sound
 from tui.engine.agent.request import Request
 from tui.engine.agent.words import Message
 
 
-def read_request(msg: Message, media: list[dict]) -> Request:
-    """A `Request` from every reader, in the order that resolves their overlaps."""
+def read_request(msg: Message, media: list[dict], sound: bool = False) -> Request:
+    """A `Request` from every reader, in the order that resolves their overlaps. `sound`: the
+    timeline has (or a first turn will lay out) a video with its own sound."""
     req = Request()
     n_images = sum(1 for m in media if m.get("file_type") in VISUAL)
     req.make = read_make(msg)
@@ -33,6 +35,7 @@ def read_request(msg: Message, media: list[dict]) -> Request:
     req.transition = read_transition(msg)
     req.fades = read_fades(msg)
     req.focus = read_focus(msg)
+    req.video_sound = read_video_sound(msg, sound)
     req.music = read_music(msg, media)
     req.texts = read_texts(msg)
     req.relative = read_relative_duration(msg)

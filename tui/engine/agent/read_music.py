@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tui.engine.agent.words import Message, N
 
-MUSIC_REMOVE = (
-    r"\b(?:remove|delete|drop|no|without|get\s+rid\s+of|mute|turn\s+off|stop)\s+"
-    r"(?:the\s+|any\s+)?(?:background\s+)?(?:music|bgm|audio|song|soundtrack|sound)\b|\bmute\b"
-    r"|(?:去掉|删除|删掉|移除|不要|取消|关掉|关闭)(?:背景)?(?:音乐|配乐|bgm|歌曲?|声音)"
-    r"|(?:音乐|配乐)(?:去掉|删掉|不要了)|静音"
+_OFF_EN = r"\b(?:remove|delete|drop|no|without|get\s+rid\s+of|mute|turn\s+off|stop)\s+"
+_OFF_ZH = r"(?:去掉|删除|删掉|移除|不要|取消|关掉|关闭)"
+MUSIC_OFF = (  # the music by name
+    _OFF_EN + r"(?:the\s+|any\s+)?(?:background\s+(?:music|bgm|audio|song|soundtrack|sound)"
+    r"|music|bgm|song|soundtrack)\b"
+    + "|" + _OFF_ZH + r"(?:背景)?(?:音乐|配乐|bgm|歌曲?)|" + _OFF_ZH + "背景声音"
+    + r"|(?:音乐|配乐)(?:去掉|删掉|不要了)"
+)  # fmt: skip
+SOUND_OFF = (  # any sound: the music, and a video's own sound too (read_video_sound)
+    _OFF_EN + r"(?:the\s+|any\s+)?(?:audio|sound)\b|\bmute\b|" + _OFF_ZH + "声音|静音"
 )
+MUSIC_REMOVE = MUSIC_OFF + "|" + SOUND_OFF
 MUSIC_MINE = (  # the uploaded song
     r"\b(?:my|our|the\s+uploaded|the\s+audio|uploaded)\s+(?:own\s+)?"
     r"(?:song|music|track|audio|mp3|file|soundtrack)s?\b|\bthe\s+song\b"
@@ -68,11 +75,7 @@ def read_music(msg: Message, media: list[dict]) -> dict[str, Any]:
     out["style"] = next((st for st, pat in MUSIC_STYLES if msg.take(pat)), out.get("style"))
     generic = msg.take(r"\b(?:music|bgm|soundtrack|song)\b|背景音乐|音乐|配乐|bgm")
     if m := msg.take(VOLUME):
-        if m.group(1):
-            out["volume"] = float(m.group(1)) / 100
-        else:
-            v = m.group(2) or m.group(3)
-            out["volume"] = float(v) if float(v) <= 1 and "." in v else float(v) / 100
+        out["volume"] = volume_value(m)
     if msg.take(LOUDER):
         out["delta"] = VOLUME_STEP
     elif msg.take(QUIETER):
@@ -81,3 +84,11 @@ def read_music(msg: Message, media: list[dict]) -> dict[str, Any]:
     if generic and not out:
         out["generic"] = True
     return out
+
+
+def volume_value(m: re.Match) -> float:
+    """The volume (1 = 100 %) a VOLUME match says: "35%", "volume 35", "volume 0.35"."""
+    if m.group(1):
+        return float(m.group(1)) / 100
+    v = m.group(2) or m.group(3)
+    return float(v) if float(v) <= 1 and "." in v else float(v) / 100

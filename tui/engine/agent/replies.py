@@ -3,6 +3,8 @@ that lists a turn's changes, and the help text for a message it could not use.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tui.engine.agent.call import Call
 
 MUSIC_NAMES = {"lofi": "Lo-fi", "ambient": "Ambient", "upbeat": "Upbeat"}
@@ -48,11 +50,22 @@ def place_zh(x: float, y: float) -> str:
     return {"上": "上方", "下": "下方", "左": "左侧", "右": "右侧"}.get(v or h, "中央")
 
 
-def reply_for(calls: list[Call], zh: bool) -> str:
+EXPORT_HINT = 'Say "export" to render the video.'
+
+
+def reply_for(calls: list[Call], zh: bool, notes: Sequence[tuple[str, str]] = ()) -> str:
+    """What a turn changed (and, after it, what it could not do: `notes`, each a sentence)."""
     if zh:
-        return "好的，" + "；".join(c.zh for c in calls) + "。可以说“导出”生成视频。"
+        said = notes_text(notes, zh)
+        return "好的，" + "；".join(c.zh for c in calls) + "。" + said + "可以说“导出”生成视频。"
     text = "; ".join(c.en for c in calls)
-    return "Done: " + text + '. Say "export" to render the video.'
+    said = notes_text(notes, zh)
+    return "Done: " + text + ". " + (said + " " if said else "") + EXPORT_HINT
+
+
+def notes_text(notes: Sequence[tuple[str, str]], zh: bool) -> str:
+    """What was asked but cannot be done, as sentences (the whole reply when nothing changed)."""
+    return ("" if zh else " ").join(n[1] if zh else n[0] for n in notes)
 
 
 def help_text(zh: bool, has_media: bool) -> str:
@@ -63,7 +76,7 @@ def help_text(zh: bool, has_media: bool) -> str:
             "- “做一个5秒的竖屏视频，1080p”\n"
             "- “缓慢推近左上角” / “向左平移” / “视差” / “静止”\n"
             "- “标题「春季促销」前3秒，字幕「立即购买」在底部，2秒到4秒”\n"
-            "- “加上低保真音乐，音量35%” / “用我的歌” / “音乐小声一点”\n"
+            "- “加上低保真音乐，音量35%” / “用我的歌” / “音乐小声一点” / “静音原视频”\n"
             "- “用全部三张图片，每张2秒” / “把第二张放在最前面”\n"
             "- “淡入淡出” / “完整显示图片” / “短一点” / “去掉标题” / “撤销”"
         )
@@ -74,7 +87,8 @@ def help_text(zh: bool, has_media: bool) -> str:
         '- "slow zoom in toward the top left", "pan left", "parallax", "static"\n'
         "- \"title 'Spring Sale' for the first 3 seconds, caption 'Shop now' at the bottom "
         'from 2s to 4s"\n'
-        '- "lo-fi music at 35%", "use my song", "make the music quieter"\n'
+        '- "lo-fi music at 35%", "use my song", "make the music quieter", '
+        '"mute the original audio"\n'
         '- "use all three images, 2 seconds each", "put the second image first"\n'
         '- "fade in and out", "fit the whole image", "a bit shorter", "remove the title", "undo"'
     )

@@ -41,8 +41,14 @@ class Request:
     fades: dict[str, int] = field(default_factory=dict)  # fade_in/fade_out ms, 0 = remove
     texts: list[TextEdit] = field(default_factory=list)
     music: dict[str, Any] = field(default_factory=dict)
+    # A video's own sound: mute (True, or False to turn it back on), volume, delta; "loose"
+    # when said of the video or of all sound rather than of its sound by name (read_video_sound).
+    video_sound: dict[str, Any] = field(default_factory=dict)
+    # Filled by the appliers: what was asked but cannot be done, as (English, Chinese), said in
+    # the reply ("there is no video with its own sound").
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def useful(self) -> bool:
         """Whether anything besides "make a video" was understood."""
-        blank = Request(make=self.make)
+        blank = Request(make=self.make, notes=self.notes)
         return self != blank

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from tui.engine.agent.apply import apply_request
 from tui.engine.agent.call import Call
-from tui.engine.agent.draft import copy_draft, segments
+from tui.engine.agent.draft import copy_draft, segments, will_have_sound
 from tui.engine.agent.read import read_request
 from tui.engine.agent.read_undo import read_undo
-from tui.engine.agent.replies import help_text, reply_for
+from tui.engine.agent.replies import help_text, notes_text, reply_for
 from tui.engine.agent.words import Message, is_chinese
 from tui.protocol import TRACK_VIDEO
 
@@ -40,11 +40,14 @@ def plan_turn(message: str, draft: dict, media: list[dict], language: str = "en"
         return turn
 
     new = copy_draft(draft)
-    calls = apply_request(new, read_request(msg, media), media)
+    req = read_request(msg, media, sound=will_have_sound(new, media))
+    calls = apply_request(new, req, media)
     turn.calls = calls
     if calls:
         turn.draft = new
-        turn.reply = reply_for(calls, zh)
+        turn.reply = reply_for(calls, zh, req.notes)
+    elif req.notes:  # understood, but nothing to do: say why
+        turn.reply = notes_text(req.notes, zh)
     else:
         turn.reply = help_text(zh, has_media=bool(media) or bool(segments(new, TRACK_VIDEO)))
     return turn

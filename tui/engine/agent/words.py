@@ -211,22 +211,26 @@ class Message:
             self.blank(*m.span(group))
         return m
 
-    def find_near(self, pattern: str, start: int, end: int) -> re.Match | None:
-        """The match of `pattern` from `start` with only `FILLER` before it (one filler a
+    def find_near(
+        self, pattern: str, start: int, end: int, filler: str = FILLER
+    ) -> re.Match | None:
+        """The match of `pattern` from `start` with only `filler` before it (one filler a
         step, so linear): "the title <for 2 more seconds>", "标题<再>大一点"."""
         pos = start
         while pos < end:
             if m := rx(pattern).match(self.work, pos, end):
                 return m
-            f = rx(FILLER).match(self.work, pos, end)
+            f = rx(filler).match(self.work, pos, end)
             if not f or f.end() == pos:
                 return None
             pos = f.end()
         return None
 
-    def take_near(self, pattern: str, start: int, end: int) -> re.Match | None:
+    def take_near(
+        self, pattern: str, start: int, end: int, filler: str = FILLER
+    ) -> re.Match | None:
         """`find_near`, and blank the match (not the filler before it)."""
-        m = self.find_near(pattern, start, end)
+        m = self.find_near(pattern, start, end, filler)
         if m:
             self.blank(*m.span())
         return m
