@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli import i2v
 from tests.decode import probe
 from tests.media import photo
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_headless_render_makes_the_clip_it_was_asked_for(tmp_path: Path) -> None:
     img = photo(tmp_path / "photo.jpg", (800, 600))
     out = tmp_path / "clip.mp4"
-    env = {**os.environ, "I2V_FLOW_HOME": str(tmp_path / "home")}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui",
-            "render",
-            str(img),
-            "--quality",
-            "draft",
-            "-o",
-            str(out),
-            "--prompt",
-            "a 3-second 720p vertical clip, title 'Spring Sale' for 2 s, lo-fi music at 35%",
-        ],
-        capture_output=True,
-        text=True,
+    proc = i2v(
+        tmp_path,
+        "render",
+        str(img),
+        "--quality",
+        "draft",
+        "-o",
+        str(out),
+        "--prompt",
+        "a 3-second 720p vertical clip, title 'Spring Sale' for 2 s, lo-fi music at 35%",
         timeout=120,
-        cwd=ROOT,
-        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert '3. Title: "Spring Sale" (0-2s)' in proc.stdout
@@ -55,14 +42,7 @@ def test_headless_render_makes_the_clip_it_was_asked_for(tmp_path: Path) -> None
 def test_headless_render_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
-    proc = subprocess.run(
-        [sys.executable, "-m", "tui", "render", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "I2V_FLOW_HOME": str(tmp_path / "home")},
-    )
+    proc = i2v(tmp_path, "render", str(bad))
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "unsupported file type" in proc.stderr

@@ -4,20 +4,16 @@ test_end_to_end.py)."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from tests.cli import i2v
 from tests.test_client_fakes import adk, env, fail, sse
 from tui.cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def image(tmp_path: Path) -> Path:
@@ -138,22 +134,7 @@ def test_an_unreachable_api_is_one_line_without_a_traceback(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui",
-            "render",
-            str(image(tmp_path)),
-            "--api",
-            f"http://127.0.0.1:{port}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "I2V_FLOW_HOME": str(tmp_path / "home")},
-    )
+    proc = i2v(tmp_path, "render", str(image(tmp_path)), "--api", f"http://127.0.0.1:{port}")
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]

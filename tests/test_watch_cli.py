@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.cli import i2v
 from tests.media import photo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,13 +157,6 @@ def test_sigterm_stops_cleanly_and_keeps_the_step(tmp_path: Path, engine_url: st
 
 
 def test_a_missing_folder_is_one_line_on_stderr(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tui", "watch", str(tmp_path / "nope")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=ROOT,
-        env={**os.environ, "I2V_FLOW_HOME": str(tmp_path / "home")},
-    )
+    proc = i2v(tmp_path, "watch", str(tmp_path / "nope"), timeout=30)
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "no such folder" in proc.stderr
