@@ -49,4 +49,10 @@ def apply_images(new: dict, req: Request, media: list[dict], first: bool) -> lis
         en += ", with a gentle zoom"
         zh += "，带轻微的缩放运动"
     name = "arrange_media" if current else "add_media"
-    return [Call(name, {"files": [m["hash"] for m in order], "each_ms": each_ms}, en, zh)]
+    # Names first: the transcript's one-line form of the call is what a person reads.
+    args = {
+        "files": [m.get("filename") or "image" for m in order],
+        "each_ms": each_ms,
+        "media": [m["hash"] for m in order],
+    }
+    return [Call(name, args, en, zh)]
