@@ -32,7 +32,7 @@ def apply_music(new: dict, req: Request, media: list[dict], first: bool) -> list
         return [
             Call(
                 "set_music",
-                {"src": seg["src"], "volume": m["volume"]},
+                {"name": m["name"], "volume": m["volume"], "src": seg["src"]},
                 f"added {m['name']} music at {pct}%",
                 f"添加{zh_name}背景音乐，音量 {pct}%",
             )
