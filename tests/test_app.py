@@ -413,3 +413,28 @@ def test_the_command_line_starts_the_app_watching(tmp_path: Path) -> None:
     app = make_app(args, watch_settle=0.5)
     assert app.watch_dir == Path("~/in").expanduser() and app.watch_prompt == "8 seconds"
     assert app.folder == tmp_path and app.watch_settle == 0.5
+
+
+async def test_at_80x24_a_new_render_scrolls_into_sight(tmp_path: Path) -> None:
+    """The side column scrolls at 80x24: a render's progress row is brought into view."""
+    folder = pics(tmp_path)
+    app = I2VApp(folder, export_quality="draft")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await say(pilot, f"/upload {folder / 'beach.jpg'}")
+        await say(pilot, "a 2 second clip, title 'Hello' for 1 s, lo-fi music at 35%")
+        await until(pilot, lambda: "Title" in tracks_text(app), timeout=120, what="tracks")
+        side = app.query_one("#side")
+        assert side.scroll_offset.y == 0
+        await say(pilot, "/export")
+        await until(
+            pilot,
+            lambda: any(r.label.startswith("Render") for r in app.query(JobRow)),
+            what="a render row",
+        )
+        row = next(r for r in app.query(JobRow) if r.label.startswith("Render"))
+        await until(
+            pilot,
+            lambda: side.scroll_offset.y > 0 and side.content_region.contains_region(row.region),
+            what="the render row in sight",
+        )

@@ -112,5 +112,8 @@ class Jobs(Vertical):
         if r is None:
             r = JobRow(job_id, label)
             self.query_one("#jobs-list").mount(r)
+            if state == "running":
+                # At 80x24 the side column scrolls: bring a new job's progress into sight.
+                self.call_after_refresh(r.scroll_visible, animate=False)
         r.update_job(label, progress, state, path, shown)
         return r
