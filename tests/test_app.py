@@ -231,9 +231,29 @@ async def test_session_resumes_after_restart_and_quit_stops_the_engine(tmp_path:
     async with app2.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "Ready: resumed your last session" in lines(app2))
         await until(pilot, lambda: "1. Video: beach.jpg (0-3s)" in tracks_text(app2))
+        # The conversation comes back too, between two rules, tool lines and all.
+        await until(pilot, lambda: "── now ──" in lines(app2), what="history shown")
+        shown = app2.transcript.lines()
+        earlier = shown[shown.index("── earlier in this session ──") : shown.index("── now ──")]
+        assert earlier[1:3] == ["› /upload beach.jpg", "Uploaded beach.jpg (400×300)"]
+        assert "› a 3 second clip" in earlier
+        assert any(line.startswith("  ↳ add_media(") for line in earlier)
+        assert any(line.startswith("Done: put beach.jpg") for line in earlier)
+        assert not any("Connecting" in line or "Ready" in line for line in earlier)
         await say(pilot, "/new")
         await until(pilot, lambda: "New session" in lines(app2))
         await until(pilot, lambda: "empty" in tracks_text(app2))
+        await say(pilot, "/credits")
+        await until(pilot, lambda: "Credits: " in lines(app2), what="credits")
+    # The new session has a history of its own: only what was said in it.
+    app3 = I2VApp(folder)
+    async with app3.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "── now ──" in lines(app3), what="history shown")
+        shown = app3.transcript.lines()
+        earlier = shown[shown.index("── earlier in this session ──") : shown.index("── now ──")]
+        assert "New session: an empty timeline" in earlier
+        assert "› /credits" in earlier
+        assert "› a 3 second clip" not in earlier
 
 
 async def test_palette_keys_history_heartbeats(tmp_path: Path, monkeypatch) -> None:

@@ -41,10 +41,12 @@ from tui.app_parts.watch import WatchMode
 from tui.backend import EmbeddedEngine, choose
 from tui.commands import I2VCommands
 from tui.graphics import Graphics
+from tui.history import Entry, History
 from tui.messages import (
     Connected,
     CreditsReady,
     ExportSaved,
+    HistoryLoaded,
     JobUpdate,
     StatusLine,
     ToolLine,
@@ -105,6 +107,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         self.still_working_every = still_working_every
         self.export_quality = export_quality
         self.client: Client | None = None
+        self.history: History | None = None
         self.engine: EmbeddedEngine | None = None
         self.backend_label = ""
         self.last_source = "clip"
@@ -159,6 +162,14 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
                 await asyncio.wait_for(self._engine_url, 10)
         if self.engine is not None:
             await self.engine.stop()
+        if self.history is not None:  # the last lines of the conversation land first
+            await asyncio.to_thread(self.history.close)
+
+    def _record(self, entry: Entry) -> None:
+        """Keep a line of the conversation with the session it belongs to."""
+        client, history = self.client, self.history
+        if client is not None and history is not None and client.session.session_id:
+            history.append(client.session.session_id, entry)
 
     # ---- results coming back ---------------------------------------------------------------
     # (A result that arrives while the app shuts down finds no panes: it is dropped.)
@@ -167,16 +178,21 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     def _status(self, msg: StatusLine) -> None:
         if t := self._pane(Transcript):
             t.add_status(msg.text, msg.error, msg.hint)
+        if msg.keep:
+            self._record(Entry("error" if msg.error else "status", msg.text, msg.hint))
 
     @on(TranscriptChunk)
     async def _chunk(self, msg: TranscriptChunk) -> None:
         if t := self._pane(Transcript):
             await (t.finish_answer(msg.text) if msg.final else t.append_chunk(msg.text))
+        if msg.final:
+            self._record(Entry("assistant", msg.text))
 
     @on(ToolLine)
     def _tool(self, msg: ToolLine) -> None:
         if t := self._pane(Transcript):
             t.add_tool(msg.name, msg.args)
+        self._record(Entry("tool", msg.name, args=msg.args))
 
     @on(TrackReady)
     def _tracks(self, msg: TrackReady) -> None:
@@ -194,6 +210,11 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         if t := self._pane(Transcript):
             t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
 
+    @on(HistoryLoaded)
+    def _history(self, msg: HistoryLoaded) -> None:
+        if t := self._pane(Transcript):
+            t.add_history(msg.entries)
+
     @on(JobUpdate)
     def _job(self, msg: JobUpdate) -> None:
         shown = self.shown_path(msg.path) if msg.path is not None else ""
@@ -203,8 +224,10 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     @on(ExportSaved)
     def _saved(self, msg: ExportSaved) -> None:
         self.last_export = msg.path
+        text = f"Saved {self.shown_path(msg.path)} (/open opens it)"
         if t := self._pane(Transcript):
-            t.add_status(f"Saved {self.shown_path(msg.path)} (/open opens it)")
+            t.add_status(text)
+        self._record(Entry("status", text))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -218,6 +241,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     def _prompt(self, event: Prompt.Sent) -> None:
         text = event.text
         self.transcript.add_user(text)
+        self._record(Entry("user", text))
         if text.strip().lower() == "/reconnect":
             self.command_reconnect()
             return
@@ -250,7 +274,9 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     @on(DirectoryTree.FileSelected)
     def _file(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
-        self.transcript.add_user(f"/upload {self.shown_path(event.path)}")
+        said = f"/upload {self.shown_path(event.path)}"
+        self.transcript.add_user(said)
+        self._record(Entry("user", said))
         self.submit("upload", str(event.path))
 
     @on(FileBrowser.MarksChanged)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from tui.history import Entry
 
 
 @dataclass
@@ -19,6 +23,7 @@ class StatusLine(Message):
     text: str
     error: bool = False
     hint: str = ""
+    keep: bool = True  # part of the session's history (False: about the app or the watcher)
 
 
 @dataclass
@@ -74,3 +79,10 @@ class JobUpdate(Message):
 @dataclass
 class ExportSaved(Message):
     path: Path
+
+
+@dataclass
+class HistoryLoaded(Message):
+    """The resumed session's earlier conversation, to show again above what comes next."""
+
+    entries: list[Entry]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
@@ -10,7 +11,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
     from textual.widgets import Markdown
+
+    from tui.history import Entry
 
 
 def _markdown(text: str = "") -> Markdown:
@@ -62,6 +66,7 @@ class Transcript(VerticalScroll):
     Transcript > .status { color: $text-muted; }
     Transcript > .error { color: $text-error; }
     Transcript > .hint { color: $text-warning; }
+    Transcript > .rule { color: $text-muted; text-style: dim; margin-top: 1; }
     Transcript > Markdown { margin: 0; padding: 0; }
     Transcript > Markdown > * { margin-bottom: 0; }
     """
@@ -100,6 +105,26 @@ class Transcript(VerticalScroll):
 
     def add_markdown(self, text: str) -> None:
         self.mount(_markdown(text))
+        self.scroll_end(animate=False)
+
+    def add_history(self, entries: Sequence[Entry]) -> None:
+        """The resumed session's earlier conversation, mounted at once, between two rules."""
+        shown: list[Widget] = [Static("── earlier in this session ──", classes="rule")]
+        for e in entries:
+            if e.kind == "user":
+                shown.append(Static(f"› {e.text}", classes="user", markup=False))
+            elif e.kind == "assistant":
+                shown.append(_markdown(e.text))
+            elif e.kind == "tool":
+                shown.append(ToolCallLine(e.text, e.args))
+            else:
+                error = e.kind == "error"
+                text = f"✗ {e.text}" if error else e.text
+                shown.append(Static(text, classes="error" if error else "status", markup=False))
+                if e.hint:
+                    shown.append(Static(f"  → {e.hint}", classes="hint", markup=False))
+        shown.append(Static("── now ──", classes="rule"))
+        self.mount(*shown)
         self.scroll_end(animate=False)
 
     def lines(self) -> list[str]:

@@ -96,7 +96,7 @@ class ActionQueue(AppPart):
             elif isinstance(ev, Heartbeat):
                 if time.monotonic() - last_note >= self.still_working_every:
                     last_note = time.monotonic()
-                    self.post_message(StatusLine("⏳ Still working…"))
+                    self.post_message(StatusLine("⏳ Still working…", keep=False))
             elif isinstance(ev, TurnError):
                 self.post_message(
                     StatusLine(ev.message, error=True, hint="the Tracks pane shows the timeline")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tui.backend import EmbeddedEngine
     from tui.client import Client
     from tui.graphics import Graphics
+    from tui.history import History
     from tui.watch import Watcher
 
 W = TypeVar("W", bound=Widget)
@@ -45,6 +46,7 @@ class AppPart(App):
     client: Client | None
     engine: EmbeddedEngine | None
     backend_label: str
+    history: History | None  # the sessions' conversations, per backend (tui/history.py)
     _engine_url: asyncio.Future[str] | None  # the local engine, while it starts
     _connected: asyncio.Event  # set when a connect attempt has finished
     # The action queue (actions.py).
@@ -116,6 +118,7 @@ class AppPart(App):
                     "Not connected",
                     error=True,
                     hint="type /reconnect to try again, or ctrl+q to quit",
+                    keep=False,
                 )
             )
         return self.client

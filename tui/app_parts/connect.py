@@ -13,7 +13,7 @@ from textual import work
 
 from tui.app_parts.base import AppPart
 from tui.backend import EmbeddedEngine, choose
-from tui.messages import Connected, CreditsReady, StatusLine, TrackReady
+from tui.messages import Connected, CreditsReady, HistoryLoaded, StatusLine, TrackReady
 
 
 class Connecting(AppPart):
@@ -46,6 +46,7 @@ class Connecting(AppPart):
                     url, state, token=choice.token, cloud=choice.is_cloud, owner="app"
                 )
                 await self.client.connect()
+                self._open_history(key)
             except (ClientError, OSError, RuntimeError) as exc:
                 self.post_message(
                     StatusLine(
@@ -53,16 +54,32 @@ class Connecting(AppPart):
                         error=True,
                         hint=getattr(exc, "hint", "")
                         or "check the backend, then type /reconnect (or press ctrl+q to quit)",
+                        keep=False,
                     )
                 )
                 return
         finally:
             self._connected.set()
         self.post_message(Connected(self.backend_label, resumed))
+        if resumed and self.history is not None and self.client is not None:
+            sid = self.client.session.session_id
+            entries = await asyncio.to_thread(self.history.load, sid)
+            if entries:
+                self.post_message(HistoryLoaded(entries))
         await self._refresh(tracks=True, credits=True, quiet=True)
         self._resume_renders()
         if self.watch_dir is not None and self.watcher is None:
             self.call_later(self._start_watch, str(self.watch_dir))
+
+    def _open_history(self, key: str) -> None:
+        from tui.history import History
+        from tui.paths import home
+
+        if self.history is not None and self.history.key == key:
+            return
+        if self.history is not None:
+            self.history.close()
+        self.history = History(home() / "history", key)
 
     @work(exclusive=True, group="reconnect", exit_on_error=False)
     async def _reconnect(self) -> None:

@@ -90,7 +90,12 @@ class WatchMode(AppPart):
             await self.watcher.run()
         except WatchError as exc:
             self.post_message(
-                StatusLine(f"Cannot watch: {exc}", error=True, hint="/watch DIR, another folder")
+                StatusLine(
+                    f"Cannot watch: {exc}",
+                    error=True,
+                    hint="/watch DIR, another folder",
+                    keep=False,
+                )
             )
         finally:
             self.watcher = None
@@ -101,12 +106,14 @@ class WatchMode(AppPart):
         if queue := self._pane(WatchQueue):
             queue.post_message(WatchQueue.Update(ev))
         if ev.step == "started":
-            self.post_message(StatusLine(f"Watch: {ev.detail}"))
+            self.post_message(StatusLine(f"Watch: {ev.detail}", keep=False))
         elif ev.step == "stopped":
-            self.post_message(StatusLine(f"Watch stopped: {ev.detail}"))
+            self.post_message(StatusLine(f"Watch stopped: {ev.detail}", keep=False))
         elif ev.step == "paused" or (ev.step == "resumed" and not ev.file):
             self.post_message(
-                StatusLine(f"Watch {ev.step}: {ev.detail}", error=ev.step == "paused")
+                StatusLine(f"Watch {ev.step}: {ev.detail}", error=ev.step == "paused", keep=False)
             )
         elif ev.step == "failed":
-            self.post_message(StatusLine(f"Watch: {ev.file} failed: {ev.detail}", error=True))
+            self.post_message(
+                StatusLine(f"Watch: {ev.file} failed: {ev.detail}", error=True, keep=False)
+            )
