@@ -1,10 +1,10 @@
 """The Files pane: folders and accepted media only, the highlighted file's facts and a preview.
 
 Enter uploads the highlighted file (DirectoryTree.FileSelected); space marks files for a batch.
-The preview is real pixels where the terminal draws them (tui/graphics.py decides before the app
-starts; widgets/pixels.py draws) and coloured half-blocks elsewhere, as over plain SSH. Either is
-made in a thread from a downscaled copy of the image; Pillow is imported there, after the first
-screen.
+The facts and the picture come from widgets/media_facts.py (images, a video's first frame, audio
+lengths), in a thread. The preview is real pixels where the terminal draws them (tui/graphics.py
+decides before the app starts; widgets/pixels.py draws) and coloured half-blocks elsewhere, as
+over plain SSH.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 
 from tui.graphics import Graphics
 from tui.protocol import file_kind
+from widgets.media_facts import read_facts
 from widgets.pixels import Picture, PixelPreview, encode
 
 MARK = "● "
@@ -162,37 +163,33 @@ def _describe(
     graphics: Graphics | None = None,
     bg: tuple[int, int, int] = (0, 0, 0),
 ) -> tuple[str, Preview]:
-    """In a thread: '<name> · <size> · <w>×<h>' and its preview (None if not an image)."""
+    """In a thread: '<name> · <size> · <facts>' and its preview (None: nothing to show)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         return f"{path.name}: {exc.strerror}", None
     facts = f"{path.name} · {human_size(size)}"
-    if file_kind(path.name) != "image":
-        return facts, None
+    box = None  # the preview's size in pixels: the cells, or two pixels a half-block
+    if cols > 0 and rows > 0 and graphics is not None:
+        box = (cols * graphics.cell_width, rows * graphics.cell_height)
+    elif cols > 0 and rows > 0:
+        box = (cols * 2, rows * 4)
     try:
-        from PIL import Image, ImageOps
-
-        with Image.open(path) as img:
-            facts += f" · {img.width}×{img.height}"
-            if cols <= 0 or rows <= 0:
-                return facts, None
-            if graphics is not None:
-                box = (cols * graphics.cell_width, rows * graphics.cell_height)
-                img.draft("RGB", box)  # cheap JPEG downscale on decode
-                upright = ImageOps.exif_transpose(img)
-                rgba = upright.convert("RGBA" if _has_alpha(upright) else "RGB")
-                return facts, encode(rgba, graphics, cols, rows, bg)
-            img.draft("RGB", (cols * 2, rows * 4))
-            rgb = img.convert("RGB")
-            rgb.thumbnail((cols, rows * 2))
-            return facts, half_blocks(rgb)
-    except Exception as exc:  # a broken image must not break the pane
+        found = read_facts(path, box)
+    except Exception as exc:  # a broken file must not break the pane
         return f"{facts} · unreadable ({type(exc).__name__})", None
+    facts = " · ".join([facts, *found.words])
+    if found.picture is None:
+        return facts, None
+    if graphics is not None:
+        return facts, encode(found.picture, graphics, cols, rows, bg)
+    from PIL import Image
 
-
-def _has_alpha(img) -> bool:
-    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    pic = found.picture
+    pic.thumbnail((cols, rows * 2))
+    rgb = Image.new("RGB", pic.size, bg)  # transparency shows the pane behind it
+    rgb.paste(pic, (0, 0), pic if pic.mode == "RGBA" else None)
+    return facts, half_blocks(rgb)
 
 
 def half_blocks(img) -> Text:
