@@ -2,7 +2,9 @@
 
 Images: pixel size, shown upright (EXIF orientation). Videos: display size (a phone's rotation
 applied), length and frame rate, previewed by their first frame. Audio: length and sample rate.
-Pillow and PyAV are imported here, in the thread, never for the first screen.
+Pillow is imported here, in the thread, never for the first screen. Videos and audio are read
+by a short-lived child process (`python -m widgets.media_facts FILE W H`): PyAV and a decoder
+would add ~45 MB to the UI's process for good (its budget is 100 MB), for a ~0.2 s wait here.
 """
 
 from __future__ import annotations
@@ -37,11 +39,56 @@ def read_facts(path: Path, box: tuple[int, int] | None) -> Facts:
     kind = file_kind(path.name)
     if kind == "image":
         return _image(path, box)
-    if kind == "video":
-        return _video(path, box)
-    if kind == "audio":
-        return _audio(path)
+    if kind in ("video", "audio"):
+        return _in_child(path, box)
     return Facts([])
+
+
+def _in_child(path: Path, box: tuple[int, int] | None) -> Facts:
+    import base64
+    import io
+    import json
+    import subprocess
+    import sys
+
+    w, h = box or (0, 0)
+    done = subprocess.run(
+        [sys.executable, "-m", "widgets.media_facts", str(path), str(w), str(h)],
+        capture_output=True,
+        timeout=20,
+        check=True,
+    )
+    reply = json.loads(done.stdout)
+    if "error" in reply:
+        raise ValueError(reply["error"])
+    picture = None
+    if reply.get("png"):
+        from PIL import Image
+
+        picture = Image.open(io.BytesIO(base64.b64decode(reply["png"])))
+        picture.load()
+    return Facts(list(reply["words"]), picture)
+
+
+def _child_main(argv: list[str]) -> int:
+    """In the child: read one video or audio file, print its facts (and a PNG) as JSON."""
+    import base64
+    import io
+    import json
+
+    path, w, h = Path(argv[0]), int(argv[1]), int(argv[2])
+    try:
+        found = _video(path, (w, h) if w and h else None)
+    except Exception as exc:  # the parent says "unreadable (...)"
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        return 0
+    png = None
+    if found.picture is not None:
+        buf = io.BytesIO()
+        found.picture.save(buf, format="PNG", compress_level=1)
+        png = base64.b64encode(buf.getvalue()).decode("ascii")
+    print(json.dumps({"words": found.words, "png": png}))
+    return 0
 
 
 def _image(path: Path, box: tuple[int, int] | None) -> Facts:
@@ -89,13 +136,6 @@ def _video(path: Path, box: tuple[int, int] | None) -> Facts:
         return Facts(words, img)
 
 
-def _audio(path: Path) -> Facts:
-    import av
-
-    with av.open(str(path)) as c:
-        return _audio_of(c)
-
-
 def _audio_of(c: Any) -> Facts:
     if not c.streams.audio:
         return Facts(["no sound or picture"])
@@ -124,3 +164,9 @@ def _quarter_turns(frame: Any) -> int:
         return round(float(frame.rotation or 0) / 90.0) % 4
     except (AttributeError, TypeError, ValueError):
         return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_child_main(sys.argv[1:]))

@@ -9,6 +9,8 @@
   open + reduced decode + EXIF turn + fit, then the Sixel encoding (256 colours) and the Kitty
   PNG; bytes each sends to the terminal
 - the UI thread's share: PixelPreview.render_lines for a 30x8-cell picture (placing ready data)
+- the UI process's memory (target < 100 MB): at Ready, then with a 1080p video and a 12 MP
+  photo previewed, with Sixel and with half-blocks (videos are read in a child process)
 - start-up with and without the probe: the real command on a pseudo-terminal 120x30 that answers
   like xterm as a VT340, launch -> the first frame holding the panes, `--preview pixels` (asks)
   against `--preview blocks` (never asks)
@@ -105,6 +107,50 @@ def first_frame(folder: Path, preview: str, home: Path) -> float:
     return took
 
 
+def rss_with_previews(folder: Path, preview: str, home: Path) -> list[int]:
+    """The app's RSS (MB) at Ready, then after previewing the folder's first and second file."""
+    import fcntl
+    import select
+    import struct
+    import termios
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "STY", "NO_COLOR")}
+    env.update(TERM="xterm-256color", XTERM_VERSION="XTerm(379)", I2V_FLOW_HOME=str(home))
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 1200, 600))
+        argv = [sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())"]
+        os.execvpe(sys.executable, [*argv, str(folder), "--preview", preview], env)
+    heard = b""
+
+    def pump(seconds: float) -> None:
+        nonlocal heard
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([fd], [], [], 0.05)[0]:
+                heard += os.read(fd, 65536)
+            if DA1_QUERY in heard and XTERM not in heard:
+                os.write(fd, XTERM)
+                heard += XTERM  # answered once
+
+    def rss() -> int:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) // 1024
+
+    pump(3)
+    out = [rss()]
+    os.write(fd, b"\t")
+    for _ in range(2):
+        pump(0.3)
+        os.write(fd, b"\x1b[B")
+        pump(2.5)
+        out.append(rss())
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return out
+
+
 def photo(path: Path, size: tuple[int, int], mode: str = "RGB") -> Path:
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -155,6 +201,29 @@ def main() -> None:
         widget._covered = lambda: False  # no screen here: the placement alone
         t_place = best(runs * 20, lambda: widget._kitty_lines(kit, region))
         print(f"UI thread per render: kitty placeholders {ms(t_place)}")
+
+        shown = Path(tmp) / "shown"
+        shown.mkdir()
+        photo(shown / "b_photo.jpg", (4000, 3000))
+        clip = Image.new("RGB", (1920, 1080), (200, 120, 40))
+        import av
+
+        with av.open(str(shown / "a_clip.mp4"), "w") as c:
+            s = c.add_stream("libx264", rate=24)
+            s.width, s.height, s.pix_fmt = 1920, 1080, "yuv420p"
+            for _ in range(24):
+                for pkt in s.encode(av.VideoFrame.from_image(clip)):
+                    c.mux(pkt)
+            for pkt in s.encode(None):
+                c.mux(pkt)
+        t_video = best(runs, lambda: _describe(shown / "a_clip.mp4", 30, 8, sixel, (18, 18, 18)))
+        print(f"1080p video, first frame in a child process + Sixel: {ms(t_video)}")
+        for preview in ("pixels", "blocks"):
+            at_ready, video, still = rss_with_previews(shown, preview, Path(tmp) / "home")
+            print(
+                f"UI RSS, --preview {preview}: Ready {at_ready} MB, 1080p video previewed "
+                f"{video} MB, then a 12 MP photo {still} MB"
+            )
 
         folder = Path(tmp)
         for preview in ("blocks", "pixels", "blocks", "pixels"):  # warm the first pair

@@ -7,7 +7,7 @@ frame is a single affine warp per plane with no per-frame colour conversion.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -23,10 +23,21 @@ class Stage:
     # Where a chroma sample sits across its pixel (see _view_matrix): CHROMA_X0 (left-sited, as
     # H.264 wants) when made here; 0.5 (centred) for planes that swscale made.
     chroma_x0: float = CHROMA_X0
+    # U and V interleaved as (U, V, U, V), (Hs/2, Ws/2, 4), for stages drawn many times (stills):
+    # OpenCV warps a 4-channel image for about the price of one plane, so both chroma planes
+    # cost one warp instead of two (a frame's chroma about 40 % cheaper). None: plane by plane.
+    uv: np.ndarray | None = field(default=None, repr=False)
+    _scratch: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
         return self.y.shape[1], self.y.shape[0]
+
+    def packed(self) -> Stage:
+        """This stage with its chroma interleaved for one-warp drawing (see `uv`)."""
+        if self.uv is None:
+            self.uv = cv2.merge((self.u, self.v, self.u, self.v))
+        return self
 
 
 def stage_size(w: int, h: int, zoom: float) -> tuple[int, int]:
@@ -93,8 +104,8 @@ def build_stage(rgb: np.ndarray, w: int, h: int, fit: str = "cover") -> Stage:
 
 
 def stage_of(fitted: np.ndarray) -> Stage:
-    """Stage from an RGB image already at the stage's (even) size."""
-    return Stage(*rgb_to_yuv420(fitted))
+    """Stage from an RGB image already at the stage's (even) size (chroma packed: see `uv`)."""
+    return Stage(*rgb_to_yuv420(fitted)).packed()
 
 
 def planes_of(out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,20 +169,34 @@ def _plane_matrices(
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
+def _warp(plane: np.ndarray, m: np.ndarray, dst: np.ndarray) -> None:
+    cv2.warpAffine(
+        plane,
+        m,
+        (dst.shape[1], dst.shape[0]),
+        dst=dst,
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
 def warp_into(stage: Stage, out: np.ndarray, zoom: float, cx: float, cy: float) -> None:
     """Render one view of the stage into `out`, a (H*3/2, W) yuv420p buffer."""
-    for plane, dst, m in _plane_matrices(stage, out, zoom, cx, cy):
-        if plane.shape == dst.shape and np.array_equal(m, _IDENTITY):  # a still view: a copy
+    views = _plane_matrices(stage, out, zoom, cx, cy)
+    still = [p.shape == d.shape and np.array_equal(m, _IDENTITY) for p, d, m in views]
+    if stage.uv is not None and not still[1]:  # U and V share one matrix: one 4-channel warp
+        (_, du, m), (_, dv, _) = views[1], views[2]
+        shape = (*du.shape, 4)
+        if stage._scratch is None or stage._scratch.shape != shape:
+            stage._scratch = np.empty(shape, np.uint8)
+        _warp(stage.uv, m, stage._scratch)
+        cv2.mixChannels([stage._scratch], [du, dv], [0, 0, 1, 1])
+        views = views[:1]
+    for (plane, dst, m), copy in zip(views, still, strict=False):
+        if copy:  # a still view: a copy
             np.copyto(dst, plane)
-            continue
-        cv2.warpAffine(
-            plane,
-            m,
-            (dst.shape[1], dst.shape[0]),
-            dst=dst,
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        else:
+            _warp(plane, m, dst)
 
 
 @dataclass
