@@ -303,6 +303,21 @@ CASES: list[tuple[str, str, str, dict]] = [
     ("one", "img1", "fade in and fade out", {"m.fade_in": 1000, "m.fade_out": 1000}),
     ("one", "img1", "fade out at the end", {"m.fade_out": 1000, "m.fade_in": None}),
     ("one", "img1", "remove the music", {"A": [], "T*.text": ["Hi"]}),
+    # A length right after "title" or "music" is theirs, not the clip's.
+    ("one", "img1", "title duration 3 s", {"d": 5000, "T": [("title", "Hi", 0, 3000, "center")]}),
+    ("one", "img1", "标题时长3秒", {"d": 5000, "T": [("title", "Hi", 0, 3000, "center")]}),
+    (
+        "empty",
+        "img1",
+        "title 'A' duration 2 s, clip duration 6 s",
+        {"d": 6000, "T": [("title", "A", 0, 2000, "center")]},
+    ),
+    (
+        "one",
+        "img1",
+        "视频时长8秒，标题显示3秒",
+        {"d": 8000, "T": [("title", "Hi", 0, 3000, "center")]},
+    ),
     ("one", "img1", "ambient music at 20%", {"A": ["builtin:ambient"], "A0.volume": 0.2}),
     (
         "one",

@@ -16,11 +16,23 @@ def read_clip_duration(msg: Message) -> int | None:
     ) or msg.take(N + r"\s*(秒钟?|分钟)\s*(?:长)?的?\s*(?:视频|短片|片子|影片|短视频|动画)")
     if m:
         return time_ms(m)
-    m = msg.take(
+    pattern = (
         r"(?:\b(?:length|duration|runtime|clip|video)\s*(?:of|to|is|=|:|at)?"
         r"|总时长|时长|总长度?|长度|视频)\s*(?:长|为|设为|改为|改成|调到|调整为|是|:)?\s*" + TIME
     )
-    return time_ms(m) if m else None
+    start = 0
+    while m := msg.find(pattern, start):
+        if not _owned_by_other(msg, m.start()):
+            msg.blank(*m.span())
+            return time_ms(m)
+        start = m.end()  # the title's or the music's: the clip's may come later
+    return None
+
+
+def _owned_by_other(msg: Message, at: int) -> bool:
+    """ "title duration 3 s", "标题时长3秒", "the music's length": a length, but not the clip's."""
+    before = msg.text[max(msg.clause_at(at)[0], at - 12) : at]
+    return bool(re.search(TEXT_KW + r"|music|bgm|song|音乐|配乐|歌", before))
 
 
 def read_per_image(msg: Message) -> int | None:
