@@ -22,6 +22,7 @@ from tui.graphics import (
     preview_mode,
     probe,
     read_replies,
+    usable,
     wants_probe,
 )
 
@@ -162,3 +163,10 @@ def test_help_names_the_preview_choice(capsys: pytest.CaptureFixture[str]) -> No
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "--preview {auto,pixels,blocks}" in text and "I2V_FLOW_PREVIEW" in text
+
+
+def test_no_color_leaves_sixel_but_not_kitty_placeholders() -> None:
+    kitty, sixel = read_replies(KITTY), read_replies(XTERM_VT340)
+    assert usable(kitty, {}) == kitty and usable(sixel, {"NO_COLOR": "1"}) == sixel
+    assert usable(kitty, {"NO_COLOR": "1"}) is None  # the placeholders' colour is the image id
+    assert usable(None, {}) is None

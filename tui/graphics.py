@@ -104,6 +104,14 @@ def read_replies(data: bytes) -> Graphics | None:
     return None
 
 
+def usable(found: Graphics | None, env: Mapping[str, str]) -> Graphics | None:
+    """What the app can use of what the terminal draws. Kitty's placeholders name their image by
+    their text colour, which NO_COLOR takes away: no preview beats an empty box there."""
+    if found is not None and found.kind == "kitty" and env.get("NO_COLOR"):
+        return None
+    return found
+
+
 def _has_placeholders(data: bytes) -> bool:
     """Kitty images by Unicode placeholders: kitty 0.28 and later (Debian 12 ships 0.26.5, which
     answers the graphics query but draws the placeholders as boxes) and Ghostty."""
@@ -177,7 +185,7 @@ def probe(env: Mapping[str, str] | None = None, flag: str | None = None) -> Grap
         found = read_replies(ask_terminal(fd_in, fd_out))
     except OSError:
         return None
-    if found is None:
+    if usable(found, env) is None:
         return None
     width, height = window_cell_size(fd_out)
     if width and height:  # the kernel's figure beats an answer some terminals round
