@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tui.engine import agent
+from tui.engine.text_colours import TEXT_COLOURS
 from tui.protocol import summarize_draft
 
 EMPTY: dict = {
@@ -187,6 +188,11 @@ def field(draft: dict, path: str) -> Any:
         return s[key] if key in ("src", "st", "d", "id") else s["m"].get(key)
 
     return [one(s) for s in segs] if which == "*" else one(segs[int(which)])
+
+
+YELLOW, RED, BLUE = TEXT_COLOURS["yellow"], TEXT_COLOURS["red"], TEXT_COLOURS["blue"]
+GREEN, ORANGE = TEXT_COLOURS["green"], TEXT_COLOURS["orange"]
+HI_BUY = ["Hi", "Buy"]  # BRIEF's texts, unchanged
 
 
 def lofi(vol: float) -> dict:
@@ -429,6 +435,63 @@ CASES: list[tuple[str, str, str, dict]] = [
         "make the title small and the caption large",
         {"T*.size": ["small", "large"]},
     ),
+    # text colours: m.color as "#RRGGBB", next to the text's keyword (after it or before it)
+    ("brief", "img1", "make the title yellow", {"T*.color": [YELLOW, None], "T*.text": HI_BUY}),
+    ("brief", "img1", "a yellow title", {"T*.color": [YELLOW, None], "T*.text": HI_BUY}),
+    ("brief", "img1", "title in red", {"T*.color": [RED, None]}),
+    ("brief", "img1", "red caption", {"T*.color": [None, RED]}),
+    ("brief", "img1", "change the title colour to blue", {"T*.color": [BLUE, None]}),
+    ("brief", "img1", "white text", {"T*.color": ["#FFFFFF", None]}),
+    (
+        "brief",
+        "img1",
+        "change the title to yellow",
+        {"T*.color": [YELLOW, None], "T*.text": HI_BUY},
+    ),
+    ("brief", "img1", "title colour #FC0", {"T*.color": ["#FFCC00", None]}),
+    (
+        "brief",
+        "img1",
+        "set the title to #ffcc00",
+        {"T*.color": ["#FFCC00", None], "T*.text": HI_BUY},
+    ),
+    ("brief", "img1", "make the caption gray", {"T*.color": [None, "#9E9E9E"]}),
+    ("brief", "img1", "make the title and caption yellow", {"T*.color": [YELLOW, YELLOW]}),
+    ("brief", "img1", "make the title red and the caption blue", {"T*.color": [RED, BLUE]}),
+    (
+        "brief",
+        "img1",
+        "a big yellow title",
+        {"T*.color": [YELLOW, None], "T*.size": ["large", None]},
+    ),
+    ("brief", "img1", "make the title yellow and bigger", {"T*.size": ["large", None]}),
+    (
+        "empty",
+        "img1",
+        "title 'Sale' in red at the top for 3 s",
+        {"d": 5000, "T": [("title", "Sale", 0, 3000, "top")], "T0.color": RED},
+    ),
+    (
+        "brief",
+        "img1",
+        "title 'X' and a red caption 'Y'",
+        {"T*.text": ["X", "Y"], "T*.color": [None, RED]},
+    ),
+    # ... and colour words that are not the text's colour stay what they were
+    (
+        "one",
+        "img1",
+        "title 'Red Car'",
+        {"T": [("title", "Red Car", 0, 5000, "center")], "T0.color": None},
+    ),
+    ("one", "img1", "change the title to Red Car", {"T*.text": ["Red Car"], "T0.color": None}),
+    ("one", "img1", "zoom in on the red car", {"V0.motion": "zoom_in", "T0.color": None}),
+    (
+        "one",
+        "img1",
+        "ambient music at 20%, title 'Blue Hour'",
+        {"A": ["builtin:ambient"], "A0.volume": 0.2, "T*.text": ["Blue Hour"], "T0.color": None},
+    ),
     # a video's own sound: m.mute and m.volume on the video's segment (the music stays)
     ("clip", "vid", "mute the video", {"V0.mute": True, "A0.volume": 0.5}),
     ("clip", "vid", "turn off the video's sound", {"V0.mute": True, "A": ["builtin:lofi"]}),
@@ -600,6 +663,41 @@ CASES: list[tuple[str, str, str, dict]] = [
     ("brief", "img1", "字幕小一点", {"T*.size": [None, "small"]}),
     ("brief", "img1", "标题用特大号字", {"T*.size": [2.0, None]}),
     ("brief", "img1", "标题改成大号", {"T*.size": ["large", None], "T*.text": ["Hi", "Buy"]}),
+    # text colours
+    ("brief", "img1", "标题改成黄色", {"T*.color": [YELLOW, None], "T*.text": HI_BUY}),
+    ("brief", "img1", "黄色的标题", {"T*.color": [YELLOW, None], "T*.text": HI_BUY}),
+    ("brief", "img1", "字幕用白色", {"T*.color": [None, "#FFFFFF"]}),
+    ("brief", "img1", "标题颜色改为红色", {"T*.color": [RED, None]}),
+    ("brief", "img1", "把字幕变成蓝色", {"T*.color": [None, BLUE]}),
+    ("brief", "img1", "标题用金色", {"T*.color": [TEXT_COLOURS["gold"], None]}),
+    (
+        "brief",
+        "img1",
+        "字幕是紫色的",
+        {"T*.color": [None, TEXT_COLOURS["purple"]], "T*.text": HI_BUY},
+    ),
+    ("brief", "img1", "黑色的字幕", {"T*.color": [None, TEXT_COLOURS["black"]]}),
+    ("brief", "img1", "用粉红色字体", {"T*.color": [TEXT_COLOURS["pink"], None]}),
+    ("brief", "img1", "标题颜色#ffcc00", {"T*.color": ["#FFCC00", None]}),
+    ("brief", "img1", "标题和字幕都改成黄色", {"T*.color": [YELLOW, YELLOW]}),
+    ("brief", "img1", "标题红色，字幕蓝色", {"T*.color": [RED, BLUE]}),
+    (
+        "brief",
+        "img1",
+        "标题大一点，改成绿色",
+        {"T*.size": ["large", None], "T*.color": [GREEN, None]},
+    ),
+    (
+        "one",
+        "img1",
+        "标题「促销」用红色，放在顶部，前3秒",
+        {"T": [("title", "促销", 0, 3000, "top")], "T0.color": RED},
+    ),
+    # ... and colour words that are not the text's colour
+    ("one", "img1", "标题「红色警报」", {"T*.text": ["红色警报"], "T0.color": None}),
+    ("one", "img1", "标题改成黑色星期五", {"T*.text": ["黑色星期五"], "T0.color": None}),
+    ("one", "img1", "换成欢快的音乐，标题改成橙色", {"A": ["builtin:upbeat"], "T0.color": ORANGE}),
+    ("one", "img1", "推近到红色的门", {"V0.motion": "zoom_in", "T0.color": None}),
     # a video's own sound
     ("clip", "vid", "静音原视频", {"V0.mute": True, "A0.volume": 0.5}),
     ("clip", "vid", "关掉视频原声", {"V0.mute": True, "A": ["builtin:lofi"]}),

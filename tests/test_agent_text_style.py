@@ -1,5 +1,5 @@
-"""The agent's text sizes, read back as the renderer reads them; colour and weight, which the
-renderer does not draw, are not read at all."""
+"""The agent's text sizes and colours, read back as the renderer reads them; weight, which the
+renderer does not vary (every text is bold), is not read at all."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import pytest
 from tests.test_agent import BRIEF, IMG1, field
 from tui.engine import agent
 from tui.engine.agent.apply_text import RENDERER_SIZES, SIZES
+from tui.engine.render.text import parse_colour
+from tui.engine.text_colours import COLOUR_ZH, TEXT_COLOURS
 from tui.engine.text_sizes import TEXT_SIZES, text_scale
+from tui.protocol import summarize_draft
 
 
 def _title_size(message: str, draft: dict) -> object:
@@ -59,12 +62,94 @@ def test_a_size_in_px_past_the_largest_is_kept_by_bigger() -> None:
     assert _title_size("make the title smaller", draft) == 2.0
 
 
-@pytest.mark.parametrize(
-    "message",
-    ["make the title yellow", "标题改成黄色", "change the title to red", "make the title bold"],
-)
-def test_colour_and_weight_change_nothing(message: str) -> None:
-    # Titles are drawn white and bold whatever the draft says, so these are not edits (and
-    # "标题改成黄色" is not a new title text "黄色").
+@pytest.mark.parametrize("message", ["make the title bold", "标题加粗", "bold title"])
+def test_weight_changes_nothing(message: str) -> None:
+    # Titles are drawn bold whatever the draft says, so this is not an edit (nor new text).
     turn = agent.plan_turn(message, BRIEF, IMG1, "en")
     assert turn.draft is None and turn.calls == []
+
+
+def _title_colour(message: str) -> object:
+    turn = agent.plan_turn(message, BRIEF, IMG1, "en")
+    assert turn.draft is not None, turn.reply
+    assert field(turn.draft, "T*.text") == ["Hi", "Buy"]  # a colour is never the new text
+    return field(turn.draft, "T0.color")
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_COLOURS))
+def test_every_colour_name_is_read_in_both_languages_and_drawn_as_the_table_says(
+    name: str,
+) -> None:
+    hexed = TEXT_COLOURS[name]
+    assert _title_colour(f"make the title {name}") == hexed
+    assert _title_colour(f"a {name} title") == hexed
+    assert _title_colour(f"标题改成{COLOUR_ZH[name]}色") == hexed
+    assert _title_colour(f"{COLOUR_ZH[name]}色的标题") == hexed
+    rgb = parse_colour(hexed)
+    assert rgb is not None and "#{:02X}{:02X}{:02X}".format(*rgb) == hexed
+
+
+@pytest.mark.parametrize(
+    "message,hexed",
+    [
+        ("make the title grey", TEXT_COLOURS["grey"]),
+        ("make the title golden", TEXT_COLOURS["gold"]),
+        ("标题用金黄色", TEXT_COLOURS["gold"]),
+        ("标题用橘色", TEXT_COLOURS["orange"]),
+        ("title color #FC0", "#FFCC00"),
+        ("change the title colour to #1a2B3c", "#1A2B3C"),
+        ("a red-coloured title", TEXT_COLOURS["red"]),
+        ("title: red", TEXT_COLOURS["red"]),
+        ("the title should be green", TEXT_COLOURS["green"]),
+        ("title in orange please", TEXT_COLOURS["orange"]),
+        ("yellow font", TEXT_COLOURS["yellow"]),
+        ("标题是红色的", TEXT_COLOURS["red"]),
+    ],
+)
+def test_aliases_and_hex(message: str, hexed: str) -> None:
+    assert _title_colour(message) == hexed
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "put the title on a green background",
+        "give the title a black outline",
+        "put the title in the blue sky",
+        "标题加红色描边",
+        "标题用黑色背景",
+        "title #12345",  # not a colour: five digits
+    ],
+)
+def test_colours_that_are_not_the_texts_fill_are_not_read(message: str) -> None:
+    turn = agent.plan_turn(message, BRIEF, IMG1, "en")
+    assert turn.draft is None or field(turn.draft, "T*.color") == [None, None], turn.reply
+
+
+@pytest.mark.parametrize(
+    "message,said",
+    [
+        ("make the title yellow", '"Hi" at 0-2 s (center, in yellow)'),
+        ("make the title bigger and pink", '"Hi" at 0-2 s (center, large size, in pink)'),
+        ("title colour #123456", '"Hi" at 0-2 s (center, in #123456)'),
+        ("title colour #ffd600", "(center, in yellow)"),  # the table's own hex has its name
+        ("标题改成黄色", "标题「Hi」：0-2 秒，居中，黄色"),
+        ("字幕用灰色", "字幕「Buy」：2-4 秒，底部，灰色"),
+        ("标题颜色#123456", "居中，#123456"),
+    ],
+)
+def test_the_reply_names_the_colour(message: str, said: str) -> None:
+    turn = agent.plan_turn(message, BRIEF, IMG1, "zh" if agent.is_chinese(message) else "en")
+    assert said in turn.reply
+    assert turn.calls[0].args["color"].startswith("#")
+
+
+def test_the_track_summary_shows_the_colour_after_a_turn() -> None:
+    turn = agent.plan_turn("make the title yellow and the caption #123456", BRIEF, IMG1, "en")
+    assert turn.draft is not None
+    assert summarize_draft(turn.draft)[2:] == [
+        '3. Title: "Hi" (0-2s, yellow)',
+        '4. Caption: "Buy" (2-4s, #123456)',
+    ]
+    white = agent.plan_turn("make the title white", turn.draft, IMG1, "en").draft
+    assert white is not None and summarize_draft(white)[2] == '3. Title: "Hi" (0-2s)'

@@ -110,6 +110,37 @@ def test_the_summary_reads_bgm_volume_as_before() -> None:
     assert bgm("x") == bgm(float("inf")) == bgm(None) == ["1. BGM: Lo-fi (0-5s)"]
 
 
+@pytest.mark.parametrize(
+    ("m", "line"),
+    [
+        ({}, '1. Title: "Sale" (0-3s)'),
+        ({"color": "#FFD600"}, '1. Title: "Sale" (0-3s, yellow)'),  # the agent's yellow
+        ({"color": "#ffd600"}, '1. Title: "Sale" (0-3s, yellow)'),
+        ({"color": "yellow"}, '1. Title: "Sale" (0-3s, yellow)'),
+        ({"color": "Gray"}, '1. Title: "Sale" (0-3s, grey)'),
+        ({"color": "#123456"}, '1. Title: "Sale" (0-3s, #123456)'),
+        ({"color": "#fc0"}, '1. Title: "Sale" (0-3s, #FFCC00)'),
+        ({"color": "#FFFFFF"}, '1. Title: "Sale" (0-3s)'),  # white, as every text by default
+        ({"color": "#fff"}, '1. Title: "Sale" (0-3s)'),
+        ({"color": "white"}, '1. Title: "Sale" (0-3s)'),
+        ({"color": "sunset"}, '1. Title: "Sale" (0-3s)'),  # drawn white: no colour to show
+        ({"color": 7}, '1. Title: "Sale" (0-3s)'),
+        ({"color": "#12345"}, '1. Title: "Sale" (0-3s)'),
+        ({"color": "#111111", "role": "caption"}, '1. Caption: "Sale" (0-3s, black)'),
+    ],
+)
+def test_the_summary_shows_a_texts_colour_unless_white(m: dict, line: str) -> None:
+    seg = {"id": "s3", "st": 0, "d": 3000, "m": {"text": "Sale", **m}}
+    assert summarize_draft({"t": [{"tt": 7, "sg": [seg]}]}) == [line]
+
+
+def test_the_diff_says_when_a_texts_colour_changed() -> None:
+    title = {"id": "s3", "st": 0, "d": 3000, "m": {"text": "Sale"}}
+    yellow = {**title, "m": {"text": "Sale", "color": "#FFD600"}}
+    before, after = {"t": [{"tt": 7, "sg": [title]}]}, {"t": [{"tt": 7, "sg": [yellow]}]}
+    assert diff_drafts(before, after) == ['Changed title "Sale" (0-3s) → (0-3s, yellow)']
+
+
 def test_the_diff_says_when_a_videos_sound_changed() -> None:
     clip = {"id": "s1", "src": "v", "st": 0, "d": 5000, "m": {"name": "clip.mp4"}}
     muted = {**clip, "m": {"name": "clip.mp4", "mute": True}}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tui import __version__
+from tui.engine.text_colours import WHITE, colour_hex, colour_label
 
 SKILL_SOURCE = "image-to-video-in-flow"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -269,7 +270,8 @@ def _pct(volume: Any) -> int | None:
 
 def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
     """(kind, what, span) of one segment: ("BGM", "Lo-fi", "0-5s, 35%"); a video's own sound
-    when muted or not at 100 %: ("Video", "clip.mp4", "0-5s, sound 50%" or "0-5s, muted")."""
+    when muted or not at 100 %: ("Video", "clip.mp4", "0-5s, sound 50%" or "0-5s, muted"); a
+    text's colour when not white: ("Title", '"Sale"', "0-3s, yellow" or "0-3s, #123456")."""
     m = seg.get("m") or {}
     try:
         st = int(seg.get("st", 0) or 0)
@@ -291,8 +293,10 @@ def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
         vol = f", {pct}%" if pct is not None else ""
         return "BGM", str(m.get("name") or seg.get("src", "?")), span + vol
     if tt == TRACK_TEXT:
+        # Its colour, when not the white every text has by default: its name, else its hex.
         kind = "Caption" if m.get("role") == "caption" else "Title"
-        return kind, f'"{m.get("text", "")}"', span
+        tint = colour_label(m.get("color")) if colour_hex(m.get("color")) != WHITE else None
+        return kind, f'"{m.get("text", "")}"', span + (f", {tint}" if tint else "")
     return f"Track {tt}", str(m.get("name") or seg.get("id", "?")), span
 
 
@@ -312,7 +316,7 @@ def _segments(draft: Any) -> list[tuple[Any, dict]]:
 def summarize_draft(draft: Any) -> list[str]:
     """Numbered lines: `1. Video: photo.png (0-5s)`, `2. BGM: Lo-fi (0-5s, 35%)`, ...; a video
     with its sound muted or turned up or down: `1. Video: clip.mp4 (0-5s, muted)`, `(0-5s,
-    sound 50%)`."""
+    sound 50%)`; a coloured text: `3. Title: "Sale" (0-3s, yellow)`."""
     lines: list[str] = []
     for tt, seg in _segments(draft):
         kind, what, span = _seg_parts(tt, seg)

@@ -16,7 +16,8 @@ in both languages (`replies.py` holds the words).
 What it writes beyond the protocol's example draft: video segments' `m.motion`, `m.strength`,
 `m.easing`, `m.focus` [x, y], `m.fit` and, on every segment but the first, `m.transition`
 ("crossfade" or "cut") with `m.transition_ms`; text segments' `m.role` (title or caption),
-`m.position` and `m.size` (small, medium, large, or a factor); the draft's `m.fade_in` /
+`m.position`, `m.size` (small, medium, large, or a factor) and `m.color` ("#RRGGBB", the names
+in `tui.engine.text_colours`); the draft's `m.fade_in` /
 `m.fade_out` (ms); on segments that play a video file (not images: `draft.sound_segments`), its
 own sound's `m.mute` (true) and `m.volume` (1 = 100 %, the default, up to 4). What a message asks
 but the timeline cannot do (a video's sound when there are only images) is said in the reply

@@ -1,4 +1,5 @@
-"""Titles and captions on the text track: added, changed, timed, placed, sized or removed."""
+"""Titles and captions on the text track: added, changed, timed, placed, sized, coloured or
+removed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import next_id, segments, text_role, track_of
-from tui.engine.agent.replies import POSITION_ZH, ROLE_ZH, SIZE_ZH, secs
+from tui.engine.agent.replies import POSITION_ZH, ROLE_ZH, SIZE_ZH, colour_words, secs
 from tui.engine.agent.request import Request, TextEdit
 from tui.engine.text_sizes import TEXT_SIZES, text_scale
 from tui.protocol import TRACK_TEXT
@@ -57,6 +58,8 @@ def _set_text(new: dict, edit: TextEdit, append: bool) -> list[Call]:
         m["position"] = edit.position
     if edit.size:
         m["size"] = _new_size(m.get("size"), edit.size, edit.role, new)
+    if edit.color:
+        m["color"] = edit.color
     st, dur = int(seg["st"]), int(seg["d"])
     if edit.tail is not None:
         dur = min(edit.tail, d)
@@ -87,6 +90,11 @@ def _set_text(new: dict, edit: TextEdit, append: bool) -> list[Call]:
         name = _size_name(text_scale(m["size"], edit.role, new))
         look_en.append(f"{name} size" if name != "medium" else "normal size")
         look_zh.append(SIZE_ZH[name])
+    if edit.color:
+        args["color"] = m["color"]
+        en, zh = colour_words(m["color"])
+        look_en.append(f"in {en}")
+        look_zh.append(zh)
     return [
         Call(
             "set_title",

@@ -1,11 +1,16 @@
 """Titles and captions: which keyword owns which words, the text itself, and removal (when
-the text shows is read by `read_text_timing`, where and how big by `read_text_style`)."""
+the text shows is read by `read_text_timing`, where, how big and in which colour by
+`read_text_style`)."""
 
 from __future__ import annotations
 
 import re
 
-from tui.engine.agent.read_text_style import read_text_position, read_text_size
+from tui.engine.agent.read_text_style import (
+    COLOUR_OF_TEXT,
+    read_text_look,
+    read_text_position,
+)
 from tui.engine.agent.read_text_timing import read_text_longer, read_text_timing
 from tui.engine.agent.request import TextEdit
 from tui.engine.agent.words import Message, rx
@@ -18,7 +23,9 @@ TEXT_KW = (  # "title font" and "标题的字体" are one keyword; "font" alone 
 TEXT_MORE = (
     r"\s*(?:and\s+)?(?:from|between|for|at\s+the|in\s+the|on\s+the|starting|during|until|shown"
     r"|从|在|前\d|最后|显示|持续|位于|放在|放到|出现|第\d|\d+(?:\.\d+)?\s*(?:秒|s\b|seconds?)\s*(?:到|至|-|to)"
-    r"|bigger|larger|smaller|(?:再|更)?[大小](?:1?点|1?些))"  # "标题「X」，大一点"
+    r"|bigger|larger|smaller|(?:再|更)?[大小](?:1?点|1?些)"  # "标题「X」，大一点"
+    # "title 'X', in red", "…，改成黄色"
+    r"|(?:in\s+|改成|改为|换成|变成|用)?" + COLOUR_OF_TEXT + ")"
 )
 
 
@@ -44,6 +51,14 @@ def read_texts(msg: Message) -> list[TextEdit]:
             pieces.append((role, _read_text_piece(msg, role, at, s, e)))
         if any(edit and edit.remove for _, edit in pieces):  # "remove the title and caption"
             pieces = [(r, edit or TextEdit(role=r, remove=True)) for r, edit in pieces]
+        # "make the title and caption yellow", "标题和字幕都大一点": a keyword that says nothing
+        # itself looks as the next one is said to.
+        for i in range(len(pieces) - 2, -1, -1):
+            role, edit = pieces[i]
+            nxt = pieces[i + 1][1]
+            if edit is None and nxt and not nxt.remove and (nxt.position or nxt.size or nxt.color):
+                look = {"position": nxt.position, "size": nxt.size, "color": nxt.color}
+                pieces[i] = (role, TextEdit(role=_edit_role(role), **look))
         edits += [edit for _, edit in pieces]
     # A quote that no keyword claimed (and no file name): a title, timed by its clause.
     while ids := msg.quote_ids(0, len(msg.work)):
@@ -58,6 +73,11 @@ def _role_of(keyword: str) -> str:
     return "any" if re.match(r"text|overlay|words|文字|文案", keyword) else "title"
 
 
+def _edit_role(role: str) -> str:
+    """The segment a keyword edits: a caption's, else the title's ("text", a bare quote)."""
+    return "caption" if role == "caption" else "title"
+
+
 def _read_text_piece(msg: Message, role: str, at: int, a: int, b: int) -> TextEdit | None:
     """One title or caption: what the words from `a` to `b` say about it (its keyword, or its
     quote for a bare quote, is at `at`)."""
@@ -68,7 +88,7 @@ def _read_text_piece(msg: Message, role: str, at: int, a: int, b: int) -> TextEd
         b,
     ):
         return TextEdit(role=role, remove=True)
-    edit = TextEdit(role="caption" if role == "caption" else "title")
+    edit = TextEdit(role=_edit_role(role))
     ids = msg.quote_ids(a, b)
     if ids:
         edit.text = msg.quotes[ids[0]]
@@ -79,6 +99,7 @@ def _read_text_piece(msg: Message, role: str, at: int, a: int, b: int) -> TextEd
         msg.take(r"\b(?:another|also|one more|a\s+second|extra)\b|再加|另1个|再添加|再来1个", a, b)
     )
     read_text_position(msg, edit, a, b)
-    read_text_size(msg, edit, at, a, b)
+    read_text_look(msg, edit, at, a, b)
     said = (edit.text, edit.start, edit.dur, edit.tail, edit.position, edit.longer, edit.size)
+    said += (edit.color,)
     return None if said == (None,) * len(said) else edit

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tui.engine.agent.call import Call
+from tui.engine.text_colours import COLOUR_ZH, colour_label
 
 MUSIC_NAMES = {"lofi": "Lo-fi", "ambient": "Ambient", "upbeat": "Upbeat"}
 MUSIC_ZH = {"lofi": "低保真（Lo-fi）", "ambient": "氛围", "upbeat": "欢快"}
@@ -30,6 +31,12 @@ SIZE_ZH = {
     "large": "大号",
     "huge": "特大号",
 }
+
+
+def colour_words(value: str) -> tuple[str, str]:
+    """A text colour in words: ("yellow", "黄色"), or its hex in both when it has no name."""
+    label = colour_label(value) or value
+    return label, (COLOUR_ZH[label] + "色" if label in COLOUR_ZH else label)
 
 
 def secs(ms: int) -> str:

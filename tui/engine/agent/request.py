@@ -19,6 +19,7 @@ class TextEdit:
     append: bool = False
     longer: int | None = None  # ms added to how long it shows (negative: shorter)
     size: str | None = None  # a name in apply_text.SIZES, or "bigger" / "smaller": one step
+    color: str | None = None  # "#RRGGBB" (text_colours)
 
 
 @dataclass

@@ -76,7 +76,8 @@ _STYLE_ONLY = re.compile(
     r"|bold(?:er)?|italics?|red|orange|yellow|green|blue|purple|pink|white|black|gr[ae]y"
     r"|gold(?:en)?)(?:\s+(?:font|text|size|colou?r|letters))?"
     r"|(?:更|再)?[大小][一1]?(?:点儿?|些)|[大小]号(?:字体?)?|[大小]字|特大|超大|巨大|特小|超小"
-    r"|加粗|粗体|斜体|[红橙黄绿蓝紫粉白黑灰金]色",
+    r"|加粗|粗体|斜体|(?:粉红|金黄|橘|[红橙黄绿蓝紫粉白黑灰金])色的?(?:字体?)?"
+    r"|(?:colou?r\s+)?#(?:[0-9a-f]{6}|[0-9a-f]{3})",
     re.I,
 )
 
@@ -101,7 +102,7 @@ def cn_int(s: str) -> int:
 def normalise(text: str) -> str:
     """Lower case, half-width, and every number as digits."""
     t = text.lower()
-    t = t.translate(str.maketrans("０１２３４５６７８９％：．", "0123456789%:."))
+    t = t.translate(str.maketrans("０１２３４５６７８９％：．＃", "0123456789%:.#"))
     t = t.replace("×", "x").replace("–", "-").replace("—", "-").replace("～", "~")
     return _english_numbers(_chinese_numbers(t))
 

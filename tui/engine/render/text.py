@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tui.engine.render.colour import chroma_half, rgb_to_yuv709
 from tui.engine.render.errors import RenderError
 from tui.engine.render.stage import planes_of
+from tui.engine.text_colours import colour_hex
 
 _LATIN_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -259,6 +260,39 @@ def _cjk_units(para: str) -> list[str]:
     return units
 
 
+def parse_colour(value: object) -> tuple[int, int, int] | None:
+    """A text segment's `m.color` ("#RRGGBB", "#RGB" or a name in `text_colours`, as the
+    agent writes it) as RGB, or None when it says no colour."""
+    hexed = colour_hex(value)
+    if hexed is None:
+        return None
+    return int(hexed[1:3], 16), int(hexed[3:5], 16), int(hexed[5:7], 16)
+
+
+def relative_luminance(colour: tuple[int, int, int]) -> float:
+    """WCAG's relative luminance of an sRGB colour: 0 (black) to 1 (white)."""
+
+    def linear(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in colour)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+DARK_OUTLINE = (20, 20, 20)
+LIGHT_OUTLINE = (235, 235, 235)
+
+
+def outline_for(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The outline that sets `colour` apart from whatever is behind it: of the dark and the
+    light one, the one with the higher contrast ratio to it (dark for white, yellow or red,
+    light for black, navy or deep purple: fills darker than about 17 % relative luminance)."""
+    fill = relative_luminance(colour) + 0.05
+    dark, light = (relative_luminance(c) + 0.05 for c in (DARK_OUTLINE, LIGHT_OUTLINE))
+    return LIGHT_OUTLINE if light / fill > fill / dark else DARK_OUTLINE
+
+
 @dataclass
 class TextOverlay:
     """A pre-rendered text patch in YUV with alpha, at its place in the frame."""
@@ -316,6 +350,8 @@ def make_overlay(
 
     The size follows the canvas's short side (titles 8.5 %, captions 5 %, times `scale`); long
     text wraps within 86 % of the width, and shrinks when its lines would not fit the height.
+    The text is filled with `colour` and outlined in a tone that contrasts with it
+    (`outline_for`: dark around white and bright colours, light around black and dark ones).
     `fade` is the fade in and out in seconds (default: 0.4 s, at most a quarter of the time).
     """
     w, h = canvas
@@ -347,7 +383,8 @@ def make_overlay(
     img = Image.new("RGBA", (pw, ph), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     origin = (pad - math.floor(box[0]), pad - math.floor(box[1]))
-    # A soft drop shadow, then the text with a dark outline: legible on any background.
+    # A soft drop shadow, then the text with an outline that contrasts with its fill (dark
+    # around white): legible on any background.
     shadow_img = Image.new("RGBA", (pw, ph), (0, 0, 0, 0))
     ImageDraw.Draw(shadow_img).multiline_text(
         (origin[0] + shadow, origin[1] + shadow),
@@ -371,7 +408,7 @@ def make_overlay(
         spacing=spacing,
         align="center",
         stroke_width=stroke,
-        stroke_fill=(20, 20, 20, 255),
+        stroke_fill=(*outline_for(colour), 255),
     )
     arr = np.asarray(img, dtype=np.uint8)
     yuv = rgb_to_yuv709(arr[..., :3])
