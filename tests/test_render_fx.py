@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -192,6 +193,47 @@ def test_chroma_and_luma_views_agree_at_any_zoom() -> None:
             assert abs(2 * qx - lx) < 1e-9 and abs(2 * qy + 0.5 - ly) < 1e-9
 
 
+def test_packed_chroma_warp_is_the_plane_by_plane_warp() -> None:
+    # Stills warp U and V as one 4-channel image: exactly what two plane warps give, on an odd
+    # canvas (H/2 odd: the chroma planes do not start on a row) and at a still view (a copy).
+    from tui.engine.render.stage import Stage, stage_of, warp_into
+
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, (414, 736, 3), dtype=np.uint8)
+    packed = stage_of(rgb)
+    assert packed.uv is not None
+    plain = Stage(packed.y, packed.u, packed.v)
+    for (w, h), (z, cx, cy) in (
+        ((640, 360), (1.37, 0.42, 0.61)),
+        ((216, 270), (1.05, 0.5, 0.5)),
+        ((736, 414), (1.0, 0.5, 0.5)),
+    ):
+        a = np.zeros((h * 3 // 2, w), np.uint8)
+        b = np.ones_like(a)
+        warp_into(packed, a, z, cx, cy)
+        warp_into(plain, b, z, cx, cy)
+        assert np.array_equal(a, b), (w, h)
+
+
+def test_a_drafts_packed_parallax_layer_blends_as_the_float_one() -> None:
+    # Drafts blend the parallax layer premultiplied in 8 bits: within 3 levels of the float
+    # blend (on noise, at the soft edge), with the same edges (the layer's border see-through).
+    from tui.engine.render.stage import composite_into, layer_of
+
+    rng = np.random.default_rng(4)
+    fitted = rng.integers(0, 256, (420, 740, 3), dtype=np.uint8)
+    alpha = np.zeros((420, 740), np.float32)
+    alpha[100:300, 200:500] = 1.0
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 6)
+    for z, cx, cy in ((1.0, 0.5, 0.5), (1.2, 0.4, 0.6), (0.9, 0.5, 0.5)):  # 0.9: past the edge
+        base = rng.integers(0, 256, (540, 640), dtype=np.uint8)
+        a, b = base.copy(), base.copy()
+        composite_into(layer_of(fitted, alpha), a, z, cx, cy, [])
+        composite_into(layer_of(fitted, alpha, fast=True), b, z, cx, cy, [])
+        d = np.abs(a.astype(int) - b)
+        assert d.max() <= 3 and d.mean() < 0.1, (z, cx, cy)
+
+
 # -- parallax falls back to Ken Burns -------------------------------------------------------------
 
 
@@ -210,3 +252,17 @@ def test_parallax_on_a_busy_texture_falls_back_to_ken_burns(tmp_path: Path) -> N
         assert np.abs(a - b).mean() < 0.5, k  # the very Ken Burns shot
     # And it moves: the first and last frames differ.
     assert np.abs(frame_yuv(par, 0).astype(int) - frame_yuv(par, 47).astype(int)).mean() > 10
+
+
+def test_a_coloured_title_comes_out_in_its_colour(tmp_path: Path) -> None:
+    grey = tmp_path / "g.png"
+    Image.new("RGB", (2 * W, 2 * H), (50, 50, 50)).save(grey)
+    title = {"id": "t", "st": 0, "d": 1000, "m": {"text": "HELLO", "fade": 0, "color": "#FFD600"}}
+    out = tmp_path / "yellow.mp4"
+    d = clip(d=1000, w=2 * W, h=2 * H, titles=[title])
+    render_draft(d, {"img": grey}, out, quality="standard")
+    rgb = frame_rgb(out, 6).astype(int)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    yellow = (r > 200) & (g > 170) & (b < 90)
+    assert yellow.sum() > 400  # the glyphs' insides, after 4:2:0 and the round trip
+    assert _white(frame_rgb(out, 6)) < yellow.sum() // 10  # not white text

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from tests.decode import frame_rgb, probe
 from tests.media import colour_video, sine_wav
-from tui.engine.render import RenderError, render_draft
+from tui.engine.render import RenderError, render_draft, sources
 from tui.engine.render import audio as audio_mod
 from tui.engine.render import text as text_mod
 from tui.engine.render.sources import load_image
@@ -148,6 +148,77 @@ def test_big_jpeg_is_decoded_at_reduced_size(tmp_path: Path) -> None:
     # libjpeg scales by 1/2..1/8: 1/8 gives 300x200, which still covers 320x180 by cover fit.
     assert small.shape[1] >= W and small.shape[0] >= H
     assert small.shape[1] <= 2400 // 4
+
+
+def _pillow_only(path: Path, monkeypatch, **kw) -> np.ndarray:
+    """load_image with OpenCV's decode turned off: Pillow's pixels, the reference."""
+    with monkeypatch.context() as m:
+        m.setattr(sources, "_fast_decode", lambda *a: None)
+        return load_image(path, **kw)
+
+
+def test_opencv_decode_gives_pillows_very_pixels(tmp_path: Path, monkeypatch) -> None:
+    # Plain JPEGs and PNGs are decoded by OpenCV (faster); every orientation, reduced sizes,
+    # grey, progressive, gamma-tagged PNGs: the very pixels Pillow gives.
+    rng = np.random.default_rng(5)
+    img = np.zeros((90, 160, 3), np.uint8)
+    img[..., 0] = np.linspace(0, 255, 160, dtype=np.uint8)[None]
+    img[..., 1] = np.linspace(0, 255, 90, dtype=np.uint8)[:, None]
+    img[10:30, 10:50] = (250, 20, 20)  # asymmetric: any wrong turn shows
+    img += rng.integers(0, 20, img.shape, dtype=np.uint8)
+    big = np.repeat(np.repeat(img, 8, axis=0), 8, axis=1)  # 1280x720
+    cases: list[tuple[Path, dict]] = []
+    for o in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = o
+        path = tmp_path / f"o{o}.jpg"
+        Image.fromarray(big).save(path, quality=90, exif=exif.tobytes())
+        cases += [(path, {}), (path, {"need": (300, 170)}), (path, {"need": (150, 80)})]
+    grey = tmp_path / "grey.jpg"
+    Image.fromarray(big[..., 1]).save(grey, quality=90)
+    prog = tmp_path / "prog.jpg"
+    Image.fromarray(big[:717, :1277]).save(prog, quality=85, progressive=True, subsampling=0)
+    png, grey_png = tmp_path / "rgb.png", tmp_path / "grey.png"
+    Image.fromarray(img).save(png)
+    Image.fromarray(img[..., 0]).save(grey_png)
+    rows = b"".join(b"\x00" + img[r].tobytes() for r in range(90))
+    gamma = tmp_path / "gamma.png"
+    head = struct.pack(">IIBBBBB", 160, 90, 8, 2, 0, 0, 0)
+    data = _png(head, zlib.compress(rows))
+    gama = struct.pack(">I", 4) + b"gAMA" + struct.pack(">I", 45455)
+    gama += struct.pack(">I", zlib.crc32(b"gAMA" + struct.pack(">I", 45455)))
+    gamma.write_bytes(data[:33] + gama + data[33:])  # after IHDR
+    cases += [(grey, {}), (prog, {"need": (600, 330)}), (png, {}), (grey_png, {}), (gamma, {})]
+    used = []
+    real = sources._fast_decode
+    monkeypatch.setattr(sources, "_fast_decode", lambda *a: used.append(real(*a)) or used[-1])
+    for path, kw in cases:
+        got = load_image(path, **kw)
+        assert used[-1] is not None, path.name  # OpenCV decoded it
+        want = _pillow_only(path, monkeypatch, **kw)
+        assert got.shape == want.shape and np.array_equal(got, want), (path.name, kw)
+
+
+def test_what_opencv_would_decode_differently_goes_to_pillow(tmp_path: Path) -> None:
+    img = np.full((20, 30, 3), (200, 40, 40), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(img).save(tmp_path / "turned.png", exif=exif.tobytes())
+    Image.fromarray(img).save(tmp_path / "see.png", transparency=(200, 40, 40))
+    Image.fromarray(img).convert("P").save(tmp_path / "pal.png")
+    Image.fromarray(np.dstack([img, img[..., :1]])).save(tmp_path / "rgba.png")
+    Image.fromarray(img).save(tmp_path / "tail.jpg")
+    (tmp_path / "tail.jpg").write_bytes((tmp_path / "tail.jpg").read_bytes() + b"more")
+    Image.fromarray(img).save(tmp_path / "tail.png")
+    (tmp_path / "tail.png").write_bytes((tmp_path / "tail.png").read_bytes() + b"more")
+    Image.fromarray(img).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    for name in ("turned.png", "see.png", "pal.png", "rgba.png", "tail.jpg", "tail.png"):
+        with Image.open(tmp_path / name) as im:
+            assert sources._fast_decode(tmp_path / name, im) is None, name
+        assert load_image(tmp_path / name).shape[2] == 3  # and Pillow reads it
+    assert load_image(tmp_path / "turned.png").shape == (30, 20, 3)
+    with Image.open(tmp_path / "cmyk.jpg") as im:
+        assert sources._fast_decode(tmp_path / "cmyk.jpg", im) is None
 
 
 def _png(ihdr: bytes, idat: bytes) -> bytes:

@@ -13,17 +13,21 @@ import numpy as np
 from tui.engine.render.saliency import foreground_mask
 
 _FILL_SIDE = 384  # the long side the hole is inpainted at
+_MASK_SIDE = 256  # and the foreground is cut out at (GrabCut)
+# Drafts (half the canvas) work smaller: about half the time (Telea inpainting and GrabCut),
+# for a softer cut and fill on a stage half the size; the subject's centre stays put.
+_DRAFT_FILL_SIDE, _DRAFT_MASK_SIDE = 256, 192
 
 
 def split_layers(
-    fitted: np.ndarray,
+    fitted: np.ndarray, fast: bool = False
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]] | None:
     """(background RGB with the subject removed, foreground alpha 0..1, subject centre) or None.
 
-    All at the size of `fitted`; the centre is in 0..1 of it.
+    All at the size of `fitted`; the centre is in 0..1 of it. `fast`: for drafts (see above).
     """
     h, w = fitted.shape[:2]
-    small_mask = foreground_mask(fitted)
+    small_mask = foreground_mask(fitted, _DRAFT_MASK_SIDE if fast else _MASK_SIDE)
     if small_mask is None:
         return None
     mh, mw = small_mask.shape
@@ -34,7 +38,7 @@ def split_layers(
     alpha = cv2.GaussianBlur(alpha, (0, 0), sigmaX=max(1.0, w / mw))
     alpha = alpha.astype(np.float32) * (1.0 / 255.0)
     # The hole: the subject grown a little (so no halo of it stays behind), inpainted small.
-    s = _FILL_SIDE / max(h, w)
+    s = (_DRAFT_FILL_SIDE if fast else _FILL_SIDE) / max(h, w)
     fw, fh = max(8, round(w * s)), max(8, round(h * s))
     small = cv2.resize(fitted, (fw, fh), interpolation=cv2.INTER_AREA)
     hole = cv2.resize(small_mask, (fw, fh), interpolation=cv2.INTER_NEAREST)

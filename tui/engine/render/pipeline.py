@@ -57,7 +57,7 @@ from tui.engine.render.stage import (
     stage_size,
     warp_into,
 )
-from tui.engine.render.text import TextOverlay, make_overlay
+from tui.engine.render.text import TextOverlay, make_overlay, parse_colour
 from tui.engine.render.video_source import VideoSource, is_video
 from tui.engine.text_sizes import text_scale
 
@@ -296,6 +296,7 @@ class _FrameMaker:
                     position=str(m.get("position", "center")),
                     role=role,
                     scale=text_scale(m.get("size"), role, draft),
+                    colour=parse_colour(m.get("color")) or (255, 255, 255),
                     fade=_seconds(m.get("fade")),
                 )
             )
@@ -388,7 +389,7 @@ class _FrameMaker:
         if focus is not None:
             focus = (float(focus[0]), float(focus[1]))
         if motion == "parallax":
-            look = parallax_look(fitted, n, strength, easing, focus)
+            look = parallax_look(fitted, n, strength, easing, focus, fast=self.fast)
             if look is not None:
                 return look
             motion = "ken_burns"  # no foreground stands out: a gentle drift instead
@@ -447,16 +448,19 @@ def parallax_look(
     strength: str,
     easing: str,
     focus: tuple[float, float] | None,
+    *,
+    fast: bool = False,
 ) -> ParallaxLook | None:
-    """The 2.5D look of a fitted image, or None when no foreground can be separated."""
+    """The 2.5D look of a fitted image, or None when no foreground can be separated (`fast`:
+    a draft's, cut out and filled smaller, its layer blended in 8 bits)."""
     from tui.engine.render.parallax import split_layers
 
-    layers = split_layers(fitted)
+    layers = split_layers(fitted, fast=fast)
     if layers is None:
         return None
     background, alpha, centre = layers
     bg, fg = parallax_paths(n, strength, easing, focus or centre)
-    return ParallaxLook(stage_of(background), layer_of(fitted, alpha), bg, fg)
+    return ParallaxLook(stage_of(background), layer_of(fitted, alpha, fast), bg, fg)
 
 
 def _music(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndarray | None:
@@ -616,6 +620,9 @@ def _open_output(path: Path, canvas: Canvas, quality: str, audio: bool):
         astream = container.add_stream("aac", rate=audio_mod.RATE)
         astream.layout = "stereo"
         astream.time_base = Fraction(1, audio_mod.RATE)
+    # Open the encoders and write the header now, while the first stage is still being
+    # decoded, rather than in the first frame's encode call.
+    container.start_encoding()
     return container, vs, astream
 
 

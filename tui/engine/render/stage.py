@@ -56,9 +56,21 @@ def stage_size(w: int, h: int, zoom: float) -> tuple[int, int]:
 
 def _resize(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
     """Resize; `fast` (draft previews) samples bilinearly when reducing by less than 2x, where
-    INTER_AREA's general path costs about ten times as much for little a preview shows."""
+    INTER_AREA's general path costs about ten times as much for little a preview shows, and
+    reduces by more in two steps: INTER_AREA by a whole factor (its fast path: plain k x k
+    means), then bilinearly by the rest (less than 2x)."""
     sh, sw = rgb.shape[:2]
     if w < sw and h < sh:
+        k = min(sw // w, sh // h)
+        if fast and k >= 2:
+            cw, ch = sw - sw % k, sh - sh % k  # (at most k - 1 pixels off, half each side)
+            x0, y0 = (sw - cw) // 2, (sh - ch) // 2
+            rgb = cv2.resize(
+                rgb[y0 : y0 + ch, x0 : x0 + cw], (cw // k, ch // k), interpolation=cv2.INTER_AREA
+            )
+            sh, sw = rgb.shape[:2]
+            if (sw, sh) == (w, h):
+                return rgb
         small = fast and sw < 2 * w and sh < 2 * h
         interp = cv2.INTER_LINEAR if small else cv2.INTER_AREA
     else:
@@ -201,23 +213,74 @@ def warp_into(stage: Stage, out: np.ndarray, zoom: float, cx: float, cy: float) 
 
 @dataclass
 class Layer:
-    """A foreground layer over a stage: YUV planes plus alpha (0..1) at luma and chroma size."""
+    """A foreground layer over a stage: YUV planes plus alpha (0..1) at luma and chroma size.
 
-    stage: Stage
-    a: np.ndarray  # float32 (Hs, Ws)
-    ac: np.ndarray  # float32 (Hs/2, Ws/2)
+    A draft's layer (`layer_of(..., fast=True)`) is instead premultiplied and packed, 8-bit:
+    `ya` (Y*a, 255*(1-a), Y*a, 255*(1-a)) and `uva` (U*a, V*a, 255*(1-a), 255*(1-a)), so that a
+    frame's layer is two 4-channel warps and a few 8-bit operations (not five warps, float
+    alphas and float blends): about 40 % less time, within 3 levels of the float blend.
+    """
+
+    stage: Stage | None
+    a: np.ndarray | None  # float32 (Hs, Ws)
+    ac: np.ndarray | None  # float32 (Hs/2, Ws/2)
+    ya: np.ndarray | None = None  # uint8 (Hs, Ws, 4)
+    uva: np.ndarray | None = None  # uint8 (Hs/2, Ws/2, 4)
 
 
-def layer_of(fitted: np.ndarray, alpha: np.ndarray) -> Layer:
-    """A layer from an RGB image at the stage size and its alpha (float32 0..1, same size)."""
+def layer_of(fitted: np.ndarray, alpha: np.ndarray, fast: bool = False) -> Layer:
+    """A layer from an RGB image at the stage size and its alpha (float32 0..1, same size);
+    `fast` (drafts): premultiplied and packed in 8 bits (see Layer)."""
     alpha = alpha.astype(np.float32)
-    return Layer(stage_of(fitted), alpha, chroma_half(alpha))
+    if not fast:
+        return Layer(stage_of(fitted), alpha, chroma_half(alpha))
+    y, u, v = rgb_to_yuv420(fitted)
+    a8 = cv2.convertScaleAbs(alpha, alpha=255.0)
+    ac8 = cv2.convertScaleAbs(chroma_half(alpha), alpha=255.0)
+    ia, iac = cv2.bitwise_not(a8), cv2.bitwise_not(ac8)  # 255 - a
+    ya = cv2.multiply(y, a8, scale=1 / 255)
+    up, vp = cv2.multiply(u, ac8, scale=1 / 255), cv2.multiply(v, ac8, scale=1 / 255)
+    return Layer(None, None, None, cv2.merge((ya, ia, ya, ia)), cv2.merge((up, vp, iac, iac)))
+
+
+def _composite_packed(
+    layer: Layer, out: np.ndarray, zoom: float, cx: float, cy: float, scratch: list
+) -> None:
+    """composite_into for a draft's premultiplied, packed layer: out = fg*a + out*(1-a)."""
+    assert layer.ya is not None and layer.uva is not None
+    yd, ud, vd = planes_of(out)
+    if not scratch:
+        scratch += [np.empty((*yd.shape, 4), np.uint8), np.empty((*ud.shape, 4), np.uint8)]
+        scratch += [np.empty_like(yd), np.empty_like(yd)]
+        scratch += [np.empty_like(ud), np.empty_like(ud), np.empty_like(ud)]
+    ly, lc, fy, iy, fu, fv, ic = scratch
+    h, w = layer.ya.shape[:2]
+    my = _view_matrix((w, h), (yd.shape[1], yd.shape[0]), zoom, cx, cy)
+    mc = _view_matrix((w // 2, h // 2), (ud.shape[1], ud.shape[0]), zoom, cx, cy, CHROMA_X0)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    for src, m, dst, fill in (
+        (layer.ya, my, ly, (0, 255, 0, 255)),
+        (layer.uva, mc, lc, (0, 0, 255, 255)),
+    ):
+        size = (dst.shape[1], dst.shape[0])
+        cv2.warpAffine(
+            src, m, size, dst=dst, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+        )
+    cv2.mixChannels([ly], [fy, iy], [0, 0, 1, 1])
+    cv2.mixChannels([lc], [fu, fv, ic], [0, 0, 1, 1, 2, 2])
+    for plane, fg, inv in ((yd, fy, iy), (ud, fu, ic), (vd, fv, ic)):
+        cv2.multiply(plane, inv, dst=plane, scale=1 / 255)
+        cv2.add(plane, fg, dst=plane)
 
 
 def composite_into(
     layer: Layer, out: np.ndarray, zoom: float, cx: float, cy: float, scratch: list
 ) -> None:
     """Warp the layer's view and blend it over `out` (a yuv420p buffer) by its alpha."""
+    if layer.ya is not None:
+        _composite_packed(layer, out, zoom, cx, cy, scratch)
+        return
+    assert layer.stage is not None and layer.a is not None and layer.ac is not None
     alphas = (layer.a, layer.ac, layer.ac)
     if not scratch:
         for dst in planes_of(out):
