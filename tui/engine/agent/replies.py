@@ -83,6 +83,7 @@ def help_text(zh: bool, has_media: bool) -> str:
             "- “做一个5秒的竖屏视频，1080p”\n"
             "- “缓慢推近左上角” / “向左平移” / “视差” / “静止”\n"
             "- “标题「春季促销」前3秒，字幕「立即购买」在底部，2秒到4秒”\n"
+            "- “标题改成黄色，大一点” / “标题多显示2秒”\n"
             "- “加上低保真音乐，音量35%” / “用我的歌” / “音乐小声一点” / “静音原视频”\n"
             "- “用全部三张图片，每张2秒” / “把第二张放在最前面”\n"
             "- “淡入淡出” / “完整显示图片” / “短一点” / “去掉标题” / “撤销”"
@@ -94,6 +95,7 @@ def help_text(zh: bool, has_media: bool) -> str:
         '- "slow zoom in toward the top left", "pan left", "parallax", "static"\n'
         "- \"title 'Spring Sale' for the first 3 seconds, caption 'Shop now' at the bottom "
         'from 2s to 4s"\n'
+        '- "make the title yellow and bigger", "show the title 2 more seconds"\n'
         '- "lo-fi music at 35%", "use my song", "make the music quieter", '
         '"mute the original audio"\n'
         '- "use all three images, 2 seconds each", "put the second image first"\n'
