@@ -8,13 +8,14 @@ writer thread (in order, never on the UI thread); a damaged line is skipped, nev
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 KINDS = ("user", "assistant", "tool", "status", "error")
 KEEP = 200  # entries shown again at most: the tail of a long session
@@ -33,6 +34,8 @@ def _safe(name: str) -> str:
     plain = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:40] or "x"
     if plain == name:
         return plain
+    import hashlib  # only for names that needed changing (a URL)
+
     return f"{plain}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
@@ -42,6 +45,8 @@ class History:
     def __init__(self, folder: Path, backend_key: str) -> None:
         self.key = backend_key
         self.folder = Path(folder) / _safe(backend_key)
+        from concurrent.futures import ThreadPoolExecutor  # made after the first screen
+
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="i2v-history")
 
     def path(self, session_id: str) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from rich.color import Color
 from rich.style import Style
@@ -25,10 +26,13 @@ from textual.widgets import DirectoryTree, Static, Tree
 from textual.widgets._tree import TreeNode
 from textual.worker import get_current_worker
 
-from tui.graphics import Graphics
 from tui.protocol import file_kind
-from widgets.media_facts import read_facts
-from widgets.pixels import Picture, PixelPreview, encode
+
+# widgets/pixels.py and media_facts.py load when a preview needs them: the first screen (every
+# millisecond of it counted) has no use for them.
+if TYPE_CHECKING:
+    from tui.graphics import Graphics
+    from widgets.pixels import Picture
 
 MARK = "● "
 
@@ -101,7 +105,7 @@ class FileBrowser(DirectoryTree):
         self.post_message(self.MarksChanged(self, []))
 
 
-Preview = Text | Picture | None  # half-blocks, real pixels, or nothing to show
+Preview: TypeAlias = "Text | Picture | None"  # half-blocks, real pixels, or nothing
 
 
 class FileInfo(Vertical):
@@ -121,6 +125,8 @@ class FileInfo(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="facts", markup=False)
         if self.graphics is not None:
+            from widgets.pixels import PixelPreview
+
             yield PixelPreview(id="pixels")
         else:
             yield Static("", id="preview")
@@ -151,6 +157,8 @@ class FileInfo(Vertical):
 
     def _set_preview(self, preview: Preview) -> None:
         if self.graphics is not None:
+            from widgets.pixels import Picture, PixelPreview
+
             self.query_one(PixelPreview).show(preview if isinstance(preview, Picture) else None)
         else:
             self.query_one("#preview", Static).update(preview or "")
@@ -175,6 +183,8 @@ def _describe(
     elif cols > 0 and rows > 0:
         box = (cols * 2, rows * 4)
     try:
+        from widgets.media_facts import read_facts
+
         found = read_facts(path, box)
     except Exception as exc:  # a broken file must not break the pane
         return f"{facts} · unreadable ({type(exc).__name__})", None
@@ -182,6 +192,8 @@ def _describe(
     if found.picture is None:
         return facts, None
     if graphics is not None:
+        from widgets.pixels import encode
+
         return facts, encode(found.picture, graphics, cols, rows, bg)
     from PIL import Image
 
