@@ -240,6 +240,8 @@ async def test_session_resumes_after_restart_and_quit_stops_the_engine(tmp_path:
         assert any(line.startswith("  ↳ add_media(") for line in earlier)
         assert any(line.startswith("Done: put beach.jpg") for line in earlier)
         assert not any("Connecting" in line or "Ready" in line for line in earlier)
+        # "Ready" follows the history: the last line in sight, however long the history.
+        assert shown[shown.index("── now ──") + 1] == "Ready: resumed your last session"
         await say(pilot, "/new")
         await until(pilot, lambda: "New session" in lines(app2))
         await until(pilot, lambda: "empty" in tracks_text(app2))

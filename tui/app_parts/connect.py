@@ -60,12 +60,13 @@ class Connecting(AppPart):
                 return
         finally:
             self._connected.set()
-        self.post_message(Connected(self.backend_label, resumed))
         if resumed and self.history is not None and self.client is not None:
+            # Above "Ready", which stays the last line in sight however long the history.
             sid = self.client.session.session_id
             entries = await asyncio.to_thread(self.history.load, sid)
             if entries:
                 self.post_message(HistoryLoaded(entries))
+        self.post_message(Connected(self.backend_label, resumed))
         await self._refresh(tracks=True, credits=True, quiet=True)
         self._resume_renders()
         if self.watch_dir is not None and self.watcher is None:
