@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 KINDS = ("user", "assistant", "tool", "status", "error")
-KEEP = 200  # entries shown again at most: the tail of a long session
+KEEP = 100  # entries shown again at most: the tail of a long session (~130 ms to show)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
     from textual.widgets import Markdown
 
     from tui.history import Entry
@@ -40,14 +39,18 @@ class ToolCallLine(Static):
         super().__init__(self._text(False), markup=False)
 
     def _text(self, expanded: bool) -> str:
-        if not self.args:
-            return f"  ↳ {self.tool_name}"
-        if expanded:
+        if expanded and self.args:
             return f"  ↳ {self.tool_name}\n" + json.dumps(self.args, ensure_ascii=False, indent=2)
-        short = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in self.args.items())
+        return self.one_line(self.tool_name, self.args)
+
+    @staticmethod
+    def one_line(name: str, args: dict) -> str:
+        if not args:
+            return f"  ↳ {name}"
+        short = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
         if len(short) > 60:
             short = short[:59] + "…"
-        return f"  ↳ {self.tool_name}({short})"
+        return f"  ↳ {name}({short})"
 
     def on_click(self) -> None:
         self.expand(not self.has_class("-expanded"))
@@ -55,6 +58,47 @@ class ToolCallLine(Static):
     def expand(self, on: bool) -> None:
         self.set_class(on, "-expanded")
         self.update(self._text(on))
+
+
+class HistoryBlock(Static):
+    """Earlier lines of a resumed session in one widget: a widget per line cost ~2 ms each to
+    mount, and a long session's history would have held "Ready" back by most of a second."""
+
+    DEFAULT_CSS = """
+    HistoryBlock { color: $text-muted; }
+    """
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        from rich.console import Group
+        from rich.markdown import Markdown as RichMarkdown
+        from rich.text import Text
+
+        parts: list[Any] = []
+        self.plain_lines: list[str] = []  # the same lines as text (lines(), tests)
+
+        def line(text: str, style: str = "", one_row: bool = False) -> None:
+            if one_row:  # as the live tool lines: cut, not wrapped
+                parts.append(Text(text, style=style, no_wrap=True, overflow="ellipsis"))
+            else:
+                parts.append(Text(text, style=style))
+            self.plain_lines.append(text)
+
+        for e in entries:
+            if e.kind == "user":
+                parts.append(Text(""))
+                line(f"› {e.text}", "bold")
+            elif e.kind == "assistant":
+                parts.append(RichMarkdown(e.text))
+                self.plain_lines.append(e.text)
+            elif e.kind == "tool":
+                line(ToolCallLine.one_line(e.text, e.args), "dim", one_row=True)
+            elif e.kind == "error":
+                line(f"✗ {e.text}", "red")
+                if e.hint:
+                    line(f"  → {e.hint}", "yellow")
+            else:
+                line(e.text)
+        super().__init__(Group(*parts))
 
 
 class Transcript(VerticalScroll):
@@ -108,30 +152,21 @@ class Transcript(VerticalScroll):
         self.scroll_end(animate=False)
 
     def add_history(self, entries: Sequence[Entry]) -> None:
-        """The resumed session's earlier conversation, mounted at once, between two rules."""
-        shown: list[Widget] = [Static("── earlier in this session ──", classes="rule")]
-        for e in entries:
-            if e.kind == "user":
-                shown.append(Static(f"› {e.text}", classes="user", markup=False))
-            elif e.kind == "assistant":
-                shown.append(_markdown(e.text))
-            elif e.kind == "tool":
-                shown.append(ToolCallLine(e.text, e.args))
-            else:
-                error = e.kind == "error"
-                text = f"✗ {e.text}" if error else e.text
-                shown.append(Static(text, classes="error" if error else "status", markup=False))
-                if e.hint:
-                    shown.append(Static(f"  → {e.hint}", classes="hint", markup=False))
-        shown.append(Static("── now ──", classes="rule"))
-        self.mount(*shown)
+        """The resumed session's earlier conversation, between two rules, as one widget."""
+        self.mount(
+            Static("── earlier in this session ──", classes="rule"),
+            HistoryBlock(entries),
+            Static("── now ──", classes="rule"),
+        )
         self.scroll_end(animate=False)
 
     def lines(self) -> list[str]:
         """The transcript's text, one entry per line widget (for tests and the benchmark)."""
         out = []
         for child in self.children:
-            if hasattr(child, "source"):  # a Markdown answer
+            if isinstance(child, HistoryBlock):
+                out.extend(child.plain_lines)
+            elif hasattr(child, "source"):  # a Markdown answer
                 out.append(child.source)
             elif isinstance(child, Static):
                 out.append(str(child.render()))
