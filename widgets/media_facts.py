@@ -160,6 +160,7 @@ def _seconds(c: Any, stream: Any) -> float | None:
 
 
 def _quarter_turns(frame: Any) -> int:
+    # As render/video_source.py's: importing that would load the renderer (cv2, numpy) here.
     try:
         return round(float(frame.rotation or 0) / 90.0) % 4
     except (AttributeError, TypeError, ValueError):

@@ -75,21 +75,28 @@ def probe_round_trip(answer: bytes, timeout: float = 1.0) -> float:
     return took
 
 
-def first_frame(folder: Path, preview: str, home: Path) -> float:
-    """Launch -> the first frame with the Files pane, on a pty answering like xterm."""
+def launch(folder: Path, preview: str, home: Path) -> tuple[int, int]:
+    """The real command on a pty of 120x30 cells (10x20 px), as if in xterm: (pid, master fd)."""
     import fcntl
-    import select
     import struct
     import termios
 
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "STY", "NO_COLOR")}
-    env.update(TERM="xterm-256color", I2V_FLOW_HOME=str(home))
-    started = time.perf_counter()
+    env.update(TERM="xterm-256color", XTERM_VERSION="XTerm(379)", I2V_FLOW_HOME=str(home))
     pid, fd = pty.fork()
     if pid == 0:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 1200, 600))
         argv = [sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())"]
         os.execvpe(sys.executable, [*argv, str(folder), "--preview", preview], env)
+    return pid, fd
+
+
+def first_frame(folder: Path, preview: str, home: Path) -> float:
+    """Launch -> the first frame with the Files pane, on a pty answering like xterm."""
+    import select
+
+    started = time.perf_counter()
+    pid, fd = launch(folder, preview, home)
     heard, answered, took = b"", False, float("nan")
     deadline = time.perf_counter() + 20
     while time.perf_counter() < deadline:
@@ -109,18 +116,9 @@ def first_frame(folder: Path, preview: str, home: Path) -> float:
 
 def rss_with_previews(folder: Path, preview: str, home: Path) -> list[int]:
     """The app's RSS (MB) at Ready, then after previewing the folder's first and second file."""
-    import fcntl
     import select
-    import struct
-    import termios
 
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "STY", "NO_COLOR")}
-    env.update(TERM="xterm-256color", XTERM_VERSION="XTerm(379)", I2V_FLOW_HOME=str(home))
-    pid, fd = pty.fork()
-    if pid == 0:
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 1200, 600))
-        argv = [sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())"]
-        os.execvpe(sys.executable, [*argv, str(folder), "--preview", preview], env)
+    pid, fd = launch(folder, preview, home)
     heard = b""
 
     def pump(seconds: float) -> None:
