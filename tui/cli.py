@@ -124,8 +124,23 @@ def serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback --host (no TLS: only on a trusted network)",
     )
+    p.add_argument(
+        "--allow-files",
+        action="append",
+        type=_folder,
+        metavar="DIR",
+        help="let file:// URL imports read files under DIR (repeatable; default: none, imports "
+        "are off: any local user can get a token)",
+    )
     p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
     return p
+
+
+def _folder(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a folder")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             args.watch_stdin,
             heartbeat=_env_seconds("I2V_ENGINE_HEARTBEAT", HEARTBEAT_SECONDS),
             turn_delay=_env_seconds("I2V_ENGINE_TURN_DELAY", 0.0),
+            allow_files=tuple(getattr(args, "allow_files", None) or ()),
         )
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)

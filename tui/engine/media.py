@@ -5,18 +5,32 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from tui.protocol import MAX_UPLOAD_BYTES
 
-MAX_PIXELS = 100_000_000
+# The renderer's limit (render/sources.py: its MAX_PIXELS, and Pillow's decompression-bomb
+# warning turned into an error there); not imported, that would load OpenCV and numpy.
+RENDER_MAX_PIXELS = 100_000_000
+
+
+def max_pixels() -> int:
+    """The most pixels an image may have and still render: the smaller of the renderer's own
+    limit and Pillow's bomb threshold (89,478,485 by default), which the renderer refuses."""
+    from PIL import Image
+
+    bomb = Image.MAX_IMAGE_PIXELS
+    return min(RENDER_MAX_PIXELS, int(bomb)) if bomb else RENDER_MAX_PIXELS
 
 
 class TooLarge(Exception):
-    pass
+    """Over the byte limit; or, with a reason, an image with more pixels than renders."""
 
 
 class Unsupported(Exception):
@@ -117,15 +131,15 @@ async def store_stream(
     return sink.finish()
 
 
-def store_file(src: Path, media_dir: Path) -> Stored:
-    """The same as store_stream, for a local file (URL imports of `file://` URLs)."""
-    if src.stat().st_size > MAX_UPLOAD_BYTES:
+def store_file(fin: BinaryIO, media_dir: Path) -> Stored:
+    """The same as store_stream, for a local file already open for reading (URL imports of
+    `file://` URLs: the caller decides which file, and opens it; it stays the caller's)."""
+    if os.fstat(fin.fileno()).st_size > MAX_UPLOAD_BYTES:
         raise TooLarge()
     sink = UploadSink(media_dir)
     try:
-        with open(src, "rb") as fin:
-            while chunk := fin.read(1 << 20):
-                sink.write(chunk)
+        while chunk := fin.read(1 << 20):
+            sink.write(chunk)
     except BaseException:
         sink.abort()
         raise
@@ -151,31 +165,18 @@ def _finish(tmp: Path, head: bytes, digest: str, size: int, media_dir: Path) -> 
         os.replace(tmp, final)
     try:
         info = {"hash": digest, "file_type": file_type, "size": size, **probe(final, file_type)}
-    except Unsupported:
-        final.unlink(missing_ok=True)  # damaged: nothing refers to it
+    except (Unsupported, TooLarge):
+        final.unlink(missing_ok=True)  # damaged or too big to render: nothing refers to it
         raise
     return Stored(final, info)
 
 
 def probe(path: Path, file_type: str) -> dict:
-    """Width, height, duration and fps where they apply; a damaged file raises Unsupported."""
+    """Width, height, duration and fps where they apply; a damaged file raises Unsupported, an
+    image with more pixels than the renderer takes raises TooLarge (both with the reason, which
+    never names the file's path: answers go to clients)."""
     if file_type == "image":
-        from PIL import Image
-
-        try:
-            with Image.open(path) as img:
-                w, h = img.size
-                frames = getattr(img, "n_frames", 1)
-                if w * h > MAX_PIXELS:
-                    raise Unsupported(f"{w}x{h} is too many pixels (at most 100 megapixels)")
-                img.verify()  # chunk checksums and structure: catches truncated files
-        except Unsupported:
-            raise
-        except Exception as exc:
-            raise Unsupported(f"not a readable image: {exc}") from None
-        if not (w > 0 and h > 0):
-            raise Unsupported("the image has no pixels")
-        return {"width": w, "height": h, "duration": None, "fps": None, "frames": frames}
+        return _probe_image(path)
     import av
 
     try:
@@ -195,4 +196,49 @@ def probe(path: Path, file_type: str) -> dict:
     except Unsupported:
         raise
     except Exception as exc:
-        raise Unsupported(f"not readable media: {exc}") from None
+        raise Unsupported(f"not readable media: {_reason(exc, path)}") from None
+
+
+def _probe_image(path: Path) -> dict:
+    """The header is enough for the size (Pillow decodes nothing to read it); the pixel limit
+    is the renderer's, so an image that would fail at render is refused here."""
+    from PIL import Image
+
+    limit = max_pixels()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > limit:
+                    raise TooLarge(_too_many(w, h, limit))
+                frames = getattr(img, "n_frames", 1)
+                img.verify()  # chunk checksums and structure: catches truncated files
+    except (TooLarge, Unsupported):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        why = f"its header claims more than {limit:,} pixels, the most the renderer takes"
+        raise TooLarge(why) from None
+    except Exception as exc:
+        raise Unsupported(f"not a readable image: {_reason(exc, path)}") from None
+    if not (w > 0 and h > 0):
+        raise Unsupported("the image has no pixels")
+    return {"width": w, "height": h, "duration": None, "fps": None, "frames": frames}
+
+
+def _too_many(w: int, h: int, limit: int) -> str:
+    return (
+        f"{w}x{h} is {w * h:,} pixels; the renderer takes at most {limit:,}"
+        f" (about {limit // 1_000_000} megapixels): resize it"
+    )
+
+
+_PATH = re.compile(r"""['"]?(?<![\w.])(?:[A-Za-z]:)?[/\\][^'"\s]*['"]?""")
+
+
+def _reason(exc: BaseException, path: Path) -> str:
+    """An exception's words without any file path (PyAV and Pillow name the file they read:
+    here the engine's own media folder, which is nobody's business)."""
+    why = str(exc).replace(str(path), "").replace(os.fspath(path.name), "")
+    why = " ".join(_PATH.sub("", why).split()).strip(" :,'\"")
+    return why[:200] or type(exc).__name__

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -64,7 +65,8 @@ class Engine:
 
     `heartbeat` is the longest silence in an agent turn's stream (seconds); `turn_delay` makes
     every turn work that much longer (a testing knob: it shows the heartbeats); `loopback` says
-    the server listens on loopback only (Host header check, `file://` imports).
+    the server listens on loopback only (Host header check, `file://` imports); `allow_files`
+    are the only folders `file://` imports may read (none: imports are off), kept as real paths.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Engine:
         heartbeat: float = HEARTBEAT_SECONDS,
         turn_delay: float = 0.0,
         loopback: bool = True,
+        allow_files: tuple[Path, ...] = (),
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +87,7 @@ class Engine:
         self.heartbeat = max(0.01, float(heartbeat))
         self.turn_delay = max(0.0, float(turn_delay))
         self.loopback = loopback
+        self.allow_files = tuple(Path(os.path.realpath(p)) for p in allow_files)
         self.limiter = RateLimiter()
         # One turn at a time per session: a session's lock is here only while a turn holds it
         # or waits for it (see `turn_lock`), so the table never outgrows the turns under way.

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tui.protocol import UNSUPPORTED_TYPE, envelope
+from tui.protocol import FILE_TOO_LARGE, UNSUPPORTED_TYPE, envelope
 
 BAD = 400  # the envelope code of a request the engine cannot use
 JSON_LIMIT = 1 << 20  # a JSON body (a draft is a few kB)
@@ -31,7 +31,10 @@ def ok(data: Any) -> JSONResponse:
 
 
 def fail(exc: ApiFailure) -> JSONResponse:
-    return JSONResponse(envelope(None, exc.code, exc.message), exc.http, headers=exc.headers)
+    # A message may quote the request, lone surrogates (JSON's \\ud800 escapes) and all:
+    # always send what UTF-8 can carry.
+    message = exc.message.encode("utf-8", "replace").decode("utf-8")
+    return JSONResponse(envelope(None, exc.code, message), exc.http, headers=exc.headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -42,6 +45,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def unsupported(name: str, exc: Exception) -> ApiFailure:
+    """4001 for `name` (a base name: never a path), with the sniffer's reason if it gave one."""
     why = f" ({exc})" if str(exc) else ""
     return ApiFailure(
         415,
@@ -49,6 +53,12 @@ def unsupported(name: str, exc: Exception) -> ApiFailure:
         f"{name}: not a supported image, video or audio file{why}; accepted: jpg, png, gif, webp,"
         " mp4, mov, avi, webm, mkv, mp3, wav, m4a, aac",
     )
+
+
+def too_large(name: str, exc: Exception) -> ApiFailure:
+    """4002 for `name`: over the byte limit, or (with a reason) more pixels than render."""
+    why = str(exc) or "the limit is 200 MB"
+    return ApiFailure(413, FILE_TOO_LARGE, f"{name}: file too large, {why}")
 
 
 async def read_json(request: Request) -> dict:

@@ -22,6 +22,7 @@ def serve(
     *,
     heartbeat: float = HEARTBEAT_SECONDS,
     turn_delay: float = 0.0,
+    allow_files: tuple[Path, ...] = (),
 ) -> None:
     """Run the engine until interrupted; `on_ready` gets the URL once the socket listens."""
     import socket
@@ -48,6 +49,7 @@ def serve(
         heartbeat=heartbeat,
         turn_delay=turn_delay,
         loopback=is_loopback(host),
+        allow_files=allow_files,
     )
     _log_to_file(engine.data_dir / "engine.log")
     # Named outright, nothing "auto": no probing for uvloop, httptools or websockets at start.

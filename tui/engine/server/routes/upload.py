@@ -4,24 +4,34 @@ Multipart bodies are parsed as they arrive (python-multipart's streaming parser)
 straight to disk, refused at the first bytes that are not media or past the size limit.
 
 URL imports (`{"urls": [...], "source_type": "url"}`): the engine works offline, so it fetches
-nothing from the network; it accepts `file://` URLs of files on this machine, and only while it
-listens on loopback (where the client is on this machine too). Anything else gets a 400 that says
-to upload the file itself.
+nothing from the network. `file://` URLs are off unless the engine's owner named folders for them
+(`i2v-flow serve --allow-files DIR`), and then only while it listens on loopback: any local user
+can get a token, so an import must never read what its owner did not offer (see `_open_local`).
+Anything else gets a 400 that says to upload the file itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from tui.engine.media import Stored, TooLarge, Unsupported, UploadSink, sniff, store_file
-from tui.engine.server.envelope import ApiFailure, bad, ok, read_json, unsupported
+from tui.engine.server.envelope import (
+    ApiFailure,
+    bad,
+    ok,
+    read_json,
+    too_large,
+    unsupported,
+)
 from tui.engine.server.routes.sessions import owned_session
 from tui.engine.store import TokenInfo
 from tui.protocol import FILE_TOO_LARGE, MAX_UPLOAD_BYTES
@@ -30,6 +40,16 @@ if TYPE_CHECKING:
     from tui.engine.server.engine import Engine
 
 MAX_FILES = 20  # files in one upload request
+MAX_URL = 4096  # characters in one URL
+MAX_BOUNDARY = 70  # characters in a multipart boundary (RFC 2046)
+# One answer for a file:// URL that is missing, outside the allowed folders, inside the engine's
+# data folder, unreadable or not a regular file: which of these it is, nobody learns.
+NOT_IMPORTABLE = (
+    "{}: cannot import it: file:// URLs take only readable regular files under the folders the"
+    " engine was started with (--allow-files); upload the file itself instead"
+)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 async def upload(engine: Engine, request: Request, user: TokenInfo) -> Response:
@@ -40,6 +60,8 @@ async def upload(engine: Engine, request: Request, user: TokenInfo) -> Response:
     if mtype == b"application/json":
         stored = await _import_urls(engine, request)
     elif mtype == b"multipart/form-data" and params.get(b"boundary"):
+        if len(params[b"boundary"]) > MAX_BOUNDARY:
+            raise bad(f"the multipart boundary is over {MAX_BOUNDARY} characters")
         stored = await _receive_files(engine, request, params[b"boundary"])
     else:
         raise bad(
@@ -87,11 +109,11 @@ async def _receive_files(
                 out.append((name, await asyncio.to_thread(sink.finish)))
             except Unsupported as exc:
                 raise unsupported(name, exc) from None
+            except TooLarge as exc:
+                raise too_large(name, exc) from None
         return out
-    except TooLarge:
-        raise ApiFailure(
-            413, FILE_TOO_LARGE, f"{parts.name}: file too large, the limit is 200 MB"
-        ) from None
+    except TooLarge as exc:
+        raise too_large(parts.name, exc) from None
     except Unsupported as exc:
         raise unsupported(parts.name, exc) from None
     except ApiFailure:
@@ -116,38 +138,115 @@ async def _import_urls(engine: Engine, request: Request) -> list[tuple[str, Stor
         raise bad("urls must be a non-empty list of URL strings")
     if len(urls) > MAX_FILES:
         raise bad(f"at most {MAX_FILES} URLs in one request")
+    if any(len(u) > MAX_URL for u in urls):
+        raise bad(f"a URL is over {MAX_URL} characters")
     out = []
     for url in urls:
         try:
             parts = urlsplit(url)
         except ValueError:
-            raise bad(f"not a URL: {url[:100]!r}") from None
+            raise bad("not a URL: " + repr(url[:100])) from None
         if parts.scheme in ("http", "https"):
             raise bad(
                 "the local engine works offline and fetches nothing from the network: upload"
-                " the file itself, or give a file:// URL of a file on this machine"
+                " the file itself"
             )
         if parts.scheme != "file":
-            raise bad(f"unsupported URL {url[:100]!r}: only file:// URLs are imported")
+            raise bad(f"unsupported URL scheme {parts.scheme[:20]!r}: upload the file itself")
+        if not engine.allow_files:
+            raise bad(
+                "file:// imports are off on this engine: upload the file itself (its owner can"
+                " allow folders with i2v-flow serve --allow-files DIR)"
+            )
         if not engine.loopback:
             raise bad("file:// URLs are imported only when the engine listens on loopback")
         if parts.netloc not in ("", "localhost"):
-            raise bad(f"{url[:100]!r}: a file:// URL must name a file on this machine")
-        path = Path(unquote(parts.path))
-        if not path.is_absolute() or not path.is_file():
-            raise bad(f"{url[:100]!r}: no such file on this machine")
-        name = _safe_name(path.name)
+            raise bad("a file:// URL must name a file on this machine (file:///path)")
+        raw = unquote_to_bytes(parts.path)
+        name = _safe_name(raw.decode("utf-8", "replace"))
         try:
-            out.append((name, await asyncio.to_thread(store_file, path, engine.media_dir)))
-        except TooLarge:
-            raise ApiFailure(
-                413, FILE_TOO_LARGE, f"{name}: file too large, the limit is 200 MB"
-            ) from None
+            fin = await asyncio.to_thread(_open_local, engine, raw)
+        except (OSError, ValueError, UnicodeError):
+            raise bad(NOT_IMPORTABLE.format(name)) from None
+        try:
+            out.append((name, await asyncio.to_thread(store_file, fin, engine.media_dir)))
+        except TooLarge as exc:
+            raise too_large(name, exc) from None
         except Unsupported as exc:
             raise unsupported(name, exc) from None
-        except OSError as exc:
-            raise bad(f"{name}: cannot read it ({exc.strerror})") from None
+        except OSError:
+            raise bad(NOT_IMPORTABLE.format(name)) from None
+        finally:
+            fin.close()
     return out
+
+
+def _open_local(engine: Engine, raw: bytes) -> BinaryIO:
+    """The regular file at path `raw`, opened read-only, if it lies under an allowed folder and
+    outside the engine's data folder; OSError otherwise (the caller says the same thing for
+    every refusal).
+
+    Containment is decided on the real path (symlinks resolved); the file is then opened by
+    walking from the allowed folder one name at a time without following symlinks, so a link
+    swapped in meanwhile cannot lead elsewhere. The engine's database is never opened, not even
+    through a hard link: closing any descriptor of it would drop SQLite's locks.
+    """
+    if not raw.startswith(b"/") or b"\0" in raw:
+        raise OSError("not an absolute path")
+    real = os.path.realpath(raw)
+    root = next((r for r in engine.allow_files if _under(real, os.fsencode(r))), None)
+    if root is None or _under(real, os.path.realpath(os.fsencode(engine.data_dir))):
+        raise OSError("not allowed")
+    rel = os.path.relpath(real, os.fsencode(root)).split(b"/")
+    if rel == [b"."]:
+        raise OSError("a folder")
+    guarded = _database_files(engine.store.path)
+    if os.open not in os.supports_dir_fd:  # no openat: the checks above, then a plain open
+        return _open_file(real, None, guarded)
+    fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
+    try:
+        for part in rel[:-1]:
+            flags = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC
+            nxt = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return _open_file(rel[-1], fd, guarded)
+    finally:
+        os.close(fd)
+
+
+def _open_file(path: bytes, dir_fd: int | None, guarded: set[tuple[int, int]]) -> BinaryIO:
+    st = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
+    if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in guarded:
+        raise OSError("not a regular file, or the engine's own")
+    # O_NONBLOCK: a FIFO swapped in after the stat cannot hang the open.
+    flags = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags, dir_fd=dir_fd)
+    try:
+        got = os.fstat(fd)
+        if (got.st_dev, got.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(got.st_mode):
+            raise OSError("the file changed while it was opened")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _database_files(db: Path) -> set[tuple[int, int]]:
+    """(device, inode) of the engine's SQLite files as they are now."""
+    out = set()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            st = os.stat(f"{db}{suffix}")
+        except OSError:
+            continue
+        out.add((st.st_dev, st.st_ino))
+    return out
+
+
+def _under(path: bytes, folder: bytes) -> bool:
+    return path == folder or path.startswith(folder.rstrip(b"/") + b"/")
 
 
 class _Parts:
