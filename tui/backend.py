@@ -35,23 +35,28 @@ class EngineStartError(RuntimeError):
 
 
 class EmbeddedEngine:
-    """The local engine in its own process, on a free loopback port; stops with us."""
+    """The local engine in its own process, on a Unix socket of its own in a 0700 folder (only
+    our user can reach it, unlike a loopback port); stops with us. Its `url` is the socket's
+    `http+unix://` URL (tui.paths.socket_url), which the client takes like any other."""
 
     def __init__(self, data_dir: Path | None = None, workers: int | None = None):
         self.data_dir = data_dir
         self.workers = workers
         self.proc: asyncio.subprocess.Process | None = None
         self.url: str | None = None
+        self.socket: Path | None = None
+        self._own_folder = False  # the socket's folder is a mkdtemp one: removed with it
 
     async def start(self, timeout: float = 30.0) -> str:
-        from tui.paths import engine_dir
+        from tui.paths import engine_dir, new_socket_path
 
+        self.socket, self._own_folder = new_socket_path()
         args = [
             sys.executable,
             "-m",
             "tui.engine",
-            "--port",
-            "0",
+            "--socket",
+            str(self.socket),
             "--watch-stdin",
             "--data",
             str(self.data_dir or engine_dir()),
@@ -99,12 +104,25 @@ class EmbeddedEngine:
 
     async def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        if proc.stdin is not None:
-            proc.stdin.close()  # the engine stops when its stdin closes
         try:
-            await asyncio.wait_for(proc.wait(), 5)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+            if proc is None or proc.returncode is not None:
+                return
+            if proc.stdin is not None:
+                proc.stdin.close()  # the engine stops when its stdin closes
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        finally:
+            self._remove_socket()
+
+    def _remove_socket(self) -> None:
+        """The engine removes its socket as it stops; this covers one that was killed."""
+        sock, self.socket = self.socket, None
+        if sock is None:
+            return
+        with contextlib.suppress(OSError):
+            sock.unlink(missing_ok=True)
+            if self._own_folder:
+                sock.parent.rmdir()

@@ -132,6 +132,12 @@ def serve_parser() -> argparse.ArgumentParser:
         help="let file:// URL imports read files under DIR (repeatable; default: none, imports "
         "are off: any local user can get a token)",
     )
+    p.add_argument(
+        "--socket",
+        type=Path,
+        metavar="PATH",
+        help="listen on this Unix socket instead (made 0600: only you can connect)",
+    )
     p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
     return p
 

@@ -73,7 +73,7 @@ class WatchMode(AppPart):
                 await slot.mount(WatchQueue(id="queue"))
                 self._queue_folder = folder
             slot.add_class("-watching")
-            url, state = client.base_url, client.state  # ONE ClientState for every client
+            url, state = client.url, client.state  # ONE ClientState for every client
             token, cloud = client.fixed_token, client.cloud
             config = WatchConfig(
                 folder,

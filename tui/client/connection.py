@@ -18,6 +18,7 @@ import httpx
 from tui.client.errors import ClientError, Unreachable, error_for
 from tui.client.wire import json_body, one_line, retry_after, to_int
 from tui.client_state import ClientState
+from tui.paths import socket_of
 from tui.protocol import (
     MISSING_CLIENT_ID,
     RATE_LIMITED,
@@ -57,7 +58,12 @@ class Connection:
         owner: str = "cli",
         persist_session: bool = True,
     ):
-        self.base_url = base_url.rstrip("/")
+        # `url` as given (another client for the same backend takes it); `base_url` what requests
+        # and links are made against: over the embedded engine's Unix socket (tui.paths.socket_url)
+        # that is http://localhost, the Host the engine accepts and builds its own links from.
+        self.url = base_url.rstrip("/")
+        uds = socket_of(self.url)
+        self.base_url = "http://localhost" if uds else self.url
         self.owner = owner
         self.persist_session = persist_session
         self.state = state
@@ -83,7 +89,9 @@ class Connection:
             timeout=httpx.Timeout(connect=10.0, read=read_timeout, write=60.0, pool=10.0),
             # No CA bundle for plain http (the local engine): loading it costs ~50 ms.
             transport=transport
-            or httpx.AsyncHTTPTransport(retries=0, verify=self.base_url.startswith("https")),
+            or httpx.AsyncHTTPTransport(
+                retries=0, verify=self.base_url.startswith("https"), uds=uds
+            ),
             headers=skill_headers(),
             follow_redirects=True,
         )
@@ -120,7 +128,9 @@ class Connection:
                 await self.new_session()
             return self.session
 
-    async def _new_token(self) -> None:
+    async def _new_token(self, proof: str = "") -> None:
+        """A new anonymous token; `proof`, the token just refused, keeps the account (its
+        sessions and credits) on the local engine, which gives a client id alone a new one."""
         if self.fixed_token:
             raise ClientError(
                 "NEMO_TOKEN is invalid or expired",
@@ -130,7 +140,10 @@ class Connection:
         path = "/api/auth/anonymous-token"
         retried: set[int] = set()
         while True:
-            resp = await self._send("POST", path, headers={"X-Client-Id": self.state.client_id})
+            headers = {"X-Client-Id": self.state.client_id}
+            if proof:
+                headers["Authorization"] = f"Bearer {proof}"
+            resp = await self._send("POST", path, headers=headers)
             env = read_envelope(resp.status_code, json_body(resp))
             if env.ok and isinstance(env.data, dict) and env.data.get("token"):
                 self.session.token = str(env.data["token"])
@@ -200,7 +213,7 @@ class Connection:
             ) from None
         except httpx.TransportError as exc:
             raise Unreachable(
-                f"cannot reach the backend at {self.base_url} ({one_line(exc)})",
+                f"cannot reach the backend at {self.url} ({one_line(exc)})",
                 hint="check the connection, or the --api URL",
             ) from None
 
@@ -218,10 +231,10 @@ class Connection:
             return False
         if code == TOKEN_EXPIRED:
             retried.add(code)
-            self.session.token = ""
+            proof, self.session.token = self.session.token, ""
             if self.anonymous:
                 self.state.forget("token")
-            await self._new_token()  # a bad NEMO_TOKEN raises here: reported, not looped on
+            await self._new_token(proof)  # a bad NEMO_TOKEN raises here: reported, not looped on
             return True
         if code == SESSION_NOT_FOUND and session_scoped:
             retried.add(code)

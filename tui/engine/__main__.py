@@ -1,8 +1,11 @@
 """`python -m tui.engine`: run the engine alone (what `i2v-flow serve` and the app start).
 
-Two settings for tests, from the environment: `I2V_ENGINE_HEARTBEAT` (seconds of silence before
-an agent turn's stream sends a heartbeat; default 15) and `I2V_ENGINE_TURN_DELAY` (seconds every
-agent turn works longer; default 0).
+Settings for tests, from the environment: `I2V_ENGINE_HEARTBEAT` (seconds of silence before
+an agent turn's stream sends a heartbeat; default 15), `I2V_ENGINE_TURN_DELAY` (seconds every
+agent turn works longer; default 0), and a connection's deadlines in seconds:
+`I2V_ENGINE_IDLE_TIMEOUT` (saying nothing; default 5), `I2V_ENGINE_HEAD_TIMEOUT` (sending a
+request head; default 15), `I2V_ENGINE_BODY_WINDOW` (each window in which a body must bring
+1 KB/s; default 10).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ def _env_seconds(name: str, default: float) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not is_loopback(args.host):
+    sock = getattr(args, "socket", None)
+    if sock is None and not is_loopback(args.host):
         if not getattr(args, "allow_remote", False):
             print(
                 f"error: refusing to listen on {args.host} without --allow-remote "
@@ -43,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     from tui.engine.server import HEARTBEAT_SECONDS, serve
+    from tui.engine.server.connections import Limits
 
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)
@@ -58,9 +63,16 @@ def run(args: argparse.Namespace) -> int:
             heartbeat=_env_seconds("I2V_ENGINE_HEARTBEAT", HEARTBEAT_SECONDS),
             turn_delay=_env_seconds("I2V_ENGINE_TURN_DELAY", 0.0),
             allow_files=tuple(getattr(args, "allow_files", None) or ()),
+            socket_path=sock,
+            limits=Limits(
+                idle=_env_seconds("I2V_ENGINE_IDLE_TIMEOUT", Limits.idle),
+                head=_env_seconds("I2V_ENGINE_HEAD_TIMEOUT", Limits.head),
+                body_window=_env_seconds("I2V_ENGINE_BODY_WINDOW", Limits.body_window),
+            ),
         )
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        where = sock if sock is not None else f"{args.host}:{args.port}"
+        print(f"error: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass

@@ -1,0 +1,168 @@
+"""What one connection may hold: deadlines for its first byte, its request head and a slow body; a
+cap on open connections; and running out of file descriptors answered 503, not logged per accept.
+
+uvicorn's h11 protocol only times out a kept-alive connection after a response: a client that
+connects and says nothing, sends its head a byte at a time (slowloris) or trickles its body held a
+file descriptor for ever. At 256 open files the engine stopped accepting, and asyncio logged a
+traceback for every failed accept() (50 MB of stderr in 10 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("i2v.engine.connections")
+
+# Sent as is to a connection we will not serve, before closing it.
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\nretry-after: 1\r\ncontent-length: 32\r\n\r\n"
+    b"the local engine is busy; retry\n"
+)
+FD_RESERVE = 64  # descriptors kept for SQLite, the log, render workers' pipes, the listener
+
+
+@dataclass(frozen=True)
+class Limits:
+    idle: float = 5.0  # s: a new connection's first byte (kept-alive ones: timeout_keep_alive)
+    head: float = 15.0  # s: from a request's first byte to the end of its headers
+    body_window: float = 10.0  # s: each such window of a request body must bring at least
+    body_rate: int = 1024  # bytes/s on average (windows where we paused reading don't count)
+    max_open: int = 256  # open connections; the next ones get BUSY and are closed
+
+    def for_fd_limit(self, soft: int) -> Limits:
+        """At most half of what the descriptor limit leaves after FD_RESERVE (a download holds a
+        file open beside its socket), so that accept() never runs out first."""
+        fit = max(8, (soft - FD_RESERVE) // 2)
+        return dataclasses.replace(self, max_open=min(self.max_open, fit))
+
+
+def fd_limit() -> int:
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def protocol_for(limits: Limits) -> type[H11Protocol]:
+    """uvicorn's `http=` protocol class with these limits."""
+    return type("GuardedH11", (GuardedH11,), {"limits": limits})
+
+
+class GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol with the deadlines and the cap of `limits`."""
+
+    limits: ClassVar[Limits] = Limits()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._in_head = False
+        self._received = 0  # bytes, for the body's rate
+        self._watch: asyncio.TimerHandle | None = None
+        if len(self.connections) > self.limits.max_open:
+            log.warning("%d connections open: new ones answered 503", self.limits.max_open)
+            transport.write(BUSY)
+            transport.close()
+            return
+        self._arm(self.limits.idle, "said nothing")
+
+    def data_received(self, data: bytes) -> None:
+        self._received += len(data)
+        if self.conn.their_state is h11.IDLE and not self._in_head:  # a request head begins
+            self._in_head = True
+            self._arm(self.limits.head, "sent its request head too slowly")
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE and self._in_head:  # ... and is complete
+            self._in_head = False
+            self._disarm()
+        if self.conn.their_state is h11.SEND_BODY and self._watch is None:
+            self._watch_body()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        super().connection_lost(exc)
+
+    def _arm(self, seconds: float, why: str) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._cut, why)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _cut(self, why: str) -> None:
+        log.warning("a connection %s: closed", why)
+        self.transport.close()
+
+    def _watch_body(self) -> None:
+        """Every body_window while the client owes body bytes: at least body_rate per second."""
+        window = self.limits.body_window
+        self._watch = self.loop.call_later(window, self._check_body, self._received)
+
+    def _check_body(self, mark: int) -> None:
+        self._watch = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.SEND_BODY:
+            return
+        slow = self._received - mark < self.limits.body_rate * self.limits.body_window
+        if slow and not self.flow.read_paused:  # paused: the app is slow, not the client
+            self._cut(f"sent its body slower than {self.limits.body_rate} bytes/s")
+            return
+        self._watch_body()
+
+
+class AcceptGuard:
+    """The loop's exception handler: when accept() runs out of descriptors, one held in reserve
+    is let go to accept the next waiting connection and answer it 503 (asyncio retries the
+    listener in 1 s); everything else goes to the default handler (whose log is rate-limited).
+    """
+
+    def __init__(self, listener: socket.socket):
+        self.listener = listener
+        self.reserve: int | None = _reserve()
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if str(context.get("message", "")).startswith("socket.accept() out of system resource"):
+            log.warning("out of file descriptors: waiting connections answered 503")
+            self.shed_one()
+            return
+        loop.default_exception_handler(context)
+
+    def shed_one(self) -> None:
+        if self.reserve is not None:
+            os.close(self.reserve)
+            self.reserve = None
+        try:
+            conn, _addr = self.listener.accept()
+        except OSError:  # nothing waiting (BlockingIOError), or still out of descriptors
+            pass
+        else:
+            with conn, contextlib.suppress(OSError):
+                conn.send(BUSY)
+        self.reserve = _reserve()
+
+    def close(self) -> None:
+        if self.reserve is not None:
+            os.close(self.reserve)
+            self.reserve = None
+
+
+def _reserve() -> int | None:
+    try:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
