@@ -221,6 +221,9 @@ async def test_session_resumes_after_restart_and_quit_stops_the_engine(tmp_path:
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         await say(pilot, "/upload beach.jpg")
+        # Typed before the upload ends, the next line would be logged first: wait, so the
+        # history's order below is the one thing this test pins.
+        await until(pilot, lambda: "Uploaded beach.jpg (400×300)" in lines(app))
         await say(pilot, "a 3 second clip")
         await until(pilot, lambda: "(0-3s)" in tracks_text(app))
         proc = app.engine.proc

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from tui.client.connection import Connection
 from tui.client.errors import ClientError, StreamBroken, Unreachable
+from tui.client.sse import EventReader, LineSplitter
 from tui.client.wire import json_body, one_line
 from tui.gui_words import translate_gui
 from tui.protocol import (
@@ -135,9 +135,9 @@ class TurnCalls(Connection):
                             continue
                         raise self._error(env.code, env.message, resp)
                     started = True
-                    lines, decoder = SSELineDecoder(), SSEDecoder()
+                    lines, decoder = LineSplitter(), EventReader()
                     async for chunk in resp.aiter_text():
-                        for line in lines.decode(chunk):
+                        for line in lines.feed(chunk):
                             for ev in _sse_line(decoder, line):
                                 yield ev
                                 if isinstance(ev, TurnError):
@@ -158,9 +158,9 @@ class TurnCalls(Connection):
                 ) from None
 
 
-def _sse_line(decoder: SSEDecoder, line: str) -> list[AgentEvent]:
+def _sse_line(decoder: EventReader, line: str) -> list[AgentEvent]:
     """One line of the stream: `: ping` comments are heartbeats too."""
     if line.startswith(":"):
         return [Heartbeat()]
-    sse = decoder.decode(line)
-    return parse_sse_data(sse.data) if sse is not None else []
+    data = decoder.line(line)
+    return parse_sse_data(data) if data is not None else []
