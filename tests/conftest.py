@@ -26,8 +26,11 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def engine_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real engine, started as `i2v-flow serve` would, on a free loopback port."""
     data = tmp_path_factory.mktemp("engine")
+    # Every test makes its own account here: the mint limits (ratelimit.py) are raised for it.
+    env = {**os.environ, "I2V_ENGINE_MINT_RATE": "100000", "I2V_ENGINE_ACCOUNT_RATE": "100000"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui.engine", "--port", "0", "--data", str(data), "--watch-stdin"],
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

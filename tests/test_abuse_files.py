@@ -9,11 +9,9 @@ Against real engines on 127.0.0.1: the shared one (imports off) and one started 
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from tests.test_engine_api import (
     auth,
     clip,
     new_session,
+    paced,
     start_render,
     token,
     upload_photo,
@@ -40,22 +39,22 @@ def envelope(r: httpx.Response) -> dict:
 
 
 class Importer:
-    """A session on an engine; `imp(url)` asks it to import `url`. Requests take the user's
-    tokens in turn (each may send 20 a second)."""
+    """A session on an engine; `imp(url)` asks it to import `url`, waiting when told to (a
+    user may send 20 requests a second, however many tokens it has)."""
 
     def __init__(self, base: str):
         self.api = httpx.Client(base_url=base, timeout=30)
-        cid = str(uuid.uuid4())
-        self.tokens = itertools.cycle([token(self.api, cid) for _ in range(4)])
-        self.tok = next(self.tokens)
+        self.tok = token(self.api)
         self.sid = new_session(self.api, self.tok)
         self.answers: list[str] = []  # every answer's text, to look for paths in
 
     def imp(self, *urls: str) -> httpx.Response:
-        r = self.api.post(
-            f"/api/upload-video/nemo_agent/me/{self.sid}",
-            headers=auth(next(self.tokens)),
-            json={"urls": list(urls), "source_type": "url"},
+        r = paced(  # the user's 20 requests a second hold for all its tokens
+            lambda: self.api.post(
+                f"/api/upload-video/nemo_agent/me/{self.sid}",
+                headers=auth(self.tok),
+                json={"urls": list(urls), "source_type": "url"},
+            )
         )
         self.answers.append(r.text)
         return r

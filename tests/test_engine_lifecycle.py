@@ -157,9 +157,11 @@ def test_expired_token_gets_1001(engines: list[EngineProc], tmp_path: Path) -> N
         ]:
             r = api.request(method, path, headers=auth(tok), json={"session_id": sid})
             assert (r.status_code, r.json()["code"]) == (401, 1001), r.text
-        # The same client gets a new token, and finds its session and credits again.
+        # The same client, showing the expired token, gets a new one of its account: it finds
+        # its session and credits again.
         fresh = api.post(
-            "/api/auth/anonymous-token", headers={"X-Client-Id": _client_id(tmp_path, tok)}
+            "/api/auth/anonymous-token",
+            headers={"X-Client-Id": _client_id(tmp_path, tok), **auth(tok)},
         ).json()["data"]
         assert fresh["user_id"] == tok["user_id"] and fresh["credits"] == 100
         r = api.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth(fresh))

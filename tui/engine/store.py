@@ -113,14 +113,27 @@ class Store:
 
     # ---- tokens and credits ----------------------------------------------------------------
 
-    def new_token(self, client_id: str) -> tuple[TokenInfo, int]:
+    def account_for(self, client_id: str, proof: str = "") -> str | None:
+        """The account a token request for `client_id` may open: the one that `proof` (a token
+        it was given, expired or not) belongs to, when that account was made for `client_id`.
+        None: no proof, so the request gets an account of its own (routes/tokens.py)."""
+        if not proof or len(proof) >= 200:
+            return None
+        row = self.one(
+            "SELECT u.user_id FROM tokens t JOIN users u ON u.user_id=t.user_id"
+            " WHERE t.token=? AND u.client_id=?",
+            proof,
+            client_id,
+        )
+        return row["user_id"] if row else None
+
+    def new_token(self, client_id: str, user_id: str | None = None) -> tuple[TokenInfo, int]:
+        """A new token of `user_id`'s, or of a new account (START_CREDITS) made for
+        `client_id` when None."""
         token = "nmv_" + secrets.token_urlsafe(24)
         expires = time.time() + TOKEN_DAYS * 86400
         with self.tx() as db:
-            row = db.execute("SELECT user_id FROM users WHERE client_id=?", (client_id,)).fetchone()
-            if row:
-                user_id = row["user_id"]
-            else:
+            if user_id is None:
                 user_id = "u_" + uuid.uuid4().hex[:12]
                 db.execute(
                     "INSERT INTO users VALUES (?,?,?,0)", (user_id, client_id, START_CREDITS)

@@ -56,11 +56,12 @@ def check_host(request: Request, loopback: bool) -> None:
 
 
 def authenticate(engine: Engine, request: Request) -> TokenInfo:
-    """The bearer token's owner (1001 when unknown or expired); counts against its rate."""
+    """The bearer token's owner (1001 when unknown or expired); counts against the rate of
+    the account, not of the token: another token of the same account gets no more."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     info = engine.store.token(token) if token and len(token) < 200 else None
     if info is None or info.expires_at < time.time():
         raise ApiFailure(401, TOKEN_EXPIRED, "token expired or invalid")
-    engine.limiter.hit(info.token)
+    engine.limiter.hit("user:" + info.user_id)
     return info
