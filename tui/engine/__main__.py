@@ -5,16 +5,22 @@ an agent turn's stream sends a heartbeat; default 15), `I2V_ENGINE_TURN_DELAY` (
 agent turn works longer; default 0), and a connection's deadlines in seconds:
 `I2V_ENGINE_IDLE_TIMEOUT` (saying nothing; default 5), `I2V_ENGINE_HEAD_TIMEOUT` (sending a
 request head; default 15), `I2V_ENGINE_BODY_WINDOW` (each window in which a body must bring
-1 KB/s; default 10).
+1 KB/s; default 10); `I2V_ENGINE_MAX_OPEN` sets the cap on open connections outright, even past
+what the descriptor limit fits (it shows what happens when accept() runs out).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from tui.engine.hosts import is_loopback
+
+if TYPE_CHECKING:
+    from tui.engine.server.connections import Limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +34,18 @@ def _env_seconds(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+def _limits() -> Limits:
+    from tui.engine.server.connections import Limits, fd_limit
+
+    limits = Limits(
+        idle=_env_seconds("I2V_ENGINE_IDLE_TIMEOUT", Limits.idle),
+        head=_env_seconds("I2V_ENGINE_HEAD_TIMEOUT", Limits.head),
+        body_window=_env_seconds("I2V_ENGINE_BODY_WINDOW", Limits.body_window),
+    ).for_fd_limit(fd_limit())
+    cap = os.environ.get("I2V_ENGINE_MAX_OPEN", "")
+    return dataclasses.replace(limits, max_open=int(cap)) if cap.isdigit() else limits
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
         )
 
     from tui.engine.server import HEARTBEAT_SECONDS, serve
-    from tui.engine.server.connections import Limits
 
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)
@@ -64,11 +81,7 @@ def run(args: argparse.Namespace) -> int:
             turn_delay=_env_seconds("I2V_ENGINE_TURN_DELAY", 0.0),
             allow_files=tuple(getattr(args, "allow_files", None) or ()),
             socket_path=sock,
-            limits=Limits(
-                idle=_env_seconds("I2V_ENGINE_IDLE_TIMEOUT", Limits.idle),
-                head=_env_seconds("I2V_ENGINE_HEAD_TIMEOUT", Limits.head),
-                body_window=_env_seconds("I2V_ENGINE_BODY_WINDOW", Limits.body_window),
-            ),
+            limits=_limits(),
         )
     except OSError as exc:
         where = sock if sock is not None else f"{args.host}:{args.port}"

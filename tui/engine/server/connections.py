@@ -30,6 +30,10 @@ BUSY = (
     b"the local engine is busy; retry\n"
 )
 FD_RESERVE = 64  # descriptors kept for SQLite, the log, render workers' pipes, the listener
+# The listen backlog, and so how many connections asyncio accepts in one go before any of them
+# is closed for being past the cap (each holds a descriptor meanwhile).
+LISTEN_BACKLOG = 64
+REPEAT_WINDOW = 60.0  # s: one log line per kind of loop error
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,10 @@ class Limits:
     max_open: int = 256  # open connections; the next ones get BUSY and are closed
 
     def for_fd_limit(self, soft: int) -> Limits:
-        """At most half of what the descriptor limit leaves after FD_RESERVE (a download holds a
-        file open beside its socket), so that accept() never runs out first."""
-        fit = max(8, (soft - FD_RESERVE) // 2)
+        """At most half of what the descriptor limit leaves after FD_RESERVE and one accept
+        burst (a download holds a file open beside its socket), so that accept() does not run
+        out first: 256 open files allow 64 connections."""
+        fit = max(8, (soft - FD_RESERVE - LISTEN_BACKLOG) // 2)
         return dataclasses.replace(self, max_open=min(self.max_open, fit))
 
 
@@ -128,18 +133,33 @@ class GuardedH11(H11Protocol):
 class AcceptGuard:
     """The loop's exception handler: when accept() runs out of descriptors, one held in reserve
     is let go to accept the next waiting connection and answer it 503 (asyncio retries the
-    listener in 1 s); everything else goes to the default handler (whose log is rate-limited).
+    listener in 1 s). Anything else goes to the default handler, once per kind of message per
+    REPEAT_WINDOW (each message carries a traceback; the next one says how many were left out).
     """
 
     def __init__(self, listener: socket.socket):
         self.listener = listener
         self.reserve: int | None = _reserve()
+        self.last: dict[str, tuple[float, int]] = {}
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if str(context.get("message", "")).startswith("socket.accept() out of system resource"):
+        message = str(context.get("message", ""))
+        if message.startswith("socket.accept() out of system resource"):
             log.warning("out of file descriptors: waiting connections answered 503")
             self.shed_one()
             return
+        if self.listener.fileno() == -1 and "_start_serving" in message:
+            return  # asyncio's retry of the listener, come after we closed it: nothing wrong
+        at, left_out = self.last.get(message, (-REPEAT_WINDOW, 0))
+        now = loop.time()
+        if now - at < REPEAT_WINDOW:
+            self.last[message] = (at, left_out + 1)
+            return
+        if len(self.last) > 512:
+            self.last.clear()
+        self.last[message] = (now, 0)
+        if left_out:
+            context = {**context, "message": f"{message} [{left_out} more like this left out]"}
         loop.default_exception_handler(context)
 
     def shed_one(self) -> None:

@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import TextIO
 
 from tui.engine.hosts import is_loopback
-from tui.engine.server.connections import Limits
+from tui.engine.server.connections import LISTEN_BACKLOG, REPEAT_WINDOW, Limits
 from tui.engine.server.engine import Engine
 from tui.engine.server.sse import HEARTBEAT_SECONDS
 
 LOG_BYTES = 1 << 20  # engine.log, rotated with 2 backups: 3 MB at most
 STDERR_BUDGET = 64 << 10  # bytes of stderr per STDERR_WINDOW; past it, one line says so
 STDERR_WINDOW = 600.0  # s
-REPEAT_WINDOW = 60.0  # s: one line per kind of uvicorn/asyncio/connection message
-LISTEN_BACKLOG = 128
 
 
 def serve(
@@ -40,7 +38,8 @@ def serve(
     allow_files: tuple[Path, ...] = (),
 ) -> None:
     """Run the engine until interrupted; `on_ready` gets the URL once the socket listens: `http://
-    host:port`, or with `socket_path` the `http+unix://` URL of tui.paths.socket_url."""
+    host:port`, or with `socket_path` the `http+unix://` URL of tui.paths.socket_url. `limits`
+    are taken as they are (default: Limits() fitted to the descriptor limit)."""
     import threading
 
     import uvicorn
@@ -67,7 +66,7 @@ def serve(
             allow_files=allow_files,
         )
         until_ready = _log_to_file(engine.data_dir / "engine.log")
-        limits = (limits or Limits()).for_fd_limit(fd_limit())
+        limits = limits or Limits().for_fd_limit(fd_limit())
         # Named outright, nothing "auto": no probing for uvloop, httptools or websockets at start.
         config = uvicorn.Config(
             engine.app,
