@@ -27,10 +27,10 @@ from tests.test_engine_api import (
     start_render,
     token,
     upload_photo,
-    wait_render,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+HIGH = {"format": "mp4", "quality": "high"}  # renders that last seconds: caught mid-way
 
 
 class EngineProc:
@@ -55,15 +55,21 @@ class EngineProc:
         self.pid = self.proc.pid
 
     def children(self) -> list[int]:
-        out = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.pid:
-                out.append(int(stat.parent.name))
+        return _children(self.pid)
+
+    def descendants(self) -> list[int]:
+        out, todo = [], [self.pid]
+        while todo:
+            kids = _children(todo.pop())
+            out += kids
+            todo += kids
         return out
+
+    def workers(self) -> list[int]:
+        """Its live render worker processes."""
+        return [
+            pid for pid in self.children() if _alive(pid) and b"tui.engine.worker" in _cmdline(pid)
+        ]
 
     def rss_kb(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -80,17 +86,39 @@ class EngineProc:
                 self.proc.kill()
                 self.proc.wait()
 
-    def kill9(self) -> None:
-        kids = self.children()
+    def kill9(self) -> list[int]:
+        """kill -9 the engine; the processes it had started that outlive it by 5 s (then
+        killed too, so that no test leaves any behind)."""
+        kids = self.descendants()
         self.proc.kill()
         self.proc.wait()
-        # Its render workers notice within a few frames and exit; make sure of it.
         deadline = time.monotonic() + 5
         while kids and time.monotonic() < deadline:
-            kids = [k for k in kids if Path(f"/proc/{k}").exists() and _alive(k)]
-            time.sleep(0.1)
+            kids = [k for k in kids if _alive(k)]
+            time.sleep(0.05)
+        kids = [k for k in kids if _alive(k)]
         for k in kids:
             os.kill(k, signal.SIGKILL)
+        return kids
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _alive(pid: int) -> bool:
@@ -212,16 +240,46 @@ def test_long_turn_sends_heartbeats_while_it_works(
         assert draft["data"]["state"]["draft"]["d"] == 3000
 
 
+def render_status(api: httpx.Client, tok: dict, rid: str) -> dict:
+    """A render's status; a 429 (the polling shares its token's 20 requests a second with the
+    test's other calls) is waited out as its Retry-After says, a bounded number of times."""
+    for _ in range(5):
+        r = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok))
+        if r.status_code != 429:
+            return r.json()["data"]
+        time.sleep(float(r.headers.get("Retry-After", "1")))
+    raise AssertionError(f"render {rid}: still 429 after 5 waits")
+
+
+def poll_render(api: httpx.Client, tok: dict, rid: str, done, seconds: float = 60) -> dict:
+    """Poll every 0.25 s (4 requests a second) until `done(status)`, at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        st = render_status(api, tok, rid)
+        if done(st) or time.monotonic() > deadline:
+            return st
+        time.sleep(0.25)
+
+
+def wait_finished(api: httpx.Client, tok: dict, rid: str, seconds: float = 60) -> dict:
+    return poll_render(
+        api, tok, rid, lambda st: st["status"] in ("completed", "failed", "cancelled"), seconds
+    )
+
+
 def _wait_processing(api: httpx.Client, tok: dict, rid: str, or_done: bool = False) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        st = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok)).json()["data"]
-        if st["status"] == "processing" and st["progress"] > 0:
-            return st
-        if or_done and st["status"] == "completed":
-            return st
-        time.sleep(0.1)
-    raise AssertionError(f"render {rid} is {st}")
+    st = poll_render(
+        api,
+        tok,
+        rid,
+        lambda st: (
+            (st["status"] == "processing" and st["progress"] > 0)
+            or (or_done and st["status"] == "completed")
+        ),
+        30,
+    )
+    assert st["status"] == "processing" or (or_done and st["status"] == "completed"), st
+    return st
 
 
 def test_kill_9_or_stop_mid_render_loses_nothing(engines: list[EngineProc], tmp_path: Path) -> None:
@@ -231,12 +289,12 @@ def test_kill_9_or_stop_mid_render_loses_nothing(engines: list[EngineProc], tmp_
     tok = token(api)
     sid = new_session(api, tok)
     media = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))
-    r = start_render(api, tok, sid, clip(media["hash"], 6, size=(1280, 720)))
+    r = start_render(api, tok, sid, clip(media["hash"], 6, size=(1280, 720)), output=HIGH)
     rid = r.json()["data"]["id"]
     _wait_processing(api, tok, rid)
     assert balance(api, tok) == {"available": 94, "frozen": 6, "total": 100}
     api.close()
-    e.kill9()
+    assert e.kill9() == []  # its worker died with it
 
     # Started again: the token, the session, its media and the frozen credits are all there,
     # and the job runs again from the queue. Then a clean stop, mid-render again.
@@ -251,7 +309,7 @@ def test_kill_9_or_stop_mid_render_loses_nothing(engines: list[EngineProc], tmp_
 
     e3 = start(engines, data)
     with httpx.Client(base_url=e3.url, timeout=30) as api:
-        st = wait_render(api, tok, rid)
+        st = wait_finished(api, tok, rid)
         assert st["status"] == "completed" and st["outputUrl"].startswith(e3.url)
         assert balance(api, tok) == {"available": 94, "frozen": 0, "total": 94}
         r = api.get(f"/api/render/proxy/{rid}/download", headers=auth(tok))
@@ -350,36 +408,36 @@ def test_upload_over_200_mb_is_refused_without_filling_memory(
 def test_a_killed_render_worker_is_survived(engines: list[EngineProc], tmp_path: Path) -> None:
     e = start(engines, tmp_path / "data", "--workers", "1")
 
-    def kill_worker() -> None:
-        workers = [
-            pid
-            for pid in e.children()
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
+    def kill_worker() -> int:
+        workers = e.workers()
         assert len(workers) == 1, workers
         os.kill(workers[0], signal.SIGKILL)
+        return workers[0]
+
+    def rerun_by_new_worker(killed: int) -> None:
+        # A new worker is started once the job is back in the queue (pending, progress 0), so
+        # progress seen with a new worker there is the second run's.
+        def rerun(st: dict) -> bool:
+            return st["progress"] > 0 and e.workers() not in ([], [killed])
+
+        st = poll_render(api, tok, rid, rerun, 30)
+        assert st["status"] == "processing" and rerun(st), (st, e.workers())
 
     with httpx.Client(base_url=e.url, timeout=30) as api:
         tok = token(api)
         sid = new_session(api, tok)
         src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
-        rid = start_render(api, tok, sid, clip(src, 6, size=(1280, 720))).json()["data"]["id"]
-        # Once: the job runs again on a fresh pool. Twice: it fails and releases its credits.
+        r = start_render(api, tok, sid, clip(src, 6, size=(1280, 720)), output=HIGH)
+        rid = r.json()["data"]["id"]
+        # Once: the job runs again on a fresh worker. Twice: it fails and releases its credits.
         _wait_processing(api, tok, rid)
-        kill_worker()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # back in the queue
-            st = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(tok)).json()["data"]
-            if st["status"] == "pending":
-                break
-            time.sleep(0.1)
-        assert st["status"] == "pending", st
-        _wait_processing(api, tok, rid)
+        rerun_by_new_worker(kill_worker())
         assert balance(api, tok) == {"available": 94, "frozen": 6, "total": 100}
         kill_worker()
-        st = wait_render(api, tok, rid)
+        st = wait_finished(api, tok, rid)
         assert st["status"] == "failed" and "worker" in st["error"]
         assert balance(api, tok) == {"available": 100, "frozen": 0, "total": 100}
         nxt = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
-        assert wait_render(api, tok, nxt)["status"] == "completed"
+        assert wait_finished(api, tok, nxt)["status"] == "completed"
         assert balance(api, tok) == {"available": 99, "frozen": 0, "total": 99}
+        assert len(e.workers()) == 1  # replaced, not multiplied

@@ -1,7 +1,10 @@
-"""Render jobs: a bounded pool of worker processes fed from the renders table.
+"""Render jobs: a small pool of worker processes (tui/engine/worker.py) fed from a fair queue.
 
-The table is the channel both ways: workers write progress and the final status there, and
-read it to notice a cancellation, so the server never blocks on a worker.
+The renders table is the channel for progress and cancellation: workers write progress and the
+final status there, and read it to notice a cancellation, so the server never blocks on a
+worker. One supervisor thread owns the processes: it starts them, hands them jobs, reads their
+answers, kills a worker too slow to notice a cancellation, and settles the job of a worker that
+died. The event loop only queues, dequeues and wakes it, under a lock held for microseconds.
 """
 
 from __future__ import annotations
@@ -9,17 +12,27 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import selectors
+import signal
+import sys
 import threading
 import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.engine.store import Store
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    import subprocess
 
 log = logging.getLogger("i2v.engine.jobs")
+
+ROOT = Path(__file__).resolve().parents[2]  # where `tui` is imported from, for the workers
+CANCEL_GRACE = 0.5  # seconds a running job has to notice its cancellation before its worker dies
+MAX_QUEUED = 50  # renders waiting for a worker, all users together; more are refused (429)
+START_FAILURES = 3  # workers in a row dying before they are ready: stop keeping one warm
 
 
 def default_workers() -> int:
@@ -27,185 +40,353 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def _warm() -> None:
-    import tui.engine.render  # noqa: F401  (imports av, cv2, numpy once per worker)
+def default_memory_mb() -> int:
+    """A worker's address-space limit. A 2160p 'high' render peaks at ~2.8 GB of it on 2 cores
+    (a 24 MP source too: it is shrunk first; 1080p ~1.5 GB, a draft ~1 GB, mostly thread
+    stacks and malloc arenas); x264 adds frame threads, and their frames, with the cores."""
+    cpus = os.cpu_count() or 2
+    mb = 4096 + 256 * cpus
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        mb = min(mb, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20)
+    return mb
 
 
-def run_job(db_path: str, render_id: str, out_dir: str) -> str:
-    """In a worker process: render one job and settle it. Returns the final status."""
-    from tui.engine.render import RenderCancelled, RenderError, render_draft
-
-    store = Store(Path(db_path))
-    server = os.getppid()
-
-    def orphaned() -> None:
-        # The server died (kill -9): stop without settling; its next start runs the job again.
-        if os.getppid() != server:
-            os._exit(0)
-
+def _env_int(name: str, default: int) -> int:
     try:
-        row = store.render(render_id)
-        if row is None or row["status"] not in ("pending", "processing"):
-            return row["status"] if row else "missing"
-        import json
-
-        draft = json.loads(row["draft"])
-        hashes = [s.get("src", "") for t in draft.get("t", []) for s in t.get("sg", [])]
-        media = store.media_paths([h for h in hashes if h and not h.startswith("builtin:")])
-        store.set_progress(render_id, 0.0)
-        out = Path(out_dir) / f"{render_id}.mp4"
-        last = [0.0]
-
-        def progress(frac: float) -> None:
-            orphaned()
-            now = time.monotonic()
-            if now - last[0] >= 0.25 or frac >= 1.0:
-                last[0] = now
-                store.set_progress(render_id, round(frac * 99.0, 1))
-
-        def cancelled() -> bool:
-            orphaned()
-            r = store.render(render_id)
-            return r is None or r["status"] == "cancelled"
-
-        try:
-            render_draft(
-                draft, media, out, quality=row["quality"], progress=progress, cancel=cancelled
-            )
-        except RenderCancelled:
-            store.finish_render(render_id, "cancelled")
-            return "cancelled"
-        except RenderError as exc:
-            store.finish_render(render_id, "failed", error=str(exc))
-            return "failed"
-        except Exception as exc:  # a bug: report it on the job, never leave it hanging
-            log.exception("render %s crashed", render_id)
-            store.finish_render(render_id, "failed", error=f"internal error: {exc}")
-            return "failed"
-        if not store.finish_render(render_id, "completed", output=str(out)):
-            out.unlink(missing_ok=True)  # cancelled at the very end
-            return "cancelled"
-        return "completed"
-    finally:
-        store.close()
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
 
 
-def _make_pool(workers: int) -> ProcessPoolExecutor:
-    # Imported here: multiprocessing and the pool cost the engine's start-up ~20 ms for nothing.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+class FairQueue:
+    """Queued render ids, per user, taken fairly: next is the first job of the user with the
+    fewest jobs running, the one served longest ago among them (a user with ten renders queued
+    never makes another's single render wait behind all ten)."""
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    def __init__(self) -> None:
+        self._jobs: dict[str, deque[str]] = {}  # user -> render ids, in arrival order
+        self._served: dict[str, int] = {}  # user -> tick of the last job taken
+        self._tick = 0
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._jobs.values())
+
+    def push(self, user: str, rid: str, *, front: bool = False) -> None:
+        q = self._jobs.setdefault(user, deque())
+        if rid not in q:
+            q.appendleft(rid) if front else q.append(rid)
+
+    def remove(self, rid: str) -> bool:
+        for user, q in self._jobs.items():
+            if rid in q:
+                q.remove(rid)
+                if not q:
+                    del self._jobs[user]
+                return True
+        return False
+
+    def take(self, running: Counter[str]) -> tuple[str, str] | None:
+        if not self._jobs:
+            return None
+        user = min(self._jobs, key=lambda u: (running[u], self._served.get(u, 0)))
+        q = self._jobs[user]
+        rid = q.popleft()
+        if not q:
+            del self._jobs[user]
+        self._tick += 1
+        self._served[user] = self._tick
+        return user, rid
+
+    def forget(self, user: str) -> None:
+        """`user` has nothing queued or running: its turn no longer matters."""
+        if user not in self._jobs:
+            self._served.pop(user, None)
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen
+    ready: bool = False  # imported the renderer
+    job: str | None = None
+    user: str | None = None
+    last: bool = False  # retiring after its job (it came near its memory limit)
+    kill_at: float | None = None  # its job was cancelled: dies then unless it answered
+    buf: bytes = field(default=b"", repr=False)
 
 
 class JobRunner:
-    """The pool is made on first use (`warm` or `submit`): the engine answers its first requests
-    before any worker process (which imports av, cv2 and numpy) competes with it for the cores."""
+    """Workers start on first use (`warm`, `submit` or `resume`): the engine answers its first
+    requests before a worker process (which imports av, cv2 and numpy) competes for the cores.
 
-    def __init__(self, store: Store, out_dir: Path, workers: int | None = None):
+    `memory_mb` bounds each worker's address space (I2V_ENGINE_WORKER_MEMORY, 0: no limit);
+    `max_queued` the renders waiting for a worker (I2V_ENGINE_MAX_QUEUED)."""
+
+    def __init__(
+        self,
+        store: Store,
+        out_dir: Path,
+        workers: int | None = None,
+        *,
+        memory_mb: int | None = None,
+        max_queued: int | None = None,
+    ):
         self.store = store
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.workers = workers or default_workers()
-        self._pool: ProcessPoolExecutor | None = None
-        self.futures: dict[str, Future] = {}
-        self._lock = threading.RLock()
-        self._broken = False
-        self._closing = False
-        self._warmed = False
+        if memory_mb is None:
+            memory_mb = _env_int("I2V_ENGINE_WORKER_MEMORY", default_memory_mb())
+        self.memory_mb = max(0, memory_mb)
+        self.max_queued = max_queued or _env_int("I2V_ENGINE_MAX_QUEUED", MAX_QUEUED)
+        self._queue = FairQueue()
+        self._procs: list[_Worker] = []
         self._retries: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._warm = False
+        self._closing = False
+        self._start_failures = 0
 
-    @property
-    def pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                if self._closing:
-                    raise RuntimeError("cannot schedule new futures after shutdown")
-                self._pool = _make_pool(self.workers)
-            return self._pool
+    # ---- the event loop's side -------------------------------------------------------------
 
     def warm(self) -> None:
-        """Start a worker and have it import the renderer now, once (later calls do nothing).
-        Only a head start: it never fails its caller (a broken pool is remade by `submit`)."""
+        """Have a worker start and import the renderer now (later calls do nothing)."""
         with self._lock:
-            if self._warmed or self._closing or self._broken:
-                return
-            self._warmed = True
-            try:
-                self.pool.submit(_warm)
-            except Exception as exc:
-                log.warning("render worker warm-up failed: %s", exc)
+            self._warm = True
+        self._kick()
 
     def resume(self) -> int:
-        """Queue every job a previous run accepted but did not finish (a kill -9 included)."""
-        for p in self.out_dir.glob(".*.part"):  # half-written outputs of a killed run
+        """Queue every job a previous run accepted but did not finish (a kill -9 included). Its
+        workers died with it (see worker.py), so what they left half-written goes."""
+        for p in self.out_dir.glob(".*.part"):
             p.unlink(missing_ok=True)
         rows = self.store.requeue_unfinished()
-        for row in rows:
-            self.submit(row["id"])
+        with self._lock:
+            for row in rows:
+                self._queue.push(row["user_id"], row["id"])
+        if rows:
+            self._kick()
         return len(rows)
 
     def submit(self, render_id: str) -> None:
+        row = self.store.render(render_id)
+        if row is None or row["status"] not in ("pending", "processing"):
+            return
         with self._lock:
-            if self._broken:
-                self._new_pool()
-            pool = self.pool
-            fut = pool.submit(run_job, str(self.store.path), render_id, str(self.out_dir))
-            self.futures[render_id] = fut
-        fut.add_done_callback(lambda f, rid=render_id, p=pool: self._done(rid, f, p))
+            self._queue.push(row["user_id"], render_id)
+        self._kick()
+
+    def queue_full(self) -> bool:
+        """As many renders wait for a worker as the engine queues: a new one must wait."""
+        with self._lock:
+            return len(self._queue) >= self.max_queued
 
     def cancel(self, render_id: str) -> None:
-        """Take a queued job out of the queue; a running one sees its cancelled status in the
-        table within a few frames and stops, freeing its worker."""
-        fut = self.futures.get(render_id)
-        if fut is not None:
-            fut.cancel()
-
-    def _done(self, render_id: str, fut: Future, pool: ProcessPoolExecutor) -> None:
-        from concurrent.futures.process import BrokenProcessPool
-
-        if self.futures.get(render_id) is fut:
-            self.futures.pop(render_id, None)
-        if fut.cancelled() or self._closing:
-            return  # stopping: the job stays unfinished in the table and runs at the next start
-        exc = fut.exception()
-        if exc is None:
-            return
-        if isinstance(exc, BrokenProcessPool):
-            # A worker died (killed, out of memory) and took the pool with it. Its jobs go to a
-            # fresh pool: queued ones as they are, a running one once more; a job that breaks
-            # its worker twice fails and releases its credits.
-            with self._lock:
-                if pool is self._pool:
-                    self._broken = True
-                tries = self._retries.get(render_id, 0)
-                self._retries[render_id] = tries + 1
-            row = self.store.render(render_id)
-            if row is not None and (
-                row["status"] == "pending" or (row["status"] == "processing" and tries < 1)
-            ):
-                self.store.requeue(render_id)
-                self.submit(render_id)
+        """Take a queued job out of the queue. A running one sees its cancelled status in the
+        table within a few frames and stops; if it has not within CANCEL_GRACE seconds, its
+        worker is killed (and replaced)."""
+        with self._lock:
+            if self._queue.remove(render_id):
                 return
-        log.error("render %s: worker failed: %s", render_id, exc)
-        self.store.finish_render(render_id, "failed", error=f"render worker failed: {exc}")
-
-    def _new_pool(self) -> None:
-        old = self.pool
-        self._pool = _make_pool(self.workers)
-        self._broken = False
-        old.shutdown(wait=False)  # broken: its futures have all failed already
+            for w in self._procs:
+                if w.job == render_id and w.kill_at is None:
+                    w.kill_at = time.monotonic() + CANCEL_GRACE
+        self._kick()
 
     def shutdown(self) -> None:
         """Stop now, rendering or not: a job cut short here is still pending or processing in
         the table, so the next start runs it again (its credits stay frozen until then)."""
         with self._lock:
             self._closing = True
-            pool = self._pool
-        if pool is None:
-            return  # no worker ever started
-        procs = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
+            thread = self._thread
+        self._wake()
+        if thread is not None:
+            thread.join(10)
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _kick(self) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            if self._thread is None:
+                # Workers are started from this one long-lived thread: PR_SET_PDEATHSIG fires
+                # when the *thread* that started a process ends, not only the process.
+                self._thread = threading.Thread(target=self._supervise, daemon=True, name="jobs")
+                self._thread.start()
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"!")
+
+    # ---- the supervisor thread -------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        while True:
+            with self._lock:
+                if self._closing:
+                    break
+            try:
+                self._step(sel)
+            except Exception:  # never let the thread die: its workers would die with it
+                log.exception("render supervisor")
+                time.sleep(0.2)
+        self._stop_workers(sel)
+        sel.close()
+
+    def _step(self, sel: selectors.BaseSelector) -> None:
+        for _ in range(self._spawns_wanted()):
+            w = _Worker(self._spawn())
+            sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+            with self._lock:
+                self._procs.append(w)
+        for w, rid in self._assign():
+            with contextlib.suppress(OSError):  # if it died, its end of file settles the job
+                w.proc.stdin.write(f"{rid}\n".encode())
+        with self._lock:
+            deadlines = [w.kill_at for w in self._procs if w.kill_at is not None]
+        now = time.monotonic()
+        timeout = max(0.0, min(deadlines) - now) if deadlines else 5.0
+        for key, _ in sel.select(timeout):
+            if key.data is None:
+                os.read(self._wake_r, 4096)
+            else:
+                self._read(sel, key.data)
+        now = time.monotonic()
+        with self._lock:
+            late = [w for w in self._procs if w.kill_at is not None and w.kill_at <= now]
+            for w in late:
+                w.kill_at = None
+        for w in late:
+            log.info("render %s: cancelled but still running; killing its worker", w.job)
+            with contextlib.suppress(OSError):
+                w.proc.kill()
+
+    def _spawns_wanted(self) -> int:
+        with self._lock:
+            live = [w for w in self._procs if not w.last]
+            idle = sum(1 for w in live if w.job is None)
+            want = len(self._queue) - idle
+            if self._warm and not live and self._start_failures < START_FAILURES:
+                want = max(want, 1)
+            return max(0, min(want, self.workers - len(live)))
+
+    def _assign(self) -> list[tuple[_Worker, str]]:
+        out = []
+        with self._lock:
+            running = Counter(w.user for w in self._procs if w.user is not None)
+            for w in self._procs:
+                if w.job is None and not w.last:
+                    got = self._queue.take(running)
+                    if got is None:
+                        break
+                    w.user, w.job = got
+                    running[w.user] += 1
+                    out.append((w, w.job))
+        return out
+
+    def _spawn(self) -> subprocess.Popen:
+        import site
+        import subprocess
+
+        env = dict(os.environ)
+        if str(ROOT) not in site.getsitepackages():  # a checkout: let the child find `tui`
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p
+            )
+        args = [str(os.getpid()), str(self.store.path.resolve()), str(self.out_dir)]
+        return subprocess.Popen(
+            [sys.executable, "-m", "tui.engine.worker", *args, str(self.memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            env=env,
+        )
+
+    def _read(self, sel: selectors.BaseSelector, w: _Worker) -> None:
+        try:
+            got = os.read(w.proc.stdout.fileno(), 65536)
+        except OSError:
+            got = b""
+        if not got:
+            sel.unregister(w.proc.stdout)
+            self._gone(w)
+            return
+        w.buf += got
+        *lines, w.buf = w.buf.split(b"\n")
+        for line in lines:
+            words = line.decode(errors="replace").split()
+            if words == ["ready"]:
+                w.ready = True
+                with self._lock:
+                    self._start_failures = 0
+            elif len(words) == 4 and words[0] == "done":
+                with self._lock:
+                    self._retries.pop(words[1], None)
+                    user, w.job, w.user, w.kill_at = w.user, None, None, None
+                    w.last = words[3] == "last"
+                    if user is not None and not any(p.user == user for p in self._procs):
+                        self._queue.forget(user)
+
+    def _gone(self, w: _Worker) -> None:
+        """A worker's output ended: it exited (retiring, killed, crashed, out of memory)."""
+        try:
+            code = w.proc.wait(5)
+        except Exception:
+            w.proc.kill()
+            code = w.proc.wait()
+        for f in (w.proc.stdin, w.proc.stdout):
+            with contextlib.suppress(OSError):
+                f.close()
+        for p in self.out_dir.glob(f".*.{w.proc.pid}.part"):  # its half-written output
+            p.unlink(missing_ok=True)
+        with self._lock:
+            self._procs.remove(w)
+            if not w.ready:
+                self._start_failures += 1
+            rid, user = w.job, w.user
+            if user is not None and not any(p.user == user for p in self._procs):
+                self._queue.forget(user)
+        if rid is not None:
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            self._lost(rid, how)
+
+    def _lost(self, rid: str, how: str) -> None:
+        """The worker rendering `rid` died. The job runs once more on a fresh worker; a job that
+        kills its worker twice fails and releases its credits. A cancelled one stays so."""
+        row = self.store.render(rid)
+        if row is None or row["status"] not in ("pending", "processing"):
+            return
+        with self._lock:
+            tries = self._retries.get(rid, 0)
+            self._retries[rid] = tries + 1
+        if tries < 1:
+            log.warning("render %s: its worker died (%s); running it again", rid, how)
+            self.store.requeue(rid)
+            with self._lock:
+                self._queue.push(row["user_id"], rid, front=True)
+            return
+        with self._lock:
+            self._retries.pop(rid, None)
+        log.error("render %s: its worker died again (%s); failed", rid, how)
+        self.store.finish_render(rid, "failed", error=f"the render worker died twice ({how})")
+
+    def _stop_workers(self, sel: selectors.BaseSelector) -> None:
+        with self._lock:
+            procs = list(self._procs)
+        for w in procs:
+            with contextlib.suppress(OSError):
+                w.proc.send_signal(signal.SIGKILL)
+        for w in procs:
             with contextlib.suppress(Exception):
-                p.terminate()
+                w.proc.wait(5)
+            for f in (w.proc.stdin, w.proc.stdout):
+                with contextlib.suppress(OSError):
+                    f.close()
+            for p in self.out_dir.glob(f".*.{w.proc.pid}.part"):
+                p.unlink(missing_ok=True)

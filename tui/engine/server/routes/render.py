@@ -70,6 +70,13 @@ async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
     if quality not in ("high", "standard", "draft"):
         raise bad("output.quality must be high, standard or draft")
     cost = seconds * (2 if short >= 2160 else 1)
+    if engine.jobs.queue_full():  # all users together: the engine's queue stays bounded
+        raise ApiFailure(
+            429,
+            RATE_LIMITED,
+            f"{engine.jobs.max_queued} renders are already waiting; try again shortly",
+            {"Retry-After": "10"},
+        )
     verdict = store.create_render(
         rid, user.user_id, row["session_id"], draft, quality, cost, MAX_ACTIVE_RENDERS
     )

@@ -1,0 +1,148 @@
+"""A render worker process: `python -m tui.engine.worker PARENT_PID DB OUT_DIR MEMORY_MB`.
+
+It imports the renderer once, then renders the job ids its parent writes to its stdin, one line
+each, answering `done <id> <status>` on its stdout (stray prints go to stderr). It never outlives
+the engine: PR_SET_PDEATHSIG kills it with its parent (on Linux), and an end of stdin (the parent
+gone, however it died) ends it too, busy or idle. Above MEMORY_MB of address space its
+allocations fail, and the job fails with a sentence saying it ran out of memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import resource
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tui.engine.store import Store
+
+log = logging.getLogger("i2v.engine.worker")
+
+OOM_SHARE = 0.85  # a failure once the address space reached this share of the limit: memory
+
+
+def out_of_memory_text(limit_mb: int) -> str:
+    return f"the render ran out of memory (a render worker may use {limit_mb} MB)"
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(0)
+
+
+def _limit_memory(limit_mb: int) -> None:
+    if limit_mb > 0:
+        size = limit_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+
+def _vm_peak_mb() -> float:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmPeak:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _near_limit(limit_mb: int) -> bool:
+    return limit_mb > 0 and _vm_peak_mb() >= OOM_SHARE * limit_mb
+
+
+def _was_memory(exc: BaseException, limit_mb: int) -> bool:
+    # An allocation refused inside x264 or FFmpeg surfaces as a generic library error (and one
+    # in a decoder as a RenderError): the address space having come close to the limit during
+    # this job tells them apart (a worker that came close retires after its job, see main).
+    chain = [exc, exc.__cause__, exc.__context__]
+    return any(isinstance(e, MemoryError) for e in chain) or _near_limit(limit_mb)
+
+
+def run_job(store: Store, render_id: str, out_dir: Path, limit_mb: int = 0) -> str:
+    """Render one job and settle it in the table. Returns the final status."""
+    from tui.engine.render import RenderCancelled, RenderError, render_draft
+
+    row = store.render(render_id)
+    if row is None or row["status"] not in ("pending", "processing"):
+        return row["status"] if row else "missing"
+    draft = json.loads(row["draft"])
+    hashes = [s.get("src", "") for t in draft.get("t", []) for s in t.get("sg", [])]
+    media = store.media_paths([h for h in hashes if h and not h.startswith("builtin:")])
+    store.set_progress(render_id, 0.0)
+    out = out_dir / f"{render_id}.mp4"
+    last = [0.0]
+
+    def progress(frac: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.25 or frac >= 1.0:
+            last[0] = now
+            store.set_progress(render_id, round(frac * 99.0, 1))
+
+    def cancelled() -> bool:
+        r = store.render(render_id)
+        return r is None or r["status"] == "cancelled"
+
+    try:
+        render_draft(draft, media, out, quality=row["quality"], progress=progress, cancel=cancelled)
+    except RenderCancelled:
+        store.finish_render(render_id, "cancelled")
+        return "cancelled"
+    except Exception as exc:
+        if _was_memory(exc, limit_mb):
+            store.finish_render(render_id, "failed", error=out_of_memory_text(limit_mb))
+            return "failed"
+        if isinstance(exc, RenderError):
+            store.finish_render(render_id, "failed", error=str(exc))
+            return "failed"
+        log.exception("render %s crashed", render_id)  # a bug: on the job, never left hanging
+        store.finish_render(render_id, "failed", error=f"internal error: {exc}")
+        return "failed"
+    if not store.finish_render(render_id, "completed", output=str(out)):
+        out.unlink(missing_ok=True)  # cancelled at the very end
+        return "cancelled"
+    return "completed"
+
+
+def _read_jobs(jobs: queue.Queue[str]) -> None:
+    """Job ids from stdin; its end means the engine is gone or stopping: exit at once (a job
+    cut short stays unfinished in the table and runs again at the engine's next start)."""
+    for line in sys.stdin.buffer:
+        jobs.put(line.decode().strip())
+    os._exit(0)
+
+
+def main(argv: list[str]) -> int:
+    parent, db, out_dir, limit_mb = int(argv[0]), Path(argv[1]), Path(argv[2]), int(argv[3])
+    _die_with_parent(parent)
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # what libraries print goes to stderr, never into the answers
+    import tui.engine.render  # noqa: F401  (av, cv2, numpy: once, before the first job)
+
+    _limit_memory(limit_mb)  # after the imports: the limit is the renders' alone
+    jobs: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_jobs, args=(jobs,), daemon=True, name="jobs").start()
+    store = Store(db)
+    answers.write("ready\n")
+    while True:
+        rid = jobs.get()
+        status = run_job(store, rid, out_dir, limit_mb)
+        # A job that took it near its limit retires the worker: the next job starts in a fresh
+        # process (not a fragmented heap), and the peak read above is always this job's own.
+        last = _near_limit(limit_mb)
+        answers.write(f"done {rid} {status} {'last' if last else 'next'}\n")
+        if last:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
