@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +121,9 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         self._jobs = 0
         self._following: set[str] = set()
         self._engine_url: asyncio.Future[str] | None = None
+        # Why the app ends on an error: "" while a connect attempt is in flight, the attempt's
+        # error if it failed, None once connected (see `exit_status`).
+        self.exit_error: str | None = None
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -143,6 +147,10 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         if not choose(self.api).is_cloud:
             self.engine = EmbeddedEngine()
             self._engine_url = asyncio.ensure_future(self.engine.start())
+
+    def connect(self) -> Worker[None]:  # type: ignore[override]
+        self.exit_error = ""  # until Connected arrives, or the attempt's error
+        return super().connect()
 
     def on_mount(self) -> None:
         self.query_one(Prompt).focus()
@@ -176,6 +184,8 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
 
     @on(StatusLine)
     def _status(self, msg: StatusLine) -> None:
+        if msg.error and self.exit_error == "":  # the connect attempt in flight failed
+            self.exit_error = msg.text
         if t := self._pane(Transcript):
             t.add_status(msg.text, msg.error, msg.hint)
         if msg.keep:
@@ -206,6 +216,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
 
     @on(Connected)
     def _connected_msg(self, msg: Connected) -> None:
+        self.exit_error = None
         self.sub_title = msg.backend
         if t := self._pane(Transcript):
             t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
@@ -298,6 +309,8 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
 
 def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
     """The one factory, shared by the CLI and the tests."""
+    if getattr(args, "quality", None):  # from the config file: the app has no flag for it
+        kw.setdefault("export_quality", args.quality)
     return I2VApp(
         args.folder,
         args.out,
@@ -309,5 +322,18 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
 
 
 def run_app(args: argparse.Namespace, graphics: Graphics | None = None) -> int:
-    make_app(args, graphics=graphics).run()
+    app = make_app(args, graphics=graphics)
+    app.run()
+    return exit_status(app)
+
+
+def exit_status(app: I2VApp) -> int:
+    """0 on a normal quit; Textual's code when the app crashed (it prints the traceback); 1 with
+    one `error:` line when it ends unable to reach its backend (the engine did not start)."""
+    if app.return_code:
+        return app.return_code
+    if app.exit_error:
+        text = " ".join(app.exit_error.split())
+        print(f"error: {text[:1].lower()}{text[1:]}", file=sys.stderr)
+        return 1
     return 0

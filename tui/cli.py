@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from tui import __version__
+from tui.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
 
-COMMANDS = ("render", "watch", "serve")
+COMMANDS = ("render", "watch", "serve", "config")
+RENDER_PROMPT = "turn this image into a 5-second animated video clip"
 
 EPILOG = """\
 commands:
@@ -16,9 +19,12 @@ commands:
   i2v-flow render IMAGE...     one clip, headless: upload, one agent turn, export
   i2v-flow watch DIR           turn every image dropped into DIR into a clip
   i2v-flow serve               run the embedded engine alone
+  i2v-flow config              the settings in effect, and where each comes from
 
 backend: the embedded local engine, unless --api URL (or I2V_FLOW_API) or NEMO_TOKEN
 selects the NemoVideo cloud. State lives under I2V_FLOW_HOME.
+settings: flags, then I2V_FLOW_API / NEMO_TOKEN / I2V_FLOW_PREVIEW, then the config file
+(~/.config/image-to-video-in-flow/config.toml, or the file I2V_FLOW_CONFIG names).
 """
 
 
@@ -28,16 +34,25 @@ def api_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def quality_arg(p: argparse.ArgumentParser) -> None:
+def quality_arg(p: argparse.ArgumentParser, default: str | None = "high") -> None:
     p.add_argument(
         "--quality",
-        choices=("high", "standard", "draft"),
-        default="high",
-        help="render quality (default: high; draft is 540p and quickest)",
+        choices=QUALITIES,
+        default=default,
+        help="render quality (default: %(default)s; draft is 540p and quickest)",
     )
 
 
-def tui_parser() -> argparse.ArgumentParser:
+def version_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--version", action="version", version=f"i2v-flow {__version__}")
+
+
+def quiet_arg(p: argparse.ArgumentParser, what: str = "no progress") -> None:
+    p.add_argument("--quiet", "-q", action="store_true", help=f"{what}; errors only on stderr")
+
+
+def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    s = settings or Settings()
     p = argparse.ArgumentParser(
         prog="i2v-flow",
         description="Turn still images into short H.264 video clips.",
@@ -56,12 +71,21 @@ def tui_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", help="instruction for watched images")
     p.add_argument(
         "--preview",
-        choices=("auto", "pixels", "blocks"),
+        choices=PREVIEWS,
         help="image preview: real pixels (Sixel/Kitty) where the terminal is known to draw them, "
         "else half-blocks (default: auto; env I2V_FLOW_PREVIEW)",
     )
     api_arg(p)
-    p.add_argument("--version", action="version", version=f"i2v-flow {__version__}")
+    version_arg(p)
+    if settings is not None:  # `quality` and `notifications` have no flag here
+        p.set_defaults(
+            out=s.out,
+            prompt=s.prompt,
+            preview=s.preview,
+            api=s.api,
+            quality=s.quality,
+            notifications=s.notifications,
+        )
     return p
 
 
@@ -70,15 +94,20 @@ examples:
   i2v-flow render photo.jpg --prompt "a 5-second vertical clip, title 'Spring Sale' for 3 s"
   i2v-flow render a.png b.png -p "8 seconds, lo-fi music at 35%" -o promo.mp4 --quality draft
   i2v-flow render photo.jpg -p "做一个5秒的竖屏视频，标题「春季促销」" --api https://mega-api-prod.nemovideo.ai
+  i2v-flow render photo.jpg --json -q | jq -r .path      # for scripts: one JSON object
 
 backend: the embedded local engine (no account, no network), unless --api URL or I2V_FLOW_API
 names one; NEMO_TOKEN, when set, is the token (and selects the NemoVideo cloud).
 output: stdout gets the assistant's words, the track summary, the saved path and the credits left;
-stderr gets progress. Exit status 0 on success, 1 with one "error: ..." line on any failure.
+stderr gets progress (a bar on a terminal, a line every 5 % elsewhere; none with -q). With --json,
+stdout gets one JSON object: path, duration, size, width, height, quality, render_id, credits,
+tracks, words, note, seconds; or {"error": ..., "code": ...}. Exit status 0 on success, 1 with
+one "error: ..." line on any failure (2: a usage or config file error).
 """
 
 
-def render_parser() -> argparse.ArgumentParser:
+def render_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    s = settings or Settings()
     p = argparse.ArgumentParser(
         prog="i2v-flow render",
         description="Upload images, run one agent turn with PROMPT, export and download the MP4. "
@@ -96,7 +125,7 @@ def render_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prompt",
         "-p",
-        default="turn this image into a 5-second animated video clip",
+        default=s.prompt or RENDER_PROMPT,
         help="what you want, in plain words, English or Chinese (default: %(default)r)",
     )
     p.add_argument(
@@ -104,16 +133,37 @@ def render_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="OUT.mp4",
-        help="output MP4 (default: IMAGE's name .mp4 here; never overwrites: clip-2.mp4 …)",
+        help="output MP4 (default: IMAGE's name .mp4 in the config file's `out` folder, else "
+        "here; never overwrites: clip-2.mp4 …)",
     )
-    quality_arg(p)
+    quality_arg(p, s.quality)
     api_arg(p)
+    p.add_argument("--json", action="store_true", help="stdout: one JSON object (see below)")
+    quiet_arg(p)
+    version_arg(p)
+    p.set_defaults(api=s.api, out_dir=s.out)
     return p
+
+
+SERVE_EPILOG = """\
+examples:
+  i2v-flow serve                          the engine on http://127.0.0.1:8765
+  i2v-flow serve --port 0 --workers 1     any free port (printed), one render worker
+  i2v-flow serve --socket /tmp/i2v.sock   a Unix socket only you can connect to
+  i2v-flow serve --allow-files ~/Pictures file:// imports from ~/Pictures only
+  i2v-flow render photo.jpg --api http://127.0.0.1:8765   (from another shell)
+
+The first line on stdout is "i2v-flow engine listening on URL". Exit status 0 when stopped,
+1 if it cannot listen, 2 on a usage error (or a non-loopback --host without --allow-remote).
+"""
 
 
 def serve_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="i2v-flow serve", description="Run the embedded engine alone (Ctrl+C stops it)."
+        prog="i2v-flow serve",
+        description="Run the embedded engine alone (Ctrl+C stops it).",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any free)")
@@ -139,7 +189,90 @@ def serve_parser() -> argparse.ArgumentParser:
         help="listen on this Unix socket instead (made 0600: only you can connect)",
     )
     p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    version_arg(p)
     return p
+
+
+CONFIG_EPILOG = """\
+examples:
+  i2v-flow config                          what the settings are, and where each comes from
+  i2v-flow config --quality draft          what they would be with this flag
+  I2V_FLOW_CONFIG=./team.toml i2v-flow config
+
+The file is TOML, every key optional:
+  prompt = "a 5-second vertical clip, lo-fi music at 35%"
+  quality = "standard"         # high | standard | draft
+  out = "~/Videos/i2v"         # where clips go
+  api = "http://127.0.0.1:8765"
+  preview = "blocks"           # auto | pixels | blocks
+  notifications = true
+Exit status 0, or 2 with one "error: FILE line N: ..." line when the file is wrong.
+"""
+
+
+def config_parser() -> argparse.ArgumentParser:
+    """Each flag defaults to None: one given shows as coming from the flag."""
+    p = argparse.ArgumentParser(
+        prog="i2v-flow config",
+        description="Print the settings in effect (flag, env, file or default) and the file's "
+        "path.",
+        epilog=CONFIG_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--prompt", "-p", help="the default instruction")
+    quality_arg(p, None)
+    p.add_argument("--out", type=Path, metavar="DIR", help="where clips go")
+    api_arg(p)
+    p.add_argument("--preview", choices=PREVIEWS, help="image preview in the app")
+    p.add_argument("--notifications", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    version_arg(p)
+    return p
+
+
+def show_config(args: argparse.Namespace, loaded: Loaded) -> int:
+    rows: list[tuple[str, object, str]] = []
+    for name, source in loaded.sources.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            source = "flag"
+        else:
+            value = getattr(loaded.settings, name)
+        rows.append((name, value, source))
+    state = "found" if loaded.found else "not found: built-in defaults"
+    if args.json:
+        settings = {n: str(v) if isinstance(v, Path) else v for n, v, _ in rows}
+        print(
+            json.dumps(
+                {
+                    "file": str(loaded.path),
+                    "found": loaded.found,
+                    "settings": settings,
+                    "sources": {n: src for n, _, src in rows},
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    print(f"config file: {loaded.path} ({state})")
+    for name, value, source in rows:
+        print(f"  {name:<14}{_shown(name, value):<44} {source}")
+    return 0
+
+
+_NOT_SET = {
+    "prompt": "(each command's own)",
+    "out": "(here, DIR/out, FOLDER/exports)",
+    "api": "(the embedded engine)",
+}
+
+
+def _shown(name: str, value: object) -> str:
+    if value is None:
+        return _NOT_SET.get(name, "(not set)")
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _folder(value: str) -> Path:
@@ -151,19 +284,27 @@ def _folder(value: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "render":
-        from tui.headless import run_render
-
-        return run_render(render_parser().parse_args(argv[1:]))
-    if argv and argv[0] == "serve":
+    if argv and argv[0] == "serve":  # the engine alone: no user settings apply
         from tui.engine.__main__ import run
 
         return run(serve_parser().parse_args(argv[1:]))
+    try:
+        loaded = load()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = loaded.settings
+    if argv and argv[0] == "config":
+        return show_config(config_parser().parse_args(argv[1:]), loaded)
+    if argv and argv[0] == "render":
+        from tui.headless import run_render
+
+        return run_render(render_parser(settings).parse_args(argv[1:]))
     if argv and argv[0] == "watch":
         from tui.watch_cli import main as watch_main
 
-        return watch_main(argv[1:])
-    args = tui_parser().parse_args(argv)
+        return watch_main(argv[1:], settings)
+    args = tui_parser(settings).parse_args(argv)
     from tui.graphics import probe_early
 
     # Ask the terminal what it draws before Textual owns stdin (its answers would arrive as

@@ -1,85 +1,101 @@
 """`i2v-flow render`: the scripting face of the app. Words to stdout, progress to stderr.
 
-Exit 0 on success; on any failure, 1 and one line `error: …` on stderr (no traceback).
+Exit 0 on success; on any failure, 1 and one line `error: …` on stderr (no traceback). With
+`--json`, stdout holds one JSON object and nothing else: the clip's facts, or `{"error": …}`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tui.backend import EmbeddedEngine, EngineStartError, choose
 from tui.client import Client, ClientError, StateUpdate, unique_path
 from tui.client_state import ClientState
 from tui.paths import client_state_file
+from tui.progress import Progress
 from tui.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")
 
 
-class _Stderr:
-    """Progress on stderr; remembers an unfinished `\\r` line so an error starts on its own."""
+class _Run:
+    """One run's output: stdout for people, or the facts gathered for one JSON object."""
 
-    open_line = False
+    def __init__(self, args: argparse.Namespace):
+        self.as_json = bool(getattr(args, "json", False))
+        self.stderr = Progress(quiet=bool(getattr(args, "quiet", False)))
+        self.words: list[str] = []
+        self.tracks: list[str] = []
+        self.note = ""
 
-    @classmethod
-    def say(cls, msg: str) -> None:
-        cls.end()
-        print(msg, file=sys.stderr, flush=True)
+    def out(self, text: str) -> None:
+        """stdout for people; with --json, nothing (the facts go in the object at the end)."""
+        if not self.as_json:
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
-    @classmethod
-    def progress(cls, msg: str) -> None:
-        sys.stderr.write("\r" + msg)
-        sys.stderr.flush()
-        cls.open_line = True
-
-    @classmethod
-    def end(cls) -> None:
-        if cls.open_line:
-            sys.stderr.write("\n")
-            cls.open_line = False
+    def fail(self, msg: str, **extra: Any) -> int:
+        """Exit status 1: one `error:` line on stderr; with --json, `{"error": …}` on stdout."""
+        msg = " ".join(msg.split())
+        self.stderr.error("error: " + msg)
+        if self.as_json:
+            _emit({"error": msg, **{k: v for k, v in extra.items() if v is not None}})
+        return 1
 
 
 def run_render(args: argparse.Namespace) -> int:
+    run = _Run(args)
     try:
-        return asyncio.run(_render(args))
+        return asyncio.run(_render(args, run))
     except KeyboardInterrupt:
-        _Stderr.say("interrupted")
+        if run.as_json:
+            _emit({"error": "interrupted"})
+        run.stderr.error("interrupted")
         return 130
-    except (ClientError, EngineStartError) as exc:
-        return _fail(str(exc))
+    except ClientError as exc:
+        return run.fail(str(exc), code=exc.code)
+    except EngineStartError as exc:
+        return run.fail(str(exc))
     except OSError as exc:
         name = f"{exc.filename}: " if exc.filename else ""
-        return _fail(f"{name}{exc.strerror or exc}")
+        return run.fail(f"{name}{exc.strerror or exc}")
     except Exception as exc:  # the scripting face: one line, never a traceback
-        return _fail(f"{type(exc).__name__}: {exc}")
+        return run.fail(f"{type(exc).__name__}: {exc}")
 
 
-def _fail(msg: str) -> int:
-    _Stderr.say("error: " + " ".join(msg.split()))
-    return 1
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
-async def _render(args: argparse.Namespace) -> int:
+async def _render(args: argparse.Namespace, run: _Run) -> int:
     for img in args.images:
         Client.check_upload(img)
-    out = Path(args.out) if args.out else Path.cwd() / f"{Path(args.images[0]).stem}.mp4"
+    if args.out:
+        out = Path(args.out)
+    else:  # the config file's `out` folder, else here
+        folder = Path(getattr(args, "out_dir", None) or Path.cwd()).expanduser()
+        out = folder / f"{Path(args.images[0]).stem}.mp4"
     if out.suffix.lower() != ".mp4":
         raise ClientError(f"{out}: the output must be an .mp4 file")
     out = unique_path(out)
     choice = choose(args.api)
     engine: EmbeddedEngine | None = None
     started = time.perf_counter()
+    say = run.stderr.say
     try:
         if choice.is_cloud:
             url = choice.url
             key = url
         else:
-            _Stderr.say("Starting the local engine…")
+            say("Starting the local engine…")
             engine = EmbeddedEngine()
             url = await engine.start()
             key = "local"
@@ -91,32 +107,41 @@ async def _render(args: argparse.Namespace) -> int:
             state,
             token=choice.token,
             cloud=choice.is_cloud,
-            on_status=_Stderr.say,
+            on_status=say,
             persist_session=False,
         ) as client:
             reused = bool(state.backend.get("session_id"))
             await client.connect()
             if reused:  # a fresh session per headless run: its timeline holds just these images
                 await client.new_session()
-            _Stderr.say(f"Uploading {len(args.images)} file(s)…")
+            say(f"Uploading {len(args.images)} file(s)…")
             await client.upload(args.images)
-            await _turn(client, args.prompt)
-
-            last = [-1]
+            await _turn(client, args.prompt, run)
 
             def progress(status: RenderStatus) -> None:
-                pct = int(status.progress)
-                if pct != last[0]:
-                    last[0] = pct
-                    _Stderr.progress(f"Rendering… {pct:3d}%")
+                run.stderr.update("Rendering…", status.progress)
 
             result = await client.export(out, args.quality, progress)
-            _Stderr.end()
+            run.stderr.end()
             credits = await client.credits()
-            print(
-                f"Saved {result.path} ({result.size / 1e6:.1f} MB) in "
-                f"{time.perf_counter() - started:.1f} s"
-            )
+            elapsed = time.perf_counter() - started
+            if run.as_json:
+                _emit(
+                    {
+                        "path": str(result.path.resolve()),
+                        **_facts(result.path),
+                        "size": result.size,
+                        "quality": args.quality,
+                        "render_id": result.render_id,
+                        "credits": {k: credits.get(k) for k in ("available", "frozen", "total")},
+                        "tracks": run.tracks,
+                        "words": "\n".join(run.words),
+                        "note": run.note,
+                        "seconds": round(elapsed, 2),
+                    }
+                )
+                return 0
+            print(f"Saved {result.path} ({result.size / 1e6:.1f} MB) in {elapsed:.1f} s")
             print(f"Credits: {credits['available']} available, {credits['frozen']} frozen")
             return 0
     finally:
@@ -124,37 +149,56 @@ async def _render(args: argparse.Namespace) -> int:
             await engine.stop()
 
 
-async def _turn(client: Client, prompt: str) -> None:
+def _facts(path: Path) -> dict[str, Any]:
+    """What the MP4 itself says: length in seconds and frame size (None where it cannot)."""
+    facts: dict[str, Any] = {"duration": None, "width": None, "height": None}
+    try:
+        import av
+
+        with av.open(str(path)) as box:
+            video = box.streams.video[0]
+            seconds = box.duration / 1e6 if box.duration else None
+            if seconds is None and video.duration is not None and video.time_base is not None:
+                seconds = float(video.duration * video.time_base)
+            facts["duration"] = round(seconds, 3) if seconds is not None else None
+            facts["width"] = video.codec_context.width
+            facts["height"] = video.codec_context.height
+    except Exception:  # not a video we can read (a backend's odd file): the size still holds
+        pass
+    return facts
+
+
+async def _turn(client: Client, prompt: str, run: _Run) -> None:
     """The agent's words stream to stdout; the final text replaces the chunks, never doubles."""
     shown = ""
     failure = ""
     async for ev in client.turn(prompt):
         if isinstance(ev, TextChunk):
-            sys.stdout.write(ev.text)
-            sys.stdout.flush()
+            run.out(ev.text)
             shown += ev.text
         elif isinstance(ev, FinalText):
             if ev.text != shown:
                 # The chunks were not the whole text: show the final one in full.
-                sys.stdout.write(("\n" if shown else "") + ev.text)
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+                run.out(("\n" if shown else "") + ev.text)
+            run.out("\n")
+            run.words.append(ev.text)
             shown = ""
         elif isinstance(ev, ToolCall):
-            _Stderr.say(f"  ↳ {ev.name}")
+            run.stderr.say(f"  ↳ {ev.name}")
         elif isinstance(ev, TurnError):
             if ev.code in _RECOVERED:
-                _Stderr.say(f"warning: {ev.message}")
+                run.stderr.error(f"warning: {ev.message}")
             else:
                 failure = failure or ev.message
         elif isinstance(ev, StateUpdate):
             if shown:
-                sys.stdout.write("\n")
+                run.out("\n")
+                run.words.append(shown)
+            shown = ""
             if ev.note and not ev.actions:  # GUI hints ("click Export") do not apply here
-                print(ev.note)
-            print("Tracks:")
-            for line in ev.summary:
-                print(f"  {line}")
-            sys.stdout.flush()
+                run.out(ev.note + "\n")
+                run.note = ev.note
+            run.tracks = list(ev.summary)
+            run.out("Tracks:\n" + "".join(f"  {line}\n" for line in ev.summary))
     if failure:
         raise ClientError(f"the assistant could not do it: {failure}")

@@ -14,17 +14,39 @@ import signal
 import sys
 from pathlib import Path
 
-from tui.cli import api_arg, quality_arg
+from tui.cli import api_arg, quality_arg, version_arg
+from tui.config import Settings
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
 
+WATCH_EPILOG = """\
+examples:
+  i2v-flow watch ~/Drop -p "a 5-second vertical clip, lo-fi music at 35%"
+  i2v-flow watch ~/Drop --out ~/Videos --jobs 1 --quality draft
+  i2v-flow watch /mnt/share --poll --recursive      network folders: poll, with subfolders
+  i2v-flow watch ~/Drop --json | jq -c 'select(.step == "done")'
+  i2v-flow watch ~/Drop -q > watch.log              outcomes only: done, failed, warnings
 
-def watch_parser() -> argparse.ArgumentParser:
+output: stdout gets one line per step of each file (--json: one JSON object a line);
+--progress adds render progress, -q keeps only outcomes. Exit status 0 when stopped (Ctrl+C,
+SIGTERM), 1 with one "error: ..." line if it cannot watch, 2 on a usage or config file error.
+"""
+
+# The steps --quiet leaves out: a file on its way, not where it ended up.
+_ON_THE_WAY = frozenset(
+    {"seen", "uploaded", "turned", "rendering", "progress", "downloaded", "resumed"}
+)
+
+
+def watch_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    s = settings or Settings()
     p = argparse.ArgumentParser(
         prog="i2v-flow watch",
         description="Turn every image dropped into DIR into a clip: OUT/<name>.mp4, then the "
         "image moves to DIR/done/ (or DIR/failed/ with NAME.error.txt saying why). The "
         "instruction for IMAGE is IMAGE's sidecar NAME.txt, else DIR/prompt.txt, else --prompt. "
         "A journal under I2V_FLOW_HOME makes sure nothing is done twice, even after a crash.",
+        epilog=WATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("folder", type=Path, metavar="DIR")
     p.add_argument("--prompt", "-p", help="instruction for images without a sidecar .txt")
@@ -43,7 +65,7 @@ def watch_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="a file must hold still this long before it is taken (default: 2)",
     )
-    quality_arg(p)
+    quality_arg(p, s.quality)
     p.add_argument(
         "--rescan",
         type=float,
@@ -52,7 +74,16 @@ def watch_parser() -> argparse.ArgumentParser:
         help="look at the whole folder at least this often (default: 10)",
     )
     p.add_argument("--credit-check", type=float, default=30.0, help=argparse.SUPPRESS)
-    p.add_argument("--progress", action="store_true", help="also log render progress")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--progress", action="store_true", help="also log render progress")
+    shown.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="log only outcomes (done, failed, duplicate…), no steps on the way",
+    )
+    version_arg(p)
+    p.set_defaults(prompt=s.prompt, out=s.out, api=s.api)
     return p
 
 
@@ -74,9 +105,11 @@ def run_watch(args: argparse.Namespace) -> int:
         raise
 
 
-def _printer(as_json: bool, progress: bool):
+def _printer(as_json: bool, progress: bool, quiet: bool = False):
     def show(ev: WatchEvent) -> None:
         if ev.step == "progress" and not progress:
+            return
+        if quiet and ev.step in _ON_THE_WAY:
             return
         line = json.dumps(ev.to_json(), ensure_ascii=False) if as_json else ev.line()
         sys.stdout.write(line + "\n")
@@ -106,7 +139,7 @@ async def _watch(args: argparse.Namespace) -> int:
         rescan=args.rescan,
         credit_check=args.credit_check,
     )
-    show = _printer(args.json, args.progress)
+    show = _printer(args.json, args.progress, getattr(args, "quiet", False))
     choice = choose(args.api)
     engine: EmbeddedEngine | None = None
     loop = asyncio.get_running_loop()
@@ -140,8 +173,9 @@ async def _watch(args: argparse.Namespace) -> int:
             await engine.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_watch(watch_parser().parse_args(sys.argv[1:] if argv is None else argv))
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    args = watch_parser(settings).parse_args(sys.argv[1:] if argv is None else argv)
+    return run_watch(args)
 
 
 if __name__ == "__main__":
