@@ -12,12 +12,13 @@ import sqlite3
 import threading
 import time
 import uuid
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tui.sqlite_schema import migrate
 
 TOKEN_DAYS = 7
 START_CREDITS = 100
@@ -54,8 +55,17 @@ CREATE TABLE IF NOT EXISTS renders (
   created_at REAL, completed_at REAL
 );
 """
-# PRAGMA user_version once SCHEMA is in place: any edit of SCHEMA changes it, so it runs again.
-SCHEMA_VERSION = zlib.crc32(SCHEMA.encode()) & 0x7FFFFFFF
+# Schema versions (PRAGMA user_version; tui/sqlite_schema.py). SCHEMA is version 1 and is never
+# edited again: a change is a new step at the end of MIGRATIONS, which takes every older file
+# forward on open. Files from before numbering carry version 0 (tables in place) or the CRC of
+# SCHEMA that they were stamped with then.
+MIGRATIONS: tuple[str, ...] = (
+    SCHEMA,
+    # 2: the per-request counts of a user's renders in flight, and the start-up requeue.
+    "CREATE INDEX IF NOT EXISTS renders_status ON renders (status, user_id);",
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+LEGACY_VERSIONS = {1877644647: 1}  # crc32(SCHEMA) & 0x7FFFFFFF, stamped before numbering
 
 EMPTY_DRAFT: dict[str, Any] = {
     "d": 5000,
@@ -77,17 +87,23 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._lock = threading.RLock()
-        with self._lock:
-            # Start-up: a database already at this schema is left alone; a new one gets its
-            # tables in one transaction (one sync, not one per table).
-            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                self._db.executescript(
-                    f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-                )
+        try:
+            # A file at this version is left alone; an older one moves forward in one
+            # transaction; a newer one is refused before anything (WAL included) is written.
+            migrate(
+                self._db,
+                MIGRATIONS,
+                path=self.path,
+                what="an engine database",
+                legacy=LEGACY_VERSIONS,
+            )
+        except BaseException:
+            self._db.close()
+            raise
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
         self._db.close()

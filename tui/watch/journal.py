@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.sqlite_schema import migrate
+
 # The steps, in order. A row moves forward only; `failed` and `done` are final until the
 # person moves the image back into the folder.
 SEEN, UPLOADED, TURNED, RENDERING, DOWNLOADING, DOWNLOADED = (
@@ -45,6 +47,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (folder, state);
 CREATE INDEX IF NOT EXISTS jobs_out ON jobs (out);
 """
+# Schema versions (PRAGMA user_version; tui/sqlite_schema.py). _SCHEMA is version 1 (journals
+# from before numbering say 0 and have it in place) and is never edited again: a change is a new
+# step at the end, which takes every older journal forward on open.
+_OPEN = "state NOT IN ('done', 'failed', 'gone')"  # literal: the partial index must match it
+MIGRATIONS: tuple[str, ...] = (
+    _SCHEMA,
+    # 2: the images still under way, found without reading a year of finished rows.
+    f"CREATE INDEX IF NOT EXISTS jobs_open ON jobs (folder, created) WHERE {_OPEN};",
+)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -81,9 +93,13 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
+        try:
+            migrate(self.db, MIGRATIONS, path=self.path, what="a watch journal")
+        except BaseException:
+            self.db.close()
+            raise
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self.db.close()
@@ -132,8 +148,7 @@ class Journal:
 
     def unfinished(self) -> list[Job]:
         rows = self.db.execute(
-            "SELECT * FROM jobs WHERE folder=? AND state NOT IN (?, ?, ?) ORDER BY created",
-            (self.folder, *FINAL),
+            f"SELECT * FROM jobs WHERE folder=? AND {_OPEN} ORDER BY created", (self.folder,)
         ).fetchall()
         return [j for r in rows if (j := self._job(r)) is not None]
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from tui.client import Client, ClientError, OutOfCredits, StateUpdate, unique_path
 from tui.protocol import RATE_LIMITED, FinalText, TurnError
+from tui.sqlite_schema import SchemaTooNew
 from tui.watch.journal import (
     DONE,
     DOWNLOADED,
@@ -178,7 +179,10 @@ class Watcher:
         try:
             from tui.paths import home
 
-            self.journal = Journal(cfg.journal or home() / "watch.db", self.folder)
+            try:
+                self.journal = Journal(cfg.journal or home() / "watch.db", self.folder)
+            except SchemaTooNew as exc:
+                raise WatchError(str(exc)) from None
             self._main = self._client()
             self._clients.append(self._main)
             await self._main.connect()
