@@ -34,12 +34,14 @@ HIGH = {"format": "mp4", "quality": "high"}  # renders that last seconds: caught
 
 
 class EngineProc:
-    """`python -m tui serve --port 0 --data DIR`, read until it prints its URL."""
+    """`python -m tui serve --port 0 --data DIR`, read until it prints its URL (`python`: another
+    interpreter with the project installed, default this one)."""
 
-    def __init__(self, data: Path, env: dict[str, str] | None = None, *args: str):
+    def __init__(self, data: Path, env: dict[str, str] | None = None, *args: str, python: str = ""):
         self.data = data
+        cmd = [python or sys.executable, "-m", "tui", "serve", "--port", "0", "--data", str(data)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tui", "serve", "--port", "0", "--data", str(data), *args],
+            [*cmd, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

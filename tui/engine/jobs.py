@@ -51,9 +51,9 @@ def default_memory_mb() -> int:
     return mb
 
 
-def _env_int(name: str, default: int) -> int:
+def _env(name: str, default: float) -> float:
     try:
-        return int(os.environ.get(name, default))
+        return float(os.environ.get(name, default))
     except ValueError:
         return default
 
@@ -118,8 +118,9 @@ class JobRunner:
     """Workers start on first use (`warm`, `submit` or `resume`): the engine answers its first
     requests before a worker process (which imports av, cv2 and numpy) competes for the cores.
 
-    `memory_mb` bounds each worker's address space (I2V_ENGINE_WORKER_MEMORY, 0: no limit);
-    `max_queued` the renders waiting for a worker (I2V_ENGINE_MAX_QUEUED)."""
+    `memory_mb` bounds each worker's address space (I2V_ENGINE_WORKER_MEMORY, 0: no limit),
+    `max_queued` the renders waiting for a worker (I2V_ENGINE_MAX_QUEUED), `cancel_grace` the
+    seconds a cancelled job has to stop before its worker is killed (I2V_ENGINE_CANCEL_GRACE)."""
 
     def __init__(
         self,
@@ -129,15 +130,19 @@ class JobRunner:
         *,
         memory_mb: int | None = None,
         max_queued: int | None = None,
+        cancel_grace: float | None = None,
     ):
         self.store = store
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.workers = workers or default_workers()
         if memory_mb is None:
-            memory_mb = _env_int("I2V_ENGINE_WORKER_MEMORY", default_memory_mb())
+            memory_mb = int(_env("I2V_ENGINE_WORKER_MEMORY", default_memory_mb()))
         self.memory_mb = max(0, memory_mb)
-        self.max_queued = max_queued or _env_int("I2V_ENGINE_MAX_QUEUED", MAX_QUEUED)
+        self.max_queued = max_queued or int(_env("I2V_ENGINE_MAX_QUEUED", MAX_QUEUED))
+        if cancel_grace is None:
+            cancel_grace = _env("I2V_ENGINE_CANCEL_GRACE", CANCEL_GRACE)
+        self.cancel_grace = max(0.0, cancel_grace)
         self._queue = FairQueue()
         self._procs: list[_Worker] = []
         self._retries: dict[str, int] = {}
@@ -184,14 +189,14 @@ class JobRunner:
 
     def cancel(self, render_id: str) -> None:
         """Take a queued job out of the queue. A running one sees its cancelled status in the
-        table within a few frames and stops; if it has not within CANCEL_GRACE seconds, its
+        table within a few frames and stops; if it has not within `cancel_grace` seconds, its
         worker is killed (and replaced)."""
         with self._lock:
             if self._queue.remove(render_id):
                 return
             for w in self._procs:
                 if w.job == render_id and w.kill_at is None:
-                    w.kill_at = time.monotonic() + CANCEL_GRACE
+                    w.kill_at = time.monotonic() + self.cancel_grace
         self._kick()
 
     def shutdown(self) -> None:
