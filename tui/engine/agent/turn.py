@@ -13,7 +13,7 @@ from tui.engine.agent.replies import help_text, notes_text, reply_for
 from tui.engine.agent.words import Message, is_chinese
 from tui.protocol import TRACK_VIDEO
 
-MAX_CHARS = 4000  # of a message: longer ones are cut (each reader is linear in it)
+MAX_CHARS = 2000  # of a message (the server's limit too): longer ones are cut
 
 
 @dataclass

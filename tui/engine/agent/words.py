@@ -8,6 +8,7 @@ they understand, blanking it, so that a later reader cannot read the same words 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 
@@ -23,9 +24,22 @@ EN_NUMBERS = {w: i for i, w in enumerate(_EN_UNITS) if w != "one"} | _EN_TENS
 _ORD = "first second third fourth fifth sixth seventh eighth ninth tenth"
 ORDINALS = {w: i for i, w in enumerate(_ORD.split(), 1)}
 MAX_QUOTES = 20  # set aside per message; any more are dropped, never parsed
+# Longer runs of digits (or of Chinese numerals) are nobody's number: normalise blanks them, so
+# that no `\d+` ever scans more than this many digits from any of its starting points.
+MAX_DIGITS = 15
+# How far back a pattern before a keyword may start ("enlarge the <title>", "把<原声>"): a few
+# words; looking further back only costs time (each start is one more try).
+LOOKBACK = 48
+# Filler steps between a keyword and what is said of it ("the title <a little bit> bigger").
+MAX_FILLER_STEPS = 16
+# Longer runs of white space become one space (or one line break, when they hold one): a `\s*`
+# never scans more than this many from any of its starting points.
+MAX_SPACES = 3
+_SPACES = re.compile(rf"\s{{{MAX_SPACES + 1},}}")
 
-
-N = r"(\d+(?:\.\d+)?)"  # a number (after normalisation every number is digits)
+# A number (after normalisation every number is digits); never from the middle of another, so
+# that a search tries each run of digits once, not once per digit (linear, not quadratic).
+N = r"(?<!\d)(\d+(?:\.\d+)?)"
 UNIT = r"\s*-?\s*(ms|milliseconds?|seconds?|secs?|s|秒钟?|minutes?|mins?|分钟)(?![a-z])"
 TIME = N + UNIT
 ZH_NUM = "零〇一二两三四五六七八九十百"
@@ -41,14 +55,16 @@ FILLER = (
 CLAUSE_END = re.compile(r"[,;!?\n，。；！？、]|(?<!\d)\.|\.(?!\d)")
 
 
+# No opening mark inside a quote: an opener that is never closed then costs a scan up to the
+# next opener, not to the end of the message (many of them: linear, not quadratic).
 _QUOTE_PAIRS = (
     r"(?<![\w])'([^'\n]+?)'(?![\w])",
     r'"([^"\n]+?)"',
-    r"“([^”\n]+?)”",
-    r"‘([^’\n]+?)’",
-    r"「([^」\n]+?)」",
-    r"『([^』\n]+?)』",
-    r"《([^》\n]+?)》",
+    r"“([^“”\n]+?)”",
+    r"‘([^‘’\n]+?)’",
+    r"「([^「」\n]+?)」",
+    r"『([^『』\n]+?)』",
+    r"《([^《》\n]+?)》",
 )
 _BARE_TEXT = (
     # "change the title to Summer Sale", "caption saying hello there", "title: Big Day"
@@ -82,6 +98,11 @@ _STYLE_ONLY = re.compile(
 )
 
 
+def squeeze(text: str) -> str:
+    """`text` with its runs of over MAX_SPACES white space as one space (or line break)."""
+    return _SPACES.sub(lambda m: "\n" if "\n" in m.group(0) else " ", text)
+
+
 def cn_int(s: str) -> int:
     """Chinese numerals up to the hundreds: 三 → 3, 十五 → 15, 二十 → 20, 一百 → 100, 三五 → 35."""
     if not any(c in s for c in "十百"):
@@ -110,12 +131,18 @@ def normalise(text: str) -> str:
 def _chinese_numbers(t: str) -> str:
     """百分之三十五 → 35%, 十五 → 15, 两秒半 → 2.5秒."""
     t = re.sub(
-        r"百分之\s*([" + ZH_NUM + r"]+|\d+(?:\.\d+)?)",
+        rf"百分之\s*([{ZH_NUM}]{{1,{MAX_DIGITS}}}|(?<!\d)\d+(?:\.\d+)?)",
         lambda m: (m.group(1) if m.group(1)[0].isdigit() else str(cn_int(m.group(1)))) + "%",
         t,
     )
-    t = re.sub(r"[" + ZH_NUM + r"]+", lambda m: str(cn_int(m.group(0))), t)
-    return re.sub(r"(\d+)\s*(?:个半\s*秒钟?|秒钟?半)", r"\1.5秒", t)
+    t = re.sub(r"[" + ZH_NUM + r"]+", _cn_number, t)
+    t = re.sub(rf"\d{{{MAX_DIGITS + 1},}}", lambda m: " " * len(m.group(0)), t)
+    return re.sub(r"(?<!\d)(\d+)\s*(?:个半\s*秒钟?|秒钟?半)", r"\1.5秒", t)
+
+
+def _cn_number(m: re.Match) -> str:
+    # A long run is no number (and int() refuses a string of over 4,300 digits): left as words.
+    return str(cn_int(m.group(0))) if len(m.group(0)) <= MAX_DIGITS else m.group(0)
 
 
 def _english_numbers(t: str) -> str:
@@ -193,7 +220,7 @@ class Message:
     def __init__(self, raw: str) -> None:
         self.quotes: list[str] = []
         # "§" marks set-aside quotes below, so none may come from the user.
-        self.text = normalise(mask_quotes(raw.replace("§", " "), self.quotes))
+        self.text = normalise(mask_quotes(squeeze(raw.replace("§", " ")), self.quotes))
         self.work = self.text
         self._clauses: list[tuple[int, int]] | None = None
 
@@ -216,9 +243,12 @@ class Message:
         self, pattern: str, start: int, end: int, filler: str = FILLER
     ) -> re.Match | None:
         """The match of `pattern` from `start` with only `filler` before it (one filler a
-        step, so linear): "the title <for 2 more seconds>", "标题<再>大一点"."""
+        step, at most MAX_FILLER_STEPS): "the title <for 2 more seconds>", "标题<再>大一点".
+        Bounded, so that a keyword costs the same however long the words after it are."""
         pos = start
-        while pos < end:
+        for _ in range(MAX_FILLER_STEPS + 1):
+            if pos >= end:
+                return None
             if m := rx(pattern).match(self.work, pos, end):
                 return m
             f = rx(filler).match(self.work, pos, end)
@@ -243,8 +273,8 @@ class Message:
 
     def find_before(self, pattern: str, start: int, end: int) -> re.Match | None:
         """A match of `pattern` between `start` and `end` that ends at `end` ("<shorten the>
-        caption", "<放大>标题")."""
-        return rx("(?:" + pattern + r")\Z").search(self.work, start, end)
+        caption", "<放大>标题"), starting at most LOOKBACK characters before `end`."""
+        return rx("(?:" + pattern + r")\Z").search(self.work, max(start, end - LOOKBACK), end)
 
     def blank(self, a: int, b: int, fill: str = " ") -> None:
         self.work = self.work[:a] + fill * (b - a) + self.work[b:]
@@ -261,7 +291,9 @@ class Message:
         return self._clauses
 
     def clause_at(self, pos: int) -> tuple[int, int]:
-        for a, b in self.clauses():
+        clauses = self.clauses()
+        i = bisect.bisect_right(clauses, (pos, len(self.text) + 1)) - 1  # the last starting <= pos
+        for a, b in clauses[max(0, i) : i + 1]:
             if a <= pos <= b:
                 return a, b
         return 0, len(self.text)
@@ -299,6 +331,6 @@ def any_time_ms(m: re.Match) -> int:
 
 def is_chinese(text: str) -> bool:
     """Chinese outside quotes (a Chinese title in an English message stays English)."""
-    outside = re.sub(r"§\d+§", "", mask_quotes(text.replace("§", " "), []))
+    outside = re.sub(r"§\d+§", "", mask_quotes(squeeze(text.replace("§", " ")), []))
     probe = outside if outside.strip() else text
     return any("\u4e00" <= ch <= "\u9fff" for ch in probe)
