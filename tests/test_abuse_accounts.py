@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sqlite3
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -143,6 +145,22 @@ def test_tokens_from_one_address_are_limited(tmp_path: Path) -> None:
             assert 1 <= int(r.headers["retry-after"]) <= 20
     finally:
         e.stop()
+
+
+def test_unix_socket_callers_are_one_address(tmp_path: Path) -> None:
+    """Over the embedded engine's Unix socket there is no address: every caller is one."""
+    short = Path(tempfile.mkdtemp(prefix="i2v-", dir="/tmp"))  # a socket path is short
+    sock = short / "e.sock"
+    env = {"I2V_ENGINE_MINT_RATE": "2"}
+    e = EngineProc(tmp_path / "data", env, "--socket", str(sock))
+    try:
+        transport = httpx.HTTPTransport(uds=str(sock))
+        with httpx.Client(base_url="http://localhost", transport=transport, timeout=30) as api:
+            codes = [mint(api, str(uuid.uuid4())).status_code for _ in range(3)]
+            assert codes == [200, 200, 429]
+    finally:
+        e.stop()
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def test_the_request_limit_holds_per_account_not_per_token(api: httpx.Client) -> None:
