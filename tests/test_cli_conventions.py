@@ -376,3 +376,22 @@ def test_the_app_exits_0_on_a_normal_quit(tmp_path, engine_url):
     )
     assert code == 0, term[-2000:]
     assert b"error:" not in term
+
+
+async def test_the_app_exits_non_zero_when_it_crashes(tmp_path):
+    """A fault put in on purpose (the app has no known crash): Textual's code is passed on."""
+    from tui.app import I2VApp, exit_status
+
+    class Crashing(I2VApp):
+        CSS_PATH = str(ROOT / "tui" / "app.tcss")
+
+        def on_mount(self) -> None:
+            super().on_mount()
+            raise RuntimeError("a bug")
+
+    app = Crashing(tmp_path, api="http://127.0.0.1:9")
+    with pytest.raises(RuntimeError, match="a bug"):
+        async with app.run_test() as pilot:
+            await pilot.pause(0.1)
+    assert exit_status(app) == 1
+    assert exit_status(I2VApp(tmp_path)) == 0  # one that never ran ended on nothing
