@@ -4,6 +4,8 @@ test_end_to_end.py)."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 from pathlib import Path
 
@@ -14,6 +16,12 @@ from starlette.responses import JSONResponse
 from tests.cli import i2v
 from tests.test_client_fakes import adk, env, fail, sse
 from tui.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() reads the settings file: an empty one, never the developer's own."""
+    monkeypatch.setenv("I2V_FLOW_CONFIG", os.devnull)
 
 
 def image(tmp_path: Path) -> Path:
@@ -156,3 +164,40 @@ def test_help_explains_the_command(capsys):
         "Exit status 0",
     ):
         assert words in text, words
+
+
+def test_json_is_the_only_thing_on_stdout(fb, tmp_path, capsys):
+    out_file = tmp_path / "clip.mp4"
+    code, out, err = render(
+        capsys,
+        str(image(tmp_path)),
+        "-p",
+        "title Spring Sale",
+        "-o",
+        str(out_file),
+        "--api",
+        fb.url,
+        "--json",
+    )
+    assert code == 0, err
+    got = json.loads(out)  # the whole of stdout is one object
+    assert got["path"] == str(out_file.resolve())
+    assert got["size"] == len(fb.video) == out_file.stat().st_size
+    assert got["words"] == fb.reply
+    assert got["tracks"] == ["1. Video: photo.png (0-5s)", '2. Title: "Spring Sale" (0-3s)']
+    assert got["credits"] == {"available": 100, "frozen": 0, "total": 100}
+    # The fake's bytes are no MP4: what only the file can say is null, the rest still holds.
+    assert (got["duration"], got["width"], got["height"]) == (None, None, None)
+    assert "Connecting…" in err and "  ↳ add_title" in err
+
+
+def test_a_json_failure_is_an_object_with_the_code(fb, tmp_path, capsys):
+    fb.then("render", fail(402, 2001, "out of credits: this render needs 5, you have 0"))
+    code, out, err = render(
+        capsys, str(image(tmp_path)), "--api", fb.url, "-o", str(tmp_path / "c.mp4"), "--json"
+    )
+    assert code == 1
+    got = json.loads(out)
+    assert got["code"] == 2001
+    assert got["error"].startswith("out of credits: this render needs 5, you have 0")
+    assert err[-1] == "error: " + got["error"]
