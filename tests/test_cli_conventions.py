@@ -336,11 +336,9 @@ def test_every_command_has_examples_and_a_version(capsys, command):
         main([*command, "--help"])
     assert done.value.code == 0
     text = capsys.readouterr().out
-    assert "examples:" in text or "commands:" in text
     assert "--version" in text
-    if command:
-        examples = text.split("examples:", 1)[1]
-        assert f"i2v-flow {command[0]}" in examples
+    examples = text.split("examples:", 1)[1]
+    assert f"i2v-flow {command[0] if command else ''}" in examples
     with pytest.raises(SystemExit) as done:
         main([*command, "--version"])
     assert done.value.code == 0

@@ -21,6 +21,11 @@ commands:
   i2v-flow serve               run the embedded engine alone
   i2v-flow config              the settings in effect, and where each comes from
 
+examples:
+  i2v-flow ~/Pictures --out ~/Videos
+  i2v-flow --watch ~/Drop --prompt "a 5-second vertical clip, lo-fi music at 35%"
+  i2v-flow --preview blocks --api http://127.0.0.1:8765
+
 backend: the embedded local engine, unless --api URL (or I2V_FLOW_API) or NEMO_TOKEN
 selects the NemoVideo cloud. State lives under I2V_FLOW_HOME.
 settings: flags, then I2V_FLOW_API / NEMO_TOKEN / I2V_FLOW_PREVIEW, then the config file
