@@ -22,7 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 class Proc:
     """`python -m tui watch …` with its JSON lines read as they come."""
 
-    def __init__(self, folder: Path, url: str, home: Path, *extra: str):
+    def __init__(
+        self,
+        folder: Path,
+        url: str,
+        home: Path,
+        *extra: str,
+        prompt: str | None = "a 1 second 720p clip",
+        env: dict[str, str] | None = None,
+    ):
         self.p = subprocess.Popen(
             [
                 sys.executable,
@@ -37,15 +45,14 @@ class Proc:
                 "0.3",
                 "--quality",
                 "draft",
-                "--prompt",
-                "a 1 second 720p clip",
+                *(["--prompt", prompt] if prompt is not None else []),
                 *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             cwd=ROOT,
-            env={**os.environ, "I2V_FLOW_HOME": str(home)},
+            env={**os.environ, "I2V_FLOW_HOME": str(home), **(env or {})},
         )
         self.events: list[dict] = []
         self._q: queue.Queue = queue.Queue()

@@ -17,6 +17,7 @@ from pathlib import Path
 from tui.cli import api_arg, quality_arg, version_arg
 from tui.config import Settings
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
+from tui.watch.service import given_options, reloaded_settings, systemd_unit
 
 WATCH_EPILOG = """\
 examples:
@@ -74,6 +75,18 @@ def watch_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         help="look at the whole folder at least this often (default: 10)",
     )
     p.add_argument("--credit-check", type=float, default=30.0, help=argparse.SUPPRESS)
+    service = p.add_mutually_exclusive_group()
+    service.add_argument(
+        "--once",
+        action="store_true",
+        help="take the images in DIR now, then exit (for cron): 0 when every one made its clip, "
+        "1 when any failed, with a one-line summary on stderr",
+    )
+    service.add_argument(
+        "--print-systemd-unit",
+        action="store_true",
+        help="print a systemd user unit that runs this command as a service, and exit",
+    )
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--progress", action="store_true", help="also log render progress")
     shown.add_argument(
@@ -132,6 +145,7 @@ async def _watch(args: argparse.Namespace) -> int:
         out=args.out.expanduser() if args.out else None,
         prompt=args.prompt,
         jobs=args.jobs,
+        once=getattr(args, "once", False),
         recursive=args.recursive,
         poll=args.poll,
         settle=args.settle,
@@ -146,6 +160,19 @@ async def _watch(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watcher: Watcher | None = None
+
+    def reload() -> None:  # SIGHUP (systemctl reload): settings again, jobs carry on
+        if watcher is None:
+            return  # still starting: it is reading them now
+        changes, problem = reloaded_settings(getattr(args, "given", set()))
+        if problem:
+            show(WatchEvent("warning", detail=f"reload: {problem}"))
+        watcher.reload(**changes)
+
+    hup = getattr(signal, "SIGHUP", None)  # not on Windows
+    if hup is not None:
+        loop.add_signal_handler(hup, reload)
     try:
         if choice.is_cloud:
             url, key = choice.url, choice.url
@@ -165,16 +192,38 @@ async def _watch(args: argparse.Namespace) -> int:
         watcher.stop()
         stopper.cancel()
         await task
-        return 0
+        return _once_summary(watcher) if config.once else 0
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        for sig in (signal.SIGINT, signal.SIGTERM, hup):
+            if sig is not None:
+                loop.remove_signal_handler(sig)
         if engine is not None:
             await engine.stop()
 
 
+def _once_summary(w: Watcher) -> int:
+    """--once: one line on stderr; 1 when any image failed or is left for the next run."""
+    t = w.tally
+    parts = [f"{t['done']} done", f"{t['failed']} failed"]
+    parts += [f"{t[k]} {k}" for k in ("duplicate", "gone") if t[k]]
+    if w.left:
+        parts.append(f"{w.left} left for the next run")
+    where = f" (see {w.failed_dir}/)" if t["failed"] else ""
+    print(f"watch --once: {', '.join(parts)}{where}", file=sys.stderr)
+    return 1 if t["failed"] or w.left else 0
+
+
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    args = watch_parser(settings).parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = watch_parser(settings)
+    args = parser.parse_args(argv)
+    args.given = given_options(parser, argv)
+    if args.print_systemd_unit:
+        if not args.folder.expanduser().is_dir():
+            print(f"error: {args.folder}: no such folder", file=sys.stderr)
+            return 1
+        sys.stdout.write(systemd_unit(parser, args, args.given))
+        return 0
     return run_watch(args)
 
 

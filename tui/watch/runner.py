@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import os
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ from tui.watch.scan import (
     Settler,
     check_image,
     file_hash,
+    folder_instruction,
     instruction_for,
     iter_inputs,
     move_with_sidecar,
@@ -64,6 +67,7 @@ class WatchConfig:
     poll_delay: float = 0.3  # --poll: how often watchfiles looks
     credit_check: float = 30.0  # while paused for credits, ask this often
     journal: Path | None = None  # default: I2V_FLOW_HOME/watch.db
+    once: bool = False  # take what is in the folder at start, then stop (watch --once)
 
     @property
     def out_dir(self) -> Path:
@@ -144,6 +148,9 @@ class Watcher:
         self._clients: list[Client] = []
         self._lock_fd: int | None = None
         self._credit_task: asyncio.Task | None = None
+        self._only: set[str] | None = None  # --once: the files present at the first look
+        self.tally: Counter[str] = Counter()  # this run's outcomes: done, failed, duplicate…
+        self.left = 0  # images not finished when the run ended (journaled, resumed next time)
 
     # ---- public ----------------------------------------------------------------------------
 
@@ -152,6 +159,20 @@ class Watcher:
         self._stop.set()
 
     def rescan(self) -> None:
+        self._wake.set()
+
+    def reload(self, **changes: Any) -> None:
+        """New settings (WatchConfig fields) for what comes next; nothing queued or running is
+        dropped. Images already seen keep the instruction they were seen with."""
+        self.config = dataclasses.replace(self.config, **changes)
+        self.settler.settle = self.config.settle
+        text, source = folder_instruction(self.folder, self.config.prompt)
+        self._emit(
+            "reloaded",
+            detail=f"instruction {source}: {text!r}; quality {self.config.quality}, "
+            f"settle {self.config.settle:g} s; {len(self._queue)} waiting and "
+            f"{len(self._active)} under way carry on",
+        )
         self._wake.set()
 
     @property
@@ -198,7 +219,8 @@ class Watcher:
                 self._emit("resumed", job, detail=f"was at step '{job.state}'")
                 self._enqueue(job.hash)
             tasks = [asyncio.create_task(self._worker(c), name="watch-job") for c in slots]
-            tasks.append(asyncio.create_task(self._events(), name="watch-events"))
+            if not cfg.once:  # --once looks at the folder itself until its files are done
+                tasks.append(asyncio.create_task(self._events(), name="watch-events"))
             tasks.append(asyncio.create_task(self._reconcile_loop(), name="watch-scan"))
             stopper = asyncio.create_task(self._stop.wait())
             done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -217,6 +239,7 @@ class Watcher:
                     await c.aclose()
             counts = self.journal.counts() if self.journal else {}
             if self.journal is not None:
+                self.left = len(self.journal.unfinished())
                 self.journal.close()
             self._release_lock()
             self._emit(
@@ -237,6 +260,8 @@ class Watcher:
         return c
 
     def _emit(self, step: str, job: Job | None = None, **kw: Any) -> None:
+        if step in ("done", "failed", "duplicate", "gone"):
+            self.tally[step] += 1
         if self.on_event is None:
             return
         if job is not None:
@@ -318,6 +343,9 @@ class Watcher:
         while True:
             self._wake.clear()
             deadline = await self._reconcile()
+            if self.config.once and deadline is None and not self._queue and not self._active:
+                self.stop()  # every file of the first look is settled and finished
+                return
             timeout = self.config.rescan
             if deadline is not None:
                 timeout = max(0.0, min(timeout, deadline - time.monotonic()))
@@ -333,6 +361,8 @@ class Watcher:
         present: set[str] = set()
         for entry in iter_inputs(self.folder, self.config.recursive, self._skip):
             path = entry.path
+            if self._only is not None and path not in self._only:
+                continue  # --once: arrived after the first look; the next run takes it
             present.add(path)
             try:
                 st = entry.stat()
@@ -367,6 +397,8 @@ class Watcher:
                 continue
             self._known[path] = (sig, key)
             self._take(p, key)
+        if self.config.once and self._only is None:
+            self._only = present
         self.settler.prune(present)
         for d in (self._known, self._suspect):
             for p in [p for p in d if p not in present]:
@@ -633,6 +665,14 @@ class Watcher:
         if self._paused:
             return
         self._paused = True
+        if self.config.once:  # a cron run does not wait: the next run takes the rest
+            self._emit(
+                "paused",
+                detail=f"{exc}. Stopping ({len(self._queue)} waiting, nothing failed); "
+                "the next run takes what is left.",
+            )
+            self.stop()
+            return
         self._emit(
             "paused",
             detail=f"{exc}. The queue is paused ({len(self._queue)} waiting, nothing failed); "

@@ -129,6 +129,19 @@ def sidecar_of(image: Path) -> Path | None:
     return None
 
 
+def folder_instruction(folder: Path, fallback: str | None) -> tuple[str, str]:
+    """The instruction for images without a sidecar, and where it comes from."""
+    try:
+        text = (folder / "prompt.txt").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        text = ""
+    if text:
+        return text, "from prompt.txt"
+    if fallback:
+        return fallback, "from --prompt or the config file"
+    return DEFAULT_PROMPT, "by default"
+
+
 def instruction_for(image: Path, folder: Path, fallback: str | None) -> str:
     """Sidecar NAME.txt, else the folder's prompt.txt, else --prompt, else the default."""
     side = sidecar_of(image)
