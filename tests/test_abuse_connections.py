@@ -196,8 +196,19 @@ def _connect_as(uid: int, path: str) -> int:
     raise AssertionError("the child did not finish")
 
 
+@pytest.fixture
+def short_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An I2V_FLOW_HOME short enough for HOME/run/<socket> (pytest's own tmp paths may not be)."""
+    home = Path(tempfile.mkdtemp(prefix="i2v-home-"))
+    monkeypatch.setenv("I2V_FLOW_HOME", str(home))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
-async def test_another_user_cannot_reach_the_embedded_engine(tmp_path: Path, _home: Path) -> None:
+async def test_another_user_cannot_reach_the_embedded_engine(
+    tmp_path: Path, short_home: Path
+) -> None:
     import errno
 
     engine = EmbeddedEngine(data_dir=tmp_path / "data")
@@ -206,6 +217,7 @@ async def test_another_user_cannot_reach_the_embedded_engine(tmp_path: Path, _ho
         path = socket_of(url)
         assert url.startswith("http+unix://") and path is not None
         folder = Path(path).parent
+        assert folder == short_home / "run"
         for p, mode in ((folder, 0o700), (Path(path), 0o600)):
             st = p.lstat()
             assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, os.getuid()), p

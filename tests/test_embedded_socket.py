@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,15 @@ from tui.client_state import ClientState
 from tui.paths import new_socket_path, socket_of, socket_url
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def short_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An I2V_FLOW_HOME short enough for HOME/run/<socket> (pytest's own tmp paths may not be)."""
+    home = Path(tempfile.mkdtemp(prefix="i2v-home-"))
+    monkeypatch.setenv("I2V_FLOW_HOME", str(home))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_the_url_form_round_trips() -> None:
@@ -62,19 +74,21 @@ async def test_upload_turn_render_and_download_over_the_socket(tmp_path: Path, _
     assert not sock.exists()
 
 
-async def test_two_launches_at_once_get_sockets_of_their_own(tmp_path: Path, _home: Path) -> None:
+async def test_two_launches_at_once_get_sockets_of_their_own(
+    tmp_path: Path, short_home: Path
+) -> None:
     # The app and a watch robot on one data folder, started together.
     a, b = EmbeddedEngine(data_dir=tmp_path / "data"), EmbeddedEngine(data_dir=tmp_path / "data")
     try:
         url_a, url_b = await asyncio.gather(a.start(), b.start())
         assert url_a != url_b
         for url in (url_a, url_b):
-            assert Path(socket_of(url) or "").parent == _home / "run"
+            assert Path(socket_of(url) or "").parent == short_home / "run"
             with client(url, timeout=10) as api:
                 assert api.get("/health").status_code == 200
     finally:
         await asyncio.gather(a.stop(), b.stop())
-    assert not list((_home / "run").iterdir())
+    assert not list((short_home / "run").iterdir())
 
 
 async def test_a_killed_engine_leaves_no_socket_and_a_long_home_no_folder(
@@ -95,7 +109,7 @@ async def test_a_killed_engine_leaves_no_socket_and_a_long_home_no_folder(
     assert not sock.exists() and not sock.parent.exists()
 
 
-def test_a_dead_launchers_socket_is_cleared_from_the_run_folder(_home: Path) -> None:
+def test_a_dead_launchers_socket_is_cleared_from_the_run_folder(short_home: Path) -> None:
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         text=True,
@@ -113,8 +127,11 @@ def test_a_dead_launchers_socket_is_cleared_from_the_run_folder(_home: Path) -> 
     assert not stale.exists() and ours.exists()
 
 
-def test_serve_socket_listens_there_and_refuses_a_taken_path(tmp_path: Path, _home: Path) -> None:
-    path, _own = new_socket_path()
+def test_serve_socket_listens_there_and_refuses_a_taken_path(
+    tmp_path: Path, short_home: Path
+) -> None:
+    path, own = new_socket_path()
+    assert not own
     cmd = [sys.executable, "-m", "tui", "serve", "--data", str(tmp_path / "data")]
     proc = subprocess.Popen(
         [*cmd, "--socket", str(path), "--watch-stdin"],

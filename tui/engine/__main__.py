@@ -3,10 +3,11 @@
 Settings for tests, from the environment: `I2V_ENGINE_HEARTBEAT` (seconds of silence before
 an agent turn's stream sends a heartbeat; default 15), `I2V_ENGINE_TURN_DELAY` (seconds every
 agent turn works longer; default 0), and a connection's deadlines in seconds:
-`I2V_ENGINE_IDLE_TIMEOUT` (saying nothing; default 5), `I2V_ENGINE_HEAD_TIMEOUT` (sending a
-request head; default 15), `I2V_ENGINE_BODY_WINDOW` (each window in which a body must bring
-1 KB/s; default 10); `I2V_ENGINE_MAX_OPEN` sets the cap on open connections outright, even past
-what the descriptor limit fits (it shows what happens when accept() runs out).
+`I2V_ENGINE_IDLE_TIMEOUT` (saying nothing, before a request or between two; default 5 and 6),
+`I2V_ENGINE_HEAD_TIMEOUT` (sending a request head; default 15), `I2V_ENGINE_BODY_WINDOW` (each
+window in which a body must bring 1 KB/s; default 10); `I2V_ENGINE_MAX_OPEN` sets the cap on
+open connections outright, even past what the descriptor limit fits (it shows what happens when
+accept() runs out).
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def _env_seconds(name: str, default: float) -> float:
 def _limits() -> Limits:
     from tui.engine.server.connections import Limits, fd_limit
 
+    idle = _env_seconds("I2V_ENGINE_IDLE_TIMEOUT", 0.0)
     limits = Limits(
-        idle=_env_seconds("I2V_ENGINE_IDLE_TIMEOUT", Limits.idle),
+        idle=idle or Limits.idle,
+        keep_alive=idle or Limits.keep_alive,
         head=_env_seconds("I2V_ENGINE_HEAD_TIMEOUT", Limits.head),
         body_window=_env_seconds("I2V_ENGINE_BODY_WINDOW", Limits.body_window),
     ).for_fd_limit(fd_limit())

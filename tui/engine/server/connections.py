@@ -38,7 +38,11 @@ REPEAT_WINDOW = 60.0  # s: one log line per kind of loop error
 
 @dataclass(frozen=True)
 class Limits:
-    idle: float = 5.0  # s: a new connection's first byte (kept-alive ones: timeout_keep_alive)
+    idle: float = 5.0  # s: a new connection's first byte
+    # s: a kept-alive one between requests (uvicorn's timeout_keep_alive; was 30). Just over
+    # httpx's keepalive_expiry of 5 s, so that our client always lets go first and never sends
+    # on a connection we are closing (it does not retry: tui/client/connection.py).
+    keep_alive: float = 6.0
     head: float = 15.0  # s: from a request's first byte to the end of its headers
     body_window: float = 10.0  # s: each such window of a request body must bring at least
     body_rate: int = 1024  # bytes/s on average (windows where we paused reading don't count)

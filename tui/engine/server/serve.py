@@ -78,7 +78,7 @@ def serve(
             log_level="warning",
             log_config=None,  # no dictConfig: _log_to_file routes uvicorn's loggers
             access_log=False,
-            timeout_keep_alive=limits.idle,  # type: ignore[arg-type]
+            timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
             # uvicorn answers 503 from this many connections (its own included) or requests.
             limit_concurrency=limits.max_open + 1,
             backlog=LISTEN_BACKLOG,
