@@ -11,6 +11,7 @@ import pty
 import queue
 import re
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -330,7 +331,9 @@ def test_watch_quiet_and_progress_do_not_go_together(tmp_path):
 # ---- --help and --version ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["render"], ["watch"], ["serve"], ["config"]])
+@pytest.mark.parametrize(
+    "command", [[], ["render"], ["watch"], ["serve"], ["config"], ["completion"]]
+)
 def test_every_command_has_examples_and_a_version(capsys, command):
     with pytest.raises(SystemExit) as done:
         main([*command, "--help"])
@@ -393,3 +396,48 @@ async def test_the_app_exits_non_zero_when_it_crashes(tmp_path):
             await pilot.pause(0.1)
     assert exit_status(app) == 1
     assert exit_status(I2VApp(tmp_path)) == 0  # one that never ran ended on nothing
+
+
+# ---- shell completion -----------------------------------------------------------------------
+
+
+def test_bash_completion_offers_commands_flags_choices_and_paths(tmp_path):
+    proc = i2v(tmp_path, "completion", "bash")
+    assert proc.returncode == 0, proc.stderr
+    script = tmp_path / "i2v-flow.bash"
+    script.write_text(proc.stdout)
+    here = tmp_path / "here"
+    (here / "my pics").mkdir(parents=True)
+    photo(here / "photo.jpg", (32, 24))
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(shlex.quote(w) for w in ("i2v-flow", *words))
+        run = subprocess.run(
+            [
+                "bash",
+                "--norc",
+                "--noprofile",
+                "-c",
+                f"source {shlex.quote(str(script))}; COMP_WORDS=({line}); "
+                f'COMP_CWORD={len(words)}; _i2v_flow; printf "%s\\n" "${{COMPREPLY[@]}}"',
+            ],
+            capture_output=True,
+            text=True,
+            cwd=here,
+            timeout=10,
+        )
+        assert run.returncode == 0, run.stderr
+        return sorted(filter(None, run.stdout.split("\n")))
+
+    assert complete("wa") == ["watch"]
+    assert complete("") == ["completion", "config", "my pics", "render", "serve", "watch"]
+    assert complete("render", "--qua") == ["--quality"]
+    assert complete("render", "--quality", "d") == ["draft"]
+    assert complete("render", "") == ["my pics", "photo.jpg"]  # images: files
+    assert complete("watch", "") == ["my pics"]  # a folder: folders only
+    assert complete("watch", "--out", "m") == ["my pics"]
+    assert complete("render", "-p", "") == []  # free text: nothing to offer
+    assert complete("config", "--no-") == ["--no-notifications"]
+    serve = complete("serve", "--")
+    assert "--allow-files" in serve and "--version" in serve
+    assert "--watch-stdin" not in serve  # hidden flags stay hidden

@@ -10,7 +10,7 @@ from pathlib import Path
 from tui import __version__
 from tui.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
 
-COMMANDS = ("render", "watch", "serve", "config")
+COMMANDS = ("render", "watch", "serve", "config", "completion")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
 
 EPILOG = """\
@@ -20,6 +20,7 @@ commands:
   i2v-flow watch DIR           turn every image dropped into DIR into a clip
   i2v-flow serve               run the embedded engine alone
   i2v-flow config              the settings in effect, and where each comes from
+  i2v-flow completion bash     a bash completion script
 
 examples:
   i2v-flow ~/Pictures --out ~/Videos
@@ -71,7 +72,9 @@ def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         default=Path("."),
         help="folder to browse (default: the current one)",
     )
-    p.add_argument("--out", type=Path, help="where exports go (default: FOLDER/exports)")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="where exports go (default: FOLDER/exports)"
+    )
     p.add_argument("--watch", type=Path, metavar="DIR", help="also watch DIR for new images")
     p.add_argument("--prompt", help="instruction for watched images")
     p.add_argument(
@@ -287,8 +290,48 @@ def _folder(value: str) -> Path:
     return path
 
 
+COMPLETION_EPILOG = """\
+examples:
+  i2v-flow completion bash > ~/.local/share/bash-completion/completions/i2v-flow
+  echo 'eval "$(i2v-flow completion bash)"' >> ~/.bashrc
+"""
+
+
+def completion_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="i2v-flow completion",
+        description="Print a bash script that completes i2v-flow's commands, flags, their "
+        "choices, folders and files as you press Tab.",
+        epilog=COMPLETION_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("shell", nargs="?", choices=("bash",), default="bash")
+    version_arg(p)
+    return p
+
+
+def parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser ("": the app itself), as the completion script reads them."""
+    from tui.watch_cli import watch_parser
+
+    return {
+        "": tui_parser(),
+        "render": render_parser(),
+        "watch": watch_parser(),
+        "serve": serve_parser(),
+        "config": config_parser(),
+        "completion": completion_parser(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "completion":  # made from the parsers alone: no settings needed
+        from tui.completion import script
+
+        args = completion_parser().parse_args(argv[1:])
+        sys.stdout.write(script(parsers()))
+        return 0
     if argv and argv[0] == "serve":  # the engine alone: no user settings apply
         from tui.engine.__main__ import run
 
