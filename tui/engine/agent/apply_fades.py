@@ -15,15 +15,16 @@ def apply_transition(new: dict, req: Request) -> list[Call]:
     video = segments(new, TRACK_VIDEO)
     if req.transition is None or len(video) < 2:
         return []
+    # No longer than the clip (the renderer shortens it to the images' own time anyway).
+    ms = min(req.transition, int(new.get("d", 5000)))
     for s in video[1:]:
         for k in TRANSITION_KEYS:
             s["m"].pop(k, None)
-        s["m"]["transition"] = "crossfade" if req.transition else "cut"
-        if req.transition:
-            s["m"]["transition_ms"] = req.transition
-    if not req.transition:
+        s["m"]["transition"] = "crossfade" if ms else "cut"
+        if ms:
+            s["m"]["transition_ms"] = ms
+    if not ms:
         return [Call("set_transition", {"transition": "cut"}, "used hard cuts", "改为硬切")]
-    ms = req.transition
     return [
         Call(
             "set_transition",

@@ -16,6 +16,9 @@ from tui.protocol import TRACK_TEXT
 # tiny and huge are written as factors, which it also reads.
 RENDERER_SIZES = TEXT_SIZES
 SIZES = {"tiny": 0.5, **RENDERER_SIZES, "huge": 2.0}
+# The engine's limits on a draft's text (server/drafts.py; not imported: the agent does not load
+# the server). A text past them is not written, and the reply says why.
+MAX_TEXT, MAX_TEXT_TOTAL, MAX_TEXT_SEGMENTS = 500, 2000, 20
 
 
 def apply_texts(new: dict, req: Request) -> list[Call]:
@@ -25,7 +28,7 @@ def apply_texts(new: dict, req: Request) -> list[Call]:
         if edit.remove:
             calls += _remove_text(new, edit.role)
             continue
-        calls += _set_text(new, edit, append=edit.append or edit.role in seen)
+        calls += _set_text(new, edit, edit.append or edit.role in seen, req.notes)
         seen.add(edit.role)
     return calls
 
@@ -41,10 +44,13 @@ def _remove_text(new: dict, role: str) -> list[Call]:
     return [Call("remove_title", {"role": role}, f"removed {en}", f"已删除{zh}")]
 
 
-def _set_text(new: dict, edit: TextEdit, append: bool) -> list[Call]:
+def _set_text(new: dict, edit: TextEdit, append: bool, notes: list[tuple[str, str]]) -> list[Call]:
     d = int(new.get("d", 5000))
     segs = segments(new, TRACK_TEXT)
     seg = None if append else next((s for s in segs if text_role(s) == edit.role), None)
+    if edit.text is not None and (note := _over_limits(segs, seg, edit.text)):
+        notes.append(note)
+        return []
     if seg is None:
         if edit.text is None:
             return []
@@ -103,6 +109,31 @@ def _set_text(new: dict, edit: TextEdit, append: bool) -> list[Call]:
             f"{ROLE_ZH[edit.role]}「{m['text']}」：{span} 秒，{'，'.join(look_zh)}",
         )
     ]
+
+
+def _over_limits(segs: list[dict], seg: dict | None, text: str) -> tuple[str, str] | None:
+    """Why `text` cannot go in `seg` (None: a new segment), if it cannot: (English, Chinese)."""
+    if len(text) > MAX_TEXT:
+        return (
+            f"That text is {len(text)} characters long; a title or caption takes at most"
+            f" {MAX_TEXT}.",
+            f"这段文字有 {len(text)} 个字符，标题或字幕最多 {MAX_TEXT} 个字符。",
+        )
+    if seg is None and len(segs) >= MAX_TEXT_SEGMENTS:
+        return (
+            f"The clip already has {len(segs)} titles and captions, the most it takes.",
+            f"视频已有 {len(segs)} 条标题和字幕，已达上限。",
+        )
+    total = len(text) + sum(
+        len(str((s.get("m") or {}).get("text", ""))) for s in segs if s is not seg
+    )
+    if total > MAX_TEXT_TOTAL:
+        return (
+            f"All titles and captions together take at most {MAX_TEXT_TOTAL} characters;"
+            f" this one would make {total}.",
+            f"所有标题和字幕合计最多 {MAX_TEXT_TOTAL} 个字符，加上这条会有 {total} 个。",
+        )
+    return None
 
 
 def _size_name(scale: float) -> str:

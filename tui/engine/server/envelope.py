@@ -31,7 +31,7 @@ def ok(data: Any) -> JSONResponse:
 
 
 def fail(exc: ApiFailure) -> JSONResponse:
-    # A message may quote the request, lone surrogates (JSON's \\ud800 escapes) and all:
+    # A message may quote the request, lone surrogates (JSON's \ud800 escapes) and all:
     # always send what UTF-8 can carry.
     message = exc.message.encode("utf-8", "replace").decode("utf-8")
     return JSONResponse(envelope(None, exc.code, message), exc.http, headers=exc.headers)

@@ -16,6 +16,8 @@ from tui.protocol import SESSION_NOT_FOUND
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine
 
+MAX_NAME = 200  # characters in a task name
+
 
 def owned_session(engine: Engine, sid: Any, user: TokenInfo):
     """The session row `sid` of this user; 1002 when there is none (or it is someone else's)."""
@@ -23,6 +25,16 @@ def owned_session(engine: Engine, sid: Any, user: TokenInfo):
     if row is None:
         raise ApiFailure(404, SESSION_NOT_FOUND, f"session {str(sid)[:40]} not found")
     return row
+
+
+def _utf8(text: str) -> bool:
+    """Whether `text` can be stored and sent back (JSON's \\ud800 escapes make lone surrogates,
+    which UTF-8 cannot carry)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _session_id(value: Any) -> int | None:
@@ -39,8 +51,8 @@ async def new_session(engine: Engine, request: Request, user: TokenInfo) -> Resp
     body = await read_json(request)
     name = body.get("task_name", "project")
     lang = body.get("language", "en")
-    if not isinstance(name, str) or len(name) > 200:
-        raise bad("task_name must be a string of at most 200 characters")
+    if not isinstance(name, str) or len(name) > MAX_NAME or not _utf8(name):
+        raise bad(f"task_name must be text of at most {MAX_NAME} characters")
     if not isinstance(lang, str) or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})?", lang):
         raise bad("language must be a language tag such as 'en' or 'zh'")
     row = engine.store.new_session(user.user_id, name, lang)
