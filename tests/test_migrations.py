@@ -211,8 +211,10 @@ def test_the_engine_process_refuses_a_newer_database_and_leaves_it(tmp_path: Pat
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
     )
-    assert proc.returncode != 0
-    assert "made by a newer i2v-flow" in proc.stderr
+    assert proc.returncode == 1
+    line = proc.stderr.strip()  # one sentence, no traceback
+    assert "\n" not in line and line.startswith(f"error: {path} is an engine database")
+    assert "made by a newer i2v-flow" in line
     assert "listening" not in proc.stdout
     assert digest(path) == before
 

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     from tui.engine.server import HEARTBEAT_SECONDS, serve
+    from tui.sqlite_schema import SchemaTooNew
 
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)
@@ -86,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
             socket_path=sock,
             limits=_limits(),
         )
+    except SchemaTooNew as exc:  # a newer release's database: said once, left untouched
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         where = sock if sock is not None else f"{args.host}:{args.port}"
         print(f"error: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
