@@ -216,6 +216,34 @@ def test_once_and_the_unit_do_not_mix(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "not allowed with" in proc.stderr
 
 
+def test_only_the_options_on_the_command_line_count_as_given() -> None:
+    from tui.config import Settings
+    from tui.watch.service import given_options, unit_command
+    from tui.watch_cli import watch_parser
+
+    parser = watch_parser(Settings(prompt="from the file", quality="draft", out=Path("/o")))
+    argv = ["drop", "-j", "3", "--poll", "--settle=0.5"]
+    given = given_options(parser, argv)
+    assert given == {"folder", "jobs", "poll", "settle"}
+    args = parser.parse_args(argv)  # defaults are intact after given_options
+    assert (args.prompt, args.quality, args.jobs, args.recursive) == (
+        "from the file",
+        "draft",
+        3,
+        False,
+    )
+    cmd = unit_command(parser, args, given)
+    assert cmd[cmd.index("watch") :] == [
+        "watch",
+        os.path.abspath("drop"),
+        "--jobs",
+        "3",
+        "--poll",
+        "--settle",
+        "0.5",
+    ]
+
+
 # ---- SIGHUP ---------------------------------------------------------------------------------
 
 
@@ -231,14 +259,14 @@ def test_sighup_rereads_the_settings_and_keeps_every_job(tmp_path: Path, engine_
     )
     # One image renders, the other waits in the queue, when the reload comes.
     run.until(lambda evs: any(e["step"] == "rendering" for e in evs))
-    config.write_text('prompt = "a 2 second 720p clip"\n')
+    config.write_text('prompt = "a 2 second 720p clip"\nquality = "high"\n')
     run.p.send_signal(signal.SIGHUP)
     run.until(lambda evs: any(e["step"] == "reloaded" for e in evs))
     reloaded = [e for e in run.events if e["step"] == "reloaded"]
     assert len(reloaded) == 1
     assert reloaded[0]["detail"].startswith(
-        "instruction from --prompt or the config file: 'a 2 second 720p clip'"
-    )
+        "instruction from --prompt or the config file: 'a 2 second 720p clip'; quality draft,"
+    )  # the file's prompt now; its quality not: --quality on the command line wins
     tiny(d / "after.png", 12)
     run.until(finished("before0.png", "before1.png", "after.png"), timeout=90)
 
@@ -247,7 +275,7 @@ def test_sighup_rereads_the_settings_and_keeps_every_job(tmp_path: Path, engine_
     config.write_text("prompt = \n")
     run.p.send_signal(signal.SIGHUP)
     run.until(lambda evs: sum(e["step"] == "reloaded" for e in evs) == 2)
-    warn = [e for e in run.events if e["step"] == "warning"]
+    warn = [e for e in run.events if e["step"] == "warning" and "reload" in e["detail"]]
     assert len(warn) == 1 and warn[0]["detail"].startswith(f"reload: {config} line 1: ")
     assert warn[0]["detail"].endswith("keeping the settings in use")
     last = [e for e in run.events if e["step"] == "reloaded"][-1]

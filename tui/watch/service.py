@@ -41,9 +41,12 @@ def self_command() -> list[str]:
     return [os.path.abspath(sys.executable), "-m", "tui"]
 
 
-def exec_quote(arg: str) -> str:
-    """One argument of an ExecStart= line: systemd's quoting, % and $ taken literally."""
-    arg = arg.replace("%", "%%").replace("$", "$$")
+def exec_quote(arg: str, dollars: bool = True) -> str:
+    """One argument of an ExecStart= line (Environment=: dollars=False, $ is not special
+    there): systemd's quoting, % and $ taken literally."""
+    arg = arg.replace("%", "%%")
+    if dollars:
+        arg = arg.replace("$", "$$")
     if arg and not re.search(r"[\s\"'\\;]", arg):
         return arg
     escaped = (
@@ -87,7 +90,7 @@ def systemd_unit(parser: argparse.ArgumentParser, args: argparse.Namespace, give
     name = unit_name(args.folder.expanduser())
     exec_start = " ".join(exec_quote(a) for a in unit_command(parser, args, given))
     env = [
-        f"Environment={exec_quote(f'{var}={os.path.abspath(os.path.expanduser(val))}')}"
+        f"Environment={exec_quote(f'{var}={os.path.abspath(os.path.expanduser(val))}', False)}"
         for var in ("I2V_FLOW_HOME", "I2V_FLOW_CONFIG")
         if (val := os.environ.get(var))
     ]
