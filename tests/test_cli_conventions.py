@@ -12,6 +12,7 @@ import queue
 import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -332,7 +333,7 @@ def test_watch_quiet_and_progress_do_not_go_together(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["render"], ["watch"], ["serve"], ["config"], ["completion"]]
+    "command", [[], ["render"], ["watch"], ["serve"], ["config"], ["completion"], ["man"]]
 )
 def test_every_command_has_examples_and_a_version(capsys, command):
     with pytest.raises(SystemExit) as done:
@@ -430,7 +431,7 @@ def test_bash_completion_offers_commands_flags_choices_and_paths(tmp_path):
         return sorted(filter(None, run.stdout.split("\n")))
 
     assert complete("wa") == ["watch"]
-    assert complete("") == ["completion", "config", "my pics", "render", "serve", "watch"]
+    assert complete("") == ["completion", "config", "man", "my pics", "render", "serve", "watch"]
     assert complete("render", "--qua") == ["--quality"]
     assert complete("render", "--quality", "d") == ["draft"]
     assert complete("render", "") == ["my pics", "photo.jpg"]  # images: files
@@ -441,3 +442,36 @@ def test_bash_completion_offers_commands_flags_choices_and_paths(tmp_path):
     serve = complete("serve", "--")
     assert "--allow-files" in serve and "--version" in serve
     assert "--watch-stdin" not in serve  # hidden flags stay hidden
+
+
+# ---- the manual page ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("groff") is None, reason="needs groff to read the page")
+def test_the_man_page_is_clean_roff_with_every_command(tmp_path):
+    proc = i2v(tmp_path, "man")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(".TH I2V-FLOW 1 ")
+    shown = subprocess.run(
+        ["groff", "-man", "-Tutf8", "-P-cbou", "-ww"],
+        input=proc.stdout.encode(),
+        capture_output=True,
+        timeout=30,
+    )
+    assert shown.returncode == 0 and shown.stderr == b"", shown.stderr  # not one warning
+    text = shown.stdout.decode()
+    for heading in (
+        "NAME",
+        "SYNOPSIS",
+        "THE APP",
+        "RENDER",
+        "WATCH",
+        "SERVE",
+        "CONFIG",
+        "FILES",
+        "ENVIRONMENT",
+        "EXIT STATUS",
+    ):
+        assert f"\n{heading}\n" in text, heading
+    for words in ("--json", "--allow-files DIR", "I2V_FLOW_CONFIG", "config.toml", "「春季促销」"):
+        assert words in text, words

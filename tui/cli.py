@@ -10,7 +10,7 @@ from pathlib import Path
 from tui import __version__
 from tui.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
 
-COMMANDS = ("render", "watch", "serve", "config", "completion")
+COMMANDS = ("render", "watch", "serve", "config", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
 
 EPILOG = """\
@@ -21,6 +21,7 @@ commands:
   i2v-flow serve               run the embedded engine alone
   i2v-flow config              the settings in effect, and where each comes from
   i2v-flow completion bash     a bash completion script
+  i2v-flow man                 the manual page (roff): i2v-flow man > i2v-flow.1
 
 examples:
   i2v-flow ~/Pictures --out ~/Videos
@@ -310,6 +311,18 @@ def completion_parser() -> argparse.ArgumentParser:
     return p
 
 
+def man_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="i2v-flow man",
+        description="Print the manual page (roff), made from every command's --help.",
+        epilog="examples:\n  i2v-flow man > i2v-flow.1 && man -l i2v-flow.1\n"
+        "  i2v-flow man | gzip > ~/.local/share/man/man1/i2v-flow.1.gz\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    version_arg(p)
+    return p
+
+
 def parsers() -> dict[str, argparse.ArgumentParser]:
     """Every command's parser ("": the app itself), as the completion script reads them."""
     from tui.watch_cli import watch_parser
@@ -321,6 +334,7 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         "serve": serve_parser(),
         "config": config_parser(),
         "completion": completion_parser(),
+        "man": man_parser(),
     }
 
 
@@ -331,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
 
         args = completion_parser().parse_args(argv[1:])
         sys.stdout.write(script(parsers()))
+        return 0
+    if argv and argv[0] == "man":
+        from tui.manpage import page
+
+        man_parser().parse_args(argv[1:])
+        sys.stdout.write(page(parsers(), __version__))
         return 0
     if argv and argv[0] == "serve":  # the engine alone: no user settings apply
         from tui.engine.__main__ import run
