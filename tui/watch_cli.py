@@ -2,7 +2,9 @@
 
 One log line per step of each file on stdout (`--json`: one JSON object a line); problems that
 stop the watcher go to stderr in one line. SIGINT and SIGTERM stop it cleanly: jobs in flight
-keep their step in the journal and resume on the next start.
+keep their step in the journal and resume on the next start. SIGHUP re-reads the config file
+(what no flag pinned) and says what instruction is in force; nothing queued or running stops.
+`--once` is for cron, `--print-systemd-unit` for a service (tui/watch/service.py).
 """
 
 from __future__ import annotations
