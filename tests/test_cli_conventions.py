@@ -356,11 +356,15 @@ def test_the_real_command_prints_its_version(tmp_path):
 
 # ---- the app's exit status ------------------------------------------------------------------
 
+# The app asks the terminal what it draws when the environment names a pixel terminal; this
+# one never answers: half-blocks, so nothing waits on it.
+NO_PROBE = {"I2V_FLOW_PREVIEW": "blocks"}
+
 
 def test_the_app_exits_1_with_the_reason_when_it_ends_unable_to_connect(tmp_path):
     code, term, _ = _pty_run(
         [str(tmp_path), "--api", "http://127.0.0.1:9"],
-        i2v_env(tmp_path),
+        i2v_env(tmp_path, NO_PROBE),
         stdout_too=True,
         answer=(b"Could not connect", b"\x11"),  # ctrl+q once it says so
     )
@@ -372,7 +376,7 @@ def test_the_app_exits_1_with_the_reason_when_it_ends_unable_to_connect(tmp_path
 def test_the_app_exits_0_on_a_normal_quit(tmp_path, engine_url):
     code, term, _ = _pty_run(
         [str(tmp_path), "--api", engine_url],
-        i2v_env(tmp_path),
+        i2v_env(tmp_path, NO_PROBE),
         stdout_too=True,
         answer=(b"Ready", b"\x11"),
     )
