@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -325,3 +326,33 @@ def test_statements_split_a_script_on_whole_statements() -> None:
         "CREATE TABLE t (\n  a TEXT DEFAULT ';' -- a; comment\n);",
         "CREATE INDEX i ON t (a);",
     ]
+
+
+def test_two_watchers_opening_an_old_journal_at_once_both_get_it_migrated(tmp_path: Path) -> None:
+    folder = (tmp_path / "in").resolve()
+    folder.mkdir()
+    path = tmp_path / "watch.db"
+    old_journal(path, folder, 0)
+    start = threading.Barrier(2, timeout=10)
+    opened: list[int] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            j = Journal(path, folder)
+            opened.append(len(j.unfinished()))
+            j.close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and opened == [2, 2]
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == JOURNAL_VERSION
+    assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3
+    db.close()
