@@ -148,7 +148,7 @@ class JobRunner:
         self._retries: dict[str, int] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = os.pipe()
+        self._wake_r = self._wake_w = -1  # the supervisor's wake-up pipe, made with it
         self._warm = False
         self._closing = False
         self._start_failures = 0
@@ -205,9 +205,10 @@ class JobRunner:
         with self._lock:
             self._closing = True
             thread = self._thread
+        if thread is None:
+            return  # no worker ever started
         self._wake()
-        if thread is not None:
-            thread.join(10)
+        thread.join(10)
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -219,6 +220,8 @@ class JobRunner:
             if self._thread is None:
                 # Workers are started from this one long-lived thread: PR_SET_PDEATHSIG fires
                 # when the *thread* that started a process ends, not only the process.
+                self._wake_r, self._wake_w = os.pipe()
+                os.set_blocking(self._wake_w, False)  # a full pipe already wakes it
                 self._thread = threading.Thread(target=self._supervise, daemon=True, name="jobs")
                 self._thread.start()
         self._wake()
