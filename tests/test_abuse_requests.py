@@ -177,7 +177,7 @@ def test_every_string_and_list_has_a_length(api: httpx.Client, tmp_path: Path) -
     no(many, "at most 200 segments a track")
     no({**base, "t": [{"tt": 0, "sg": [seg] * 200}] * 3}, "at most 400 segments")
     text = {"id": "t", "st": 0, "d": 1000, "m": {"text": "Hi"}}
-    no({**base, "t": [*base["t"], {"tt": 7, "sg": [text] * 21}]}, "at most 20 titles")
+    no({**base, "t": [*base["t"], {"tt": 7, "sg": [text] * 11}]}, "at most 10 titles")
     long = {**text, "m": {"text": "y" * 500}}
     no({**base, "t": [*base["t"], {"tt": 7, "sg": [long] * 5}]}, "2000 characters")
     sound = {"id": "a", "src": "builtin:lofi", "st": 0, "d": 1000}
@@ -277,6 +277,10 @@ def test_the_servers_tables_match_the_renderers() -> None:
     assert drafts.EASINGS == motion.EASINGS
     assert drafts.BUILTIN_MUSIC == audio.BUILTIN_STYLES
     assert drafts.MAX_VOLUME == soundtrack.MAX_VOLUME
+    from tui.engine.agent import apply_text
+
+    agent_limits = (apply_text.MAX_TEXT, apply_text.MAX_TEXT_TOTAL, apply_text.MAX_TEXT_SEGMENTS)
+    assert agent_limits == (drafts.MAX_TEXT, drafts.MAX_TEXT_TOTAL, drafts.MAX_TEXT_SEGMENTS)
 
 
 AGENT_MESSAGES = [
@@ -336,6 +340,23 @@ def test_the_agent_never_writes_a_draft_the_bounds_refuse() -> None:
             raise AssertionError(f"{label}: {exc.message}") from None
         checked += 1
     assert checked > 200
+
+
+def test_the_agent_says_why_it_leaves_text_out() -> None:
+    from tests import test_agent as table
+
+    media = table.MEDIA["img1"]
+    turn = agent.plan_turn("title '" + "word " * 120 + "'", table.DRAFTS["one"], media, "en")
+    assert turn.draft is None and "at most 500" in turn.reply, turn.reply
+    draft = copy.deepcopy(table.DRAFTS["one"])
+    for i in range(drafts.MAX_TEXT_SEGMENTS + 2):
+        turn = agent.plan_turn(f"add another caption 'c{i}'", draft, media, "en")
+        draft = turn.draft or draft
+    texts = [s for t in draft["t"] if t["tt"] == 7 for s in t["sg"]]
+    assert len(texts) == drafts.MAX_TEXT_SEGMENTS
+    assert turn.draft is None and "the most it takes" in turn.reply, turn.reply
+    turn = agent.plan_turn("标题「" + "春" * 600 + "」", table.DRAFTS["one"], media, "zh")
+    assert turn.draft is None and "最多 500" in turn.reply, turn.reply
 
 
 # ---- the fuzz: every endpoint, its path, headers and body ----------------------------------

@@ -18,7 +18,7 @@ RENDERER_SIZES = TEXT_SIZES
 SIZES = {"tiny": 0.5, **RENDERER_SIZES, "huge": 2.0}
 # The engine's limits on a draft's text (server/drafts.py; not imported: the agent does not load
 # the server). A text past them is not written, and the reply says why.
-MAX_TEXT, MAX_TEXT_TOTAL, MAX_TEXT_SEGMENTS = 500, 2000, 20
+MAX_TEXT, MAX_TEXT_TOTAL, MAX_TEXT_SEGMENTS = 500, 2000, 10
 
 
 def apply_texts(new: dict, req: Request) -> list[Call]:
