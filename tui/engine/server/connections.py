@@ -79,24 +79,49 @@ class GuardedH11(H11Protocol):
         self._in_head = False
         self._received = 0  # bytes, for the body's rate
         self._watch: asyncio.TimerHandle | None = None
-        if len(self.connections) > self.limits.max_open:
+        self._idle_since: float | None = self.loop.time()  # None: a request is in flight
+        if len(self.connections) > self.limits.max_open and not self._evict_one():
             log.warning("%d connections open: new ones answered 503", self.limits.max_open)
             transport.write(BUSY)
             transport.close()
             return
-        self._arm(self.limits.idle, "said nothing")
+        self._arm(self.limits.idle, "a connection said nothing: closed")
 
     def data_received(self, data: bytes) -> None:
         self._received += len(data)
         if self.conn.their_state is h11.IDLE and not self._in_head:  # a request head begins
             self._in_head = True
-            self._arm(self.limits.head, "sent its request head too slowly")
+            self._arm(self.limits.head, "a connection sent its request head too slowly: closed")
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE and self._in_head:  # ... and is complete
             self._in_head = False
+            self._idle_since = None
             self._disarm()
         if self.conn.their_state is h11.SEND_BODY and self._watch is None:
             self._watch_body()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.conn.their_state is not h11.SEND_BODY:  # kept alive, waiting for the next
+            self._idle_since = self.loop.time()
+
+    def _evict_one(self) -> bool:
+        """At the cap, a new connection takes the place of the one that has waited longest
+        without a request in flight (silent, kept alive, or still sending its head), so that a
+        flood of those cannot keep a real request out. False: every one is busy."""
+        waiting = [
+            c
+            for c in self.connections
+            if isinstance(c, GuardedH11)
+            and c is not self
+            and getattr(c, "_idle_since", None) is not None
+            and not c.transport.is_closing()
+        ]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c._idle_since or 0.0)
+        oldest._cut("the connection that waited longest was closed for a new one (at the cap)")
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -105,17 +130,17 @@ class GuardedH11(H11Protocol):
             self._watch = None
         super().connection_lost(exc)
 
-    def _arm(self, seconds: float, why: str) -> None:
+    def _arm(self, seconds: float, message: str) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._cut, why)
+        self._deadline = self.loop.call_later(seconds, self._cut, message)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
 
-    def _cut(self, why: str) -> None:
-        log.warning("a connection %s: closed", why)
+    def _cut(self, message: str) -> None:
+        log.warning(message)  # one template per reason: each gets its own line a minute
         self.transport.close()
 
     def _watch_body(self) -> None:
@@ -129,7 +154,7 @@ class GuardedH11(H11Protocol):
             return
         slow = self._received - mark < self.limits.body_rate * self.limits.body_window
         if slow and not self.flow.read_paused:  # paused: the app is slow, not the client
-            self._cut(f"sent its body slower than {self.limits.body_rate} bytes/s")
+            self._cut(f"a connection sent its body slower than {self.limits.body_rate} B/s: closed")
             return
         self._watch_body()
 
