@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from tests.test_engine_api import (
     upload_photo,
     wait_render,
 )
-from tests.test_engine_lifecycle import EngineProc
+from tests.test_engine_lifecycle import ROOT, EngineProc
 
 
 def envelope(r: httpx.Response) -> dict:
@@ -236,3 +238,17 @@ def test_media_refusals_name_the_file_only(site: dict) -> None:
     assert (r.status_code, r.json()["code"]) == (415, 4001)
     assert "not readable media" in r.json()["message"]
     no_paths(imp.answers, site["top"], site["data"])
+
+
+def test_allow_files_names_folders_only(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "tui", "serve", "--port", "0", "--data", str(tmp_path / "d")]
+    r = subprocess.run(
+        [*cmd, "--allow-files", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "is not a folder" in r.stderr and not r.stdout
+    r = subprocess.run([*cmd, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "--allow-files DIR" in r.stdout
