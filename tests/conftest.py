@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("I2V_FLOW_HOME", str(home))
+    # The developer's own ~/.config/…/config.toml must not change what a test sees.
+    monkeypatch.setenv("I2V_FLOW_CONFIG", os.devnull)
     monkeypatch.delenv("NEMO_TOKEN", raising=False)
     monkeypatch.delenv("I2V_FLOW_API", raising=False)
     return home
