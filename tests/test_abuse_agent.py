@@ -51,6 +51,10 @@ WORST = {
     "numbers and units": _fill("1.5 s "),
     "percentages": _fill("百分之"),
     "every kind at once": _fill("标题“1百 a bit 原声 title 'x' 三秒 "),
+    # Long runs of blanked words between two quantifiers of white space (cubic: a minute).
+    "digits after 'video'": _fill("1", head="video ", tail=" video"),
+    "digits after 'each'": _fill("1", head="each ", tail=" each"),
+    "quotes past the limit after 'video'": _fill("'a' ", head="video ", tail="x"),
 }
 IMAGE = [{"hash": "h1", "file_type": "image", "filename": "a.png", "width": 64, "height": 48}]
 VIDEO = [{"hash": "h2", "file_type": "video", "filename": "v.mp4", "duration": 3.0}]
