@@ -192,6 +192,7 @@ class JobRunner:
         table within a few frames and stops; if it has not within `cancel_grace` seconds, its
         worker is killed (and replaced)."""
         with self._lock:
+            self._retries.pop(render_id, None)
             if self._queue.remove(render_id):
                 return
             for w in self._procs:
