@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,7 +171,11 @@ def test_a_socket_path_too_long_for_af_unix_goes_to_a_temporary_folder(
 def _connect_as(uid: int, path: str) -> int:
     """Connect to the Unix socket `path` from a forked child running as `uid`: 0 when it
     connected, else the errno it got."""
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when forking with threads (asyncio's child watcher, to_thread): the
+        # child here only makes system calls and leaves with os._exit, never touching a lock.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: no pytest, no cleanup, only _exit
         code = 99
         try:
@@ -391,3 +396,22 @@ def test_running_out_of_descriptors_answers_503_with_one_log_line(
     log = e.log_text()
     assert log.count("out of file descriptors: waiting connections answered 503") == 1, log
     assert e.log_bytes() < 8_000 and e.err_path.stat().st_size < 8_000
+
+
+def test_the_engines_stderr_is_capped() -> None:
+    """What reaches stderr past every logger (Python's last resort, warnings, a thread's
+    exception): STDERR_BUDGET bytes a window, then one line, then nothing until the next."""
+    import io
+
+    from tui.engine.server.serve import STDERR_BUDGET, _CappedStream
+
+    sink = io.StringIO()
+    capped = _CappedStream(sink)
+    for _ in range(1000):  # 1 MB of tracebacks
+        assert capped.write("x" * 999 + "\n") == 1000
+    text = sink.getvalue()
+    assert STDERR_BUDGET - 1000 < len(text) < STDERR_BUDGET + 200
+    assert text.count("too much on stderr") == 1 and text.endswith("dropped for now\n")
+    capped.start -= 3600  # the next window
+    capped.write("again\n")
+    assert sink.getvalue().endswith("again\n")
