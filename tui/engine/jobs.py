@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import selectors
-import signal
 import sys
 import threading
 import time
@@ -41,9 +40,10 @@ def default_workers() -> int:
 
 
 def default_memory_mb() -> int:
-    """A worker's address-space limit. A 2160p 'high' render peaks at ~2.8 GB of it on 2 cores
-    (a 24 MP source too: it is shrunk first; 1080p ~1.5 GB, a draft ~1 GB, mostly thread
-    stacks and malloc arenas); x264 adds frame threads, and their frames, with the cores."""
+    """A worker's address-space limit (VmPeak, measured on 2 cores: a 2160p 'high' render
+    ~2.8 GB, from a 24 MP photo as from a small one; 1080p ~1.5 GB; a draft ~1 GB, most of it
+    thread stacks and malloc arenas). x264 adds frame threads, and their frames, with the
+    cores; never more than the machine's memory."""
     cpus = os.cpu_count() or 2
     mb = 4096 + 256 * cpus
     with contextlib.suppress(ValueError, OSError, AttributeError):
@@ -73,8 +73,12 @@ class FairQueue:
 
     def push(self, user: str, rid: str, *, front: bool = False) -> None:
         q = self._jobs.setdefault(user, deque())
-        if rid not in q:
-            q.appendleft(rid) if front else q.append(rid)
+        if rid in q:
+            return
+        if front:
+            q.appendleft(rid)
+        else:
+            q.append(rid)
 
     def remove(self, rid: str) -> bool:
         for user, q in self._jobs.items():
@@ -245,7 +249,7 @@ class JobRunner:
             except Exception:  # never let the thread die: its workers would die with it
                 log.exception("render supervisor")
                 time.sleep(0.2)
-        self._stop_workers(sel)
+        self._stop_workers()
         sel.close()
 
     def _step(self, sel: selectors.BaseSelector) -> None:
@@ -385,12 +389,12 @@ class JobRunner:
         log.error("render %s: its worker died again (%s); failed", rid, how)
         self.store.finish_render(rid, "failed", error=f"the render worker died twice ({how})")
 
-    def _stop_workers(self, sel: selectors.BaseSelector) -> None:
+    def _stop_workers(self) -> None:
         with self._lock:
             procs = list(self._procs)
         for w in procs:
             with contextlib.suppress(OSError):
-                w.proc.send_signal(signal.SIGKILL)
+                w.proc.kill()
         for w in procs:
             with contextlib.suppress(Exception):
                 w.proc.wait(5)
