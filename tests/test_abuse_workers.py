@@ -201,17 +201,34 @@ def test_kill_9_of_a_busy_engine_leaves_no_process_and_no_half_file(
 def test_a_runaway_render_fails_out_of_memory_and_releases_its_credits(
     engines: list[EngineProc], tmp_path: Path
 ) -> None:
-    # 1600 MB: a small draft needs ~1 GB of address space, a 2160p 'high' one ~2.8 GB.
-    e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_WORKER_MEMORY="1600")
+    # The limit: what a small draft took here (~1 GB on 2 cores, most of it thread stacks and
+    # malloc arenas, which grow with the cores) and 600 MB more; a 2160p 'high' render needs
+    # ~1.8 GB more than that small one.
+    data = tmp_path / "data"
+    e = start(engines, data, "--workers", "1")
     with httpx.Client(base_url=e.url, timeout=30) as api:
         u = User(api, tmp_path, "u")
+        u.normal_render_completes()
+        (worker,) = e.workers()
+        limit = vm_peak_mb(worker) + 600
+    e.stop()
+    e = start(engines, data, "--workers", "1", I2V_ENGINE_WORKER_MEMORY=str(limit))
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        u.api = api
         rid = u.render_id(1, (3840, 2160), output=HIGH)
         st = wait_finished(api, u.tok, rid)
         assert st["status"] == "failed", st
-        assert "ran out of memory" in st["error"] and "1600 MB" in st["error"], st
-        assert u.balance() == {"available": 100, "frozen": 0, "total": 100}
+        assert "ran out of memory" in st["error"] and f"{limit} MB" in st["error"], st
+        assert u.balance() == {"available": 99, "frozen": 0, "total": 99}
         u.normal_render_completes()
-    books_balance(e.data)
+    books_balance(data)
+
+
+def vm_peak_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmPeak:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError(f"no VmPeak for {pid}")
 
 
 @pytest.mark.parametrize("grace", ["0.5", "0"])
