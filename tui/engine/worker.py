@@ -45,7 +45,8 @@ def _die_with_parent(parent: int) -> None:
 def _limit_memory(limit_mb: int) -> None:
     if limit_mb > 0:
         size = limit_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        with contextlib.suppress(ValueError, OSError):  # macOS may refuse it: no limit then
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
 
 def _vm_peak_mb() -> float:
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)  # what libraries print goes to stderr, never into the answers
     import tui.engine.render  # noqa: F401  (av, cv2, numpy: once, before the first job)
 
-    _limit_memory(limit_mb)  # after the imports: the limit is the renders' alone
+    _limit_memory(limit_mb)  # after the imports: too small a limit fails renders, not starts
     jobs: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_jobs, args=(jobs,), daemon=True, name="jobs").start()
     store = Store(db)
