@@ -9,6 +9,7 @@ Against real engines on 127.0.0.1: the shared one (imports off) and one started 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -54,8 +55,9 @@ class Importer:
         r = paced(  # the user's 20 requests a second hold for all its tokens
             lambda: self.api.post(
                 f"/api/upload-video/nemo_agent/me/{self.sid}",
-                headers=auth(self.tok),
-                json={"urls": list(urls), "source_type": "url"},
+                headers={**auth(self.tok), "Content-Type": "application/json"},
+                # ASCII JSON: a lone surrogate goes as a \ud800 escape, as a client may send it
+                content=json.dumps({"urls": list(urls), "source_type": "url"}),
             )
         )
         self.answers.append(r.text)
@@ -189,6 +191,7 @@ def test_one_answer_for_every_refusal(site: dict) -> None:
         "file:x.png",
         "file:///",
         "file://" + str(allowed) + "/%ff%fe.png",
+        "file://" + str(allowed) + "/x\ud800.png",  # sent as JSON's \ud800 escape
     ):
         assert imp.refused(url)
     assert "4096" in imp.refused("file://" + "/x" * 3000)

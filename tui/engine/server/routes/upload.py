@@ -17,7 +17,7 @@ import os
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
@@ -162,9 +162,9 @@ async def _import_urls(engine: Engine, request: Request) -> list[tuple[str, Stor
             raise bad("file:// URLs are imported only when the engine listens on loopback")
         if parts.netloc not in ("", "localhost"):
             raise bad("a file:// URL must name a file on this machine (file:///path)")
-        raw = unquote_to_bytes(parts.path)
-        name = _safe_name(raw.decode("utf-8", "replace"))
+        name = _safe_name(unquote(parts.path, errors="replace"))
         try:
+            raw = unquote_to_bytes(parts.path)  # UnicodeError: a lone surrogate (JSON's \ud800)
             fin = await asyncio.to_thread(_open_local, engine, raw)
         except (OSError, ValueError, UnicodeError):
             raise bad(NOT_IMPORTABLE.format(name)) from None
