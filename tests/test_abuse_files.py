@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.media import photo
 from tests.test_engine_api import (
@@ -255,3 +257,28 @@ def test_allow_files_names_folders_only(tmp_path: Path) -> None:
     assert r.returncode == 2 and "is not a folder" in r.stderr and not r.stdout
     r = subprocess.run([*cmd, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert "--allow-files DIR" in r.stdout
+
+
+PATH_PART = st.one_of(
+    st.text(st.characters(exclude_categories=(), include_characters="\ud800/%."), max_size=40),
+    st.sampled_from(["..", "%2e%2e", "%00", "%ff", "a" * 300, "x.png/", "//", "\ud800"]),
+)
+
+
+def test_any_file_url_gets_an_answer_without_paths(site: dict) -> None:
+    """Any path under the allowed folder, odd bytes, escapes and lengths included: a 4xx (or
+    an import, for a real file) and never a server path in the answer."""
+    imp = Importer(site["url"])
+
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
+    @given(
+        parts=st.lists(PATH_PART, min_size=1, max_size=4), host=st.sampled_from(["", "localhost"])
+    )
+    def one(parts: list, host: str) -> None:
+        r = imp.imp(f"file://{host}{site['allowed']}/" + "/".join(parts))
+        assert r.status_code in (200, 400, 413, 415), r.text[:300]
+        if r.status_code != 200:
+            assert set(envelope(r)) == {"code", "message", "data"}
+
+    one()
+    no_paths(imp.answers, site["top"])
