@@ -34,11 +34,13 @@ NOBODY = 65534
 
 
 class SocketEngine:
-    """The engine on a fresh socket of tui.paths.new_socket_path, its stderr kept in a file."""
+    """The engine on a fresh socket of tui.paths.new_socket_path (or with `tcp`, as `serve` runs
+    by default, on a free loopback port), its stderr kept in a file."""
 
-    def __init__(self, data: Path, nofile: int | None = None, **env: str):
+    def __init__(self, data: Path, nofile: int | None = None, tcp: bool = False, **env: str):
         self.data = data
         self.socket, self.own_folder = new_socket_path()
+        where = ["--port", "0"] if tcp else ["--socket", str(self.socket)]
         self.err_path = data.parent / f"{data.name}.stderr"
         data.parent.mkdir(parents=True, exist_ok=True)
         self.err = open(self.err_path, "wb")  # noqa: SIM115 (closed in stop)
@@ -47,9 +49,8 @@ class SocketEngine:
             if nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-        cmd = [sys.executable, "-m", "tui.engine", "--socket", str(self.socket), "--data"]
         self.proc = subprocess.Popen(
-            [*cmd, str(data), "--watch-stdin"],
+            [sys.executable, "-m", "tui.engine", *where, "--data", str(data), "--watch-stdin"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.err,
@@ -253,7 +254,7 @@ async def test_another_user_cannot_reach_the_embedded_engine(
 def test_idle_connections_are_closed_after_the_timeout(
     engines: list[SocketEngine], tmp_path: Path
 ) -> None:
-    e = start(engines, tmp_path / "data", I2V_ENGINE_IDLE_TIMEOUT="1")
+    e = start(engines, tmp_path / "data", I2V_ENGINE_IDLE_TIMEOUT="2")
     with connect(e.url) as silent, connect(e.url) as kept:
         kept.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert b" 200 " in kept.recv(65536).split(b"\r\n", 1)[0]
@@ -264,8 +265,17 @@ def test_idle_connections_are_closed_after_the_timeout(
     assert health(e.url) == 200
 
 
-def test_a_slowloris_head_is_cut_off(engines: list[SocketEngine], tmp_path: Path) -> None:
-    e = start(engines, tmp_path / "data", I2V_ENGINE_IDLE_TIMEOUT="1", I2V_ENGINE_HEAD_TIMEOUT="2")
+@pytest.mark.parametrize("tcp", [False, True], ids=["socket", "tcp"])
+def test_a_slowloris_head_is_cut_off(
+    engines: list[SocketEngine], tmp_path: Path, tcp: bool
+) -> None:
+    e = start(
+        engines,
+        tmp_path / "data",
+        tcp=tcp,
+        I2V_ENGINE_IDLE_TIMEOUT="1",
+        I2V_ENGINE_HEAD_TIMEOUT="2",
+    )
     head = b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 200
     sent = 0
     t0 = time.monotonic()
@@ -340,11 +350,12 @@ def _flood(url: str, n: int) -> tuple[list[socket.socket], int, int]:
     return held, busy, refused
 
 
+@pytest.mark.parametrize("tcp", [False, True], ids=["socket", "tcp"])
 def test_a_flood_of_idle_connections_cannot_keep_a_request_out(
-    engines: list[SocketEngine], tmp_path: Path
+    engines: list[SocketEngine], tmp_path: Path, tcp: bool
 ) -> None:
     # 256 open files, as in the report: the cap is (256 - 64 - 64) / 2 = 64 connections.
-    e = start(engines, tmp_path / "data", nofile=256, I2V_ENGINE_IDLE_TIMEOUT="3")
+    e = start(engines, tmp_path / "data", tcp=tcp, nofile=256, I2V_ENGINE_IDLE_TIMEOUT="3")
     held, busy, refused = _flood(e.url, 300)
     posting: list[socket.socket] = []
     try:
