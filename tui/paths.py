@@ -75,10 +75,7 @@ def new_socket_path() -> tuple[Path, bool]:
     one at once): `(path, own_folder)`. In `run_dir()`, else, when that path is too long for
     AF_UNIX (deep test folders) or unusable, in a fresh 0700 `mkdtemp` folder (own_folder: True,
     removed with the socket)."""
-    import secrets
-    import tempfile
-
-    name = f"engine-{os.getpid()}-{secrets.token_hex(4)}.sock"
+    name = f"engine-{os.getpid()}-{os.urandom(4).hex()}.sock"  # not secrets: it loads hashlib
     try:
         folder = run_dir()
     except OSError:
@@ -86,6 +83,8 @@ def new_socket_path() -> tuple[Path, bool]:
     if folder is not None and len(os.fsencode(folder / name)) < _SUN_PATH:
         _clear_stale(folder)
         return folder / name, False
+    import tempfile
+
     return Path(tempfile.mkdtemp(prefix="i2v-")) / name, True
 
 
