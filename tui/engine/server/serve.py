@@ -4,6 +4,7 @@ reach), uvicorn with bounded connections, the capped log, and stopping with the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -11,7 +12,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from tui.engine.hosts import is_loopback
 from tui.engine.server.connections import LISTEN_BACKLOG, REPEAT_WINDOW, Limits
@@ -100,16 +100,21 @@ def serve(
         async def main() -> None:
             guard = AcceptGuard(sock)
             asyncio.get_running_loop().set_exception_handler(guard)
+            stderr: StderrCap | None = None
             try:
                 task = asyncio.create_task(server.serve(sockets=[sock]))
                 while not server.started and not task.done():
                     await asyncio.sleep(0.005)
                 if server.started:
                     until_ready()
+                    with contextlib.suppress(OSError):  # after the start: a failing one
+                        stderr = StderrCap()  # speaks in full
                     if on_ready:
                         on_ready(url)
                 await task
             finally:
+                if stderr is not None:
+                    stderr.close()
                 guard.close()
 
         asyncio.run(main())
@@ -182,7 +187,7 @@ def _log_to_file(path: Path) -> Callable[[], None]:
     DATA/engine.log (rotated: 3 MB at most), not to stderr: a parent that never reads our stderr
     pipe must not be able to stall us, and a flood (asyncio logs every failed accept()) must not
     fill a disk. Repeats of a uvicorn/asyncio/connection message within a minute are counted,
-    not written. stderr itself is capped (Python's last-resort logging, warnings, threads).
+    not written. (stderr itself is capped by StderrCap once the server is ready.)
 
     Until the server is ready, errors also reach stderr (the parent shows the last line when the
     start fails); the function returned ends that."""
@@ -191,8 +196,6 @@ def _log_to_file(path: Path) -> Callable[[], None]:
     root = logging.getLogger("i2v")
     if root.handlers:
         return lambda: None
-    if not isinstance(sys.stderr, _CappedStream):
-        sys.stderr = _CappedStream(sys.stderr)
     handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=2, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_Repeats(("uvicorn", "asyncio", "i2v.engine.connections")))
@@ -238,31 +241,54 @@ class _Repeats(logging.Filter):
         return True
 
 
-class _CappedStream:
-    """stderr that lets STDERR_BUDGET bytes through per STDERR_WINDOW, then says once that it
-    drops the rest until the window ends."""
+class StderrCap:
+    """fd 2 through a pipe that passes STDERR_BUDGET bytes per STDERR_WINDOW to the real stderr
+    and drops the rest, saying so once a window. It takes everything that writes there: Python's
+    last-resort logging and warnings, C libraries, and the render workers, which inherit fd 2.
+    The reader never blocks a writer for long: past the budget it only reads."""
 
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self.start = time.monotonic()
-        self.used = 0
-        self.told = False
+    def __init__(self) -> None:
+        import threading
 
-    def write(self, text: str) -> int:
-        now = time.monotonic()
-        if now - self.start > STDERR_WINDOW:
-            self.start, self.used, self.told = now, 0, False
-        self.used += len(text)
-        try:
-            if self.used <= STDERR_BUDGET:
-                return self.stream.write(text)
-            if not self.told:
-                self.told = True
-                self.stream.write("i2v-flow engine: too much on stderr, dropped for now\n")
-                self.stream.flush()
-        except (OSError, ValueError):
-            pass
-        return len(text)
+        read_end, write_end = os.pipe()
+        self.real = os.dup(2)
+        os.set_inheritable(self.real, False)
+        sys.stderr.flush()
+        os.dup2(write_end, 2)  # fd 2 stays inheritable: workers started later write here too
+        os.close(write_end)
+        self.read_end = read_end
+        self.thread = threading.Thread(target=self._forward, daemon=True, name="i2v-stderr")
+        self.thread.start()
 
-    def __getattr__(self, name: str) -> object:  # flush, fileno, isatty, encoding, ...
-        return getattr(self.stream, name)
+    def _forward(self) -> None:
+        start, used, told = time.monotonic(), 0, False
+        while True:
+            try:
+                chunk = os.read(self.read_end, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            now = time.monotonic()
+            if now - start > STDERR_WINDOW:
+                start, used, told = now, 0, False
+            room = max(0, STDERR_BUDGET - used)
+            used += len(chunk)
+            out = chunk[:room]
+            if len(chunk) > room and not told:
+                told = True
+                out += b"\ni2v-flow engine: too much on stderr, the rest dropped for a while\n"
+            with contextlib.suppress(OSError):
+                if out:
+                    os.write(self.real, out)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """The real stderr back on fd 2, after what is in the pipe has been forwarded (workers
+        still holding the pipe are waited for no longer than `timeout`)."""
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(self.real, 2)  # the pipe's last write end in this process closes here
+        self.thread.join(timeout)
+        if not self.thread.is_alive():
+            os.close(self.read_end)
+        os.close(self.real)
