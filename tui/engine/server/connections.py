@@ -1,5 +1,6 @@
 """What one connection may hold: deadlines for its first byte, its request head and a slow body; a
-cap on open connections; and running out of file descriptors answered 503, not logged per accept.
+cap on open connections (past it a new one takes the place of the one silent the longest, else is
+answered 503); and running out of file descriptors answered 503, not logged per accept.
 
 uvicorn's h11 protocol only times out a kept-alive connection after a response: a client that
 connects and says nothing, sends its head a byte at a time (slowloris) or trickles its body held a
@@ -46,7 +47,7 @@ class Limits:
     head: float = 15.0  # s: from a request's first byte to the end of its headers
     body_window: float = 10.0  # s: each such window of a request body must bring at least
     body_rate: int = 1024  # bytes/s on average (windows where we paused reading don't count)
-    max_open: int = 256  # open connections; the next ones get BUSY and are closed
+    max_open: int = 256  # open connections (see GuardedH11._evict_one)
 
     def for_fd_limit(self, soft: int) -> Limits:
         """At most half of what the descriptor limit leaves after FD_RESERVE and one accept
