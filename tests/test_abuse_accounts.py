@@ -235,3 +235,24 @@ def _client_id(e: EngineProc, tok: dict) -> str:
     with sqlite3.connect(e.data / "engine.sqlite3") as db:
         row = db.execute("SELECT client_id FROM users WHERE user_id=?", (tok["user_id"],))
         return row.fetchone()[0]
+
+
+async def test_a_failed_renewal_keeps_the_refused_token_as_the_next_proof(fb, tmp_path) -> None:
+    """The client keeps the refused token saved until a new one replaces it: when its renewal
+    fails, the next start still has the proof that keeps its account."""
+    from tests.test_client_fakes import fail
+    from tui.client import ClientError
+
+    state = ClientState(tmp_path / "client.json", fb.url)
+    async with Client(fb.url, state, rate_limit_wait=0.01) as c:
+        first = (await c.connect()).token
+        fb.tokens.clear()  # expired on the server
+        fb.then("token", fail(500, 500, "down"))
+        with pytest.raises(ClientError):
+            await c.credits()
+    assert json.loads((tmp_path / "client.json").read_text())["backends"][fb.url]["token"] == first
+    state = ClientState(tmp_path / "client.json", fb.url)
+    async with Client(fb.url, state, rate_limit_wait=0.01) as c:
+        await c.credits()
+    asks = [s.headers for s in fb.seen if s.name == "token"]
+    assert asks[-1].get("authorization") == f"Bearer {first}" and len(asks) == 3

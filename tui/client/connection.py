@@ -231,9 +231,9 @@ class Connection:
             return False
         if code == TOKEN_EXPIRED:
             retried.add(code)
+            # The refused token stays saved until a new one replaces it: should this renewal
+            # fail, the next start shows it again, as the proof that keeps the account.
             proof, self.session.token = self.session.token, ""
-            if self.anonymous:
-                self.state.forget("token")
             await self._new_token(proof)  # a bad NEMO_TOKEN raises here: reported, not looped on
             return True
         if code == SESSION_NOT_FOUND and session_scoped:
