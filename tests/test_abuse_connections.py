@@ -319,6 +319,56 @@ def test_a_trickling_body_is_cut_off(engines: list[SocketEngine], tmp_path: Path
     assert health(e.url) == 200
 
 
+def _read_all(s: socket.socket) -> bytes:
+    """Everything until the engine closes the connection (bounded by its 10 s timeout)."""
+    got = b""
+    while chunk := s.recv(1 << 20):
+        got += chunk
+    return got
+
+
+def test_a_client_that_stops_reading_its_download_is_cut_off(
+    engines: list[SocketEngine], tmp_path: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from tests.test_engine_api import auth, clip, new_session, start_render, token, wait_render
+
+    e = start(engines, tmp_path / "data", I2V_ENGINE_WRITE_STALL="1")
+    noise = np.random.default_rng(1).integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")  # a clip of noise: ~2 MB a second
+    with client(e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        with open(tmp_path / "noise.png", "rb") as f:
+            r = api.post(
+                f"/api/upload-video/nemo_agent/me/{sid}",
+                headers=auth(tok),
+                files=[("files", ("noise.png", f))],
+            )
+        src = r.json()["data"]["files"][0]["hash"]
+        rid = start_render(api, tok, sid, clip(src, 1, size=(640, 360))).json()["data"]["id"]
+        assert wait_render(api, tok, rid)["status"] == "completed"
+    request = (
+        f"GET /api/render/proxy/{rid}/download HTTP/1.1\r\nHost: localhost\r\n"
+        f"Authorization: Bearer {tok['token']}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with connect(e.url) as reader:  # reads as it comes: the whole file
+        reader.sendall(request)
+        whole = _read_all(reader)
+    head, _, body = whole.partition(b"\r\n\r\n")
+    size = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+    assert len(body) == size > 1_000_000, (len(body), size)
+    with connect(e.url) as stalled:  # reads nothing for 3 s: cut, the rest never sent
+        stalled.sendall(request)
+        time.sleep(3)
+        got = _read_all(stalled)
+    assert got.startswith(b"HTTP/1.1 200 ") and len(got) < size, len(got)
+    assert "stopped reading its response" in e.log_text()
+    assert health(e.url) == 200
+
+
 # ---- floods under a low open-files limit -------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ an agent turn's stream sends a heartbeat; default 15), `I2V_ENGINE_TURN_DELAY` (
 agent turn works longer; default 0), and a connection's deadlines in seconds:
 `I2V_ENGINE_IDLE_TIMEOUT` (saying nothing, before a request or between two; default 5 and 6),
 `I2V_ENGINE_HEAD_TIMEOUT` (sending a request head; default 15), `I2V_ENGINE_BODY_WINDOW` (each
-window in which a body must bring 1 KB/s; default 10); `I2V_ENGINE_MAX_OPEN` sets the cap on
+window in which a body must bring 1 KB/s; default 10), `I2V_ENGINE_WRITE_STALL` (a client
+reading none of its response; default 60); `I2V_ENGINE_MAX_OPEN` sets the cap on
 open connections outright, even past what the descriptor limit fits (it shows what happens when
 accept() runs out).
 """
@@ -46,6 +47,7 @@ def _limits() -> Limits:
         keep_alive=idle or Limits.keep_alive,
         head=_env_seconds("I2V_ENGINE_HEAD_TIMEOUT", Limits.head),
         body_window=_env_seconds("I2V_ENGINE_BODY_WINDOW", Limits.body_window),
+        write_stall=_env_seconds("I2V_ENGINE_WRITE_STALL", Limits.write_stall),
     ).for_fd_limit(fd_limit())
     cap = os.environ.get("I2V_ENGINE_MAX_OPEN", "")
     return dataclasses.replace(limits, max_open=int(cap)) if cap.isdigit() else limits

@@ -48,6 +48,7 @@ class Limits:
     body_window: float = 10.0  # s: each such window of a request body must bring at least
     body_rate: int = 1024  # bytes/s on average (windows where we paused reading don't count)
     max_open: int = 256  # open connections (see GuardedH11._evict_one)
+    write_stall: float = 60.0  # s: a response may wait that long on a client that reads nothing
 
     def for_fd_limit(self, soft: int) -> Limits:
         """At most half of what the descriptor limit leaves after FD_RESERVE and one accept
@@ -80,6 +81,7 @@ class GuardedH11(H11Protocol):
         self._in_head = False
         self._received = 0  # bytes, for the body's rate
         self._watch: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None
         self._idle_since: float | None = self.loop.time()  # None: a request is in flight
         if len(self.connections) > self.limits.max_open and not self._evict_one():
             log.warning("%d connections open: new ones answered 503", self.limits.max_open)
@@ -124,8 +126,25 @@ class GuardedH11(H11Protocol):
         oldest._cut("the connection that waited longest was closed for a new one (at the cap)")
         return True
 
+    def pause_writing(self) -> None:
+        """Our send buffer is full: the client reads no more. A download it resumes later is
+        fine (the client asks for the rest with Range); one that holds a slot for ever is not."""
+        super().pause_writing()
+        if self._stall is None:
+            message = "a connection stopped reading its response: closed"
+            self._stall = self.loop.call_later(self.limits.write_stall, self._cut, message)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
