@@ -34,8 +34,3 @@ def connect(url: str, timeout: float = 10.0) -> socket.socket:
         sock.close()
         raise
     return sock
-
-
-def host_header(url: str) -> str:
-    """What a well-behaved client sends as Host to the engine at `url`."""
-    return "localhost" if socket_of(url) else httpx.URL(url).netloc.decode()
