@@ -55,6 +55,8 @@ WORST = {
     "digits after 'video'": _fill("1", head="video ", tail=" video"),
     "digits after 'each'": _fill("1", head="each ", tail=" each"),
     "quotes past the limit after 'video'": _fill("'a' ", head="video ", tail="x"),
+    # Unquoted title text that never ends, keyword after keyword (quadratic).
+    "bare title text, unending": _fill("title: '", tail="'x'"),
 }
 IMAGE = [{"hash": "h1", "file_type": "image", "filename": "a.png", "width": 64, "height": 48}]
 VIDEO = [{"hash": "h2", "file_type": "video", "filename": "v.mp4", "duration": 3.0}]

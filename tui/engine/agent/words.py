@@ -24,6 +24,9 @@ EN_NUMBERS = {w: i for i, w in enumerate(_EN_UNITS) if w != "one"} | _EN_TENS
 _ORD = "first second third fourth fifth sixth seventh eighth ninth tenth"
 ORDINALS = {w: i for i, w in enumerate(_ORD.split(), 1)}
 MAX_QUOTES = 20  # set aside per message; any more are dropped, never parsed
+# The longest unquoted text after "change the title to": a title, not a page. (Each such
+# keyword scans at most this far for the text's end: many of them stay linear.)
+MAX_BARE = 200
 # Longer runs of digits are nobody's number: normalise makes each one space (and leaves longer
 # runs of Chinese numerals as words), so that no `\d+` ever scans more digits than this.
 MAX_DIGITS = 15
@@ -194,13 +197,15 @@ def mask_quotes(text: str, quotes: list[str]) -> str:
 
     for lead in _BARE_TEXT:
         text = re.sub(
-            "(" + lead + r")(?!§|\s*§)([^,.;!?\n§]+?)" + _BARE_END_EN,
+            "(" + lead + rf")(?!§|\s*§)([^,.;!?\n§]{{1,{MAX_BARE}}}?)" + _BARE_END_EN,
             keep_bare,
             text,
             flags=re.I | re.A,
         )
     return re.sub(
-        "(" + _BARE_ZH + r")(?!§|\s*§)([^，。；,;!！?？\n§]+?)" + _BARE_END_ZH, keep_bare, text
+        "(" + _BARE_ZH + rf")(?!§|\s*§)([^，。；,;!！?？\n§]{{1,{MAX_BARE}}}?)" + _BARE_END_ZH,
+        keep_bare,
+        text,
     )
 
 
