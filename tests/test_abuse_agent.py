@@ -54,7 +54,7 @@ WORST = {
     # Long runs of blanked words between two quantifiers of white space (cubic: a minute).
     "digits after 'video'": _fill("1", head="video ", tail=" video"),
     "digits after 'each'": _fill("1", head="each ", tail=" each"),
-    "quotes past the limit after 'video'": _fill("'a' ", head="video ", tail="x"),
+    "quotes past 20, after 'video'": _fill("'a' ", head="video ", tail="x"),
     # Unquoted title text that never ends, keyword after keyword (quadratic).
     "bare title text, unending": _fill("title: '", tail="'x'"),
 }
