@@ -30,8 +30,8 @@ def _fill(unit: str, head: str = "", tail: str = "") -> str:
     return (head + body)[: LIMIT - len(tail)] + tail
 
 
-# name -> a message at the limit. Each was quadratic (or worse) before the readers were made
-# linear: seconds each, and "一" x 5,000 raised (int() of 5,000 digits).
+# name -> a message at the limit, each made to be slow: runs of digits or numerals were read
+# in quadratic time (seconds each), keywords, quotes and white space in quadratic or cubic.
 WORST = {
     "2,000 digits": _fill("1"),
     "digits and Chinese hundreds": _fill("1百"),
