@@ -78,6 +78,9 @@ def serve(
             log_level="warning",
             log_config=None,  # no dictConfig: _log_to_file routes uvicorn's loggers
             access_log=False,
+            # No proxy sits in front of us: a caller's X-Forwarded-For must not pick the
+            # address that token minting is counted against.
+            proxy_headers=False,
             timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
             # uvicorn answers 503 from this many connections (its own included) or requests.
             limit_concurrency=limits.max_open + 1,
