@@ -72,6 +72,15 @@ async def test_every_request_carries_the_skill_headers(fb, tmp_path) -> None:
 # ---- the error table ---------------------------------------------------------------------------
 
 
+async def test_a_429_on_the_token_request_is_waited_out_and_said(fb, tmp_path) -> None:
+    fb.then("token", fail(429, 429, "too many new tokens", {"Retry-After": "0"}))
+    said: list[str] = []
+    async with client_for(fb, tmp_path, on_status=said.append) as c:
+        await c.connect()
+    assert fb.count("token") == 2
+    assert "Too many new tokens; waiting 0 s…" in said  # not a silent wait of up to minutes
+
+
 async def test_429_is_waited_out_per_retry_after_then_retried_once(fb, tmp_path) -> None:
     fb.then("credits", fail(429, 429, "slow down", {"Retry-After": "0"}))
     async with client_for(fb, tmp_path, rate_limit_wait=60) as c:

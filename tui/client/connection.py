@@ -162,7 +162,9 @@ class Connection:
                 if code == MISSING_CLIENT_ID:
                     self.state.new_client_id()
                 else:
-                    await asyncio.sleep(retry_after(resp, self.rate_limit_wait))
+                    wait = retry_after(resp, self.rate_limit_wait)
+                    self._say(f"Too many new tokens; waiting {wait:g} s…")
+                    await asyncio.sleep(wait)
                 continue
             raise self._error(code, env.message, resp)
 
