@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLOUD_URL = "https://mega-api-prod.nemovideo.ai"
+CLOUD_ALIAS = "cloud"  # `--api cloud`, I2V_FLOW_API=cloud: the service without typing its URL
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,12 @@ class BackendChoice:
 
 
 def choose(api: str | None = None) -> BackendChoice:
-    url = api or os.environ.get("I2V_FLOW_API") or None
+    """`api`, else I2V_FLOW_API, else the cloud when NEMO_TOKEN is set, else the embedded
+    engine. `cloud` names the NemoVideo service; without NEMO_TOKEN it is used anonymously (a
+    token is asked for on first use)."""
+    url = (api or os.environ.get("I2V_FLOW_API") or "").strip() or None
+    if url is not None and url.lower() == CLOUD_ALIAS:
+        url = CLOUD_URL
     token = os.environ.get("NEMO_TOKEN") or None
     if token and not url:
         url = CLOUD_URL

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from tui.backend import EmbeddedEngine, EngineStartError, choose
 from tui.client import Client, ClientError, StateUpdate, unique_path
 from tui.client_state import ClientState
+from tui.intents import language_of
 from tui.paths import client_state_file
 from tui.progress import Progress
 from tui.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
@@ -75,14 +78,31 @@ def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def _url_of(image: Path | str) -> str | None:
+    """`image` as an http(s) URL when it is one (a Path argument folds `https://` to
+    `https:/`: unfolded), else None: a local file."""
+    text = str(image)
+    if not re.match(r"https?:/", text, re.I):
+        return None
+    return re.sub(r"^(https?):/+", r"\1://", text, count=1, flags=re.I)
+
+
+def _stem(image: Path | str) -> str:
+    """The clip's default name: a file's stem, a URL's last path part's (no query)."""
+    url = _url_of(image)
+    return PurePosixPath(urlsplit(url).path).stem if url else Path(image).stem
+
+
 async def _render(args: argparse.Namespace, run: _Run) -> int:
-    for img in args.images:
+    urls = [u for u in map(_url_of, args.images) if u is not None]
+    files = [img for img in args.images if _url_of(img) is None]
+    for img in files:
         Client.check_upload(img)
     if args.out:
         out = Path(args.out)
     else:  # the config file's `out` folder, else here
         folder = Path(getattr(args, "out_dir", None) or Path.cwd()).expanduser()
-        out = folder / f"{Path(args.images[0]).stem}.mp4"
+        out = folder / f"{_stem(args.images[0]) or 'clip'}.mp4"
     if out.suffix.lower() != ".mp4":
         raise ClientError(f"{out}: the output must be an .mp4 file")
     out = unique_path(out)
@@ -109,13 +129,17 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
             cloud=choice.is_cloud,
             on_status=say,
             persist_session=False,
+            language=language_of(args.prompt or ""),
         ) as client:
             reused = bool(state.backend.get("session_id"))
             await client.connect()
             if reused:  # a fresh session per headless run: its timeline holds just these images
                 await client.new_session()
             say(f"Uploading {len(args.images)} file(s)…")
-            await client.upload(args.images)
+            if files:
+                await client.upload(files)
+            if urls:  # the backend fetches these itself (the local engine refuses, in words)
+                await client.upload_urls(urls)
             await _turn(client, args.prompt, run)
 
             def progress(status: RenderStatus) -> None:

@@ -7,8 +7,10 @@ that also describes an edit ("export it as a vertical clip") is an agent turn.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -22,7 +24,8 @@ _ZH_OBJ = r"(?:一下)?(?:视频|影片|短片|成片|文件|mp4)?(?:吧|吗|呢
 
 _EXPORT = re.compile(
     rf"^\s*{_PLEASE}(?:(?:export|download|render|save)(?:\s+and\s+download)?{_OBJ}"
-    rf"|(?:导出|下载|渲染|保存){_ZH_OBJ}){_END}",
+    rf"|(?:send|give)\s+(?:me\s+)?(?:the|my)\s+(?:video|clip|mp4|movie|result)(?:\s+to\s+me)?"
+    rf"|(?:导出|下载|渲染|保存){_ZH_OBJ}|把?(?:视频|影片|短片|成片)(?:发|传|给)(?:给)?我){_END}",
     re.I,
 )
 _CREDITS = re.compile(
@@ -42,6 +45,29 @@ _STATUS = re.compile(
     re.I,
 )
 _UPLOAD = re.compile(r"^\s*(?:upload|上传)\s*[:：]?\s*(.+)$", re.I)
+
+
+# Scripts that say the language on their own: kana is Japanese, hangul Korean, other Han
+# characters Chinese (Japanese text has Han too, so kana is looked for first).
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
+    """The session language for the backend: from what the user wrote when its script says
+    (CJK: "zh", "ja", "ko"), else the locale's (LC_ALL, LC_MESSAGES, LANG: "de_DE.UTF-8" is
+    "de"), else "en"."""
+    for pattern, lang in ((_KANA, "ja"), (_HANGUL, "ko"), (_HAN, "zh")):
+        if pattern.search(text or ""):
+            return lang
+    env = os.environ if env is None else env
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if value:
+            lang = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()
+            return lang if re.fullmatch(r"[a-z]{2,3}", lang) else "en"  # "C", "POSIX"
+    return "en"
 
 
 @dataclass(frozen=True)

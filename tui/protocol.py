@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tui import __version__
+from tui.clean_text import clean, clean_obj
 from tui.engine.text_colours import WHITE, colour_hex, colour_label
 
 SKILL_SOURCE = "image-to-video-in-flow"
@@ -32,6 +33,15 @@ PLAN_BLOCKED = 402
 RATE_LIMITED = 429
 
 TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
+
+# An HTTP status that says what the table's code would, for an answer without a usable code (a
+# proxy's page, an empty body, a code that is itself a status): the cloud sends bare ones.
+_STATUS_CODES = {
+    401: TOKEN_EXPIRED,
+    404: SESSION_NOT_FOUND,
+    413: FILE_TOO_LARGE,
+    415: UNSUPPORTED_TYPE,
+}
 
 
 def skill_platform(home: Path | None = None, here: Path | None = None) -> str:
@@ -74,15 +84,29 @@ class Envelope:
     data: Any
 
 
+def _by_status(status: int) -> int | None:
+    return None if status < 300 else _STATUS_CODES.get(status, status)
+
+
 def read_envelope(status: int, body: Any) -> Envelope:
-    """Both documented envelopes; `code` decides when present, else the HTTP status."""
+    """Both documented envelopes; `code` decides when present, else the HTTP status (401 is
+    1001, 404 1002, 413 4002, 415 4001). The message is cleaned of terminal controls."""
+    env = _read_envelope(status, body)
+    if env.ok or env.code not in (401, 413, 415):
+        return env if not env.message else Envelope(env.ok, env.code, clean(env.message), env.data)
+    # A code that is the HTTP status itself (`{"code": 401}`) means the table's code too; not
+    # 404, which the engine also says of a render or an endpoint it does not know.
+    return Envelope(env.ok, _STATUS_CODES[env.code], clean(env.message), env.data)
+
+
+def _read_envelope(status: int, body: Any) -> Envelope:
     if not isinstance(body, dict):
-        return Envelope(200 <= status < 300, None if status < 300 else status, "", body)
+        return Envelope(200 <= status < 300, _by_status(status), "", body)
     if "code" in body:
         try:
             code = int(body["code"])
-        except (TypeError, ValueError):
-            code = status
+        except (TypeError, ValueError, OverflowError):
+            code = _by_status(status) if status >= 300 else status
         msg = body.get("message") or body.get("msg") or ""
         return Envelope(code == 0, None if code == 0 else code, str(msg), body.get("data"))
     if "success" in body:
@@ -96,10 +120,11 @@ def read_envelope(status: int, body: Any) -> Envelope:
             except (TypeError, ValueError):
                 code = None
         if not ok and code is None:
-            code = status if status >= 400 else None
+            code = _by_status(status) if status >= 400 else None
         return Envelope(ok, None if ok else code, msg, body.get("data"))
     ok = 200 <= status < 300
-    return Envelope(ok, None if ok else status, str(body.get("message", "")), body)
+    msg = body.get("message") or body.get("msg") or body.get("detail") or body.get("error") or ""
+    return Envelope(ok, _by_status(status), str(msg), body)
 
 
 def envelope(data: Any = None, code: int = 0, message: str = "ok") -> dict:
@@ -131,21 +156,22 @@ def read_render_status(body: Any, fallback_id: str = "") -> RenderStatus:
         d = {**outer, **d["data"]}
     output = d.get("output") if isinstance(d.get("output"), dict) else {}
     url = d.get("outputUrl") or d.get("output_url") or output.get("url")
-    rid = str(d.get("id") or d.get("taskId") or d.get("task_id") or fallback_id)
-    status = str(d.get("status") or "pending").lower()
+    rid = clean(d.get("id") or d.get("taskId") or d.get("task_id") or fallback_id)
+    status = clean(d.get("status") or "pending").lower()
     status = {"success": "completed", "succeeded": "completed", "done": "completed"}.get(
         status, status
     )
     try:
         progress = float(d.get("progress") or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         progress = 0.0
     if status == "completed":
         progress = 100.0
     err = d.get("error")
     if isinstance(err, dict):
         err = err.get("message") or json.dumps(err)
-    return RenderStatus(rid, status, progress, url, str(err) if err else None)
+    url = url if isinstance(url, str) else None
+    return RenderStatus(rid, status, progress, url, clean(err) if err else None)
 
 
 # ---- agent events --------------------------------------------------------------------------
@@ -197,11 +223,29 @@ def parse_sse_data(data: str) -> list[AgentEvent]:
     try:
         obj = json.loads(data)
     except json.JSONDecodeError:
-        return [TextChunk(data)]  # some servers stream bare text
+        return [TextChunk(clean(data))]  # some servers stream bare text
     return parse_event(obj)
 
 
 def parse_event(obj: Any) -> list[AgentEvent]:
+    """An event's typed meaning, every string in it cleaned of terminal controls."""
+    return [_cleaned(ev) for ev in _parse_event(obj)]
+
+
+def _cleaned(ev: AgentEvent) -> AgentEvent:
+    if isinstance(ev, TextChunk | FinalText):
+        return type(ev)(clean(ev.text))
+    if isinstance(ev, ToolCall):
+        args = clean_obj(ev.args) if isinstance(ev.args, dict) else {}
+        return ToolCall(clean(ev.id), clean(ev.name), args)
+    if isinstance(ev, ToolResult):
+        return ToolResult(clean(ev.id), clean(ev.name), clean_obj(ev.response))
+    if isinstance(ev, TurnError):
+        return TurnError(clean(ev.message), None if ev.code is None else clean(ev.code))
+    return ev
+
+
+def _parse_event(obj: Any) -> list[AgentEvent]:
     if not isinstance(obj, dict):
         return []
     if obj.get("errorCode") or obj.get("errorMessage"):
@@ -250,35 +294,44 @@ def parse_event(obj: Any) -> list[AgentEvent]:
 
 
 # ---- the draft -----------------------------------------------------------------------------
+# A cloud draft may lack fields or carry them with other types (a size not sent yet, a number as
+# a string, a list where a dict goes): every reader here copes, and says "?" rather than fail.
+
+
+def _num(value: Any) -> float | None:
+    """A finite number (or numeric string), else None; booleans are not numbers here."""
+    if isinstance(value, bool):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return v if v == v and abs(v) != float("inf") else None
 
 
 def _secs(ms: Any) -> str:
-    try:
-        return f"{float(ms) / 1000:g}"
-    except (TypeError, ValueError):
-        return "?"
+    v = _num(ms)
+    return "?" if v is None else f"{v / 1000:g}"
 
 
 def _pct(volume: Any) -> int | None:
     """A volume (1 = 100 %) as a whole percentage; None when absent or not a number."""
-    try:
-        v = float(volume)
-    except (TypeError, ValueError):
-        return None
-    return round(v * 100) if v == v and abs(v) != float("inf") else None
+    v = _num(volume)
+    return None if v is None else round(v * 100)
+
+
+def _meta(obj: dict) -> dict:
+    m = obj.get("m")
+    return m if isinstance(m, dict) else {}
 
 
 def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
     """(kind, what, span) of one segment: ("BGM", "Lo-fi", "0-5s, 35%"); a video's own sound
     when muted or not at 100 %: ("Video", "clip.mp4", "0-5s, sound 50%" or "0-5s, muted"); a
     text's colour when not white: ("Title", '"Sale"', "0-3s, yellow" or "0-3s, #123456")."""
-    m = seg.get("m") or {}
-    try:
-        st = int(seg.get("st", 0) or 0)
-        end = st + int(seg.get("d", 0) or 0)
-    except (TypeError, ValueError):
-        st, end = 0, 0
-    span = f"{_secs(st)}-{_secs(end)}s"
+    m = _meta(seg)
+    st, d = _num(seg.get("st") or 0), _num(seg.get("d") or 0)
+    span = "?s" if st is None or d is None else f"{_secs(st)}-{_secs(st + d)}s"
     if tt == TRACK_VIDEO:
         # A video's own sound: muted, or its volume when not 100 % (images have neither).
         mute = m.get("mute")
@@ -287,27 +340,27 @@ def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
         else:
             pct = _pct(m.get("volume"))
             sound = f", sound {pct}%" if pct is not None and pct != 100 else ""
-        return "Video", str(m.get("name") or seg.get("src", "?")), span + sound
+        return "Video", clean(m.get("name") or seg.get("src", "?")), span + sound
     if tt == TRACK_AUDIO:
         pct = _pct(m.get("volume"))
         vol = f", {pct}%" if pct is not None else ""
-        return "BGM", str(m.get("name") or seg.get("src", "?")), span + vol
+        return "BGM", clean(m.get("name") or seg.get("src", "?")), span + vol
     if tt == TRACK_TEXT:
         # Its colour, when not the white every text has by default: its name, else its hex.
         kind = "Caption" if m.get("role") == "caption" else "Title"
         tint = colour_label(m.get("color")) if colour_hex(m.get("color")) != WHITE else None
-        return kind, f'"{m.get("text", "")}"', span + (f", {tint}" if tint else "")
-    return f"Track {tt}", str(m.get("name") or seg.get("id", "?")), span
+        return kind, f'"{clean(m.get("text", ""))}"', span + (f", {tint}" if tint else "")
+    return clean(f"Track {tt}"), clean(m.get("name") or seg.get("id", "?")), span
 
 
 def _segments(draft: Any) -> list[tuple[Any, dict]]:
-    if not isinstance(draft, dict):
+    if not isinstance(draft, dict) or not isinstance(draft.get("t"), list):
         return []
     out = []
-    for track in draft.get("t") or []:
-        if not isinstance(track, dict):
+    for track in draft["t"]:
+        if not isinstance(track, dict) or not isinstance(track.get("sg"), list):
             continue
-        for seg in track.get("sg") or []:
+        for seg in track["sg"]:
             if isinstance(seg, dict):
                 out.append((track.get("tt"), seg))
     return out
@@ -328,8 +381,27 @@ def _lower(kind: str) -> str:
     return kind if kind == "BGM" else kind.lower()
 
 
+def _dim(value: Any) -> str | None:
+    """A width, height or fps as words ("1920", "29.97"), None when missing or no number."""
+    v = _num(value)
+    return None if v is None or v <= 0 else f"{v:g}"
+
+
+def _settings(draft: dict) -> list[tuple[str, str | None]]:
+    """(name, value) of the draft's own settings, None where the draft does not say."""
+    m = _meta(draft)
+    w, h = _dim(m.get("width")), _dim(m.get("height"))
+    d = _num(draft.get("d"))
+    return [
+        ("duration", None if d is None else f"{_secs(d)}s"),
+        ("size", f"{w}x{h}" if w and h else None),
+        ("fps", _dim(m.get("fps"))),
+    ]
+
+
 def diff_drafts(before: Any, after: Any) -> list[str]:
-    """What a turn changed, in plain words: `Added title "X" (0-3s)`, `duration 5s → 8s`."""
+    """What a turn changed, in plain words: `Added title "X" (0-3s)`, `duration 5s → 8s`; a
+    setting the draft did not have before: `size 1920x1080`; one it no longer says: nothing."""
     b = before if isinstance(before, dict) else {}
     a = after if isinstance(after, dict) else {}
     changes: list[str] = []
@@ -337,7 +409,9 @@ def diff_drafts(before: Any, after: Any) -> list[str]:
     def keyed(draft: Any) -> dict[Any, tuple[Any, dict]]:
         out: dict[Any, tuple[Any, dict]] = {}
         for i, (tt, seg) in enumerate(_segments(draft)):
-            out[seg.get("id") or (tt, i)] = (tt, seg)
+            sid = seg.get("id")
+            key = sid if isinstance(sid, str | int) and sid else ("#", repr(tt), i)
+            out[key] = (tt, seg)
         return out
 
     old, new = keyed(b), keyed(a)
@@ -355,9 +429,9 @@ def diff_drafts(before: Any, after: Any) -> list[str]:
             now = f"{what} ({span})" if what != owhat else f"({span})"
             changes.append(f"Changed {_lower(kind)} {was} → {now}")
         else:
-            om, nm = oseg.get("m") or {}, seg.get("m") or {}
+            om, nm = _meta(oseg), _meta(seg)
             diffs = [
-                f"{k} {om.get(k, '-')} → {nm.get(k, '-')}"
+                clean(f"{k} {om.get(k, '-')} → {nm.get(k, '-')}")
                 for k in sorted(set(om) | set(nm), key=str)
                 if om.get(k) != nm.get(k)
             ]
@@ -368,15 +442,10 @@ def diff_drafts(before: Any, after: Any) -> list[str]:
         if key not in new:
             kind, what, span = _seg_parts(tt, seg)
             changes.append(f"Removed {_lower(kind)} {what} ({span})")
-    if b.get("d") != a.get("d") and b and a:
-        changes.append(f"duration {_secs(b.get('d'))}s → {_secs(a.get('d'))}s")
-    bm, am = b.get("m") or {}, a.get("m") or {}
-    if b and a and isinstance(bm, dict) and isinstance(am, dict):
-        bsize, asize = (bm.get("width"), bm.get("height")), (am.get("width"), am.get("height"))
-        if bsize != asize:
-            changes.append(f"size {bsize[0]}x{bsize[1]} → {asize[0]}x{asize[1]}")
-        if bm.get("fps") != am.get("fps"):
-            changes.append(f"fps {bm.get('fps')} → {am.get('fps')}")
+    if b and a:
+        for (name, was), (_, now) in zip(_settings(b), _settings(a), strict=True):
+            if now is not None and was != now:
+                changes.append(f"{name} {was} → {now}" if was is not None else f"{name} {now}")
     return changes
 
 

@@ -18,6 +18,7 @@ import httpx
 from tui.client.errors import ClientError, Unreachable, error_for
 from tui.client.wire import json_body, one_line, retry_after, to_int
 from tui.client_state import ClientState
+from tui.intents import language_of
 from tui.paths import socket_of
 from tui.protocol import (
     MISSING_CLIENT_ID,
@@ -57,6 +58,7 @@ class Connection:
         turn_deadline: float = TURN_DEADLINE,
         owner: str = "cli",
         persist_session: bool = True,
+        language: str | None = None,
     ):
         # `url` as given (another client for the same backend takes it); `base_url` what requests
         # and links are made against: over the embedded engine's Unix socket (tui.paths.socket_url)
@@ -66,6 +68,9 @@ class Connection:
         self.base_url = "http://localhost" if uds else self.url
         self.owner = owner
         self.persist_session = persist_session
+        # The language new sessions are opened in: the user's (tui.intents.language_of of their
+        # first words, the caller's to give), else the locale's.
+        self.language = language or language_of()
         self.state = state
         self.fixed_token = token
         self.cloud = cloud
@@ -168,13 +173,15 @@ class Connection:
                 continue
             raise self._error(code, env.message, resp)
 
-    async def new_session(self, language: str = "en", *, persist: bool | None = None) -> Session:
-        """A new, empty session; saved as the current one unless `persist` (or the client's
-        `persist_session`) says not to."""
+    async def new_session(
+        self, language: str | None = None, *, persist: bool | None = None
+    ) -> Session:
+        """A new, empty session in `language` (else the client's); saved as the current one
+        unless `persist` (or the client's `persist_session`) says not to."""
         data = await self._call(
             "POST",
             "/api/tasks/me/with-session/nemo_agent",
-            json={"task_name": "project", "language": language},
+            json={"task_name": "project", "language": language or self.language},
             session_scoped=False,
         )
         data = data if isinstance(data, dict) else {}

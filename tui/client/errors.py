@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from tui.clean_text import clean
 from tui.protocol import (
     ACCEPTED_TYPES,
     FILE_TOO_LARGE,
@@ -31,6 +32,7 @@ class ClientError(Exception):
 
     transient = False
 
+    # Words and hints are cleaned of terminal controls: they often carry the backend's text.
     def __init__(
         self,
         message: str,
@@ -39,6 +41,7 @@ class ClientError(Exception):
         hint: str = "",
         transient: bool | None = None,
     ):
+        message, hint = clean(message), clean(hint)
         super().__init__(message)
         self.message = message
         self.code = code

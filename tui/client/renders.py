@@ -15,7 +15,7 @@ from typing import Any
 from tui.client.errors import ClientError
 from tui.client.transfer import TransferCalls, unique_path
 from tui.client.wire import json_body, retry_after
-from tui.protocol import RenderStatus, draft_ready, read_render_status
+from tui.protocol import SESSION_NOT_FOUND, RenderStatus, draft_ready, read_render_status
 
 POLL_BLIPS = 3  # failed polls in a row that a render wait rides out
 
@@ -104,7 +104,7 @@ class RenderCalls(TransferCalls):
             try:
                 status, wait = await self.render_status(render_id)
             except ClientError as exc:
-                if exc.code == 404:
+                if exc.code in (404, SESSION_NOT_FOUND):  # a bare 404 reads as 1002
                     self.state.update_render(render_id, state="lost")
                 # Polling is a GET: a dropped connection or a gateway's 5xx is tried again,
                 # a few times in a row at most.

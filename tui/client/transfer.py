@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tui.clean_text import clean_obj
 from tui.client.connection import Connection
 from tui.client.errors import ClientError
 from tui.client.wire import json_body, to_int
@@ -20,6 +21,7 @@ from tui.protocol import (
     ACCEPTED_TYPES,
     FILE_TOO_LARGE,
     MAX_UPLOAD_BYTES,
+    SESSION_NOT_FOUND,
     UNSUPPORTED_TYPE,
     RenderStatus,
     file_kind,
@@ -77,8 +79,7 @@ class TransferCalls(Connection):
         finally:
             for f in opened:
                 f.close()
-        files = (data or {}).get("files") if isinstance(data, dict) else None
-        return [f for f in files or [] if isinstance(f, dict)]
+        return _files(data)
 
     async def upload_urls(self, urls: list[str]) -> list[dict]:
         """Media the backend fetches itself (the cloud; the local engine refuses it)."""
@@ -87,8 +88,7 @@ class TransferCalls(Connection):
             lambda: f"/api/upload-video/nemo_agent/me/{self.session.session_id}",
             json={"urls": list(urls), "source_type": "url"},
         )
-        files = (data or {}).get("files") if isinstance(data, dict) else None
-        return [f for f in files or [] if isinstance(f, dict)]
+        return _files(data)
 
     async def download(
         self,
@@ -133,7 +133,9 @@ class TransferCalls(Connection):
                             env.code, env.message, resp, retried, session_scoped=False
                         ):
                             continue
-                        raise self._error(env.code, env.message or "download failed", resp)
+                        # A bare 404 here is a missing file, not a lost session.
+                        code = 404 if env.code == SESSION_NOT_FOUND else env.code
+                        raise self._error(code, env.message or "download failed", resp)
                     crange = resp.headers.get("content-range", "")
                     if resp.status_code == 206 and crange.startswith(f"bytes {have}-"):
                         total = to_int(crange.rsplit("/", 1)[1]) if "/" in crange else None
@@ -166,6 +168,13 @@ class TransferCalls(Connection):
         os.replace(tmp, dest)
         self.state.update_render(render_id, state="downloaded", path=str(dest))
         return dest
+
+
+def _files(data: Any) -> list[dict]:
+    """The upload answer's files, every string in them (names first) cleaned of terminal
+    controls: the app shows them and names exports after them."""
+    files = data.get("files") if isinstance(data, dict) else None
+    return [clean_obj(f) for f in files if isinstance(f, dict)] if isinstance(files, list) else []
 
 
 def unique_path(path: Path) -> Path:

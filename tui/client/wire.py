@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tui.clean_text import clean
+
 MAX_RETRY_AFTER = 300.0  # seconds: the longest wait a backend's Retry-After can ask of us
 
 D = TypeVar("D", float, None)
@@ -44,5 +46,7 @@ def retry_after(resp: httpx.Response | None, default: D) -> float | D:
 
 
 def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    """An exception as one line of words, cleaned of terminal controls (it may quote the
+    backend)."""
+    text = " ".join(clean(exc).split())
     return text or type(exc).__name__
