@@ -333,7 +333,7 @@ def test_watch_quiet_and_progress_do_not_go_together(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["render"], ["watch"], ["serve"], ["config"], ["completion"], ["man"]]
+    "command", [[], ["render"], ["watch"], ["serve"], ["config"], ["gc"], ["completion"], ["man"]]
 )
 def test_every_command_has_examples_and_a_version(capsys, command):
     with pytest.raises(SystemExit) as done:
@@ -435,7 +435,16 @@ def test_bash_completion_offers_commands_flags_choices_and_paths(tmp_path):
         return sorted(filter(None, run.stdout.split("\n")))
 
     assert complete("wa") == ["watch"]
-    assert complete("") == ["completion", "config", "man", "my pics", "render", "serve", "watch"]
+    assert complete("") == [
+        "completion",
+        "config",
+        "gc",
+        "man",
+        "my pics",
+        "render",
+        "serve",
+        "watch",
+    ]
     assert complete("render", "--qua") == ["--quality"]
     assert complete("render", "--quality", "d") == ["draft"]
     assert complete("render", "") == ["my pics", "photo.jpg"]  # images: files

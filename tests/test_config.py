@@ -20,6 +20,9 @@ out = "~/clips"
 api = "http://127.0.0.1:9"
 preview = "blocks"
 notifications = true
+keep_days = 7
+keep_upload_days = 10.5
+keep_gb = 0.5
 """
 
 
@@ -55,6 +58,9 @@ def test_every_setting_comes_from_the_file(tmp_path):
         api="http://127.0.0.1:9",
         preview="blocks",
         notifications=True,
+        keep_days=7,
+        keep_upload_days=10.5,
+        keep_gb=0.5,
     )
     assert set(loaded.sources.values()) == {"file"}
 
@@ -95,6 +101,10 @@ BAD = [
     ('prompt = "a\nquality = "draft"\n', 1, "TOML syntax: illegal character"),
     ('quality = "draft"\nprompt = [1,\n', 2, "TOML syntax: invalid value"),
     ('quality = "draft"\nquality = "high"\n', 2, "TOML syntax: cannot overwrite a value"),
+    ("keep_days = -1\n", 1, "keep_days: must be a number, 0 or more, not -1"),
+    ('keep_gb = "5GB"\n', 1, "keep_gb: must be a number, 0 or more, not '5GB'"),
+    ("keep_upload_days = true\n", 1, "keep_upload_days: must be a number, 0 or more, not true"),
+    ("keep_days = nan\n", 1, "keep_days: must be a number, 0 or more, not nan"),
 ]
 
 
@@ -150,11 +160,15 @@ def test_config_shows_each_setting_and_where_it_came_from(tmp_path):
         "api": "default",
         "preview": "I2V_FLOW_PREVIEW",
         "notifications": "default",
+        "keep_days": "default",
+        "keep_upload_days": "default",
+        "keep_gb": "default",
     }
     assert (
         '"from the file"' in lines[1]
         and '"high"' in lines[2]
         and "env I2V_FLOW_PREVIEW" in lines[5]
+        and lines[7].split()[:2] == ["keep_days", "14"]
     )
     # The same as one JSON object, for scripts.
     proc = i2v(tmp_path, "config", "--json", "--no-notifications", env=env)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tui import __version__
 from tui.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
 
-COMMANDS = ("render", "watch", "serve", "config", "completion", "man")
+COMMANDS = ("render", "watch", "serve", "config", "gc", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
 
 EPILOG = """\
@@ -20,7 +20,8 @@ commands:
   i2v-flow watch DIR           turn every image dropped into DIR into a clip
   i2v-flow serve               run the embedded engine alone
   i2v-flow config              the settings in effect, and where each comes from
-  i2v-flow completion bash     a bash completion script
+  i2v-flow gc [--dry-run]      free the engine's old renders and unused uploads
+  i2v-flow completion SHELL    a bash, zsh or fish completion script
   i2v-flow man                 the manual page (roff): i2v-flow man > i2v-flow.1
 
 examples:
@@ -215,6 +216,7 @@ The file is TOML, every key optional:
   api = "http://127.0.0.1:8765"
   preview = "blocks"           # auto | pixels | blocks
   notifications = true
+  keep_days = 14               # the engine's storage limits: see i2v-flow gc --help
 Exit status 0, or 2 with one "error: FILE line N: ..." line when the file is wrong.
 """
 
@@ -265,7 +267,7 @@ def show_config(args: argparse.Namespace, loaded: Loaded) -> int:
         return 0
     print(f"config file: {loaded.path} ({state})")
     for name, value, source in rows:
-        print(f"  {name:<14}{_shown(name, value):<44} {source}")
+        print(f"  {name:<18}{_shown(name, value):<40} {source}")
     return 0
 
 
@@ -281,6 +283,8 @@ def _shown(name: str, value: object) -> str:
         return _NOT_SET.get(name, "(not set)")
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, int | float):
+        return f"{value:g}"
     return json.dumps(str(value), ensure_ascii=False)
 
 
@@ -289,6 +293,95 @@ def _folder(value: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{value!r} is not a folder")
     return path
+
+
+GC_EPILOG = """\
+examples:
+  i2v-flow gc --dry-run          what would go, removing nothing
+  i2v-flow gc                    prune now: "freed 1.2 GB: 14 renders, 30 uploads"
+  i2v-flow gc --keep-gb 1 --json one JSON object: freed_bytes, kept_bytes, renders, uploads
+
+What goes: finished renders older than keep_days (default 14), uploads used by no session
+touched in keep_upload_days (default 30), then the oldest of either while both together are over
+keep_gb (default 5). Never what a render in progress needs, nor an upload in the current draft
+of a session touched since. The limits come from the config file (keep_days, keep_upload_days,
+keep_gb), or these flags. The engine does the same by itself at start and every 6 hours; this
+is safe while it runs. A pruned render's download then says so ("render it again").
+Exit status 0, 1 on an error (a database from a newer i2v-flow), 2 on a usage error.
+"""
+
+
+def gc_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    s = settings or Settings()
+    p = argparse.ArgumentParser(
+        prog="i2v-flow gc",
+        description="Prune the engine's storage now: old renders and unused uploads.",
+        epilog=GC_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data", type=Path, metavar="DIR", help="data folder (default: I2V_FLOW_HOME/engine)"
+    )
+    p.add_argument("--dry-run", "-n", action="store_true", help="say what would go; remove none")
+    p.add_argument(
+        "--keep-days",
+        type=float,
+        default=s.keep_days,
+        metavar="DAYS",
+        help="keep finished renders this long (default: %(default)g)",
+    )
+    p.add_argument(
+        "--keep-upload-days",
+        type=float,
+        default=s.keep_upload_days,
+        metavar="DAYS",
+        help="keep uploads of sessions touched since (default: %(default)g)",
+    )
+    p.add_argument(
+        "--keep-gb",
+        type=float,
+        default=s.keep_gb,
+        metavar="GB",
+        help="keep at most this much, oldest out first (default: %(default)g)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    version_arg(p)
+    return p
+
+
+def run_gc(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from tui.engine.prune import GB, Freed, Limits, prune
+    from tui.engine.store import Store
+    from tui.sqlite_schema import SchemaTooNew
+
+    if min(args.keep_days, args.keep_upload_days, args.keep_gb) < 0:
+        print(
+            "error: --keep-days, --keep-upload-days and --keep-gb must be 0 or more",
+            file=sys.stderr,
+        )
+        return 2
+    if args.data is None:
+        from tui.paths import engine_dir
+
+        args.data = engine_dir()
+    db = args.data / "engine.sqlite3"
+    limits = Limits(args.keep_days, args.keep_upload_days, int(args.keep_gb * GB))
+    if not db.is_file():  # nothing stored yet: made by no engine, so none is made here
+        freed = Freed(dry_run=args.dry_run)
+    else:
+        try:
+            store = Store(db)
+        except (SchemaTooNew, OSError, sqlite3.Error) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            freed = prune(store, limits, dry_run=args.dry_run)
+        finally:
+            store.close()
+    print(json.dumps(freed.as_json()) if args.json else freed.summary())
+    return 0
 
 
 COMPLETION_EPILOG = """\
@@ -333,6 +426,7 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         "watch": watch_parser(),
         "serve": serve_parser(),
         "config": config_parser(),
+        "gc": gc_parser(),
         "completion": completion_parser(),
         "man": man_parser(),
     }
@@ -362,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = loaded.settings
+    if argv and argv[0] == "gc":
+        return run_gc(gc_parser(settings).parse_args(argv[1:]))
     if argv and argv[0] == "config":
         return show_config(config_parser().parse_args(argv[1:]), loaded)
     if argv and argv[0] == "render":

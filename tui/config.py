@@ -29,6 +29,9 @@ out = "~/Videos/i2v"          # where clips go (render, watch, the app's exports
 api = "http://127.0.0.1:8765" # a backend to use instead of the embedded engine
 preview = "blocks"            # auto | pixels | blocks
 notifications = true          # kept for the app
+keep_days = 14                # the engine keeps finished renders this long
+keep_upload_days = 30         # and uploads of sessions touched in this many days
+keep_gb = 5                   # and at most this much of both (oldest go first)
 """
 
 
@@ -40,6 +43,10 @@ class Settings:
     api: str | None = None  # None: the embedded engine
     preview: str = "auto"
     notifications: bool = False
+    # Storage limits of the embedded engine (tui/engine/prune.py; `i2v-flow gc`).
+    keep_days: float = 14
+    keep_upload_days: float = 30
+    keep_gb: float = 5
 
 
 @dataclass(frozen=True)
@@ -177,6 +184,13 @@ def _flag(value: Any) -> bool:
     return value
 
 
+def _amount(value: Any) -> float:
+    """A number of days or GB: 0 or more (0 keeps nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"must be a number, 0 or more, not {_shown(value)}")
+    return float(value)
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
@@ -192,4 +206,7 @@ _CHECKS = {
     "api": _url,
     "preview": _choice(PREVIEWS),
     "notifications": _flag,
+    "keep_days": _amount,
+    "keep_upload_days": _amount,
+    "keep_gb": _amount,
 }

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tui.engine.store import Store
 log = logging.getLogger("i2v.engine")
 
 WARM_AFTER = 3.0  # seconds after start: start a render worker, load the agent (see _lifespan)
+PRUNE_EVERY = 6 * 3600.0  # seconds between storage prunes (the first at WARM_AFTER)
 
 
 async def health(engine: Engine, request: Request) -> Response:
@@ -127,13 +129,45 @@ class Engine:
         # Start-up answers the app's first requests (token, session, state) on its own: the
         # render worker (a process importing av, cv2 and numpy) and the agent's tables load a
         # little later, or at the first upload, so they never compete with the app's start.
-        warm = asyncio.get_running_loop().call_later(WARM_AFTER, self._warm_up)
+        loop = asyncio.get_running_loop()
+        warm = loop.call_later(WARM_AFTER, self._warm_up)
+        self._prune_timer = loop.call_later(WARM_AFTER, self._prune_soon)
         try:
             yield
         finally:
             warm.cancel()
+            self._prune_timer.cancel()
+            if self._pruner is not None:  # it uses the store: let it finish first
+                self._pruner.join(timeout=30)
             self.jobs.shutdown()
             self.store.close()
+
+    _pruner: threading.Thread | None = None
+
+    def _prune_soon(self) -> None:
+        """Prune storage in a thread (never on the event loop), then again in PRUNE_EVERY."""
+        if self._pruner is None or not self._pruner.is_alive():
+            self._pruner = threading.Thread(target=self._prune, name="prune", daemon=True)
+            self._pruner.start()
+        loop = asyncio.get_running_loop()
+        self._prune_timer = loop.call_later(PRUNE_EVERY, self._prune_soon)
+
+    def _prune(self) -> None:
+        from tui.config import ConfigError, Settings, load
+        from tui.engine.prune import Limits, prune
+
+        try:
+            settings = load().settings
+        except ConfigError as exc:  # the app says so where it is read; here, the defaults
+            log.warning("storage limits: %s; using the defaults", exc)
+            settings = Settings()
+        try:
+            freed = prune(self.store, Limits.from_settings(settings))
+        except Exception:  # a prune that fails waits for the next; the engine goes on
+            log.exception("storage prune failed")
+            return
+        if freed.renders or freed.uploads:
+            log.info("storage: %s", freed.summary())
 
     def _warm_up(self) -> None:
         from tui.engine import agent  # noqa: F401  (its tables, before the first turn)

@@ -106,6 +106,10 @@ def _owned_render(engine: Engine, request: Request, user: TokenInfo):
     return row
 
 
+def _pruned(row) -> bool:
+    return row["status"] == "completed" and not row["output"] and bool(row["error"])
+
+
 async def status(engine: Engine, request: Request, user: TokenInfo) -> Response:
     row = _owned_render(engine, request, user)
     data = {
@@ -114,7 +118,9 @@ async def status(engine: Engine, request: Request, user: TokenInfo) -> Response:
         "progress": row["progress"],
         "createdAt": iso(row["created_at"]),
     }
-    if row["status"] == "completed":
+    if _pruned(row):  # its MP4 went to the storage limits (tui/engine/prune.py)
+        data["pruned"] = True
+    elif row["status"] == "completed":
         data["outputUrl"] = f"{request.base_url}api/render/proxy/{row['id']}/download"
     if row["completed_at"]:
         data["completedAt"] = iso(row["completed_at"])
@@ -134,6 +140,8 @@ async def cancel(engine: Engine, request: Request, user: TokenInfo) -> Response:
 
 async def download(engine: Engine, request: Request, user: TokenInfo) -> Response:
     row = _owned_render(engine, request, user)
+    if _pruned(row):
+        raise ApiFailure(404, 404, f"render {row['id']}: {row['error']}")
     if row["status"] != "completed" or not row["output"] or not Path(row["output"]).exists():
         raise ApiFailure(409, 409, f"render {row['id']} is {row['status']}, not ready")
     return FileResponse(row["output"], media_type="video/mp4", filename=f"{row['id']}.mp4")

@@ -1,0 +1,241 @@
+"""Storage that does not grow forever: old renders and unused uploads go, oldest first.
+
+A finished render older than `keep_days` loses its MP4; an upload goes when no session that uses
+it was touched (made, given media, rendered) in `keep_upload_days`; then, while everything left
+is over `keep_bytes`, the oldest of either goes. Never touched: anything a pending or processing
+render's draft names, the MP4 of a render not completed, and an upload named by the current draft
+of a session touched within `keep_upload_days` (a live one).
+
+Safe beside a running engine (`i2v-flow gc` opens the same SQLite file): each removal is a
+transaction that re-checks its conditions, and a file is unlinked only after its row says so
+(a pruned render keeps its row: output NULL, `error` the sentence its download answers).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.engine.store import Store
+
+DAY = 86400.0
+GB = 1000**3  # as `human` counts
+PRUNED = "this render was pruned after {days} days; render it again"
+ORPHAN_AGE = DAY  # a file in media/ that no row names, this old, is left from a crash: removed
+
+
+@dataclass(frozen=True)
+class Limits:
+    keep_days: float = 14  # completed renders
+    keep_upload_days: float = 30  # uploads of sessions not touched since
+    keep_bytes: int = 5 * GB  # renders and uploads together
+
+    @classmethod
+    def from_settings(cls, settings: object) -> Limits:
+        """From tui.config.Settings (keep_days, keep_upload_days, keep_gb)."""
+        return cls(
+            keep_days=float(getattr(settings, "keep_days", cls.keep_days)),
+            keep_upload_days=float(getattr(settings, "keep_upload_days", cls.keep_upload_days)),
+            keep_bytes=int(float(getattr(settings, "keep_gb", 5)) * GB),
+        )
+
+
+@dataclass
+class Freed:
+    renders: list[str] = field(default_factory=list)  # render ids
+    uploads: list[str] = field(default_factory=list)  # media hashes
+    bytes: int = 0
+    left_bytes: int = 0  # renders and uploads kept, after pruning
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        verb = "would free" if self.dry_run else "freed"
+        return (
+            f"{verb} {human(self.bytes)}: {_n(len(self.renders), 'render')}, "
+            f"{_n(len(self.uploads), 'upload')} ({human(self.left_bytes)} kept)"
+        )
+
+    def as_json(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "freed_bytes": self.bytes,
+            "kept_bytes": self.left_bytes,
+            "renders": self.renders,
+            "uploads": self.uploads,
+        }
+
+
+@dataclass
+class _Item:
+    kind: str  # "render" or "upload"
+    key: str  # render id or media hash
+    path: Path
+    size: int
+    at: float  # when it was last wanted: a render's completion, an upload's last session touch
+    stamp: float | None  # what the row said when planned (re-checked when removing)
+
+
+def prune(
+    store: Store, limits: Limits, *, now: float | None = None, dry_run: bool = False
+) -> Freed:
+    """Prune `store`'s renders and uploads to `limits`; `now` (a Unix time) for tests."""
+    now = time.time() if now is None else now
+    renders, uploads = _renders(store), _uploads(store, now, limits)
+    wanted = _wanted(store, now - limits.keep_upload_days * DAY)
+    uploads = [u for u in uploads if u.key not in wanted]
+    doomed = [r for r in renders if r.at < now - limits.keep_days * DAY]
+    doomed += [u for u in uploads if u.at < now - limits.keep_upload_days * DAY]
+    left = sum(i.size for i in renders + uploads) + _protected_bytes(store, wanted)
+    left -= sum(i.size for i in doomed)
+    for item in sorted((i for i in renders + uploads if i not in doomed), key=lambda i: i.at):
+        if left <= limits.keep_bytes:
+            break
+        doomed.append(item)
+        left -= item.size
+    freed = Freed(dry_run=dry_run, left_bytes=left)
+    for item in doomed:
+        if dry_run or _remove(store, item, now):
+            (freed.renders if item.kind == "render" else freed.uploads).append(item.key)
+            freed.bytes += item.size
+        else:
+            freed.left_bytes += item.size
+    if not dry_run:
+        _sweep_orphans(store, now)
+    return freed
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _renders(store: Store) -> list[_Item]:
+    out = []
+    for row in store.all(
+        "SELECT id, output, completed_at FROM renders"
+        " WHERE status='completed' AND output IS NOT NULL"
+    ):
+        path = Path(row["output"])
+        size = _size(path)
+        at = row["completed_at"] or 0.0
+        out.append(_Item("render", row["id"], path, size or 0, at, at))
+    return out
+
+
+def _uploads(store: Store, now: float, limits: Limits) -> list[_Item]:
+    """Every upload, `at` its last use: the latest touch of a session it was added to (made,
+    given media, rendered), else its file's time."""
+    rows = store.all(
+        "SELECT m.hash, m.path, MAX(sm.added_at) AS added, MAX(s.created_at) AS made,"
+        " (SELECT MAX(r.created_at) FROM renders r WHERE r.session_id IN"
+        "   (SELECT session_id FROM session_media WHERE hash=m.hash)) AS rendered"
+        " FROM media m LEFT JOIN session_media sm ON sm.hash=m.hash"
+        " LEFT JOIN sessions s ON s.session_id=sm.session_id GROUP BY m.hash"
+    )
+    out = []
+    for row in rows:
+        path = Path(row["path"])
+        size = _size(path)
+        times = [t for t in (row["added"], row["made"], row["rendered"]) if t is not None]
+        if not times:
+            try:
+                times = [path.stat().st_mtime]
+            except OSError:
+                times = [0.0]
+        out.append(_Item("upload", row["hash"], path, size or 0, max(times), row["added"]))
+    return out
+
+
+def _wanted(store: Store, live_since: float) -> set[str]:
+    """The hashes that the drafts of pending and processing renders and the current drafts of
+    live sessions name (a draft names its media by hash, as text within its JSON)."""
+    texts = [
+        r["draft"]
+        for r in store.all("SELECT draft FROM renders WHERE status IN ('pending','processing')")
+    ]
+    texts += [
+        r["draft"]
+        for r in store.all(
+            "SELECT d.draft FROM sessions s JOIN drafts d ON d.session_id=s.session_id"
+            " AND d.version=s.version WHERE MAX(s.created_at,"
+            " COALESCE((SELECT MAX(added_at) FROM session_media WHERE session_id=s.session_id), 0),"
+            " COALESCE((SELECT MAX(created_at) FROM renders WHERE session_id=s.session_id), 0))"
+            " >= ?",
+            live_since,
+        )
+    ]
+    hashes = {r["hash"] for r in store.all("SELECT hash FROM media")}
+    return {h for h in hashes if any(h in t for t in texts)}
+
+
+def _protected_bytes(store: Store, wanted: set[str]) -> int:
+    total = 0
+    for h in wanted:
+        row = store.one("SELECT path FROM media WHERE hash=?", h)
+        total += (_size(Path(row["path"])) or 0) if row else 0
+    return total
+
+
+def _remove(store: Store, item: _Item, now: float) -> bool:
+    """One removal: its row first, in a transaction that re-checks what the plan saw (the
+    engine may have used it since), then its file."""
+    with store.tx() as db:
+        if item.kind == "render":
+            days = max(0, int((now - item.at) // DAY))
+            cur = db.execute(
+                "UPDATE renders SET output=NULL, error=? WHERE id=? AND status='completed'"
+                " AND output=? AND completed_at IS ?",
+                (PRUNED.format(days=days), item.key, str(item.path), item.stamp),
+            )
+            if cur.rowcount != 1:
+                return False
+        else:
+            if _still_wanted(db, item):
+                return False
+            db.execute("DELETE FROM session_media WHERE hash=?", (item.key,))
+            db.execute("DELETE FROM media WHERE hash=?", (item.key,))
+    item.path.unlink(missing_ok=True)
+    return True
+
+
+def _still_wanted(db: sqlite3.Connection, item: _Item) -> bool:
+    added = db.execute(
+        "SELECT MAX(added_at) AS a FROM session_media WHERE hash=?", (item.key,)
+    ).fetchone()["a"]
+    if added != item.stamp:  # added to a session since the plan
+        return True
+    busy = db.execute(
+        "SELECT 1 FROM renders WHERE status IN ('pending','processing') AND instr(draft, ?)",
+        (item.key,),
+    ).fetchone()
+    return busy is not None
+
+
+def _sweep_orphans(store: Store, now: float) -> None:
+    """Files in media/ that no row names (a crash between a row and its file): old ones go."""
+    known = {os.path.basename(r["path"]) for r in store.all("SELECT path FROM media")}
+    for p in (store.path.parent / "media").glob("*.*"):
+        if p.name in known or p.name.startswith("."):
+            continue
+        try:
+            if p.is_file() and p.stat().st_mtime < now - ORPHAN_AGE:
+                p.unlink()
+        except OSError:
+            continue
+
+
+def human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{int(n)} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def _n(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
