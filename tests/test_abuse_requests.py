@@ -269,6 +269,26 @@ def test_images_the_renderer_refuses_are_refused_at_upload(
     assert r.json()["data"]["files"][0]["width"] == limit
 
 
+def test_a_cut_off_jpeg_is_refused_at_upload_not_at_render(
+    api: httpx.Client, tmp_path: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(buf, "JPEG", quality=90)
+    whole = buf.getvalue()
+    u = User(api, tmp_path)
+    upload = f"/api/upload-video/nemo_agent/me/{u.sid}"
+    cut = [("files", ("cut.jpg", whole[: len(whole) // 3]))]
+    r = u.send("POST", upload, headers=auth(u.tok()), files=cut)
+    refused(r, "cut.jpg", "truncated", status=415, code=4001)
+    r = u.send("POST", upload, headers=auth(u.tok()), files=[("files", ("whole.jpg", whole))])
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["files"][0]["width"] == 640
+
+
 def test_the_servers_tables_match_the_renderers() -> None:
     from tui.engine.render import audio, motion, soundtrack
 
