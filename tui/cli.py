@@ -388,18 +388,23 @@ COMPLETION_EPILOG = """\
 examples:
   i2v-flow completion bash > ~/.local/share/bash-completion/completions/i2v-flow
   echo 'eval "$(i2v-flow completion bash)"' >> ~/.bashrc
+  echo 'eval "$(i2v-flow completion zsh)"' >> ~/.zshrc      (after compinit)
+  i2v-flow completion zsh > ~/.zfunc/_i2v-flow              (a folder in $fpath)
+  i2v-flow completion fish > ~/.config/fish/completions/i2v-flow.fish
 """
 
 
 def completion_parser() -> argparse.ArgumentParser:
+    from tui.completion import SHELLS
+
     p = argparse.ArgumentParser(
         prog="i2v-flow completion",
-        description="Print a bash script that completes i2v-flow's commands, flags, their "
-        "choices, folders and files as you press Tab.",
+        description="Print a bash, zsh or fish script that completes i2v-flow's commands, "
+        "flags, their choices, folders and files as you press Tab.",
         epilog=COMPLETION_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("shell", nargs="?", choices=("bash",), default="bash")
+    p.add_argument("shell", nargs="?", choices=SHELLS, default="bash", help="default: bash")
     version_arg(p)
     return p
 
@@ -438,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         from tui.completion import script
 
         args = completion_parser().parse_args(argv[1:])
-        sys.stdout.write(script(parsers()))
+        sys.stdout.write(script(parsers(), args.shell))
         return 0
     if argv and argv[0] == "man":
         from tui.manpage import page
