@@ -40,6 +40,7 @@ class WatchQueue(DataTable):
 
     DEFAULT_CSS = """
     WatchQueue { border: round $primary-darken-1; height: 1fr; }
+    WatchQueue:focus { border: heavy $primary; }
     """
     BINDINGS = [Binding("enter", "open", "Open clip", show=True)]
 

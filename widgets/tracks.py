@@ -50,7 +50,7 @@ def render_tracks(draft: dict, summary: list[str]) -> Text:
 class Tracks(Static):
     DEFAULT_CSS = """
     Tracks { border: round $primary-darken-1; padding: 0 1; height: auto; min-height: 4; }
-    Tracks:focus { border: round $primary; }
+    Tracks:focus { border: heavy $primary; }
     """
     can_focus = True
 

@@ -93,7 +93,7 @@ class HistoryBlock(Static):
             elif e.kind == "tool":
                 line(ToolCallLine.one_line(e.text, e.args), "dim", one_row=True)
             elif e.kind == "error":
-                line(f"✗ {e.text}", "red")
+                line(f"✗ {e.text}", "bold red")
                 if e.hint:
                     line(f"  → {e.hint}", "yellow")
             else:
@@ -105,11 +105,14 @@ class Transcript(VerticalScroll):
     BINDINGS = [Binding("t", "toggle_tools", "Tool details")]
     DEFAULT_CSS = """
     Transcript { border: round $primary-darken-1; padding: 0 1; }
-    Transcript:focus { border: round $primary; }
+    Transcript:focus { border: heavy $primary; }
     Transcript > .user { color: $text-accent; text-style: bold; margin-top: 1; }
     Transcript > .status { color: $text-muted; }
-    Transcript > .error { color: $text-error; }
+    Transcript > .error { color: $text-error; text-style: bold; }
     Transcript > .hint { color: $text-warning; }
+    /* NO_COLOR greys every colour (an error was 1.6:1): full contrast, reversed, instead. */
+    Transcript:nocolor > .error { color: $foreground; text-style: bold reverse; }
+    Transcript:nocolor > .hint { color: $foreground; }
     Transcript > .rule { color: $text-muted; text-style: dim; margin-top: 1; }
     Transcript > Markdown { margin: 0; padding: 0; }
     Transcript > Markdown > * { margin-bottom: 0; }
@@ -117,6 +120,9 @@ class Transcript(VerticalScroll):
 
     def on_mount(self) -> None:
         self.border_title = "Transcript"
+        # Anchored: a view at the end stays there when lines grow (a resize, `t`, the history);
+        # scrolling up lets go, and scrolling back to the end takes hold again (Textual's anchor).
+        self.anchor()
         self._answer: Markdown | None = None
         self._stream = None
         self._text = ""
@@ -129,11 +135,11 @@ class Transcript(VerticalScroll):
             line.expand(on)
 
     def _add(self, widget: Static) -> None:
-        self.mount(widget)
-        self.scroll_end(animate=False)
+        self.mount(widget)  # the anchor follows it, unless the view was scrolled up
 
     def add_user(self, text: str) -> None:
         self._add(Static(f"› {text}", classes="user", markup=False))
+        self.scroll_end(animate=False)  # what the person just said, and what follows it
 
     def add_status(self, text: str, error: bool = False, hint: str = "") -> None:
         self._add(
@@ -149,7 +155,6 @@ class Transcript(VerticalScroll):
 
     def add_markdown(self, text: str) -> None:
         self.mount(_markdown(text))
-        self.scroll_end(animate=False)
 
     def add_history(self, entries: Sequence[Entry]) -> None:
         """The resumed session's earlier conversation, between two rules, as one widget."""
@@ -158,7 +163,6 @@ class Transcript(VerticalScroll):
             HistoryBlock(entries),
             Static("── now ──", classes="rule"),
         )
-        self.scroll_end(animate=False)
 
     def lines(self) -> list[str]:
         """The transcript's text, one entry per line widget (for tests and the benchmark)."""
@@ -183,7 +187,6 @@ class Transcript(VerticalScroll):
         self._text += text
         assert self._stream is not None
         await self._stream.write(text)
-        self.scroll_end(animate=False)
 
     async def finish_answer(self, text: str) -> None:
         """The final event repeats the whole text: it replaces the chunks."""
@@ -195,4 +198,3 @@ class Transcript(VerticalScroll):
         if text != self._text or self._stream is None:
             await self._answer.update(text)
         self._answer, self._stream, self._text = None, None, ""
-        self.scroll_end(animate=False)
