@@ -17,6 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -57,6 +58,18 @@ def env(data: Any = None, code: int = 0, message: str = "ok") -> dict:
 
 def fail(http: int, code: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse(env(None, code, message), http, headers=headers)
+
+
+def bare(http: int, text: str = "", headers: dict | None = None) -> Response:
+    """An error with no envelope: an empty body or a proxy's page, as the cloud's gateway sends."""
+    return Response(text, http, media_type="text/html" if text else None, headers=headers)
+
+
+# What a hostile backend puts in its texts: a window title, the clipboard (OSC 52), a cleared
+# screen and home, a DCS string, 8-bit CSI, a bell and a character set switch.
+HOSTILE = (
+    "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x1b\\\x1b[2J\x1b[H\x1bP1$qm\x1b\\\x9b31m\x07\x1b(0"
+)
 
 
 def adk(text: str | None = None, partial: bool = False, parts: list | None = None) -> dict:
@@ -140,6 +153,7 @@ class FakeBackend:
         self.polls_to_finish = 2
         self.video = bytes(i * 7 % 251 for i in range(self.video_size))
         self.reply = "Setting the clip to 5 seconds, with a title."
+        self.session_bodies: list[dict] = []  # what each new session was asked for
 
     # ---- running -----------------------------------------------------------------------
 
@@ -231,6 +245,8 @@ class FakeBackend:
         return JSONResponse(env({**data, "credits": 100}))
 
     async def on_session(self, request: Request) -> Response:
+        raw = await request.body()
+        self.session_bodies.append(json.loads(raw) if raw else {})
         self.n += 1
         sid = str(1000 + self.n)
         self.sessions.add(sid)
@@ -242,7 +258,10 @@ class FakeBackend:
             body = json.loads(await request.body())
             assert body["source_type"] == "url"
             for url in body["urls"]:
-                files.append({"filename": url.rsplit("/", 1)[1], "file_type": "image"})
+                name = urlsplit(url).path.rsplit("/", 1)[1]
+                seg = {"id": f"u{len(files)}", "src": url, "st": 0, "d": 5000, "m": {"name": name}}
+                self.draft["t"].append({"tt": 0, "sg": [seg]})
+                files.append({"filename": name, "file_type": "image"})
             return JSONResponse(env({"files": files, "session_state_applied": True}))
         async with request.form() as form:
             for up in form.getlist("files"):

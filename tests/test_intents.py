@@ -25,6 +25,14 @@ from tui.intents import Intent, route
         "请导出一下视频",
         "下载",
         "渲染吧",
+        "send me the video",
+        "Give me the video",
+        "please send me the clip",
+        "can you give me the video?",
+        "send the video to me",
+        "把视频发给我",
+        "视频发给我",
+        "请把视频发给我吧",
     ],
 )
 def test_export(text: str) -> None:
@@ -114,6 +122,9 @@ def test_a_sent_file_is_an_upload(tmp_path: Path) -> None:
         "导出为竖屏1080p",
         "把时长改成8秒",
         "加一个标题「春季促销」",
+        "send me a video of the beach at sunset",
+        "give me the video with louder music",
+        "把视频发给我的同事之前先加个标题",
     ],
 )
 def test_the_rest_is_an_agent_turn(text: str) -> None:

@@ -25,7 +25,7 @@ _ZH_OBJ = r"(?:一下)?(?:视频|影片|短片|成片|文件|mp4)?(?:吧|吗|呢
 _EXPORT = re.compile(
     rf"^\s*{_PLEASE}(?:(?:export|download|render|save)(?:\s+and\s+download)?{_OBJ}"
     rf"|(?:send|give)\s+(?:me\s+)?(?:the|my)\s+(?:video|clip|mp4|movie|result)(?:\s+to\s+me)?"
-    rf"|(?:导出|下载|渲染|保存){_ZH_OBJ}|把?(?:视频|影片|短片|成片)(?:发|传|给)(?:给)?我){_END}",
+    rf"|(?:导出|下载|渲染|保存){_ZH_OBJ}|把?(?:视频|影片|短片|成片)(?:发|传|给)(?:给)?我(?:吧|吗|呢)?){_END}",
     re.I,
 )
 _CREDITS = re.compile(

@@ -340,17 +340,29 @@ def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
         else:
             pct = _pct(m.get("volume"))
             sound = f", sound {pct}%" if pct is not None and pct != 100 else ""
-        return "Video", clean(m.get("name") or seg.get("src", "?")), span + sound
+        return "Video", _name(m, seg, "src"), span + sound
     if tt == TRACK_AUDIO:
         pct = _pct(m.get("volume"))
         vol = f", {pct}%" if pct is not None else ""
-        return "BGM", clean(m.get("name") or seg.get("src", "?")), span + vol
+        return "BGM", _name(m, seg, "src"), span + vol
     if tt == TRACK_TEXT:
         # Its colour, when not the white every text has by default: its name, else its hex.
         kind = "Caption" if m.get("role") == "caption" else "Title"
         tint = colour_label(m.get("color")) if colour_hex(m.get("color")) != WHITE else None
-        return kind, f'"{clean(m.get("text", ""))}"', span + (f", {tint}" if tint else "")
-    return clean(f"Track {tt}"), clean(m.get("name") or seg.get("id", "?")), span
+        text = _shown(m.get("text"), "")
+        return kind, f'"{text}"', span + (f", {tint}" if tint else "")
+    return f"Track {_shown(tt, '?')}", _name(m, seg, "id"), span
+
+
+def _shown(value: Any, missing: str) -> str:
+    """A field's value as words; `missing` when absent or not a plain value (never "None",
+    never a dict's repr)."""
+    return clean(value) if isinstance(value, str | int | float) else missing
+
+
+def _name(m: dict, seg: dict, other: str) -> str:
+    """A segment's name, else its `other` field (src, id), else "?"."""
+    return _shown(m.get("name") or seg.get(other) or "?", "?")
 
 
 def _segments(draft: Any) -> list[tuple[Any, dict]]:
@@ -431,7 +443,7 @@ def diff_drafts(before: Any, after: Any) -> list[str]:
         else:
             om, nm = _meta(oseg), _meta(seg)
             diffs = [
-                clean(f"{k} {om.get(k, '-')} → {nm.get(k, '-')}")
+                clean(f"{k} {_shown(om.get(k), '-')} → {_shown(nm.get(k), '-')}")
                 for k in sorted(set(om) | set(nm), key=str)
                 if om.get(k) != nm.get(k)
             ]
