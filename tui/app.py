@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,8 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DirectoryTree, Footer, Header
+from textual.timer import Timer
+from textual.widgets import DirectoryTree, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from tui.app_parts.actions import STILL_WORKING_EVERY, ActionQueue
@@ -49,10 +51,12 @@ from tui.messages import (
     ExportSaved,
     HistoryLoaded,
     JobUpdate,
+    Said,
     StatusLine,
     ToolLine,
     TrackReady,
     TranscriptChunk,
+    Working,
 )
 from widgets.credits import Credits, Jobs
 from widgets.files import FileBrowser, FilesPane
@@ -78,6 +82,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         Binding("ctrl+n", "new_session", "New", priority=True),
         Binding("ctrl+o", "open", "Open", show=False, priority=True),
         Binding("f1", "help", "Help"),
+        Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
     ]
 
     def __init__(
@@ -116,7 +121,11 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         self.marked: list[Path] = []
         self.busy = False
         self._claimed: set[Path] = set()
-        self._actions: asyncio.Queue[tuple[str, str, list[Path]]] = asyncio.Queue()
+        self._actions: asyncio.Queue[tuple[str, str, list[Path], str]] = asyncio.Queue()
+        self._turn_task: asyncio.Task[None] | None = None
+        self._working: Static | None = None  # "⏳ Working… N s" while a turn is in flight
+        self._working_since = 0.0
+        self._working_timer: Timer | None = None
         self._connected = asyncio.Event()  # set when a connect attempt has finished
         self._jobs = 0
         self._following: set[str] = set()
@@ -240,6 +249,38 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
             t.add_status(text)
         self._record(Entry("status", text))
 
+    @on(Said)
+    def _said(self, msg: Said) -> None:
+        if t := self._pane(Transcript):
+            t.add_user(msg.text)
+        self._record(Entry("user", msg.text))
+
+    @on(Working)
+    def _working_msg(self, msg: Working) -> None:
+        """'⏳ Working… N s' from the turn's first byte, each second, until it ends."""
+        if self._working_timer is not None:
+            self._working_timer.stop()
+            self._working_timer = None
+        if self._working is not None:
+            self._working.remove()
+            self._working = None
+        t = self._pane(Transcript)
+        if msg.since is None or t is None:
+            return
+        self._working_since = msg.since
+        self._working = Static(self._working_text(), classes="status working", markup=False)
+        t.mount(self._working)
+        t.scroll_end(animate=False)
+        self._working_timer = self.set_interval(1.0, self._tick_working)
+
+    def _working_text(self) -> str:
+        seconds = int(time.monotonic() - self._working_since)
+        return f"⏳ Working… {seconds} s  (Esc stops waiting)"
+
+    def _tick_working(self) -> None:
+        if self._working is not None and self._working.is_attached:
+            self._working.update(self._working_text())
+
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         """The one place a worker's unexpected failure becomes words (Harlequin's pattern)."""
@@ -251,15 +292,22 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     @on(Prompt.Sent)
     def _prompt(self, event: Prompt.Sent) -> None:
         text = event.text
+        from tui.intents import route  # after the first screen
+
+        intent = route(text)
+        action, arg = intent.action, intent.arg
+        if action == "new":
+            self.clear_finished_jobs()
+        later = action in ("agent", "undo", "new", "export") or (action == "upload" and arg)
+        if self.queued() and later and not (action == "agent" and self.marked):
+            # Shown when its turn comes, so its reply lands under it, not under this one.
+            self.submit(action, arg, said=text)
+            return
         self.transcript.add_user(text)
         self._record(Entry("user", text))
         if text.strip().lower() == "/reconnect":
             self.command_reconnect()
             return
-        from tui.intents import route  # after the first screen
-
-        intent = route(text)
-        action, arg = intent.action, intent.arg
         if action == "help":
             if arg:
                 self.transcript.add_status(f"Unknown command /{arg}", error=True, hint="see below")

@@ -86,3 +86,17 @@ class HistoryLoaded(Message):
     """The resumed session's earlier conversation, to show again above what comes next."""
 
     entries: list[Entry]
+
+
+@dataclass
+class Working(Message):
+    """An agent turn waits on the backend since `since` (time.monotonic()); None: it ended."""
+
+    since: float | None
+
+
+@dataclass
+class Said(Message):
+    """A queued message's turn starts now: its words go above its reply, not above another's."""
+
+    text: str

@@ -1,6 +1,8 @@
 """The Files pane: folders and accepted media only, the highlighted file's facts and a preview.
 
 Enter uploads the highlighted file (DirectoryTree.FileSelected); space marks files for a batch.
+The folder and its open subfolders are watched (watchfiles): files made while the app runs, and
+new exports, show as they come, the cursor staying on the file it was on.
 The facts and the picture come from widgets/media_facts.py (images, a video's first frame, audio
 lengths), in a thread. The preview is real pixels where the terminal draws them (tui/graphics.py
 decides before the app starts; widgets/pixels.py draws) and coloured half-blocks elsewhere, as
@@ -9,6 +11,7 @@ over plain SSH.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DirectoryTree, Static, Tree
+from textual.widgets._directory_tree import DirEntry
 from textual.widgets._tree import TreeNode
 from textual.worker import get_current_worker
 
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from widgets.pixels import Picture
 
 MARK = "● "
+SETTLE_MS = 300  # changes in a burst (a copy, an export landing) make one reload
 
 
 def human_size(n: int) -> str:
@@ -67,8 +72,59 @@ class FileBrowser(DirectoryTree):
     def __init__(self, path: str | Path, *, id: str | None = None) -> None:
         super().__init__(path, id=id)
         self.marked: list[Path] = []
-        # The folder's own name, not its absolute path: stable and short.
-        self.root.set_label(Path(path).resolve().name or str(path))
+        # The folder's own name, not its absolute path: stable and short (never "" for ".").
+        self.root_name = Path(path).resolve().name or str(Path(path).resolve())
+        self.root.set_label(self.root_name)
+        self._watched: list[Path] = []  # the folders the watch worker looks at
+
+    def reset_node(
+        self, node: TreeNode[DirEntry], label: str | Text, data: DirEntry | None = None
+    ) -> FileBrowser:
+        # DirectoryTree relabels the root with its path's name on every reload: "" for ".".
+        return super().reset_node(node, self.root_name if node is self.root else label, data)
+
+    def on_mount(self) -> None:
+        self.follow_folders()
+
+    @on(Tree.NodeExpanded)
+    @on(Tree.NodeCollapsed)
+    def _opened(self, event: Tree.NodeExpanded | Tree.NodeCollapsed) -> None:
+        if sorted(self.open_folders()) != self._watched:  # a reload re-expands: no restart
+            self.follow_folders()
+
+    def open_folders(self) -> list[Path]:
+        """The root and every expanded folder under it: what the tree shows, so what to watch."""
+        found, todo = [], [self.root]
+        while todo:
+            node = todo.pop()
+            if node.data is not None and (node is self.root or node.is_expanded):
+                found.append(node.data.path)
+                todo.extend(n for n in node.children if n.allow_expand)
+        return found
+
+    @work(exclusive=True, group="files-watch", exit_on_error=False)
+    async def follow_folders(self) -> None:
+        """Reload the tree when a shown folder changes (Posting's way: watchfiles.awatch in an
+        exclusive worker, restarted when a folder opens or closes). Not recursive: a big
+        folder's hidden depths cost nothing."""
+        from watchfiles import awatch
+
+        self._watched = sorted(self.open_folders())
+        folders = [p for p in self._watched if p.is_dir()]
+        if not folders:
+            return
+        await asyncio.sleep(0.05)  # a burst of expands restarts this once, not once each
+        async for changes in awatch(
+            *folders, recursive=False, debounce=SETTLE_MS, step=50, ignore_permission_denied=True
+        ):
+            names = {Path(p).name for _, p in changes}
+            if all(n.startswith(".") for n in names):  # partial downloads, editors' swap files
+                continue
+            await self.reload()
+            gone = [p for p in self.marked if not p.exists()]
+            if gone:
+                self.marked = [p for p in self.marked if p.exists()]
+                self.post_message(self.MarksChanged(self, list(self.marked)))
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [

@@ -1,34 +1,78 @@
 """The action queue: what changes the session (uploads, turns, undo, new session, starting
 renders, batches) runs one at a time, in order, served by one worker, so a second action never
-cancels one in flight.
+cancels one in flight. A turn can be stopped waiting on (Esc): its stream is closed, the
+timeline read back, and the turn never sent again (tui/client/turn.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 from textual import work
 
 from tui.app_parts.base import AppPart
-from tui.messages import JobUpdate, StatusLine, ToolLine, TrackReady, TranscriptChunk
+from tui.messages import (
+    JobUpdate,
+    Said,
+    StatusLine,
+    ToolLine,
+    TrackReady,
+    TranscriptChunk,
+    Working,
+)
 
 STILL_WORKING_EVERY = 120.0  # seconds of heartbeats between "⏳ Still working…" lines
 
 
+class StoppedWaiting(Exception):
+    """Esc during a turn: said as the turn's end, in the words _report uses."""
+
+    message = "Stopped waiting for the assistant; the turn was not sent again"
+    hint = "the Tracks pane shows the timeline as the backend has it now"
+
+
 class ActionQueue(AppPart):
-    def submit(self, action: str, arg: str = "", paths: list[Path] | None = None) -> None:
-        """Queue an action that changes the session; they run one at a time, in order."""
-        if self.busy or not self._actions.empty():
-            self.transcript.add_status("(queued: runs after the current step)")
-        self._actions.put_nowait((action, arg, list(paths or [])))
+    def queued(self) -> bool:
+        """Whether an action submitted now waits for another to finish first."""
+        return self.busy or not self._actions.empty()
+
+    def submit(
+        self, action: str, arg: str = "", paths: list[Path] | None = None, said: str = ""
+    ) -> None:
+        """Queue an action that changes the session; they run one at a time, in order.
+
+        `said`: the person's words, shown (and kept) when the action starts, so that the reply
+        to a queued message lands under that message, not under a later one."""
+        if self.queued():
+            self.transcript.add_status(
+                f"Queued: {said} (runs after the current step)"
+                if said
+                else "(queued: runs after the current step)"
+            )
+        else:
+            said = ""  # already shown by the caller
+        self._actions.put_nowait((action, arg, list(paths or []), said))
+
+    def action_stop_waiting(self) -> None:
+        """Esc: stop waiting on the turn in flight (never re-sent: it would run twice)."""
+        if self._turn_task is not None:
+            self._turn_task.cancel()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_waiting":  # Esc means nothing here when no turn is in flight
+            return self._turn_task is not None and len(self.screen_stack) == 1
+        return super().check_action(action, parameters)
 
     @work(exclusive=True, group="actions", exit_on_error=False)
     async def _serve_actions(self) -> None:
         while True:
-            action, arg, paths = await self._actions.get()
+            action, arg, paths, said = await self._actions.get()
             self.busy = True
             try:
+                if said:
+                    self.post_message(Said(said))
                 await self._connected.wait()
                 await self._run_action(action, arg, paths)
             except Exception as exc:  # every failure becomes words; the queue goes on
@@ -81,6 +125,23 @@ class ActionQueue(AppPart):
         await self._refresh(tracks=True)
 
     async def _turn(self, text: str) -> None:
+        """One agent turn, with 'Working… N s' in the transcript until it ends; Esc stops it."""
+        inner = asyncio.create_task(self._stream_turn(text))
+        self._turn_task = inner
+        self.post_message(Working(time.monotonic()))
+        try:
+            await inner
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not inner.cancelled() or (task is not None and task.cancelling()):
+                raise  # the app stops: not Esc
+            await self._refresh(tracks=True, quiet=True)
+            raise StoppedWaiting() from None
+        finally:
+            self._turn_task = None
+            self.post_message(Working(None))
+
+    async def _stream_turn(self, text: str) -> None:
         from tui.client import StateUpdate
         from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 

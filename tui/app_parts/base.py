@@ -50,8 +50,9 @@ class AppPart(App):
     _engine_url: asyncio.Future[str] | None  # the local engine, while it starts
     _connected: asyncio.Event  # set when a connect attempt has finished
     # The action queue (actions.py).
-    _actions: asyncio.Queue[tuple[str, str, list[Path]]]
+    _actions: asyncio.Queue[tuple[str, str, list[Path], str]]  # action, arg, paths, words
     busy: bool
+    _turn_task: asyncio.Task[None] | None  # the agent turn in flight (Esc cancels it)
     _jobs: int
     marked: list[Path]  # marked in Files: the next instruction makes one clip each
     last_source: str  # the last upload's name: the export's, when the timeline names none
@@ -66,7 +67,9 @@ class AppPart(App):
 
     if TYPE_CHECKING:  # the calls across parts, each defined in the part named
         # actions.py
-        def submit(self, action: str, arg: str = "", paths: list[Path] | None = None) -> None: ...
+        def submit(
+            self, action: str, arg: str = "", paths: list[Path] | None = None, said: str = ""
+        ) -> None: ...
         # exports.py
         async def _start_export(self, quality: str, stem: str | None = None) -> None: ...
         def _resume_renders(self) -> Worker[None]: ...

@@ -1,5 +1,6 @@
 """Watch mode in the app: `/watch DIR` or `--watch DIR` runs a Watcher (tui/watch/) on the app's
-backend, and its events feed the queue pane.
+backend, and its events feed the queue pane. The transcript says which instruction it uses, and
+one line per clip made or failed; the credits pane is read again after each render.
 """
 
 from __future__ import annotations
@@ -52,7 +53,17 @@ class WatchMode(AppPart):
                 + ("" if not self._connected.is_set() else " (type /reconnect)")
             )
             return
+        self.transcript.add_status(self._instruction_line(folder))
         self._watch(folder.resolve())
+
+    def _instruction_line(self, folder: Path) -> str:
+        """What `/watch DIR` will tell the assistant for each image, said before it starts."""
+        from tui.watch.scan import folder_instruction
+
+        text, where = folder_instruction(folder, self.watch_prompt)
+        if len(text) > 80:
+            text = text[:79] + "…"
+        return f'Instruction: an image\'s own NAME.txt, else "{text}" ({where})'
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def _watch(self, folder: Path) -> None:
@@ -113,7 +124,18 @@ class WatchMode(AppPart):
             self.post_message(
                 StatusLine(f"Watch {ev.step}: {ev.detail}", error=ev.step == "paused", keep=False)
             )
-        elif ev.step == "failed":
+        elif ev.step == "done":
+            out = f" → {self.shown_path(Path(ev.out))}" if ev.out else ""
+            self.post_message(StatusLine(f"Watch: {ev.file} done{out} ✓", keep=False))
+            self._watch_credits()
+        if ev.step == "failed":
             self.post_message(
                 StatusLine(f"Watch: {ev.file} failed: {ev.detail}", error=True, keep=False)
             )
+            self._watch_credits()  # a failed render's frozen credits are released
+
+    @work(exclusive=True, group="watch-credits", exit_on_error=False)
+    async def _watch_credits(self) -> None:
+        """The credits pane after a watch render: the spend shows without ctrl+r."""
+        if self.client is not None:
+            await self._refresh(credits=True, quiet=True)
