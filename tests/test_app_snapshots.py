@@ -85,3 +85,48 @@ async def test_main_screen_after_a_turn(snapshot, tmp_path: Path) -> None:
         narrow = await _screenshot(pilot)
     assert svg(name="120x40") == wide
     assert svg(name="80x24") == narrow
+
+
+async def test_files_root_names_the_folder(snapshot, tmp_path: Path, monkeypatch) -> None:
+    """You should see, at 80x24, the Files pane focused with its cursor on the root row, which
+    names the folder ("pics", though the app was started on "."), over sub/, beach.jpg and
+    city.png; the transcript says Connecting… and Ready; 100 credits available."""
+    svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
+    app = _app(tmp_path)
+    monkeypatch.chdir(app.folder)
+    app = I2VApp(Path("."))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(Prompt).cursor_blink = False
+        await _until(pilot, lambda: "Ready" in app.transcript.lines())
+        await _until(pilot, lambda: len(app.browser.root.children) == 3)
+        await _until(pilot, lambda: "100 available" in str(app.query_one("#credits").render()))
+        app.browser.focus()
+        shot = await _screenshot(pilot)
+    assert svg(name="80x24") == shot
+
+
+async def test_esc_stops_waiting_on_a_slow_turn(snapshot, tmp_path: Path, monkeypatch) -> None:
+    """You should see, at 80x24, the upload of beach.jpg, then "› make it a 4 second clip" and
+    under it "✗ Stopped waiting for the assistant; the turn was not sent again" with the hint
+    "→ the Tracks pane shows the timeline as the backend has it now"; no "Working…" line is
+    left, and the Tracks pane shows the timeline read back: still empty, the turn's change is not
+    there (an upload alone adds nothing to it)."""
+    monkeypatch.setenv("I2V_ENGINE_TURN_DELAY", "20")  # Esc comes long before the turn ends
+    svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        prompt = app.query_one(Prompt)
+        prompt.cursor_blink = False
+        await _until(pilot, lambda: "Ready" in app.transcript.lines())
+        prompt.value = "/upload beach.jpg"
+        await pilot.press("enter")
+        await _until(pilot, lambda: any("Uploaded" in x for x in app.transcript.lines()))
+        await _until(pilot, lambda: not app.busy)
+        prompt.value = "make it a 4 second clip"
+        await pilot.press("enter")
+        await _until(pilot, lambda: any("Working…" in x for x in app.transcript.lines()))
+        await pilot.press("escape")
+        await _until(pilot, lambda: not app.busy)
+        await _until(pilot, lambda: not any("Working…" in x for x in app.transcript.lines()))
+        shot = await _screenshot(pilot)
+    assert svg(name="80x24") == shot
