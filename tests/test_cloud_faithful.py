@@ -408,3 +408,28 @@ def test_the_local_engine_refuses_a_url_in_its_own_words(engine_url, tmp_path, c
     assert "fetches nothing from the network" in err
     assert err.strip().splitlines()[-1].startswith("error: ")
     assert not (tmp_path / "c.mp4").exists()
+
+
+async def test_a_bare_404_on_a_render_or_its_file_is_a_missing_render(fb, tmp_path) -> None:
+    async with client_for(fb, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        rid = await c.start_render("draft")
+        fb.then("render_status", bare(404))
+        with pytest.raises(ClientError):
+            await c.wait_render(rid)
+        assert c.state.data["renders"][rid]["state"] == "lost"
+        fb.then("download", bare(404))
+        with pytest.raises(ClientError) as gone:
+            await c.download(rid, tmp_path / "x.mp4")
+        assert gone.value.code == 404 and "session" not in str(gone.value)
+    assert fb.count("session") == 1  # no session was thrown away for it
+
+
+async def test_a_table_code_over_500_is_no_server_blip_to_poll_again(fb, tmp_path) -> None:
+    async with client_for(fb, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        rid = await c.start_render("draft")
+        fb.then("render_status", fail(402, 2001, "out of credits"))
+        with pytest.raises(OutOfCredits):
+            await c.wait_render(rid)
+    assert fb.count("render_status") == 1  # 2001 is not a 5xx: said at once, not polled again

@@ -104,7 +104,8 @@ def error_for(
             "the token was refused twice", code=code, hint="check NEMO_TOKEN or the backend"
         )
     if code == SESSION_NOT_FOUND:
-        return ClientError("the session was lost twice", code=code, hint="start a new one")
+        # Said of a session-scoped call after its retry, or of a render gone (a bare 404).
+        return ClientError(f"the session was lost ({msg})", code=code, hint="start a new one")
     if code == RATE_LIMITED:
         return ClientError(
             "the backend is rate limiting us", code=code, hint="wait a minute and try again"

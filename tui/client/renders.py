@@ -108,7 +108,9 @@ class RenderCalls(TransferCalls):
                     self.state.update_render(render_id, state="lost")
                 # Polling is a GET: a dropped connection or a gateway's 5xx is tried again,
                 # a few times in a row at most.
-                if not (exc.transient or (exc.code or 0) >= 500) or blips >= POLL_BLIPS:
+                # 5xx only: the table's codes (1002, 2001, 4001…) are over 500 too.
+                server = exc.code is not None and 500 <= exc.code < 600
+                if not (exc.transient or server) or blips >= POLL_BLIPS:
                     raise
                 blips += 1
                 await asyncio.sleep(self.poll_interval)
