@@ -29,6 +29,7 @@ from tui.protocol import (
     SESSION_NOT_FOUND,
     TOKEN_EXPIRED,
     UNSUPPORTED_TYPE,
+    FinalText,
     diff_drafts,
     parse_event,
     parse_sse_data,
@@ -433,3 +434,20 @@ async def test_a_table_code_over_500_is_no_server_blip_to_poll_again(fb, tmp_pat
         with pytest.raises(OutOfCredits):
             await c.wait_render(rid)
     assert fb.count("render_status") == 1  # 2001 is not a 5xx: said at once, not polled again
+
+
+async def test_the_engine_answers_in_the_sessions_language(engine_url, tmp_path) -> None:
+    """The language the session was opened in reaches the backend: the engine replies to an
+    English message in Chinese in a "zh" session, in English in an "en" one."""
+    from tests.media import photo
+
+    replies = {}
+    for lang in ("zh", "en"):
+        img = photo(tmp_path / f"{lang}.jpg", (64, 48))
+        state = ClientState(tmp_path / f"{lang}.json", "local")
+        async with Client(engine_url, state, language=lang) as c:
+            await c.upload([img])
+            events = [ev async for ev in c.turn("a 2-second clip")]
+        replies[lang] = "".join(e.text for e in events if isinstance(e, FinalText))
+    assert re.search(r"[\u4e00-\u9fff]", replies["zh"]), replies
+    assert not re.search(r"[\u4e00-\u9fff]", replies["en"]), replies
