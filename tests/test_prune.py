@@ -144,7 +144,7 @@ def test_an_upload_used_again_before_removal_is_kept(data: Data) -> None:
     h = data.upload(sid, b"D" * 100, age_days=40)
     from tui.engine import prune as module
 
-    plan_uploads = module._uploads(data.store, NOW, ROOMY)
+    plan_uploads = module._uploads(data.store, module._touches(data.store))
     data.store.add_media(sid, {"hash": h, "file_type": "image"}, Path("x"), "again.png")
     assert not module._remove(data.store, plan_uploads[0], NOW)
     assert (data.root / "media" / f"{h}.png").exists() and data.store.media_paths([h])

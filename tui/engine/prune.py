@@ -14,6 +14,7 @@ transaction that re-checks its conditions, and a file is unlinked only after its
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -83,14 +84,18 @@ def prune(
 ) -> Freed:
     """Prune `store`'s renders and uploads to `limits`; `now` (a Unix time) for tests."""
     now = time.time() if now is None else now
-    renders, uploads = _renders(store), _uploads(store, now, limits)
-    wanted = _wanted(store, now - limits.keep_upload_days * DAY)
+    touches = _touches(store)
+    renders, uploads = _renders(store), _uploads(store, touches)
+    wanted = _wanted(store, touches, now - limits.keep_upload_days * DAY)
     uploads = [u for u in uploads if u.key not in wanted]
-    doomed = [r for r in renders if r.at < now - limits.keep_days * DAY]
-    doomed += [u for u in uploads if u.at < now - limits.keep_upload_days * DAY]
-    left = sum(i.size for i in renders + uploads) + _protected_bytes(store, wanted)
+    old = [r.at < now - limits.keep_days * DAY for r in renders]
+    old += [u.at < now - limits.keep_upload_days * DAY for u in uploads]
+    items = renders + uploads
+    doomed = [i for i, too_old in zip(items, old, strict=True) if too_old]
+    left = sum(i.size for i in items) + _protected_bytes(store, wanted)
     left -= sum(i.size for i in doomed)
-    for item in sorted((i for i in renders + uploads if i not in doomed), key=lambda i: i.at):
+    kept = (i for i, too_old in zip(items, old, strict=True) if not too_old)
+    for item in sorted(kept, key=lambda i: i.at):  # over the cap: the oldest go first
         if left <= limits.keep_bytes:
             break
         doomed.append(item)
@@ -127,50 +132,60 @@ def _renders(store: Store) -> list[_Item]:
     return out
 
 
-def _uploads(store: Store, now: float, limits: Limits) -> list[_Item]:
-    """Every upload, `at` its last use: the latest touch of a session it was added to (made,
-    given media, rendered), else its file's time."""
+def _touches(store: Store) -> dict[int, float]:
+    """Each session's last touch: made, given media, or rendered (three scans, not one a row)."""
     rows = store.all(
-        "SELECT m.hash, m.path, MAX(sm.added_at) AS added, MAX(s.created_at) AS made,"
-        " (SELECT MAX(r.created_at) FROM renders r WHERE r.session_id IN"
-        "   (SELECT session_id FROM session_media WHERE hash=m.hash)) AS rendered"
-        " FROM media m LEFT JOIN session_media sm ON sm.hash=m.hash"
-        " LEFT JOIN sessions s ON s.session_id=sm.session_id GROUP BY m.hash"
+        "SELECT s.session_id AS sid, s.created_at AS made, sm.added AS added,"
+        " r.rendered AS rendered FROM sessions s"
+        " LEFT JOIN (SELECT session_id, MAX(added_at) AS added FROM session_media"
+        "   GROUP BY session_id) sm ON sm.session_id=s.session_id"
+        " LEFT JOIN (SELECT session_id, MAX(created_at) AS rendered FROM renders"
+        "   GROUP BY session_id) r ON r.session_id=s.session_id"
     )
+    return {r["sid"]: max(t or 0.0 for t in (r["made"], r["added"], r["rendered"])) for r in rows}
+
+
+def _uploads(store: Store, touches: dict[int, float]) -> list[_Item]:
+    """Every upload, `at` its last use: the latest touch of a session it was added to, else its
+    file's time; `stamp` its latest addition (re-checked when removing)."""
+    used: dict[str, float] = {}
+    added: dict[str, float] = {}
+    for r in store.all("SELECT session_id, hash, added_at FROM session_media"):
+        h = r["hash"]
+        used[h] = max(used.get(h, 0.0), touches.get(r["session_id"], 0.0))
+        added[h] = max(added.get(h, 0.0), r["added_at"] or 0.0)
     out = []
-    for row in rows:
-        path = Path(row["path"])
-        size = _size(path)
-        times = [t for t in (row["added"], row["made"], row["rendered"]) if t is not None]
-        if not times:
+    for row in store.all("SELECT hash, path FROM media"):
+        h, path = row["hash"], Path(row["path"])
+        at = used.get(h)
+        if at is None:
             try:
-                times = [path.stat().st_mtime]
+                at = path.stat().st_mtime
             except OSError:
-                times = [0.0]
-        out.append(_Item("upload", row["hash"], path, size or 0, max(times), row["added"]))
+                at = 0.0
+        out.append(_Item("upload", h, path, _size(path) or 0, at, added.get(h)))
     return out
 
 
-def _wanted(store: Store, live_since: float) -> set[str]:
-    """The hashes that the drafts of pending and processing renders and the current drafts of
-    live sessions name (a draft names its media by hash, as text within its JSON)."""
-    texts = [
-        r["draft"]
-        for r in store.all("SELECT draft FROM renders WHERE status IN ('pending','processing')")
-    ]
-    texts += [
-        r["draft"]
+HASH = re.compile(r"[0-9a-f]{64}")  # how a draft names an upload: its sha256, as `src`
+
+
+def _wanted(store: Store, touches: dict[int, float], live_since: float) -> set[str]:
+    """The uploads that the drafts of pending and processing renders and the current drafts of
+    live sessions name."""
+    named: set[str] = set()
+    for r in store.all("SELECT draft FROM renders WHERE status IN ('pending','processing')"):
+        named.update(HASH.findall(r["draft"]))
+    live = [sid for sid, at in touches.items() if at >= live_since]
+    for start in range(0, len(live), 500):  # SQLite's bound-parameter limit
+        part = live[start : start + 500]
         for r in store.all(
             "SELECT d.draft FROM sessions s JOIN drafts d ON d.session_id=s.session_id"
-            " AND d.version=s.version WHERE MAX(s.created_at,"
-            " COALESCE((SELECT MAX(added_at) FROM session_media WHERE session_id=s.session_id), 0),"
-            " COALESCE((SELECT MAX(created_at) FROM renders WHERE session_id=s.session_id), 0))"
-            " >= ?",
-            live_since,
-        )
-    ]
-    hashes = {r["hash"] for r in store.all("SELECT hash FROM media")}
-    return {h for h in hashes if any(h in t for t in texts)}
+            f" AND d.version=s.version WHERE s.session_id IN ({','.join('?' * len(part))})",
+            *part,
+        ):
+            named.update(HASH.findall(r["draft"]))
+    return named
 
 
 def _protected_bytes(store: Store, wanted: set[str]) -> int:
