@@ -441,7 +441,7 @@ def test_the_command_line_starts_the_app_watching(tmp_path: Path) -> None:
 
 
 async def test_at_80x24_a_new_render_scrolls_into_sight(tmp_path: Path) -> None:
-    """The side column scrolls at 80x24: a render's progress row is brought into view."""
+    """Under Tracks the side column scrolls at 80x24: a render's progress row is in view."""
     folder = pics(tmp_path)
     app = I2VApp(folder, export_quality="draft")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -449,8 +449,7 @@ async def test_at_80x24_a_new_render_scrolls_into_sight(tmp_path: Path) -> None:
         await say(pilot, f"/upload {folder / 'beach.jpg'}")
         await say(pilot, "a 2 second clip, title 'Hello' for 1 s, lo-fi music at 35%")
         await until(pilot, lambda: "Title" in tracks_text(app), timeout=120, what="tracks")
-        side = app.query_one("#side")
-        assert side.scroll_offset.y == 0
+        side = app.query_one("#side-rest")
         await say(pilot, "/export")
         await until(
             pilot,
@@ -460,6 +459,182 @@ async def test_at_80x24_a_new_render_scrolls_into_sight(tmp_path: Path) -> None:
         row = next(r for r in app.query(JobRow) if r.label.startswith("Render"))
         await until(
             pilot,
-            lambda: side.scroll_offset.y > 0 and side.content_region.contains_region(row.region),
+            lambda: side.content_region.contains_region(row.region),
             what="the render row in sight",
         )
+
+
+# ---- the side column, the transcript's end, focus and errors without colour (issue 15) ------
+
+
+def _whole_on_screen(app: I2VApp, widget) -> bool:
+    return widget.region.height > 0 and app.screen.region.contains_region(widget.region)
+
+
+async def _three_tracks(pilot, folder: Path) -> None:
+    await ready(pilot)
+    await say(pilot, f"/upload {folder / 'beach.jpg'}")
+    await say(pilot, "a 1 second clip, title 'Hi' for 1 s, lo-fi music at 35%")
+    await until(pilot, lambda: "Title" in tracks_text(pilot.app), timeout=120, what="tracks")
+    await until(pilot, lambda: not pilot.app.busy, what="turn over")
+
+
+async def test_at_80x24_ten_jobs_leave_tracks_whole_and_new_clears_finished(
+    tmp_path: Path,
+) -> None:
+    """Ten jobs (eight uploads, two draft renders): Tracks keeps its title and every track, the
+    jobs list is the 3 newest finished ones and '+7 earlier'; /new empties it."""
+    from widgets.credits import Jobs
+
+    folder = pics(tmp_path)
+    app = I2VApp(folder, export_quality="draft")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _three_tracks(pilot, folder)
+        for _ in range(7):
+            await say(pilot, f"/upload {folder / 'city.png'}")
+        await say(pilot, "/export")
+        await say(pilot, "/export")
+        jobs = app.query_one(Jobs)
+        await until(
+            pilot,
+            lambda: (
+                not app.busy
+                and jobs.earlier == 7
+                and len(jobs.rows()) == 3
+                and all(r.state == "done" for r in jobs.rows())
+            ),
+            timeout=120,
+            what="ten jobs finished",
+        )
+        await until(pilot, lambda: "Saved exports/beach-2.mp4" in lines(app), what="saved")
+        await pilot.pause()
+        tracks = app.query_one(Tracks)
+        assert _whole_on_screen(app, tracks) and tracks.region.height >= 2 + 6
+        assert app.query_one("#side").region.contains_region(tracks.region)
+        # Newest first: the second render, the first, then the last upload.
+        assert [r.label for r in jobs.rows()] == ["beach-2.mp4", "beach.mp4", "Uploaded city.png"]
+        assert str(app.query_one("#jobs-earlier").render()) == "+7 earlier"
+        assert app.query_one("#jobs-earlier").display
+        await say(pilot, "/new")
+        await until(pilot, lambda: "New session: an empty timeline" in lines(app), what="/new")
+        await until(pilot, lambda: "Title" not in tracks_text(app), what="empty timeline")
+        assert jobs.rows() == [] and jobs.earlier == 0
+        assert not app.query_one("#jobs-earlier").display
+        # A job after /new is listed alone.
+        await say(pilot, f"/upload {folder / 'beach.jpg'}")
+        await until(pilot, lambda: [r.state for r in jobs.rows()] == ["done"], what="upload")
+
+
+async def test_at_100x30_the_watch_pane_shows_every_row_and_its_summary(tmp_path: Path) -> None:
+    """Watching with a full Tracks pane: Tracks whole, and the Watch pane (four images) whole,
+    its summary on its bottom border."""
+    folder = pics(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    app = I2VApp(
+        folder,
+        watch=inbox,
+        watch_prompt="a 1 second 720p clip",
+        export_quality="draft",
+        watch_settle=0.3,
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _three_tracks(pilot, folder)
+        queue = app.query_one(WatchQueue)
+        for i in range(4):
+            photo(inbox / f"drop{i}.png", (64, 48), seed=i)
+        await until(pilot, lambda: len(queue.steps) == 4, what="four rows")
+        await pilot.pause()
+        assert _whole_on_screen(app, app.query_one(Tracks))
+        assert app.query_one("#side-rest").region.contains_region(queue.region)
+        assert queue.border_subtitle  # drawn on the bottom border, which is on screen
+        assert queue.region.height >= 2 + 1 + 4  # borders, header and the four rows
+        await pilot.press("ctrl+q")
+
+
+async def test_the_transcript_stays_at_its_end_after_resize_t_and_history(tmp_path: Path) -> None:
+    """At 80x24, a transcript at its end stays there through a resize, `t` and the history
+    shown; one scrolled up stays where it was."""
+    from tui.history import Entry
+    from tui.messages import HistoryLoaded
+
+    folder = pics(tmp_path)
+    app = I2VApp(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = app.transcript
+        await _three_tracks(pilot, folder)
+        await say(pilot, "/help")
+        await until(pilot, lambda: t.max_scroll_y > 10, what="a transcript taller than its view")
+
+        async def at_end(what: str) -> None:
+            await pilot.pause()
+            await until(pilot, lambda: t.max_scroll_y > 0 and t.scroll_y == t.max_scroll_y, 5, what)
+
+        await at_end("at the end")
+        await pilot.resize_terminal(100, 30)
+        await at_end("at the end after growing")
+        await pilot.resize_terminal(80, 24)
+        await at_end("at the end after shrinking")
+        t.focus()
+        before = t.max_scroll_y
+        await pilot.press("t")  # tool details: the content grows under the view
+        await until(pilot, lambda: t.max_scroll_y > before, 5, "tool details shown")
+        await at_end("at the end after t")
+        app.post_message(HistoryLoaded([Entry("user", "earlier words")] * 30))
+        await until(pilot, lambda: "earlier words" in lines(app), 5, "history shown")
+        await at_end("at the end after the history")
+        # Scrolled up by the person: a resize and `t` leave the view where it is.
+        await pilot.press("home")
+        await pilot.pause()
+        assert t.scroll_y == 0
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert t.scroll_y == 0 and t.max_scroll_y > 0
+        # Back at the end, it follows again.
+        await pilot.press("end")
+        await pilot.resize_terminal(80, 24)
+        await at_end("following again")
+
+
+async def test_no_color_focus_and_errors_show_by_shape_and_attribute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under NO_COLOR (and in 16 colours, where every border is one cyan) the focused pane has a
+    heavy border, the others round; an error line is bold and reversed at full contrast."""
+    from rich.style import Style
+
+    from widgets.credits import Jobs
+    from widgets.transcript import Transcript
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    folder = pics(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    app = I2VApp(folder, watch=inbox, watch_prompt="a 1 second clip", watch_settle=0.3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.no_color
+        await ready(pilot)
+        await until(pilot, lambda: app.query(WatchQueue), what="the watch pane")
+        await say(pilot, "/upload")
+        await until(pilot, lambda: "✗ Upload what?" in lines(app), what="the error line")
+        error = app.transcript.query(".error").last()
+        assert {"bold", "reverse"} <= set(str(error.styles.text_style).split())
+        style = Style.parse(str(error.rich_style))
+        assert style.bold and style.reverse
+        # Reversed full foreground: the line is drawn in the background's colour on the
+        # foreground's, not grey on grey.
+        assert error.styles.color == app.current_theme.to_color_system().foreground
+        panes = {
+            FilesPane: app.browser,
+            Transcript: app.transcript,
+            Tracks: app.query_one(Tracks),
+            WatchQueue: app.query_one(WatchQueue),
+        }
+        for kind, target in panes.items():
+            target.focus()
+            await pilot.pause()
+            borders = {k: app.query_one(k).styles.border_top[0] for k in [*panes, Jobs]}
+            assert borders[kind] == "heavy", (kind, borders)
+            assert all(b == "round" for k, b in borders.items() if k is not kind), borders

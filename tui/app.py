@@ -141,11 +141,15 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         with Vertical(id="main"):
             yield FilesPane(self.folder, graphics=self.graphics, id="files")
             yield Transcript(id="transcript")
-            with VerticalScroll(id="side"):
-                yield Tracks(id="tracks")
-                yield Jobs(id="jobs")
-                # The watch queue pane (widgets/queue.py) mounts here when watching.
-                yield Vertical(id="queue-slot")
+            # Scrolled by the focus moving through its panes, never a Tab stop of its own (it
+            # would be one nothing shows, where typed text goes nowhere).
+            with Vertical(id="side"):
+                yield Tracks(id="tracks")  # always whole: only what is under it scrolls
+                with VerticalScroll(id="side-rest", can_focus=False):
+                    # The watch queue pane (widgets/queue.py) mounts here when watching: first,
+                    # and no taller than what it has, so its summary (last row) shows.
+                    yield Vertical(id="queue-slot")
+                    yield Jobs(id="jobs")
         yield Prompt(id="prompt")
         yield Footer()
 

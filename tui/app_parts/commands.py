@@ -18,6 +18,7 @@ from pathlib import Path
 from textual import work
 
 from tui.app_parts.base import AppPart
+from widgets.credits import Jobs
 
 HELP = """\
 **Say what you want**, e.g. *"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi
@@ -71,7 +72,13 @@ class Commands(AppPart):
         self.submit("undo")
 
     def command_new_session(self) -> None:
+        self.clear_finished_jobs()
         self.submit("new")
+
+    def clear_finished_jobs(self) -> None:
+        """A new session starts with only the jobs still running in the Jobs pane."""
+        if jobs := self._pane(Jobs):
+            jobs.clear_finished()
 
     def command_help(self) -> None:
         self.transcript.add_markdown(HELP)
