@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from tests.media import photo
 from tests.test_app import lines, pics, ready, say, until
@@ -59,6 +60,15 @@ async def test_tab_never_stops_where_nothing_shows_and_the_root_names_the_folder
         # Text typed after a round of Tab lands in the prompt, not in a hidden stop.
         await pilot.press("h", "i")
         assert app.query_one(Prompt).value == "hi"
+        # A path pasted while a pane that takes no text has the focus goes to the prompt
+        # (the terminal's paste reaches the app first, as here).
+        app.query_one(Prompt).value = ""
+        app.transcript.focus()
+        await pilot.pause()
+        app.post_message(events.Paste(f"{folder / 'beach.jpg'}\nsecond line"))
+        await until(pilot, lambda: isinstance(app.focused, Prompt), 5, "the prompt focused")
+        assert app.query_one(Prompt).value == str(folder / "beach.jpg")
+        app.query_one(Prompt).value = ""
         app.browser.focus()
         await pilot.pause()
         assert app.browser.cursor_line == 0 and "pics" in str(app.browser.cursor_node.label)

@@ -28,12 +28,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import DirectoryTree, Footer, Header, Static
+from textual.widgets import DirectoryTree, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui.app_parts.actions import STILL_WORKING_EVERY, ActionQueue
@@ -334,10 +334,25 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         else:
             self.submit(action, arg)
 
+    async def on_event(self, event: events.Event) -> None:
+        # A path pasted (or dropped) while a pane that takes no text has the focus goes to
+        # the prompt, not nowhere: the terminal's paste comes here before any pane sees it.
+        if isinstance(event, events.Paste) and not event.is_forwarded and event.text:
+            prompt = self._pane(Prompt)
+            mine = len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+            if prompt is not None and mine:  # not the palette's input, nor the prompt
+                prompt.focus()
+                prompt.insert_text_at_cursor(event.text.splitlines()[0])
+                return
+        await super().on_event(event)
+
     @on(DirectoryTree.FileSelected)
     def _file(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
         said = f"/upload {self.shown_path(event.path)}"
+        if self.queued():  # shown when it starts, above its own result
+            self.submit("upload", str(event.path), said=said)
+            return
         self.transcript.add_user(said)
         self._record(Entry("user", said))
         self.submit("upload", str(event.path))
