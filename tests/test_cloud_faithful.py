@@ -9,6 +9,7 @@ import json
 import os
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given, settings
@@ -451,3 +452,34 @@ async def test_the_engine_answers_in_the_sessions_language(engine_url, tmp_path)
         replies[lang] = "".join(e.text for e in events if isinstance(e, FinalText))
     assert re.search(r"[\u4e00-\u9fff]", replies["zh"]), replies
     assert not re.search(r"[\u4e00-\u9fff]", replies["en"]), replies
+
+
+def test_a_render_id_from_the_backend_is_one_path_part_and_a_safe_file_name() -> None:
+    from tui.client.transfer import file_stem, in_path
+
+    assert in_path("render_1") == "render_1" and in_path("a/../b?c") == "a%2F..%2Fb%3Fc"
+    for rid in ("../../etc/passwd", "..", "/abs", "a\\b", ".hidden", ""):
+        stem = file_stem(rid)
+        assert stem and "/" not in stem and "\\" not in stem and not stem.startswith("."), rid
+
+
+async def test_a_resumed_render_with_an_odd_id_lands_in_the_folder_asked(fb, tmp_path) -> None:
+    rid = f"..evil{HOSTILE}?x=1"
+    seen: list[str] = []
+
+    def answer(request):
+        seen.append(request.url.path)
+        url = f"{fb.url}/cdn/clip.mp4"
+        return JSONResponse(env({"id": rid, "status": "completed", "outputUrl": url}))
+
+    fb.then("render_status", answer)
+    out = tmp_path / "exports"
+    async with client_for(fb, tmp_path) as c:
+        await c.connect()
+        c.state.add_render(clean(rid), owner="cli", state="rendering")
+        [done] = await c.resume_renders(default_dir=out)
+    assert done.error == "" and done.path == out / "evil_x_1.mp4"
+    assert done.path.read_bytes() == fb.video
+    [path] = seen  # one path part, sent quoted: the query is the id's, not a query
+    head, _, part = path.rpartition("/")
+    assert (head, unquote(part)) == ("/api/render/proxy/lambda", "..evil?x=1")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.client.errors import ClientError
-from tui.client.transfer import TransferCalls, unique_path
+from tui.client.transfer import TransferCalls, file_stem, in_path, unique_path
 from tui.client.wire import json_body, retry_after
 from tui.protocol import SESSION_NOT_FOUND, RenderStatus, draft_ready, read_render_status
 
@@ -91,7 +91,7 @@ class RenderCalls(TransferCalls):
         """The status, and the seconds the backend asks us to wait before the next poll (its
         Retry-After, at most 5 minutes; None without a usable one)."""
         data, resp = await self._request(
-            "GET", f"/api/render/proxy/lambda/{render_id}", session_scoped=False
+            "GET", f"/api/render/proxy/lambda/{in_path(render_id)}", session_scoped=False
         )
         status = read_render_status(json_body(resp) or data, render_id)
         return status, retry_after(resp, None)  # None: poll at our own pace
@@ -133,7 +133,7 @@ class RenderCalls(TransferCalls):
 
     async def cancel_render(self, render_id: str) -> RenderStatus:
         data = await self._call(
-            "POST", f"/api/render/proxy/lambda/{render_id}/cancel", session_scoped=False
+            "POST", f"/api/render/proxy/lambda/{in_path(render_id)}/cancel", session_scoped=False
         )
         self.state.update_render(render_id, state="cancelled")
         return read_render_status(data, render_id)
@@ -168,7 +168,7 @@ class RenderCalls(TransferCalls):
         async def one(rid: str, info: dict) -> Resumed:
             target = info.get("target")
             if not target and default_dir is not None:
-                target = str(Path(default_dir) / f"{rid}.mp4")
+                target = str(Path(default_dir) / f"{file_stem(rid)}.mp4")
             if not target:
                 return Resumed(rid, None, None, "no download target saved")
             dest = Path(target)

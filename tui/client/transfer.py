@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -101,7 +103,7 @@ class TransferCalls(Connection):
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.part")
-        url = f"{self.base_url}/api/render/proxy/{render_id}/download"
+        url = f"{self.base_url}/api/render/proxy/{in_path(render_id)}/download"
         if status and status.output_url and status.output_url.startswith(("http://", "https://")):
             url = status.output_url  # the cloud's CDN, or the engine's own link
         # Our token goes only to our backend, never to a CDN on another host.
@@ -175,6 +177,16 @@ def _files(data: Any) -> list[dict]:
     controls: the app shows them and names exports after them."""
     files = data.get("files") if isinstance(data, dict) else None
     return [clean_obj(f) for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+
+def in_path(render_id: str) -> str:
+    """A render id (the backend's own, which it may make of anything) as one URL path part."""
+    return quote(render_id, safe="")
+
+
+def file_stem(render_id: str) -> str:
+    """A render id as a file name in a folder of ours: no separator, no `..`, no dot first."""
+    return re.sub(r"[^\w.-]", "_", render_id).lstrip(".")[:100] or "render"
 
 
 def unique_path(path: Path) -> Path:
