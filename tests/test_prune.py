@@ -51,8 +51,10 @@ class Data:
             )
         return h
 
-    def use_in_draft(self, sid: int, h: str) -> None:
+    def use_in_draft(self, sid: int, h: str, age_days: float = 0.0) -> None:
+        """A turn that puts `h` in the draft, `age_days` ago (the schema's trigger records it)."""
         self.store.push_draft(sid, {"d": 1000, "t": [{"tt": 0, "s": [{"src": h}]}]}, "img")
+        self._age("session_touched", "at", "session_id", sid, age_days)
 
     def render(
         self, sid: int, rid: str, age_days: float, size: int = 1000, done: bool = True
@@ -113,13 +115,13 @@ def test_uploads_of_untouched_sessions_go_what_live_work_needs_stays(data: Data)
     gone = data.upload(stale, b"A" * 300, age_days=40)
     # A render still waiting for a worker, in an old session: its picture stays.
     needed = data.upload(stale, b"B" * 300, age_days=40)
-    data.use_in_draft(stale, needed)
+    data.use_in_draft(stale, needed, age_days=40)
     data.render(stale, "r_pending", age_days=40, done=False)
-    data.use_in_draft(stale, gone)  # the stale session's current draft: not live, no shield
+    data.use_in_draft(stale, gone, age_days=40)  # a stale session's draft: not live, no shield
     # A live session's current draft names this one: it stays even at a cap of 0 bytes.
     live = data.session(age_days=1)
     drafted = data.upload(live, b"C" * 300, age_days=1)
-    data.use_in_draft(live, drafted)
+    data.use_in_draft(live, drafted, age_days=1)
     freed = prune(data.store, Limits(14, 30, 0), now=NOW)
     assert freed.uploads == [gone]
     assert not (data.root / "media" / f"{gone}.png").exists()
@@ -127,6 +129,21 @@ def test_uploads_of_untouched_sessions_go_what_live_work_needs_stays(data: Data)
     assert [m["hash"] for m in data.store.session_media(stale)] == [needed]
     assert data.store.render("r_pending")["status"] == "pending"
     assert (data.root / "media" / f"{drafted}.png").exists()
+
+
+def test_a_turn_in_an_old_session_keeps_its_uploads(data: Data) -> None:
+    """Made and given its picture 40 days ago, its draft changed today (an agent turn or an
+    undo, recorded by the schema's trigger): live, so its picture stays."""
+    sid = data.session(age_days=40)
+    h = data.upload(sid, b"F" * 300, age_days=40)
+    data.use_in_draft(sid, h, age_days=40)
+    assert prune(data.store, ROOMY, now=NOW, dry_run=True).uploads == [h]
+    data.store.step_draft(sid, -1)  # an undo, now: the trigger stamps the session
+    data.store.step_draft(sid, +1)
+    touched = data.store.one("SELECT at FROM session_touched WHERE session_id=?", sid)["at"]
+    assert abs(touched - time.time()) < 60
+    freed = prune(data.store, Limits(14, 30, 0), now=NOW)
+    assert freed.uploads == [] and data.store.media_paths([h])
 
 
 def test_over_the_size_cap_the_oldest_go_first(data: Data) -> None:

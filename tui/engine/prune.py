@@ -1,10 +1,10 @@
 """Storage that does not grow forever: old renders and unused uploads go, oldest first.
 
 A finished render older than `keep_days` loses its MP4; an upload goes when no session that uses
-it was touched (made, given media, rendered) in `keep_upload_days`; then, while everything left
-is over `keep_bytes`, the oldest of either goes. Never touched: anything a pending or processing
-render's draft names, the MP4 of a render not completed, and an upload named by the current draft
-of a session touched within `keep_upload_days` (a live one).
+it was touched (made, given media, its draft changed, rendered) in `keep_upload_days`; then,
+while everything left is over `keep_bytes`, the oldest of either goes. Never touched: anything
+a pending or processing render's draft names, the MP4 of a render not completed, and an upload
+named by the current draft of a session touched within `keep_upload_days` (a live one).
 
 Safe beside a running engine (`i2v-flow gc` opens the same SQLite file): each removal is a
 transaction that re-checks its conditions, and a file is unlinked only after its row says so
@@ -133,16 +133,21 @@ def _renders(store: Store) -> list[_Item]:
 
 
 def _touches(store: Store) -> dict[int, float]:
-    """Each session's last touch: made, given media, or rendered (three scans, not one a row)."""
+    """Each session's last touch: made, given media, its draft changed (a turn, an undo), or
+    rendered (a few scans, not one a row)."""
     rows = store.all(
         "SELECT s.session_id AS sid, s.created_at AS made, sm.added AS added,"
-        " r.rendered AS rendered FROM sessions s"
+        " r.rendered AS rendered, t.at AS drafted FROM sessions s"
+        " LEFT JOIN session_touched t ON t.session_id=s.session_id"
         " LEFT JOIN (SELECT session_id, MAX(added_at) AS added FROM session_media"
         "   GROUP BY session_id) sm ON sm.session_id=s.session_id"
         " LEFT JOIN (SELECT session_id, MAX(created_at) AS rendered FROM renders"
         "   GROUP BY session_id) r ON r.session_id=s.session_id"
     )
-    return {r["sid"]: max(t or 0.0 for t in (r["made"], r["added"], r["rendered"])) for r in rows}
+    return {
+        r["sid"]: max(t or 0.0 for t in (r["made"], r["added"], r["rendered"], r["drafted"]))
+        for r in rows
+    }
 
 
 def _uploads(store: Store, touches: dict[int, float]) -> list[_Item]:

@@ -63,6 +63,16 @@ MIGRATIONS: tuple[str, ...] = (
     SCHEMA,
     # 2: the per-request counts of a user's renders in flight, and the start-up requeue.
     "CREATE INDEX IF NOT EXISTS renders_status ON renders (status, user_id);",
+    # 3: storage pruning (tui/engine/prune.py): when a session's draft last changed (a turn, an
+    # undo), which nothing else records, and an upload's sessions by its hash.
+    """
+CREATE TABLE IF NOT EXISTS session_touched (session_id INTEGER PRIMARY KEY, at REAL NOT NULL);
+CREATE TRIGGER IF NOT EXISTS sessions_touched AFTER UPDATE OF version ON sessions BEGIN
+  INSERT OR REPLACE INTO session_touched
+  VALUES (NEW.session_id, (julianday('now') - 2440587.5) * 86400.0);
+END;
+CREATE INDEX IF NOT EXISTS session_media_hash ON session_media (hash);
+""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LEGACY_VERSIONS = {1877644647: 1}  # crc32(SCHEMA) & 0x7FFFFFFF, stamped before numbering
