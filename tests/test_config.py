@@ -90,6 +90,14 @@ def test_the_old_environment_variables_win_over_the_file(tmp_path):
     assert both.settings.api == "http://x:2"
 
 
+def test_api_cloud_in_the_file_means_the_service(tmp_path):
+    from tui.backend import choose
+
+    loaded = load({"I2V_FLOW_CONFIG": str(write(tmp_path, 'api = "cloud"\n'))})
+    assert loaded.settings.api == "cloud" and loaded.sources["api"] == "file"
+    assert choose(loaded.settings.api).url == CLOUD_URL
+
+
 BAD = [
     ('prompt = "ok"\nqualty = "draft"\n', 2, "unknown key 'qualty' (known: prompt, quality"),
     ('prompt = "ok"\n\nquality = "ultra"\n', 3, "quality: must be one of high, standard, draft"),

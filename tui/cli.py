@@ -38,7 +38,10 @@ settings: flags, then I2V_FLOW_API / NEMO_TOKEN / I2V_FLOW_PREVIEW, then the con
 
 def api_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--api", metavar="URL", help="backend URL (default: the embedded engine; env I2V_FLOW_API)"
+        "--api",
+        metavar="URL",
+        help="backend URL, or 'cloud' for the NemoVideo service (default: the embedded engine;"
+        " env I2V_FLOW_API)",
     )
 
 

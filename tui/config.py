@@ -173,8 +173,8 @@ def _folder(value: Any) -> Path:
 
 def _url(value: Any) -> str:
     url = _text(value).strip()
-    if not re.match(r"^(https?|http\+unix)://\S", url):
-        raise ValueError(f"must be an http:// or https:// URL, not {value!r}")
+    if url != "cloud" and not re.match(r"^(https?|http\+unix)://\S", url):
+        raise ValueError(f"must be an http:// or https:// URL or \"cloud\", not {value!r}")
     return url
 
 
