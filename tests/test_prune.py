@@ -258,17 +258,21 @@ def test_gc_beside_a_running_engine(engines: list[EngineProc], tmp_path: Path) -
         d.store.close()
 
 
-def test_orphan_files_left_by_a_crash_go_once_old(data: Data) -> None:
+def test_files_no_row_names_go_once_a_day_old(data: Data) -> None:
     orphan = data.root / "media" / ("f" * 64 + ".png")
     orphan.write_bytes(b"x")
     fresh = data.root / "media" / ("e" * 64 + ".png")
     fresh.write_bytes(b"x")
     partial = data.root / "media" / ".up-123"
     partial.write_bytes(b"x")
-    for p in (orphan, partial):
+    lost_clip = data.root / "renders" / "r_gone.mp4"
+    lost_clip.write_bytes(b"x")
+    kept = data.render(data.session(), "r_kept", age_days=2)
+    for p in (orphan, partial, lost_clip, kept):
         os.utime(p, (NOW - 2 * DAY, NOW - 2 * DAY))
     prune(data.store, ROOMY, now=NOW)
     assert not orphan.exists() and fresh.exists() and partial.exists()
+    assert not lost_clip.exists() and kept.exists()
 
 
 def test_limits_from_the_settings() -> None:

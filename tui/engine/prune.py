@@ -25,7 +25,7 @@ from tui.engine.store import Store
 DAY = 86400.0
 GB = 1000**3  # as `human` counts
 PRUNED = "this render was pruned after {days} days; render it again"
-ORPHAN_AGE = DAY  # a file in media/ that no row names, this old, is left from a crash: removed
+ORPHAN_AGE = DAY  # a file that no row names, this old, is left from a crash: removed
 
 
 @dataclass(frozen=True)
@@ -237,16 +237,23 @@ def _still_wanted(db: sqlite3.Connection, item: _Item) -> bool:
 
 
 def _sweep_orphans(store: Store, now: float) -> None:
-    """Files in media/ that no row names (a crash between a row and its file): old ones go."""
-    known = {os.path.basename(r["path"]) for r in store.all("SELECT path FROM media")}
-    for p in (store.path.parent / "media").glob("*.*"):
-        if p.name in known or p.name.startswith("."):
-            continue
-        try:
-            if p.is_file() and p.stat().st_mtime < now - ORPHAN_AGE:
-                p.unlink()
-        except OSError:
-            continue
+    """Files that no row names (a crash between a row and its file), in media/ and renders/:
+    those older than ORPHAN_AGE go (a newer one may be a row's, about to be written)."""
+    data = store.path.parent
+    media = {os.path.basename(r["path"]) for r in store.all("SELECT path FROM media")}
+    renders = {
+        os.path.basename(r["output"])
+        for r in store.all("SELECT output FROM renders WHERE output IS NOT NULL")
+    }
+    for folder, known in ((data / "media", media), (data / "renders", renders)):
+        for p in folder.glob("*.*"):
+            if p.name in known or p.name.startswith("."):  # .up-* and .*.part: in progress
+                continue
+            try:
+                if p.is_file() and p.stat().st_mtime < now - ORPHAN_AGE:
+                    p.unlink()
+            except OSError:
+                continue
 
 
 def human(n: float) -> str:
