@@ -4,17 +4,18 @@ does, and slow turns that show they are working and can be stopped waiting on.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from textual import events
+from textual.widgets import Static
 
 from tests.media import photo
 from tests.test_app import lines, pics, ready, say, until
 from tui.app import I2VApp
 from widgets.credits import Credits
 from widgets.prompt import Prompt
-from widgets.transcript import Transcript
 
 
 @pytest.fixture(autouse=True)
@@ -143,49 +144,69 @@ def working_lines(app: I2VApp) -> list[str]:
     return [ln for ln in app.transcript.lines() if ln.startswith("⏳ Working…")]
 
 
-async def test_a_slow_turn_shows_it_works_esc_stops_waiting_replies_stay_under_their_message(
+def working_seconds(app: I2VApp) -> int | None:
+    found = re.findall(r"⏳ Working… (\d+) s", "\n".join(working_lines(app)))
+    return int(found[0]) if found else None
+
+
+async def test_a_slow_turn_shows_it_is_working_and_esc_stops_waiting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("I2V_ENGINE_TURN_DELAY", "2.5")  # the embedded engine inherits it
+    monkeypatch.setenv("I2V_ENGINE_TURN_DELAY", "8")  # the embedded engine inherits it
     app = I2VApp(pics(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        await say(pilot, "/upload beach.jpg")
-        await until(pilot, lambda: "Uploaded beach.jpg" in lines(app), what="uploaded")
-        await until(pilot, lambda: not app.busy, what="idle")
-        # A slow turn: "Working… N s" from the start, counting each second.
-        await say(pilot, "make it a 3-second clip")
-        await until(pilot, lambda: working_lines(app), 5, "working line")
-        assert working_lines(app)[0].startswith("⏳ Working… 0 s")
-        assert "Esc stops waiting" in working_lines(app)[0]
-        await until(pilot, lambda: "⏳ Working… 1 s" in "".join(working_lines(app)), 5, "1 s")
-        # Esc stops waiting: one line says so, the timeline is read back, nothing re-sent.
-        await pilot.press("escape")
-        await until(pilot, lambda: "Stopped waiting for the assistant" in lines(app), 5, "esc")
-        await until(pilot, lambda: not working_lines(app), 5, "working line gone")
-        assert not app.busy or app._turn_task is None
         # Esc with no turn in flight does nothing (and says nothing).
         before = lines(app)
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert lines(app) == before
-        # A message sent while a turn runs waits; its reply lands under it, not under another.
-        await until(pilot, lambda: not app.busy, 10, "idle again")
+        # A slow turn: "Working… N s" from the start, counting each second.
+        await say(pilot, "make it a 3-second clip")
+        await until(pilot, lambda: working_lines(app), 5, "working line")
+        assert "Esc stops waiting" in working_lines(app)[0]
+        first = working_seconds(app)
+        assert first is not None and first < 8
+        await until(pilot, lambda: (working_seconds(app) or 0) > first, 5, "the count goes on")
+        assert app.busy  # still waiting: the engine holds the turn for 8 s
+        # Esc stops waiting: one line says so, the timeline is read back, nothing re-sent.
+        await pilot.press("escape")
+        await until(pilot, lambda: "Stopped waiting for the assistant" in lines(app), 5, "esc")
+        await until(pilot, lambda: not working_lines(app) and not app.busy, 5, "line gone")
+        assert "the Tracks pane shows the timeline as the backend has it now" in lines(app)
+        # The queue goes on: the next action runs at once.
+        await say(pilot, "/status")
+        await until(pilot, lambda: "The timeline is empty" in lines(app), 10, "status")
+
+
+def child_index(app: I2VApp, text: str) -> int:
+    for i, child in enumerate(app.transcript.children):
+        if isinstance(child, Static) and str(child.render()) == text:
+            return i
+    raise AssertionError(f"{text!r} not in the transcript:\n{lines(app)}")
+
+
+async def test_a_queued_message_waits_and_its_reply_lands_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("I2V_ENGINE_TURN_DELAY", "1.5")
+    app = I2VApp(pics(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await say(pilot, "/upload beach.jpg")
+        await until(pilot, lambda: "Uploaded beach.jpg" in lines(app), what="uploaded")
         await say(pilot, "make it 4 seconds")
-        await until(pilot, lambda: working_lines(app), 5, "second turn working")
+        await until(pilot, lambda: working_lines(app), 10, "the first turn working")
         await say(pilot, "add the title 'Hello'")
         assert "Queued: add the title 'Hello' (runs after the current step)" in lines(app)
-        assert "› add the title 'Hello'" not in lines(app)
+        assert "› add the title 'Hello'" not in lines(app)  # not yet: its turn has not come
         await until(pilot, lambda: not app.busy and app._actions.empty(), 30, "both done")
         await until(pilot, lambda: not working_lines(app), 5, "no working line left")
-        shown = app.transcript.lines()
-        first = shown.index("› make it 4 seconds")
-        second = shown.index("› add the title 'Hello'")
+        first = child_index(app, "› make it 4 seconds")
+        second = child_index(app, "› add the title 'Hello'")
         answers = [
-            i
-            for i, child in enumerate(app.transcript.children)
-            if hasattr(child, "source") and i > first
+            i for i, c in enumerate(app.transcript.children) if hasattr(c, "source") and i > first
         ]
-        assert len(answers) == 2, shown[first:]
-        assert first < answers[0] < second < answers[1], shown[first:]
-        assert isinstance(app.transcript, Transcript)
+        assert len(answers) == 2, lines(app)
+        assert first < answers[0] < second < answers[1], lines(app)
+        assert "Hello" in str(app.transcript.children[answers[1]].source)
