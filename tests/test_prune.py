@@ -281,3 +281,26 @@ def test_limits_from_the_settings() -> None:
     assert Limits.from_settings(Settings()) == Limits(14, 30, 5 * 10**9)
     got = Limits.from_settings(Settings(keep_days=1, keep_upload_days=2, keep_gb=0.5))
     assert got == Limits(1, 2, 5 * 10**8)
+
+
+def test_the_engine_prunes_again_every_interval(
+    engines: list[EngineProc],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """I2V_ENGINE_PRUNE_EVERY shortens the 6 hours: a render aged past 14 days while the
+    engine runs is pruned by the engine itself, later than its start-up prune."""
+    root = tmp_path / "engine"
+    start(engines, root, I2V_ENGINE_PRUNE_EVERY="0.5")
+    d = Data(root)
+    try:
+        out = d.render(d.session(), "r_aged", age_days=1)
+        time.sleep(4)  # past the first prune (WARM_AFTER) and a few more: it is young, it stays
+        assert out.exists()
+        d._age("renders", "completed_at", "id", "r_aged", 20)
+        deadline = time.monotonic() + 15
+        while out.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not out.exists()
+        assert "pruned after 20 days" in d.store.render("r_aged")["error"]
+    finally:
+        d.store.close()

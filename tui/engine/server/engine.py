@@ -30,6 +30,7 @@ log = logging.getLogger("i2v.engine")
 
 WARM_AFTER = 3.0  # seconds after start: start a render worker, load the agent (see _lifespan)
 PRUNE_EVERY = 6 * 3600.0  # seconds between storage prunes (the first at WARM_AFTER)
+PRUNE_EVERY_ENV = "I2V_ENGINE_PRUNE_EVERY"  # another interval, in seconds (tests)
 
 
 async def health(engine: Engine, request: Request) -> Response:
@@ -149,8 +150,11 @@ class Engine:
         if self._pruner is None or not self._pruner.is_alive():
             self._pruner = threading.Thread(target=self._prune, name="prune", daemon=True)
             self._pruner.start()
-        loop = asyncio.get_running_loop()
-        self._prune_timer = loop.call_later(PRUNE_EVERY, self._prune_soon)
+        try:
+            every = max(0.1, float(os.environ.get(PRUNE_EVERY_ENV, PRUNE_EVERY)))
+        except ValueError:
+            every = PRUNE_EVERY
+        self._prune_timer = asyncio.get_running_loop().call_later(every, self._prune_soon)
 
     def _prune(self) -> None:
         from tui.config import ConfigError, Settings, load
