@@ -174,7 +174,7 @@ def _folder(value: Any) -> Path:
 def _url(value: Any) -> str:
     url = _text(value).strip()
     if url != "cloud" and not re.match(r"^(https?|http\+unix)://\S", url):
-        raise ValueError(f"must be an http:// or https:// URL or \"cloud\", not {value!r}")
+        raise ValueError(f'must be an http:// or https:// URL or "cloud", not {value!r}')
     return url
 
 
