@@ -513,13 +513,12 @@ async def test_at_80x24_ten_jobs_leave_tracks_whole_and_new_clears_finished(
         assert app.query_one("#side").region.contains_region(tracks.region)
         # Newest first: the second render, the first, then the last upload.
         assert [r.label for r in jobs.rows()] == ["beach-2.mp4", "beach.mp4", "Uploaded city.png"]
-        assert str(app.query_one("#jobs-earlier").render()) == "+7 earlier"
-        assert app.query_one("#jobs-earlier").display
+        assert jobs.border_subtitle == "+7 earlier"
         await say(pilot, "/new")
         await until(pilot, lambda: "New session: an empty timeline" in lines(app), what="/new")
         await until(pilot, lambda: "Title" not in tracks_text(app), what="empty timeline")
         assert jobs.rows() == [] and jobs.earlier == 0
-        assert not app.query_one("#jobs-earlier").display
+        assert jobs.border_subtitle == ""
         # A job after /new is listed alone.
         await say(pilot, f"/upload {folder / 'beach.jpg'}")
         await until(pilot, lambda: [r.state for r in jobs.rows()] == ["done"], what="upload")

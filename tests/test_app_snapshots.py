@@ -130,3 +130,85 @@ async def test_esc_stops_waiting_on_a_slow_turn(snapshot, tmp_path: Path, monkey
         await _until(pilot, lambda: not any("Working…" in x for x in app.transcript.lines()))
         shot = await _screenshot(pilot)
     assert svg(name="80x24") == shot
+
+
+async def _say_and_wait(pilot, text: str, done) -> None:
+    """One action at a time, each over before the next: the transcript's order is fixed."""
+    app: I2VApp = pilot.app
+    prompt = app.query_one(Prompt)
+    prompt.value = text
+    await pilot.press("enter")
+    await _until(pilot, lambda: done() and not app.busy, timeout=60)
+
+
+async def test_side_column_after_ten_jobs(snapshot, tmp_path: Path) -> None:
+    """You should see, at 80x24, the Tracks pane whole (its title, three tracks with time bars,
+    1s · 1920×1080), and under it Credits & jobs: 98 available, the two renders as their saved
+    paths (exports/beach-2.mp4 over exports/beach.mp4) and the last upload; only the pane's
+    bottom border ('+7 earlier') is below, where the column under Tracks scrolls."""
+    from widgets.credits import Jobs
+
+    svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
+    app = _app(tmp_path)
+    app.export_quality = "draft"
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(Prompt).cursor_blink = False
+        await _until(pilot, lambda: "Ready" in app.transcript.lines())
+        jobs = app.query_one(Jobs)
+
+        def finished(n: int):
+            return lambda: len([r for r in jobs.rows() if r.state == "done"]) + jobs.earlier == n
+
+        await _say_and_wait(pilot, "/upload beach.jpg", finished(1))
+        await _say_and_wait(
+            pilot,
+            "a 1 second clip, title 'Hi' for 1 s, lo-fi music at 35%",
+            lambda: "Title" in str(app.query_one(Tracks).render()),
+        )
+        for n in range(2, 9):
+            await _say_and_wait(pilot, "/upload city.png", finished(n))
+        for name in ("beach.mp4", "beach-2.mp4"):
+            saved = f"Saved exports/{name} (/open opens it)"
+            await _say_and_wait(pilot, "/export", lambda s=saved: s in app.transcript.lines())
+        await _until(pilot, finished(10))
+        await _until(pilot, lambda: "98 available" in str(app.query_one("#credits").render()))
+        shot = await _screenshot(pilot)
+    assert svg == shot
+
+
+async def test_no_color_an_error_and_the_focused_pane(
+    snapshot, tmp_path: Path, monkeypatch
+) -> None:
+    """You should see, at 80x24 in greys only, the transcript's border heavy (it has the focus),
+    every other pane's round, and the error line '✗ Upload what?' bold and reversed (light on
+    dark turned dark on light), its hint under it."""
+    svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(Prompt).cursor_blink = False
+        await _until(pilot, lambda: "Ready" in app.transcript.lines())
+        app.query_one(Prompt).value = "/upload"
+        await pilot.press("enter")
+        await _until(pilot, lambda: "✗ Upload what?" in app.transcript.lines())
+        app.transcript.focus()
+        shot = await _screenshot(pilot)
+    assert svg == shot
+
+
+async def test_transcript_at_its_end_after_a_resize(snapshot, tmp_path: Path) -> None:
+    """You should see, at 80x24 after the app was 120x40, the transcript's last lines (the help's
+    end: '…ctrl+q quits.') at the bottom of its pane, not an earlier part of it."""
+    svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _after_a_turn(pilot)
+        app.query_one(Prompt).value = "/help"
+        await pilot.press("enter")
+        await _until(pilot, lambda: len(app.transcript.lines()) > 8)
+        await pilot.pause(0.2)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        await _until(pilot, lambda: app.transcript.scroll_y == app.transcript.max_scroll_y > 0)
+        shot = await _screenshot(pilot)
+    assert svg == shot

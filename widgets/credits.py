@@ -85,16 +85,14 @@ class JobRow(Vertical):
 class Jobs(Vertical):
     """The balance over the jobs: running ones first, then the last few finished, newest first.
 
-    Finished rows beyond `KEEP` are dropped and counted in one "+N earlier" line, so that the side
-    column stays short at 80x24 and the Tracks pane above it stays whole."""
+    Finished rows beyond `KEEP` are dropped and counted in "+N earlier" on the bottom border, so
+    that the pane stays short at 80x24 under the Tracks pane."""
 
     KEEP = 3  # finished jobs shown
     DEFAULT_CSS = """
     Jobs { border: round $primary-darken-1; height: auto; padding: 0 1; }
     Jobs:focus-within { border: heavy $primary; }
     Jobs > #jobs-list { height: auto; }
-    Jobs > #jobs-earlier { height: 1; color: $text-muted; display: none; }
-    Jobs > #jobs-earlier.-shown { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -107,7 +105,6 @@ class Jobs(Vertical):
     def compose(self) -> ComposeResult:
         yield Credits(id="credits")
         yield Vertical(id="jobs-list")
-        yield Static(id="jobs-earlier")
 
     def on_mount(self) -> None:
         self.border_title = "Credits & jobs"
@@ -158,7 +155,7 @@ class Jobs(Vertical):
             if r.state in FINISHED:
                 self._forget(r)
         self.earlier = 0
-        self._show_earlier()
+        self.border_subtitle = ""
 
     def _forget(self, r: JobRow) -> None:
         self._dropped.add(r.job_id)
@@ -179,12 +176,7 @@ class Jobs(Vertical):
             box = self.query_one("#jobs-list")
             for r in reversed(wanted):
                 box.move_child(r, before=0)
-        self._show_earlier()
+        self.border_subtitle = f"+{self.earlier} earlier" if self.earlier else ""
 
     def _age(self, r: JobRow) -> int:
         return -self._order.get(r.job_id, 0)
-
-    def _show_earlier(self) -> None:
-        line = self.query_one("#jobs-earlier", Static)
-        line.update(f"+{self.earlier} earlier" if self.earlier else "")
-        line.set_class(bool(self.earlier), "-shown")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -102,6 +103,11 @@ class HistoryBlock(Static):
 
 
 class Transcript(VerticalScroll):
+    """The conversation. A view at its end stays there when the lines or the pane change size (a
+    new line, a resize, `t`, the history); one scrolled up stays put. (Not Textual's anchor(): it
+    pushes a transcript shorter than its pane down to the pane's bottom.)"""
+
+    _follow = True  # the view is at the end (set by each move of it)
     BINDINGS = [Binding("t", "toggle_tools", "Tool details")]
     DEFAULT_CSS = """
     Transcript { border: round $primary-darken-1; padding: 0 1; }
@@ -120,12 +126,24 @@ class Transcript(VerticalScroll):
 
     def on_mount(self) -> None:
         self.border_title = "Transcript"
-        # Anchored: a view at the end stays there when lines grow (a resize, `t`, the history);
-        # scrolling up lets go, and scrolling back to the end takes hold again (Textual's anchor).
-        self.anchor()
         self._answer: Markdown | None = None
         self._stream = None
         self._text = ""
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Only a move of the view changes this: growth under it leaves scroll_y as it was.
+        self._follow = new_value >= self.max_scroll_y
+
+    def watch_virtual_size(self) -> None:  # the lines grew or shrank
+        self.call_after_refresh(self._keep_end)
+
+    def on_resize(self, event: events.Resize) -> None:  # the pane changed size
+        self.call_after_refresh(self._keep_end)
+
+    def _keep_end(self) -> None:
+        if self._follow and self.scroll_y < self.max_scroll_y:
+            self.scroll_end(animate=False, immediate=True)
 
     def action_toggle_tools(self) -> None:
         """Show (or hide again) the arguments of every tool call."""
