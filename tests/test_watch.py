@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import os
 import shutil
 import sqlite3
@@ -406,3 +407,18 @@ async def test_jobs_side_by_side_each_get_their_own_clip(tmp_path: Path, engine_
     assert len(sessions) == len(seconds)  # a session each
     for stem, s in seconds.items():
         assert probe(d / "out" / f"{stem}.mp4").frames == 30 * s, stem
+
+
+
+async def test_a_chinese_instruction_opens_a_chinese_session(tmp_path: Path, fb) -> None:
+    """Against the cloud stand-in, which records what each session was opened with."""
+    d = tmp_path / "in"
+    d.mkdir()
+    tiny(d / "a.png", 3)
+    (d / "a.txt").write_text("做一个2秒的720p视频", encoding="utf-8")
+    tiny(d / "b.png", 4)
+    (d / "b.txt").write_text("a 2 second clip")
+    async with Running(d, fb.url) as r:
+        await r.until(lambda: all("uploaded" in r.steps(f) for f in ("a.png", "b.png")))
+    languages = [body.get("language") for body in fb.session_bodies]
+    assert languages.count("zh") == 1 and "en" in languages, languages  # a's session, b's

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.client import Client, ClientError, OutOfCredits, StateUpdate, unique_path
+from tui.intents import language_of
 from tui.protocol import RATE_LIMITED, FinalText, TurnError
 from tui.sqlite_schema import SchemaTooNew
 from tui.watch.journal import (
@@ -523,7 +524,7 @@ class Watcher:
                 self._emit("gone", job, detail="the file went away or changed before upload")
                 self._wake.set()
                 return
-            await client.new_session()
+            await client.new_session(language_of(job.prompt))  # a Chinese prompt: zh replies
             await client.upload([p])
             job = j.step(
                 key,
