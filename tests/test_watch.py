@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import os
 import shutil
 import sqlite3
@@ -339,7 +338,7 @@ async def test_a_transient_failure_slows_the_queue_whatever_its_words(tmp_path: 
         def __init__(self, exc: ClientError):
             self.exc = exc
 
-        async def new_session(self, **kw: object) -> None:
+        async def new_session(self, *args: object, **kw: object) -> None:
             raise self.exc
 
     events: list[WatchEvent] = []
