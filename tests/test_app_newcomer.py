@@ -103,12 +103,20 @@ async def test_files_shows_new_files_and_exports_keeping_the_cursor(tmp_path: Pa
         await until(pilot, lambda: any("beach.mp4" in r for r in tree_rows(app)), 10, "clip")
         assert not any(".part" in r for r in tree_rows(app))
         assert cursor_path(app) == folder / "city.png"
-        # A removed file leaves.
+        # A removed file leaves; so does an open folder, without an error, and the watch goes on.
         (folder / "alps.png").unlink()
         await until(
             pilot, lambda: not any("alps.png" in r for r in tree_rows(app)), 10, "alps gone"
         )
         assert tree_rows(app)[0].endswith("pics")
+        for p in (folder / "exports").iterdir():
+            p.unlink()
+        (folder / "exports").rmdir()
+        await until(pilot, lambda: not any("exports" in r for r in tree_rows(app)), 10, "rmdir")
+        photo(folder / "zoo.png", (64, 48))
+        await until(pilot, lambda: any("zoo.png" in r for r in tree_rows(app)), 10, "zoo.png")
+        assert cursor_path(app) == folder / "city.png"
+        assert "✗" not in lines(app)
 
 
 async def test_watch_mode_says_its_instruction_each_clip_and_the_credits(tmp_path: Path) -> None:

@@ -76,6 +76,7 @@ class FileBrowser(DirectoryTree):
         self.root_name = Path(path).resolve().name or str(Path(path).resolve())
         self.root.set_label(self.root_name)
         self._watched: list[Path] = []  # the folders the watch worker looks at
+        self._watch_failures = 0  # watches that failed to start, in a row
 
     def reset_node(
         self, node: TreeNode[DirEntry], label: str | Text, data: DirEntry | None = None
@@ -92,15 +93,18 @@ class FileBrowser(DirectoryTree):
         if sorted(self.open_folders()) != self._watched:  # a reload re-expands: no restart
             self.follow_folders()
 
-    def open_folders(self) -> list[Path]:
-        """The root and every expanded folder under it: what the tree shows, so what to watch."""
+    def _open_nodes(self) -> list[TreeNode[DirEntry]]:
         found, todo = [], [self.root]
         while todo:
             node = todo.pop()
             if node.data is not None and (node is self.root or node.is_expanded):
-                found.append(node.data.path)
+                found.append(node)
                 todo.extend(n for n in node.children if n.allow_expand)
         return found
+
+    def open_folders(self) -> list[Path]:
+        """The root and every expanded folder under it: what the tree shows, so what to watch."""
+        return [node.data.path for node in self._open_nodes() if node.data is not None]
 
     @work(exclusive=True, group="files-watch", exit_on_error=False)
     async def follow_folders(self) -> None:
@@ -114,17 +118,61 @@ class FileBrowser(DirectoryTree):
         if not folders:
             return
         await asyncio.sleep(0.05)  # a burst of expands restarts this once, not once each
-        async for changes in awatch(
-            *folders, recursive=False, debounce=SETTLE_MS, step=50, ignore_permission_denied=True
-        ):
-            names = {Path(p).name for _, p in changes}
-            if all(n.startswith(".") for n in names):  # partial downloads, editors' swap files
-                continue
-            await self.reload()
-            gone = [p for p in self.marked if not p.exists()]
-            if gone:
-                self.marked = [p for p in self.marked if p.exists()]
-                self.post_message(self.MarksChanged(self, list(self.marked)))
+        caught_up = False
+        try:
+            async for changes in awatch(
+                *folders,
+                recursive=False,
+                debounce=SETTLE_MS,
+                step=50,
+                rust_timeout=1000,
+                yield_on_timeout=True,  # an empty set: the watch is up (and idle)
+                ignore_permission_denied=True,
+            ):
+                self._watch_failures = 0
+                if not changes:
+                    if caught_up:
+                        continue
+                    caught_up = True  # once the watch is up: what changed before it started
+                    if not await self._stale():
+                        continue
+                names = {Path(p).name for _, p in changes}
+                if changes and all(n.startswith(".") for n in names):  # .part files, swap files
+                    continue
+                await self.reload()
+                if any(not p.exists() for p in self.marked):
+                    self.marked = [p for p in self.marked if p.exists()]
+                    self.post_message(self.MarksChanged(self, list(self.marked)))
+                if sorted(self.open_folders()) != self._watched:  # an open folder went away
+                    self.follow_folders()
+                    return
+        except (OSError, RuntimeError):
+            # A folder gone as the watch started, or the system's watch limit: look again a
+            # few times, then go on without (the tree still works, as it did before).
+            self._watch_failures += 1
+            if self._watch_failures <= 3:
+                await asyncio.sleep(1.0)
+                self.follow_folders()
+
+    async def _stale(self) -> bool:
+        """Whether an open folder holds other files than the tree shows (listed in a thread)."""
+        shown = {
+            node.data.path: {c.data.path for c in node.children if c.data is not None}
+            for node in self._open_nodes()
+            if node.data is not None
+        }
+
+        def differs() -> bool:
+            for folder, paths in shown.items():
+                try:
+                    now = set(self.filter_paths(folder.expanduser().resolve().iterdir()))
+                except OSError:
+                    return True
+                if now != paths:
+                    return True
+            return False
+
+        return await asyncio.to_thread(differs)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [
