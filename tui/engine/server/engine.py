@@ -89,6 +89,7 @@ class Engine:
         self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
         self.heartbeat = max(0.01, float(heartbeat))
         self.turn_delay = max(0.0, float(turn_delay))
+        self.stopping = threading.Event()  # set at shutdown: the turn-delay knob's waits end
         self.loopback = loopback
         self.allow_files = tuple(Path(os.path.realpath(p)) for p in allow_files)
         self.limiter = RateLimiter()
@@ -136,6 +137,7 @@ class Engine:
         try:
             yield
         finally:
+            self.stopping.set()
             warm.cancel()
             self._prune_timer.cancel()
             if self._pruner is not None:  # it uses the store: let it finish first

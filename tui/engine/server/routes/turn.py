@@ -132,7 +132,9 @@ async def run_sse(engine: Engine, request: Request, user: TokenInfo) -> Response
 def _turn(engine: Engine, session_id: int, text: str, lang: str) -> tuple[Calls, str]:
     """In a thread: plan the turn and apply it. Returns (calls as (name, args, ok), reply)."""
     if engine.turn_delay:
-        time.sleep(engine.turn_delay)
+        # A slow turn for tests; it ends at shutdown, so the process never waits it out (the
+        # thread pool is joined as the engine stops).
+        engine.stopping.wait(engine.turn_delay)
     from tui.engine import agent
 
     store = engine.store
