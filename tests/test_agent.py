@@ -516,6 +516,17 @@ CASES: list[tuple[str, str, str, dict]] = [
     ("clip", "vid", "mute the music", {"A": [], "V0.mute": None}),
     ("one", "img1", "make the video quieter", {"A0.volume": 0.35, "V0.volume": None}),
     ("one", "img1", "mute the video", {"A": [], "V0.mute": None}),
+    # lengths in words and fractions, and follow-ups that change the last number said
+    ("one", "img1", "half a minute", {"d": 30000, "V*.d": [30000]}),
+    ("one", "img1", "one and a half seconds", {"d": 1500}),
+    ("one", "img1", "make it two and a half seconds", {"d": 2500}),
+    ("three", "img3", "make it ten seconds", {"d": 10000}),
+    ("one", "img1", "make it 6", {"d": 6000, "V*.d": [6000]}),
+    ("one", "img1", "actually 8", {"d": 8000}),
+    # "caption" or "it" for the only text on screen
+    ("one", "img1", "make the caption bigger", {"T*.size": ["large"], "T*.text": ["Hi"]}),
+    ("one", "img1", "move it to the top", {"T": [("title", "Hi", 0, 5000, "top")]}),
+    ("brief", "img1", "make the text bigger", {"T*.size": ["large", None]}),
     # ---- Chinese ------------------------------------------------------------------------------
     ("empty", "img1", "做个视频", {"d": 5000, "V": ["h1"], "V0.motion": "zoom_in"}),
     ("empty", "img3", "做个视频", {"d": 9000, "V": ["h1", "h2", "h3"]}),
@@ -721,6 +732,17 @@ CASES: list[tuple[str, str, str, dict]] = [
     ("clip", "vid", "音乐大声一点", {"A0.volume": 0.65, "V0.volume": None}),
     ("one", "img1", "静音", {"A": [], "V0.mute": None}),
     ("one", "img1", "视频小声一点", {"A0.volume": 0.35, "V0.volume": None}),
+    # lengths in words and fractions, and follow-ups
+    ("one", "img1", "半分钟", {"d": 30000}),
+    ("one", "img1", "两秒半", {"d": 2500}),
+    ("one", "img1", "三十秒", {"d": 30000, "A0.d": 30000}),
+    ("one", "img1", "改成6秒", {"d": 6000}),
+    ("one", "img1", "改成6", {"d": 6000}),
+    ("one", "img1", "还是8吧", {"d": 8000}),
+    # "字" (the text), a caption word, or "它" for the only text on screen
+    ("brief", "img1", "字大一点", {"T*.size": ["large", None], "T*.text": HI_BUY}),
+    ("one", "img1", "字幕大一点", {"T*.size": ["large"], "T*.text": ["Hi"]}),
+    ("one", "img1", "把它移到顶部", {"T": [("title", "Hi", 0, 5000, "top")]}),
 ]
 
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from tui.engine.agent.call import Call
-from tui.engine.agent.draft import aspect_of, canvas_size, clamp_ms, set_duration, short_side
+from tui.engine.agent.draft import (
+    MAX_MS,
+    MIN_MS,
+    aspect_of,
+    canvas_size,
+    clamp_ms,
+    set_duration,
+    short_side,
+)
 from tui.engine.agent.replies import secs
 from tui.engine.agent.request import Request
 
@@ -18,6 +26,8 @@ def apply_duration(new: dict, req: Request, laid_out: bool) -> list[Call]:
         ms = clamp_ms(old * value if kind == "scale" else old + value)
     if ms is None:
         return []
+    if req.duration is not None and ms == clamp_ms(req.duration) and ms != req.duration:
+        req.notes.append(_clamped(req.duration, ms))
     dropped = [s["m"].get("text", "") for s in set_duration(new, ms)]
     en = f"set the length to {secs(ms)} s (was {secs(old)} s)"
     zh = f"时长设为 {secs(ms)} 秒（原为 {secs(old)} 秒）"
@@ -25,6 +35,20 @@ def apply_duration(new: dict, req: Request, laid_out: bool) -> list[Call]:
         en += ", removing the text that no longer fits: " + ", ".join(f'"{t}"' for t in dropped)
         zh += "，超出时长的文字已删除：" + "、".join(f"「{t}」" for t in dropped)
     return [Call("set_duration", {"duration_ms": ms}, en, zh)]
+
+
+def _clamped(asked: int, ms: int) -> tuple[str, str]:
+    if ms == MAX_MS:
+        return (
+            f"The longest clip is {secs(MAX_MS)} s, so it is {secs(ms)} s"
+            f" (you asked for {secs(asked)} s).",
+            f"视频最长 {secs(MAX_MS)} 秒，已设为 {secs(ms)} 秒（你要的是 {secs(asked)} 秒）。",
+        )
+    return (
+        f"The shortest clip is {secs(MIN_MS)} s, so it is {secs(ms)} s"
+        f" (you asked for {secs(asked)} s).",
+        f"视频最短 {secs(MIN_MS)} 秒，已设为 {secs(ms)} 秒（你要的是 {secs(asked)} 秒）。",
+    )
 
 
 def apply_canvas(new: dict, req: Request, first_images: list[dict]) -> list[Call]:

@@ -13,6 +13,13 @@ def apply_transition(new: dict, req: Request) -> list[Call]:
     """Crossfades (or hard cuts) at the joins: on every segment but the first, as the
     renderer reads them (`m.transition` "crossfade" or "cut", `m.transition_ms`)."""
     video = segments(new, TRACK_VIDEO)
+    if req.transition is not None and len(video) == 1:
+        req.notes.append(
+            (
+                "Transitions go between images, and the clip has only one.",
+                "转场用在图片之间，而视频里只有一张图片。",
+            )
+        )
     if req.transition is None or len(video) < 2:
         return []
     # No longer than the clip (the renderer shortens it to the images' own time anyway).

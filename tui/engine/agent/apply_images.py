@@ -21,7 +21,14 @@ def apply_images(new: dict, req: Request, media: list[dict], first: bool) -> lis
     for op, i, j in req.moves:
         if op == "reverse":
             order.reverse()
-        elif not 1 <= i <= len(order):
+        elif not 1 <= i <= len(order) or (op == "swap" and not 1 <= j <= len(order)):
+            k = i if not 1 <= i <= len(order) else j
+            req.notes.append(
+                (
+                    f"There is no image {k} (the video track has {len(order)}).",
+                    f"没有第{k}张图片（视频轨道上有 {len(order)} 张）。",
+                )
+            )
             continue
         elif op == "move":
             order.insert(max(0, min(len(order), j) - 1), order.pop(i - 1))

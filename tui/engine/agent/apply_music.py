@@ -14,8 +14,12 @@ DEFAULT_VOLUME = 0.5
 def apply_music(new: dict, req: Request, media: list[dict], first: bool) -> list[Call]:
     mu = dict(req.music)
     seg = next(iter(segments(new, TRACK_AUDIO)), None)
+    # A loose "mute" or "make the video quieter" that found no music: apply_video_sound says so.
+    loose = bool(req.video_sound.get("loose"))
     if mu.get("remove"):
         if not seg:
+            if not loose:
+                req.notes.append(("There is no music to remove.", "没有背景音乐可以删除。"))
             return []
         segments(new, TRACK_AUDIO).clear()
         return [Call("remove_music", {}, "removed the music", "已删除背景音乐")]
@@ -37,6 +41,8 @@ def apply_music(new: dict, req: Request, media: list[dict], first: bool) -> list
                 f"添加{zh_name}背景音乐，音量 {pct}%",
             )
         ]
+    if not seg and "delta" in mu and not loose:
+        req.notes.append(_no_music_to_step(mu["delta"] > 0))
     if not seg or ("volume" not in mu and "delta" not in mu):
         return []
     old = round(float(seg["m"].get("volume", DEFAULT_VOLUME)) * 100)
@@ -50,6 +56,14 @@ def apply_music(new: dict, req: Request, media: list[dict], first: bool) -> list
             f"音乐音量调为 {pct}%（原为 {old}%）",
         )
     ]
+
+
+def _no_music_to_step(up: bool) -> tuple[str, str]:
+    how_en, how_zh = ("louder", "调大声") if up else ("quieter", "调小声")
+    return (
+        f'There is no music to make {how_en}: say "lo-fi music at 35%" to add some.',
+        f"没有背景音乐可以{how_zh}；可以说“加上低保真音乐，音量35%”。",
+    )
 
 
 def _put_music(new: dict, seg: dict | None, mu: dict, audio: list[dict]) -> dict:

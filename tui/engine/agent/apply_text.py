@@ -26,7 +26,10 @@ def apply_texts(new: dict, req: Request) -> list[Call]:
     seen: set[str] = set()
     for edit in req.texts:
         if edit.remove:
-            calls += _remove_text(new, edit.role)
+            removed = _remove_text(new, edit.role)
+            if not removed:
+                req.notes.append(_none_to_remove(edit.role))
+            calls += removed
             continue
         calls += _set_text(new, edit, edit.append or edit.role in seen, req.notes)
         seen.add(edit.role)
@@ -48,11 +51,16 @@ def _set_text(new: dict, edit: TextEdit, append: bool, notes: list[tuple[str, st
     d = int(new.get("d", 5000))
     segs = segments(new, TRACK_TEXT)
     seg = None if append else next((s for s in segs if text_role(s) == edit.role), None)
+    if seg is None and edit.text is None and not append and len(segs) == 1:
+        # "make the caption bigger" when the only text is a title: that text.
+        seg = segs[0]
+        edit.role = text_role(seg)
     if edit.text is not None and (note := _over_limits(segs, seg, edit.text)):
         notes.append(note)
         return []
     if seg is None:
         if edit.text is None:
+            notes.append(_nothing_to_edit(edit, bool(segs)))
             return []
         seg = {"id": next_id(new), "st": 0, "d": d, "m": {"text": edit.text, "role": edit.role}}
         seg["m"]["position"] = "bottom" if edit.role == "caption" else "center"
@@ -109,6 +117,50 @@ def _set_text(new: dict, edit: TextEdit, append: bool, notes: list[tuple[str, st
             f"{ROLE_ZH[edit.role]}「{m['text']}」：{span} 秒，{'，'.join(look_zh)}",
         )
     ]
+
+
+def _none_to_remove(role: str) -> tuple[str, str]:
+    en = {"title": "title", "caption": "caption", "any": "title or caption"}[role]
+    zh = {"title": "标题", "caption": "字幕", "any": "文字"}[role]
+    return f"There is no {en} to remove.", f"没有{zh}可以删除。"
+
+
+def _nothing_to_edit(edit: TextEdit, others: bool) -> tuple[str, str]:
+    """What was asked of a title or caption the clip does not have, and how to add one."""
+    looks_en, asked_en, asked_zh = [], [], []
+    if edit.size:
+        looks_en.append(edit.size if edit.size in ("bigger", "smaller") else f"{edit.size} size")
+        asked_zh.append(
+            {"bigger": "调大", "smaller": "调小"}.get(edit.size) or "改成" + SIZE_ZH[edit.size]
+        )
+    if edit.color:
+        en, zh = colour_words(edit.color)
+        looks_en.append(en)
+        asked_zh.append(f"改成{zh}")
+    if looks_en:
+        asked_en.append("make " + " and ".join(looks_en))
+    if edit.position:
+        asked_en.append(f"move to the {edit.position}".replace("the center", "the centre"))
+        asked_zh.append("移到" + POSITION_ZH[edit.position])
+    if edit.longer:
+        asked_en.append("show for longer" if edit.longer > 0 else "show for less time")
+        asked_zh.append("延长显示" if edit.longer > 0 else "缩短显示")
+    if edit.start is not None or edit.dur is not None or edit.tail is not None:
+        asked_en.append("time")
+        asked_zh.append("设定显示时间")
+    what_en = " and ".join(asked_en) or "change"
+    what_zh = "、".join(asked_zh) or "修改"
+    if edit.loose and not others:
+        role_en, role_zh, eg_en, eg_zh = "title or caption", "标题或字幕", "title", "标题"
+    else:
+        role_en, role_zh = edit.role, ROLE_ZH[edit.role]
+        eg_en, eg_zh = edit.role, role_zh
+    sample_en = "'Shop now'" if eg_en == "caption" else "'Spring Sale'"
+    sample_zh = "「立即购买」" if eg_en == "caption" else "「春季促销」"
+    return (
+        f"There is no {role_en} to {what_en}: say the {eg_en}'s words, e.g. {eg_en} {sample_en}.",
+        f"没有{role_zh}可以{what_zh}：请说出{eg_zh}的文字，例如：{eg_zh}{sample_zh}。",
+    )
 
 
 def _over_limits(segs: list[dict], seg: dict | None, text: str) -> tuple[str, str] | None:

@@ -8,6 +8,7 @@ from tui.engine.agent.read_clip import (
     read_canvas,
     read_clip_duration,
     read_duration,
+    read_follow_up,
     read_fps,
     read_per_image,
     read_relative_duration,
@@ -16,7 +17,7 @@ from tui.engine.agent.read_fades import read_fades, read_transition
 from tui.engine.agent.read_images import read_images, read_make
 from tui.engine.agent.read_motion import read_fit, read_focus, read_motion
 from tui.engine.agent.read_music import read_music
-from tui.engine.agent.read_text import read_texts
+from tui.engine.agent.read_text import read_bare_position, read_texts
 from tui.engine.agent.read_video_sound import read_video_sound
 from tui.engine.agent.request import Request
 from tui.engine.agent.words import Message
@@ -38,9 +39,13 @@ def read_request(msg: Message, media: list[dict], sound: bool = False) -> Reques
     req.video_sound = read_video_sound(msg, sound)
     req.music = read_music(msg, media)
     req.texts = read_texts(msg)
+    if bare := read_bare_position(msg):
+        req.texts.append(bare)
     req.relative = read_relative_duration(msg)
     if req.duration is None:
         req.duration = read_duration(msg)
+    if req.duration is None and req.relative is None:
+        req.duration = read_follow_up(msg)
     read_canvas(msg, req)
     req.fit = read_fit(msg)
     req.motion = read_motion(msg)

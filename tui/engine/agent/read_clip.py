@@ -100,6 +100,38 @@ def read_duration(msg: Message) -> int | None:
     return time_ms(m) if m else None
 
 
+# A short follow-up that changes the last number without naming what it measures: "make it 6"
+# (after "a 5-second clip"), "actually 8", "改成6", "还是8吧". The only length a draft keeps is
+# the clip's, so the number is its seconds. The whole message, or it is not one.
+_SOFT = r"(?:no|ok(?:ay)?|actually|hmm+|um+|wait|sorry|maybe|then|instead|please|now|just)\b"
+FOLLOW_UP = (
+    r"\s*(?:(?:" + _SOFT + r"|[,.!]|\s+)*)"
+    r"(?:(?:make|change|set|switch)\s+it\s+(?:to\s+)?|let'?s\s+(?:do|go\s+with)\s+"
+    r"|(?:how|what)\s+about\s+|try\s+|go\s+with\s+)?"
+    + N
+    + r"(?:\s*(?:"
+    + _SOFT
+    + r"|[,.!]))*\s*"
+    + r"|\s*(?:那|那就|还是|要不|其实|嗯|不|不对)?[，,]?\s*(?:就|还是)?"
+    r"(?:改成|改为|换成|设为|调到|弄成|变成|做成)?\s*"
+    + N
+    + r"\s*(?:吧|好了|就行|就好|呢)?[。！!]?\s*"
+)
+MAX_FOLLOW_UP_S = 60  # a bare number above this is nobody's length in seconds
+
+
+def read_follow_up(msg: Message) -> int | None:
+    """The clip's length in ms for a bare number said as a follow-up ("make it 6")."""
+    m = rx(FOLLOW_UP).fullmatch(msg.work)
+    if not m:
+        return None
+    value = float(m.group(1) or m.group(2))
+    if not 0 < value <= MAX_FOLLOW_UP_S:
+        return None
+    msg.blank(*m.span())
+    return round(value * 1000)
+
+
 def read_fps(msg: Message) -> int | None:
     m = msg.take(
         N + r"\s*(?:fps|frames?\s*(?:per|a|/)\s*(?:second|sec|s)\b|帧每秒|帧/秒|帧)"

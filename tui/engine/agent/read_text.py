@@ -8,6 +8,7 @@ import re
 
 from tui.engine.agent.read_text_style import (
     COLOUR_OF_TEXT,
+    TEXT_POSITIONS,
     read_text_look,
     read_text_position,
 )
@@ -18,6 +19,7 @@ from tui.engine.agent.words import Message, rx
 TEXT_KW = (  # "title font" and "标题的字体" are one keyword; "font" alone is the title's
     r"\b(?:titles?|headlines?|captions?|subtitles?|texts?|overlays?|words)(?:\s+fonts?)?\b"
     r"|\bfonts?\b|(?:标题|字幕|文字|文案)(?:的?(?:字体|字号))?|字体|字号"
+    r"|(?<![数名大小文汉打])字(?![幕母])"  # "字大一点": the text, not 数字 or 大字
 )
 # A clause that only goes on about the text before it: "…, from 2s to 4s", "…，放在底部".
 TEXT_MORE = (
@@ -67,10 +69,26 @@ def read_texts(msg: Message) -> list[TextEdit]:
     return [e for e in edits if e]
 
 
+# "move it to the top", "把它移到顶部": a place with no keyword, for the only text on screen.
+BARE_POSITION = (
+    r"\b(?:move|put|place|set|shift)\s+(?:it|this|that)\s+(?:up\s+|down\s+)?(?:to|at|on|in)"
+    r"\s+the\s+(?:very\s+)?(top|bottom|middle|cent(?:er|re))\b"
+    r"|(?:把它|将它)?(?:移|放|挪)(?:到|在)(?:最)?(顶部|上方|上面|底部|下方|下面|中间|正中|居中)"
+)
+
+
+def read_bare_position(msg: Message) -> TextEdit | None:
+    if not (m := msg.take(BARE_POSITION)):
+        return None
+    word = m.group(1) or m.group(2)
+    pos = next(p for p, pat in TEXT_POSITIONS if rx(pat).search(word))
+    return TextEdit(role="title", position=pos, loose=True)
+
+
 def _role_of(keyword: str) -> str:
     if re.match(r"caption|subtitle|字幕", keyword):
         return "caption"
-    return "any" if re.match(r"text|overlay|words|文字|文案", keyword) else "title"
+    return "any" if re.match(r"text|overlay|words|文字|文案|字(?![体号])", keyword) else "title"
 
 
 def _edit_role(role: str) -> str:
@@ -88,7 +106,7 @@ def _read_text_piece(msg: Message, role: str, at: int, a: int, b: int) -> TextEd
         b,
     ):
         return TextEdit(role=role, remove=True)
-    edit = TextEdit(role=_edit_role(role))
+    edit = TextEdit(role=_edit_role(role), loose=role == "any")
     ids = msg.quote_ids(a, b)
     if ids:
         edit.text = msg.quotes[ids[0]]

@@ -20,6 +20,8 @@ class TextEdit:
     longer: int | None = None  # ms added to how long it shows (negative: shorter)
     size: str | None = None  # a name in apply_text.SIZES, or "bigger" / "smaller": one step
     color: str | None = None  # "#RRGGBB" (text_colours)
+    # Said of "the text" or "it", not of a title or caption by name: the only text on screen.
+    loose: bool = False
 
 
 @dataclass

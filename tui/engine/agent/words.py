@@ -140,7 +140,10 @@ def _chinese_numbers(t: str) -> str:
     )
     t = re.sub(r"[" + ZH_NUM + r"]+", _cn_number, t)
     t = re.sub(rf"\d{{{MAX_DIGITS + 1},}}", " ", t)
-    return re.sub(r"(?<!\d)(\d+)\s*(?:个半\s*秒钟?|秒钟?半)", r"\1.5秒", t)
+    t = re.sub(r"(?<!\d)(\d+)\s*(?:个半\s*秒钟?|秒钟?半)", r"\1.5秒", t)
+    # 一分半 (a minute and a half), 两分半钟, 一分钟半; 半分钟 (half a minute)
+    t = re.sub(r"(?<!\d)(\d+)\s*(?:分钟?半钟?|个半分钟)", r"\1.5分钟", t)
+    return re.sub(r"(?<![\d.])半(?:个)?分钟", "30秒", t)
 
 
 def _cn_number(m: re.Match) -> str:
@@ -174,6 +177,20 @@ def _english_numbers(t: str) -> str:
         t,
         flags=re.A,
     )
+    # "two and a half seconds", "one and a half minutes", "a minute and a half", "half a minute"
+    t = re.sub(
+        r"\b(\d+|one|an?)\s+and\s+a\s+half\s+(seconds?|secs?|minutes?|mins?)\b",
+        lambda m: ("1" if m.group(1)[0] in "oa" else m.group(1)) + ".5 " + m.group(2),
+        t,
+        flags=re.A,
+    )
+    t = re.sub(
+        r"\b(\d+|an?)\s+(seconds?|secs?|minutes?|mins?)\s+and\s+a\s+half\b",
+        lambda m: ("1" if m.group(1)[0] == "a" else m.group(1)) + ".5 " + m.group(2),
+        t,
+        flags=re.A,
+    )
+    t = re.sub(r"\bhalf\s+(?:a|an|1)\s+(?:minute|min)\b", "30 s", t, flags=re.A)
     t = re.sub(r"\bhalf a (?:second|sec)\b", "0.5 s", t, flags=re.A)
     return re.sub(r"(\d)\s*(?:percent|per cent)\b", r"\1%", t, flags=re.A)
 
