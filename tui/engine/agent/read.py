@@ -18,6 +18,7 @@ from tui.engine.agent.read_images import read_images, read_make
 from tui.engine.agent.read_motion import read_fit, read_focus, read_motion
 from tui.engine.agent.read_music import read_music
 from tui.engine.agent.read_text import read_bare_position, read_texts
+from tui.engine.agent.read_unread import read_unread
 from tui.engine.agent.read_video_sound import read_video_sound
 from tui.engine.agent.request import Request
 from tui.engine.agent.words import Message
@@ -49,4 +50,5 @@ def read_request(msg: Message, media: list[dict], sound: bool = False) -> Reques
     read_canvas(msg, req)
     req.fit = read_fit(msg)
     req.motion = read_motion(msg)
+    req.unread = read_unread(msg)
     return req

@@ -10,10 +10,13 @@ DEFAULT_CROSSFADE_MS = 500
 
 def read_transition(msg: Message) -> int | None:
     cross = r"(?:cross[\s-]?fades?|dissolves?|transitions?)"
-    if msg.take(
+    off = (
         r"\b(?:no|without|remove(?:\s+the)?|hard)\s+(?:cross[\s-]?fades?|dissolves?|transitions?|cuts?)\b"
         r"|(?:不要|去掉|删除|取消)(?:转场|过渡|交叉淡化|溶解)|硬切"
-    ):
+    )
+    if m := msg.take(off):
+        while m := msg.take(off, m.end()):  # "no transitions, hard cuts": said twice, one ask
+            pass
         return 0
     m = msg.take(rf"\b{cross}\s*(?:of|for|lasting)?\s*" + TIME) or msg.take(
         TIME + rf"\s*(?:long\s+)?{cross}"

@@ -133,18 +133,27 @@ def _focus_point(words: str) -> tuple[float, float]:
 
 
 def read_fit(msg: Message) -> str | None:
-    if msg.take(
+    for fit, pat in FITS:
+        if m := msg.take(pat):
+            while m := msg.take(pat, m.end()):  # "完整显示图片，不要裁剪": said twice, one ask
+                pass
+            return fit
+    return None
+
+
+FITS = (
+    (
+        "contain",
         r"\b(?:fit|show|keep|see)\s+(?:the\s+)?(?:whole|entire|full|complete)\s+(?:image|photo|picture|thing)"
         r"|\b(?:whole|entire)\s+(?:image|photo|picture)\b|\bno\s+crop(?:ping)?\b|\bdon'?t\s+crop\b"
         r"|\bwithout\s+crop(?:ping)?\b|\bletterbox(?:ed|ing)?\b|\bcontain\b|\bfit\s+(?:it\s+)?(?:in|inside|within)\b"
-        r"|完整显示|显示完整|显示全部|整张图|完整的?图片?|不要裁剪|不裁剪|别裁剪|留黑边|加黑边|适应画面"
-    ):
-        return "contain"
-    if msg.take(
+        r"|完整显示|显示完整|显示全部|整张图|完整的?图片?|不要裁剪|不裁剪|别裁剪|留黑边|加黑边|适应画面",
+    ),
+    (
+        "cover",
         r"\bfill(?:s|ing)?\s+(?:the\s+)?(?:frame|screen|canvas|whole frame)\b"
         r"|\bcrop(?:ped)?\s+to\s+fill\b|\bfill\s*/\s*crop\b|\bcrop\s+(?:it|the image)\b"
         r"|\bcover\b|\bfull[\s-]?screen\b|\bfill\b|\bcrop\b"
-        r"|填满|铺满|裁剪填充|全屏|裁切"
-    ):
-        return "cover"
-    return None
+        r"|填满|铺满|裁剪填充|全屏|裁切",
+    ),
+)

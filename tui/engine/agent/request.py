@@ -50,8 +50,10 @@ class Request:
     # Filled by the appliers: what was asked but cannot be done, as (English, Chinese), said in
     # the reply ("there is no video with its own sound").
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # The pieces of the message no reader took anything from (read_unread), as written.
+    unread: list[str] = field(default_factory=list)
 
     def useful(self) -> bool:
         """Whether anything besides "make a video" was understood."""
-        blank = Request(make=self.make, notes=self.notes)
+        blank = Request(make=self.make, notes=self.notes, unread=self.unread)
         return self != blank

@@ -9,6 +9,7 @@ from tui.engine.agent.call import Call
 from tui.engine.agent.draft import copy_draft, segments, will_have_sound
 from tui.engine.agent.read import read_request
 from tui.engine.agent.read_undo import read_undo
+from tui.engine.agent.read_unread import unread_note
 from tui.engine.agent.replies import help_text, notes_text, reply_for
 from tui.engine.agent.words import Message, is_chinese
 from tui.protocol import TRACK_VIDEO
@@ -43,6 +44,8 @@ def plan_turn(message: str, draft: dict, media: list[dict], language: str = "en"
     req = read_request(msg, media, sound=will_have_sound(new, media))
     calls = apply_request(new, req, media)
     turn.calls = calls
+    if req.unread and (calls or req.notes):  # nothing at all understood: the help text
+        req.notes.append(unread_note(req.unread))
     if calls:
         turn.draft = new
         turn.reply = reply_for(calls, zh, req.notes)
