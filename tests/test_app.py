@@ -95,10 +95,13 @@ async def test_the_whole_flow_upload_turn_tracks_export_credits(tmp_path: Path) 
         text = lines(app)
         assert "› /upload beach.jpg" in text
         assert "Uploaded beach.jpg (400×300)" in text
-        assert "  ↳ set_" in text  # tool calls: one compact line each…
+        assert "↳ set_" not in text  # tool calls stay internal…
         app.transcript.focus()
-        await pilot.press("t")  # …expanded with their arguments on request
+        await pilot.press("t")  # …shown with their arguments on request
         await until(pilot, lambda: '"duration_ms": 1000' in lines(app), what="expanded")
+        assert "  ↳ set_" in lines(app)
+        await pilot.press("t")
+        await until(pilot, lambda: "↳ set_" not in lines(app), what="hidden again")
         assert "Done:" in text  # the streamed answer
         t = tracks_text(app)
         assert "1. Video: beach.jpg (0-1s)" in t
@@ -234,14 +237,19 @@ async def test_session_resumes_after_restart_and_quit_stops_the_engine(tmp_path:
     async with app2.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "Ready: resumed your last session" in lines(app2))
         await until(pilot, lambda: "1. Video: beach.jpg (0-3s)" in tracks_text(app2))
-        # The conversation comes back too, between two rules, tool lines and all.
+        # The conversation comes back too, between two rules, its tool lines hidden until `t`.
         await until(pilot, lambda: "── now ──" in lines(app2), what="history shown")
         shown = app2.transcript.lines()
         earlier = shown[shown.index("── earlier in this session ──") : shown.index("── now ──")]
         assert earlier[1:3] == ["› /upload beach.jpg", "Uploaded beach.jpg (400×300)"]
         assert "› a 3 second clip" in earlier
-        assert any(line.startswith("  ↳ add_media(") for line in earlier)
+        assert not any("↳" in line for line in earlier)
         assert any(line.startswith("Done: put beach.jpg") for line in earlier)
+        app2.transcript.focus()
+        await pilot.press("t")
+        assert any(line.startswith("  ↳ add_media(") for line in app2.transcript.lines())
+        await pilot.press("t")
+        assert not any("↳" in line for line in app2.transcript.lines())
         assert not any("Connecting" in line or "Ready" in line for line in earlier)
         # "Ready" follows the history: the last line in sight, however long the history.
         assert shown[shown.index("── now ──") + 1] == "Ready: resumed your last session"

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -363,6 +364,31 @@ class FakeBackend:
 
         return answer
 
+    # ---- turns that misbehave (each a `then("run_sse", …)` answer) -------------------------
+
+    def cut_turn(self, text: str) -> Callable[[Request], Response]:
+        """A turn that streams the first part of an answer, then drops: no final event."""
+
+        def answer(request: Request) -> Response:
+            first = f"data: {json.dumps(adk(text, partial=True))}\n\n".encode()
+            return sse_stream([first, 0.05, ConnectionResetError("cut")])
+
+        return answer
+
+    def quiet_turn(self, beats: int, every: float, text: str) -> Callable[[Request], Response]:
+        """A long turn: `beats` heartbeats `every` seconds apart (each form the protocol
+        names, in turn), and only then its words."""
+        forms = [b": ping\n\n", b"data:\n\n", b'data: {"type": "heartbeat"}\n\n']
+
+        def answer(request: Request) -> Response:
+            chunks: list[bytes | float | BaseException] = []
+            for i in range(beats):
+                chunks += [forms[i % len(forms)], every]
+            chunks.append(f"data: {json.dumps(adk(text))}\n\n".encode())
+            return sse_stream(chunks)
+
+        return answer
+
 
 # ---- the fake itself -------------------------------------------------------------------------
 
@@ -394,3 +420,18 @@ def test_render_ids_never_repeat_within_a_process() -> None:
     assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"render_\d{13,}", i) for i in ids)  # the protocol's render_<ms>
     assert [int(i[7:]) for i in ids] == sorted(int(i[7:]) for i in ids)
+
+
+async def test_the_fake_cuts_a_turn_and_sends_heartbeats() -> None:
+    with FakeBackend() as fb:
+        fb.then("run_sse", fb.cut_turn("Half an"), fb.quiet_turn(3, 0.01, "Done."))
+        async with httpx.AsyncClient(base_url=fb.url) as http:
+            got: list[bytes] = []
+            with pytest.raises(httpx.HTTPError):  # the stream drops after its first event
+                async with http.stream("POST", "/run_sse") as resp:
+                    async for chunk in resp.aiter_bytes():
+                        got.append(chunk)
+            r = await http.post("/run_sse")
+        assert b'"partial": true' in b"".join(got) and b"Half an" in b"".join(got)
+        assert r.text.count("\n\n") == 4 and r.text.startswith(": ping")
+        assert '"Done."' in r.text.rsplit("\n\n", 2)[-2]

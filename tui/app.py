@@ -53,6 +53,7 @@ from tui.messages import (
     JobUpdate,
     Said,
     StatusLine,
+    StillWorking,
     ToolLine,
     TrackReady,
     TranscriptChunk,
@@ -210,6 +211,12 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
             await (t.finish_answer(msg.text) if msg.final else t.append_chunk(msg.text))
         if msg.final:
             self._record(Entry("assistant", msg.text))
+
+    @on(StillWorking)
+    def _still(self, msg: StillWorking) -> None:
+        if t := self._pane(Transcript):
+            quiet = f" no words for {int(msg.minutes)} min" if msg.minutes >= 1 else ""
+            t.still_working(f"⏳ Still working…{quiet}")
 
     @on(ToolLine)
     def _tool(self, msg: ToolLine) -> None:

@@ -219,7 +219,8 @@ async def _turn(client: Client, prompt: str, run: _Run) -> None:
                 run.out("\n")
                 run.words.append(shown)
             shown = ""
-            if ev.note and not ev.actions:  # GUI hints ("click Export") do not apply here
+            # GUI words are not acted on here: the run exports anyway, once ("click Export").
+            if ev.note and not ev.actions:
                 run.out(ev.note + "\n")
                 run.note = ev.note
             run.tracks = list(ev.summary)

@@ -100,3 +100,10 @@ class Said(Message):
     """A queued message's turn starts now: its words go above its reply, not above another's."""
 
     text: str
+
+
+@dataclass
+class StillWorking(Message):
+    """Heartbeats and no words from the assistant for `minutes`: one line, updated in place."""
+
+    minutes: float

@@ -1,4 +1,6 @@
-"""The transcript: the person's messages, the streamed Markdown answer, tool and status lines."""
+"""The transcript: the person's messages, the streamed Markdown answer, tool and status lines.
+
+Tool calls are the backend's business: hidden until `t` shows them, with their arguments."""
 
 from __future__ import annotations
 
@@ -25,11 +27,11 @@ def _markdown(text: str = "") -> Markdown:
 
 
 class ToolCallLine(Static):
-    """One compact dim line per tool call; click (or Enter when focused) shows its arguments."""
+    """One compact dim line per tool call (shown by `t`); a click shows or hides its arguments."""
 
     DEFAULT_CSS = """
     ToolCallLine { color: $text-muted; text-style: dim; height: 1; text-wrap: nowrap;
-                   text-overflow: ellipsis; }
+                   text-overflow: ellipsis; display: none; }
     ToolCallLine.-expanded { text-style: none; height: auto; text-wrap: wrap; }
     """
     can_focus = False
@@ -70,12 +72,20 @@ class HistoryBlock(Static):
     """
 
     def __init__(self, entries: Sequence[Entry]) -> None:
+        self.entries = list(entries)
+        self.plain_lines: list[str] = []  # the same lines as text (lines(), tests)
+        super().__init__(self._group(False))
+
+    def show_tools(self, on: bool) -> None:
+        self.update(self._group(on))
+
+    def _group(self, tools: bool) -> Any:
         from rich.console import Group
         from rich.markdown import Markdown as RichMarkdown
         from rich.text import Text
 
         parts: list[Any] = []
-        self.plain_lines: list[str] = []  # the same lines as text (lines(), tests)
+        self.plain_lines = []
 
         def line(text: str, style: str = "", one_row: bool = False) -> None:
             if one_row:  # as the live tool lines: cut, not wrapped
@@ -84,7 +94,7 @@ class HistoryBlock(Static):
                 parts.append(Text(text, style=style))
             self.plain_lines.append(text)
 
-        for e in entries:
+        for e in self.entries:
             if e.kind == "user":
                 parts.append(Text(""))
                 line(f"› {e.text}", "bold")
@@ -92,14 +102,15 @@ class HistoryBlock(Static):
                 parts.append(RichMarkdown(e.text))
                 self.plain_lines.append(e.text)
             elif e.kind == "tool":
-                line(ToolCallLine.one_line(e.text, e.args), "dim", one_row=True)
+                if tools:  # as the live ones: hidden until `t`
+                    line(ToolCallLine.one_line(e.text, e.args), "dim", one_row=True)
             elif e.kind == "error":
                 line(f"✗ {e.text}", "bold red")
                 if e.hint:
                     line(f"  → {e.hint}", "yellow")
             else:
                 line(e.text)
-        super().__init__(Group(*parts))
+        return Group(*parts)
 
 
 class Transcript(VerticalScroll):
@@ -122,6 +133,7 @@ class Transcript(VerticalScroll):
     Transcript > .rule { color: $text-muted; text-style: dim; margin-top: 1; }
     Transcript > Markdown { margin: 0; padding: 0; }
     Transcript > Markdown > * { margin-bottom: 0; }
+    Transcript.-tools > ToolCallLine { display: block; }
     """
 
     def on_mount(self) -> None:
@@ -129,6 +141,7 @@ class Transcript(VerticalScroll):
         self._answer: Markdown | None = None
         self._stream = None
         self._text = ""
+        self._still: Static | None = None  # "⏳ Still working…", updated in place
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -146,14 +159,25 @@ class Transcript(VerticalScroll):
             self.scroll_end(animate=False, immediate=True)
 
     def action_toggle_tools(self) -> None:
-        """Show (or hide again) the arguments of every tool call."""
-        lines = list(self.query(ToolCallLine))
-        on = not any(line.has_class("-expanded") for line in lines)
-        for line in lines:
+        """Show every tool call with its arguments, or hide them again."""
+        on = not self.has_class("-tools")
+        self.set_class(on, "-tools")
+        for line in self.query(ToolCallLine):
             line.expand(on)
+        for block in self.query(HistoryBlock):
+            block.show_tools(on)
 
     def _add(self, widget: Static) -> None:
-        self.mount(widget)  # the anchor follows it, unless the view was scrolled up
+        self._still = None  # a later "still working" is a line of its own, under this one
+        self.mount(widget)  # the view follows it, unless it was scrolled up
+
+    def still_working(self, text: str) -> None:
+        """One line for a long quiet turn, updated in place: never one per heartbeat."""
+        if self._still is not None and self._still.is_attached:
+            self._still.update(text)
+            return
+        self._add(Static(text, classes="status", markup=False))
+        self._still = self.children[-1] if self.children else None
 
     def add_user(self, text: str) -> None:
         self._add(Static(f"› {text}", classes="user", markup=False))
@@ -169,23 +193,32 @@ class Transcript(VerticalScroll):
             self._add(Static(f"  → {hint}", classes="hint", markup=False))
 
     def add_tool(self, name: str, args: dict | None = None) -> None:
-        self._add(ToolCallLine(name, args))
+        line = ToolCallLine(name, args)
+        if self.has_class("-tools"):
+            line.expand(True)
+        self.mount(line)  # hidden: not a line that ends a "still working" one
 
     def add_markdown(self, text: str) -> None:
         self.mount(_markdown(text))
 
     def add_history(self, entries: Sequence[Entry]) -> None:
         """The resumed session's earlier conversation, between two rules, as one widget."""
+        self._still = None
+        block = HistoryBlock(entries)
+        if self.has_class("-tools"):
+            block.show_tools(True)
         self.mount(
             Static("── earlier in this session ──", classes="rule"),
-            HistoryBlock(entries),
+            block,
             Static("── now ──", classes="rule"),
         )
 
     def lines(self) -> list[str]:
-        """The transcript's text, one entry per line widget (for tests and the benchmark)."""
+        """The transcript's text as shown, one entry per line widget (tests, the benchmark)."""
         out = []
         for child in self.children:
+            if isinstance(child, ToolCallLine) and not self.has_class("-tools"):
+                continue
             if isinstance(child, HistoryBlock):
                 out.extend(child.plain_lines)
             elif hasattr(child, "source"):  # a Markdown answer
@@ -195,6 +228,7 @@ class Transcript(VerticalScroll):
         return out
 
     async def append_chunk(self, text: str) -> None:
+        self._still = None
         if self._answer is None:
             from textual.widgets import Markdown
 

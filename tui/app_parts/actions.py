@@ -17,13 +17,15 @@ from tui.messages import (
     JobUpdate,
     Said,
     StatusLine,
+    StillWorking,
     ToolLine,
     TrackReady,
     TranscriptChunk,
     Working,
 )
 
-STILL_WORKING_EVERY = 120.0  # seconds of heartbeats between "⏳ Still working…" lines
+STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, before "⏳ Still working…"
+CUT_OFF = "\n\n*(cut off)*"  # closes an answer whose stream ended before its final text
 
 
 class StoppedWaiting(Exception):
@@ -95,7 +97,7 @@ class ActionQueue(AppPart):
         elif action == "batch":
             await self._batch(paths, arg)
         else:  # agent, undo
-            await self._turn("undo" if action == "undo" else arg)
+            await self._act(await self._turn("undo" if action == "undo" else arg))
 
     def _job_id(self, kind: str) -> str:
         self._jobs += 1
@@ -124,9 +126,15 @@ class ActionQueue(AppPart):
         self.post_message(StatusLine("Uploaded " + ", ".join(facts)))
         await self._refresh(tracks=True)
 
-    async def _turn(self, text: str) -> None:
-        """One agent turn, with 'Working… N s' in the transcript until it ends; Esc stops it."""
-        inner = asyncio.create_task(self._stream_turn(text))
+    async def _turn(self, text: str) -> list[str]:
+        """One agent turn, with 'Working… N s' in the transcript until it ends; Esc stops it.
+
+        Returns what the assistant's GUI words ask for (StateUpdate.actions), for the caller to
+        act on. An answer left half-streamed (a cut stream, Esc) is closed, marked cut off, so
+        the next reply starts its own block under its own line."""
+        partial: list[str] = []  # the streamed text of an answer not yet final
+        actions: list[str] = []
+        inner = asyncio.create_task(self._stream_turn(text, partial, actions))
         self._turn_task = inner
         self.post_message(Working(time.monotonic()))
         try:
@@ -135,37 +143,74 @@ class ActionQueue(AppPart):
             task = asyncio.current_task()
             if not inner.cancelled() or (task is not None and task.cancelling()):
                 raise  # the app stops: not Esc
+            self._close_cut(partial)
             await self._refresh(tracks=True, quiet=True)
             raise StoppedWaiting() from None
         finally:
+            self._close_cut(partial)
             self._turn_task = None
             self.post_message(Working(None))
+        return actions
 
-    async def _stream_turn(self, text: str) -> None:
+    def _close_cut(self, partial: list[str]) -> None:
+        if "".join(partial).strip():
+            self.post_message(TranscriptChunk("".join(partial) + CUT_OFF, final=True))
+        partial.clear()
+
+    async def _stream_turn(self, text: str, partial: list[str], actions: list[str]) -> None:
         from tui.client import StateUpdate
         from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
         assert self.client is not None
-        last_note = time.monotonic()
+        last_words = time.monotonic()  # heartbeats count from the last words, or the start
         async for ev in self.client.turn(text):
             if isinstance(ev, TextChunk):
+                partial.append(ev.text)
+                last_words = time.monotonic()
                 self.post_message(TranscriptChunk(ev.text))
             elif isinstance(ev, FinalText):
+                partial.clear()
+                last_words = time.monotonic()
                 self.post_message(TranscriptChunk(ev.text, final=True))
             elif isinstance(ev, ToolCall):
                 self.post_message(ToolLine(ev.name, dict(ev.args)))
             elif isinstance(ev, Heartbeat):
-                if time.monotonic() - last_note >= self.still_working_every:
-                    last_note = time.monotonic()
-                    self.post_message(StatusLine("⏳ Still working…", keep=False))
+                quiet = time.monotonic() - last_words
+                if quiet >= self.still_working_every:
+                    self.post_message(StillWorking(quiet / 60))
             elif isinstance(ev, TurnError):
+                self._close_cut(partial)  # above the error, not continued by the next reply
                 self.post_message(
                     StatusLine(ev.message, error=True, hint="the Tracks pane shows the timeline")
                 )
             elif isinstance(ev, StateUpdate):
+                if partial:  # the stream ended whole, with chunks and no final event
+                    self.post_message(TranscriptChunk("".join(partial), final=True))
+                    partial.clear()
                 self.post_message(TrackReady(ev.draft, ev.summary))
                 if ev.note:
                     self.post_message(StatusLine(ev.note))
+                actions[:] = ev.actions
+
+    async def _act(self, actions: list[str], export: bool = True, follow_up: bool = True) -> None:
+        """Do what the assistant's GUI words asked for (tui/gui_words.py): its Export button
+        exports (once: `export=False` where the caller exports anyway), a panel or preview reads
+        the timeline back, a drag and drop edit is sent as words (one follow-up turn, whose own
+        drag words are not sent again: never a loop)."""
+        for action in actions:
+            try:
+                if action.startswith("say:") and follow_up:
+                    words = action[4:]
+                    self.post_message(Said(words))
+                    await self._act(await self._turn(words), export, follow_up=False)
+                elif action == "export" and export:
+                    await self._start_export(self.export_quality)
+                elif action in ("status", "credits"):
+                    await self._read(action).wait()
+                elif action == "undo":
+                    await self._act(await self._turn("undo"), export, follow_up=False)
+            except Exception as exc:  # one action failing leaves the others to run
+                self._report(exc)
 
     async def _batch(self, paths: list[Path], text: str) -> None:
         """Each marked file gets its own session, the same instruction and its own render.
@@ -181,7 +226,8 @@ class ActionQueue(AppPart):
                 try:
                     await self.client.new_session(persist=False)
                     await self._upload([p])
-                    await self._turn(text)
+                    # Its Export button is this export: acted on once, not twice.
+                    await self._act(await self._turn(text), export=False)
                     await self._start_export(self.export_quality, p.stem)
                 except Exception as exc:
                     self._report(exc)
