@@ -45,13 +45,15 @@ from tui.engine.render.motion import (
     max_zoom_of,
     parallax_paths,
 )
-from tui.engine.render.saliency import find_focus
+from tui.engine.render.saliency import Subject, find_subject
 from tui.engine.render.sources import load_image
 from tui.engine.render.stage import (
     Layer,
     Stage,
     composite_into,
+    cover_window,
     fit_image,
+    fitted_box,
     layer_of,
     stage_of,
     stage_size,
@@ -385,25 +387,37 @@ class _FrameMaker:
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
         rgb = load_image(path, need=(sw, sh))
-        fitted = fit_image(rgb, sw, sh, how, fast=self.fast)
+        src = (rgb.shape[1], rgb.shape[0])
+        whole = how == "contain" or cover_window(src, sw, sh)[2:] == src  # no crop to place
+        focus, box = m.get("focus"), None
+        if focus is not None:  # the user's point, 0..1 of the image: framed on it, aimed at it
+            centre = point = (float(focus[0]), float(focus[1]))
+            fitted = fit_image(rgb, sw, sh, how, fast=self.fast, centre=centre)
+        elif motion == "static" and whole:
+            centre = point = (0.5, 0.5)
+            fitted = fit_image(rgb, sw, sh, how, fast=self.fast)
+        else:
+            # The subject (faces, else saliency) places the crop and the camera; it is found on
+            # the other core, while the image is fitted if the crop does not depend on it.
+            found = self._side.submit(find_subject, rgb)
+            fitted = fit_image(rgb, sw, sh, how, fast=self.fast) if whole else None
+            subject: Subject = found.result()
+            b = subject.box
+            centre, point = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), subject.point
+            if fitted is None:
+                fitted = fit_image(rgb, sw, sh, how, fast=self.fast, centre=centre)
+            box = fitted_box(b, src, sw, sh, how, centre)
+        focus = fitted_box((*point, *point), src, sw, sh, how, centre)[:2]
         del rgb
-        focus = m.get("focus")
-        if focus is not None:
-            focus = (float(focus[0]), float(focus[1]))
         if motion == "parallax":
-            look = parallax_look(fitted, n, strength, easing, focus, fast=self.fast)
+            look = parallax_look(fitted, n, strength, easing, focus, box, fast=self.fast)
             if look is not None:
                 return look
             motion = "ken_burns"  # no foreground stands out: a gentle drift instead
-        found = None
-        if focus is None and motion != "static":
-            # The subject is found on the other core while the stage is converted.
-            found = self._side.submit(find_focus, fitted)
         stage = stage_of(fitted)
-        focus = found.result() if found is not None else focus or (0.5, 0.5)
-        path_ = camera_path(n, motion=motion, strength=strength, easing=easing, focus=focus)
+        path_ = camera_path(n, motion, strength, easing, focus, box)
         if path_.max_zoom > z + 1e-9:  # (ken_burns fallback) never sample beyond the stage
-            path_ = camera_path(n, motion="zoom_in", strength=strength, easing=easing, focus=focus)
+            path_ = camera_path(n, "zoom_in", strength, easing, focus, box)
         return StillLook(stage, path_)
 
     def frame(self, i: int, out: np.ndarray) -> None:
@@ -450,18 +464,21 @@ def parallax_look(
     strength: str,
     easing: str,
     focus: tuple[float, float] | None,
+    box: tuple[float, float, float, float] | None = None,
     *,
     fast: bool = False,
 ) -> ParallaxLook | None:
     """The 2.5D look of a fitted image, or None when no foreground can be separated (`fast`:
-    a draft's, cut out and filled smaller, its layer blended in 8 bits)."""
+    a draft's, cut out and filled smaller, its layer blended in 8 bits). With the subject's
+    `box` (0..1 of the image) it aims at the layer's centre and keeps the box in frame."""
     from tui.engine.render.parallax import split_layers
 
     layers = split_layers(fitted, fast=fast)
     if layers is None:
         return None
     background, alpha, centre = layers
-    bg, fg = parallax_paths(n, strength, easing, focus or centre)
+    aim = centre if box is not None or focus is None else focus
+    bg, fg = parallax_paths(n, strength, easing, aim, box)
     return ParallaxLook(stage_of(background), layer_of(fitted, alpha, fast), bg, fg)
 
 

@@ -3,13 +3,18 @@
 Saliency is the spectral residual of Hou & Zhang (2007) on a small copy, computed per channel of
 a Lab image (so a colourful subject on a grey field counts as well as a bright one), blurred,
 weighted by a mild centre prior, and normalised to 0..1. The subject's point is the weighted
-centroid of the most salient connected region.
+centroid of the most salient connected region, and its box that region's bounds (find_subject:
+faces first, when there are any).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
+
+from tui.engine.render.faces import faces_box
 
 _SIDE = 96  # the long side of the copy the spectral residual is computed on
 
@@ -68,10 +73,49 @@ def _main_region(sal: np.ndarray, quantile: float = 0.9) -> np.ndarray:
     return labels == int(np.argmax(mass))
 
 
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1), 0..1 of the image
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What to keep in the picture: its point (to aim at) and its box (to keep in frame)."""
+
+    point: tuple[float, float]
+    box: Box
+    face: bool = False
+
+
+_LOOK_SIDE = 288  # the long side of the one small copy faces and saliency are both found on
+
+
+def find_subject(rgb: np.ndarray) -> Subject:
+    """The subject of a uint8 RGB image: the faces' union (padded) when there are faces, else the
+    most salient region's bounds (padded a little: the map is blurred) and its centroid."""
+    small = _small(rgb, _LOOK_SIDE) if max(rgb.shape[:2]) > _LOOK_SIDE else rgb
+    box = faces_box(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+    if box is not None:
+        return Subject(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), box, face=True)
+    sal = saliency_map(small)
+    region = _main_region(sal)
+    point = _centroid(sal, region)
+    ys, xs = np.nonzero(region)
+    if not len(xs):
+        return Subject(point, (0.5, 0.5, 0.5, 0.5))
+    h, w = sal.shape
+    x0, x1, y0, y1 = xs.min() / w, (xs.max() + 1) / w, ys.min() / h, (ys.max() + 1) / h
+    px, py = 0.1 * (x1 - x0) + 0.01, 0.1 * (y1 - y0) + 0.01
+    box = (max(0.0, x0 - px), max(0.0, y0 - py), min(1.0, x1 + px), min(1.0, y1 + py))
+    return Subject(point, box)
+
+
 def find_focus(rgb: np.ndarray) -> tuple[float, float]:
     """The subject's point, (x, y) in 0..1 of the image, to aim camera motion at."""
     sal = saliency_map(rgb)
-    region = _main_region(sal)
+    return _centroid(sal, _main_region(sal))
+
+
+def _centroid(sal: np.ndarray, region: np.ndarray) -> tuple[float, float]:
+    """The saliency-weighted centre of `region`, (x, y) in 0..1 (the middle when empty)."""
     w = np.where(region, sal, 0.0)
     total = float(w.sum())
     if total <= 0:

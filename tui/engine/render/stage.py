@@ -78,12 +78,28 @@ def _resize(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
     return cv2.resize(rgb, (w, h), interpolation=interp)
 
 
-def fit_cover(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
-    """Scale to fill (w, h) and crop the overflow, centred."""
-    sh, sw = rgb.shape[:2]
+def cover_window(
+    src: tuple[int, int], w: int, h: int, centre: tuple[float, float] = (0.5, 0.5)
+) -> tuple[int, int, int, int]:
+    """(x0, y0, cw, ch): the part of a `src`-sized image that fills (w, h) when scaled, placed
+    as near `centre` (0..1 of the image: the subject) as the image allows."""
+    sw, sh = src
     scale = max(w / sw, h / sh)
     cw, ch = min(sw, round(w / scale)), min(sh, round(h / scale))
-    x0, y0 = (sw - cw) // 2, (sh - ch) // 2
+    x0 = min(max(0, round(centre[0] * sw - cw / 2)), sw - cw)
+    y0 = min(max(0, round(centre[1] * sh - ch / 2)), sh - ch)
+    return x0, y0, cw, ch
+
+
+def fit_cover(
+    rgb: np.ndarray,
+    w: int,
+    h: int,
+    fast: bool = False,
+    centre: tuple[float, float] = (0.5, 0.5),
+) -> np.ndarray:
+    """Scale to fill (w, h) and crop the overflow, the crop placed at `centre` (see above)."""
+    x0, y0, cw, ch = cover_window((rgb.shape[1], rgb.shape[0]), w, h, centre)
     return _resize(rgb[y0 : y0 + ch, x0 : x0 + cw], w, h, fast)
 
 
@@ -103,10 +119,48 @@ def fit_contain(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarr
 
 
 def fit_image(
-    rgb: np.ndarray, w: int, h: int, how: str = "cover", fast: bool = False
+    rgb: np.ndarray,
+    w: int,
+    h: int,
+    how: str = "cover",
+    fast: bool = False,
+    centre: tuple[float, float] = (0.5, 0.5),
 ) -> np.ndarray:
-    """The image fitted to exactly (w, h), by `cover` or `contain` (`fast`: for drafts)."""
-    return fit_contain(rgb, w, h, fast) if how == "contain" else fit_cover(rgb, w, h, fast)
+    """The image fitted to exactly (w, h), by `cover` (cropped about `centre`) or `contain`
+    (`fast`: for drafts)."""
+    if how == "contain":
+        return fit_contain(rgb, w, h, fast)
+    return fit_cover(rgb, w, h, fast, centre)
+
+
+def fitted_box(
+    box: tuple[float, float, float, float],
+    src: tuple[int, int],
+    w: int,
+    h: int,
+    how: str = "cover",
+    centre: tuple[float, float] = (0.5, 0.5),
+) -> tuple[float, float, float, float]:
+    """Where a box (0..1 of the source image) lands on the fitted image (0..1 of it), clipped
+    to it: the part that was cropped off is out of reach."""
+    sw, sh = src
+    if how == "contain":
+        scale = min(w / sw, h / sh)
+        fw, fh = max(1, round(sw * scale)), max(1, round(sh * scale))
+        ox, oy = (w - fw) // 2 / w, (h - fh) // 2 / h
+        sx, sy = fw / w, fh / h
+        return ox + box[0] * sx, oy + box[1] * sy, ox + box[2] * sx, oy + box[3] * sy
+    x0, y0, cw, ch = cover_window(src, w, h, centre)
+
+    def across(v: float, o: int, c: int, n: int) -> float:
+        return min(1.0, max(0.0, (v * n - o) / c))
+
+    return (
+        across(box[0], x0, cw, sw),
+        across(box[1], y0, ch, sh),
+        across(box[2], x0, cw, sw),
+        across(box[3], y0, ch, sh),
+    )
 
 
 def build_stage(rgb: np.ndarray, w: int, h: int, fit: str = "cover") -> Stage:
