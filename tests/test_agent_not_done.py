@@ -104,6 +104,20 @@ PARTLY = [
         ("d", 8000),
         ["I did not understand “add some sparkles”, so I left it out."],
     ),
+    (  # quoted as written, not as read ("一点" is read as "1点", words in lower case)
+        "one",
+        "img1",
+        "Make it 8 seconds and Add Some Sparkles",
+        ("d", 8000),
+        ["I did not understand “Add Some Sparkles”, so I left it out."],
+    ),
+    (
+        "one",
+        "img1",
+        "标题放在上面，好看一点",
+        ("T0.position", "top"),
+        ["我没有看懂“好看一点”，这部分没有做。"],
+    ),
     (
         "empty",
         "img1",

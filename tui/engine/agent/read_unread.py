@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
-from tui.engine.agent.words import Message
+from tui.engine.agent.words import CLAUSE_END, Message
 
 # Where a message splits into pieces, besides the clause ends.
 _JOINS = re.compile(
-    r"\s+(?:and(?:\s+then)?|then|also|plus|but)\s+|然后|并且|接着|还有|另外|以及|同时|而且"
+    r"\s+(?:and(?:\s+then)?|then|also|plus|but)\s+|然后|并且|接着|还有|另外|以及|同时|而且", re.I
 )
 # Words that ask for nothing by themselves (what is left of a piece once they go is unread).
 _EMPTY_EN = re.compile(
@@ -38,7 +38,7 @@ _MAKE_LEAD = re.compile(
     r"^(?:(?:please|can\s+you|could\s+you)\s+)?(?:make|create|generate|produce)\s+(?:me\s+)?"
     r"(?:an?\s+|the\s+)?(?:video|clip|movie|slideshow)(?:\s+of\s+(?:these|the|my|this)\s+\w+)?"
     r"(?:\s+(?:with|and))?\s*",
-    re.A,
+    re.A | re.I,
 )
 _CONTENT = re.compile(r"[a-z]{2,}|\d|[\u4e00-\u9fff]", re.A)
 MAX_UNREAD = 3  # pieces named in a reply; more are not worth a longer answer
@@ -46,29 +46,44 @@ MAX_PIECE = 60  # characters of a piece quoted in the reply
 
 
 def read_unread(msg: Message) -> list[str]:
-    """The pieces of `msg` (as normalised) that no reader took anything from."""
+    """The pieces of `msg` that no reader took anything from, as the user wrote them."""
     out: list[str] = []
-    for a, b in _pieces(msg):
+    spans = _pieces(msg.text, msg.clauses())
+    written = _pieces(msg.written, _clauses(msg.written))
+    if len(written) != len(spans):  # normalising moved a boundary: quote the normalised text
+        written = [(a, b, msg.text) for a, b, _ in spans]
+    for (a, b, _), (wa, wb, wtext) in zip(spans, written, strict=True):
         if any(c not in (msg.text[i], "¤") for i, c in enumerate(msg.work[a:b], a)):
             continue  # something in it was read
         words = msg.work[a:b].replace("¤", " ")  # the rest is as written: nothing was taken
         left = _EMPTY_ZH.sub(" ", _EMPTY_EN.sub(" ", re.sub(r"§\d+§", " ", words)))
         if _CONTENT.search(left):
-            piece = _MAKE_LEAD.sub("", " ".join(words.split())) or words.strip()
+            shown = " ".join(wtext[wa:wb].split())
+            piece = _MAKE_LEAD.sub("", shown) or shown
             out.append(piece if len(piece) <= MAX_PIECE else piece[: MAX_PIECE - 1] + "…")
             if len(out) >= MAX_UNREAD:
                 break
     return out
 
 
-def _pieces(msg: Message) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for a, b in msg.clauses():
-        for m in _JOINS.finditer(msg.text, a, b):
-            spans.append((a, m.start()))
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """As Message.clauses, of any text."""
+    spans, a = [], 0
+    for m in CLAUSE_END.finditer(text):
+        spans.append((a, m.start()))
+        a = m.end()
+    spans.append((a, len(text)))
+    return [(x, y) for x, y in spans if text[x:y].strip()]
+
+
+def _pieces(text: str, clauses: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    for a, b in clauses:
+        for m in _JOINS.finditer(text, a, b):
+            spans.append((a, m.start(), text))
             a = m.end()
-        spans.append((a, b))
-    return [(a, b) for a, b in spans if msg.text[a:b].strip()]
+        spans.append((a, b, text))
+    return [(a, b, t) for a, b, t in spans if text[a:b].strip()]
 
 
 def unread_note(pieces: list[str]) -> tuple[str, str]:

@@ -250,8 +250,10 @@ class Message:
 
     def __init__(self, raw: str) -> None:
         self.quotes: list[str] = []
-        # "§" marks set-aside quotes below, so none may come from the user.
-        self.text = squeeze(normalise(mask_quotes(squeeze(raw.replace("§", " ")), self.quotes)))
+        # "§" marks set-aside quotes below, so none may come from the user. `written` is the
+        # text before normalising (quotes set aside), for a reply that quotes the user.
+        self.written = squeeze(mask_quotes(squeeze(raw.replace("§", " ")), self.quotes))
+        self.text = squeeze(normalise(self.written))
         self.work = self.text
         self._clauses: list[tuple[int, int]] | None = None
 
