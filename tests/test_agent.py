@@ -523,6 +523,7 @@ CASES: list[tuple[str, str, str, dict]] = [
     ("three", "img3", "make it ten seconds", {"d": 10000}),
     ("one", "img1", "make it 6", {"d": 6000, "V*.d": [6000]}),
     ("one", "img1", "actually 8", {"d": 8000}),
+    ("one", "img1", "how about 7?", {"d": 7000}),
     # "caption" or "it" for the only text on screen
     ("one", "img1", "make the caption bigger", {"T*.size": ["large"], "T*.text": ["Hi"]}),
     ("one", "img1", "move it to the top", {"T": [("title", "Hi", 0, 5000, "top")]}),
@@ -739,6 +740,7 @@ CASES: list[tuple[str, str, str, dict]] = [
     ("one", "img1", "改成6秒", {"d": 6000}),
     ("one", "img1", "改成6", {"d": 6000}),
     ("one", "img1", "还是8吧", {"d": 8000}),
+    ("one", "img1", "那就改成七秒吧。", {"d": 7000}),
     # "字" (the text), a caption word, or "它" for the only text on screen
     ("brief", "img1", "字大一点", {"T*.size": ["large", None], "T*.text": HI_BUY}),
     ("one", "img1", "字幕大一点", {"T*.size": ["large"], "T*.text": ["Hi"]}),

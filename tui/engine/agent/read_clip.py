@@ -105,17 +105,17 @@ def read_duration(msg: Message) -> int | None:
 # the clip's, so the number is its seconds. The whole message, or it is not one.
 _SOFT = r"(?:no|ok(?:ay)?|actually|hmm+|um+|wait|sorry|maybe|then|instead|please|now|just)\b"
 FOLLOW_UP = (
-    r"\s*(?:(?:" + _SOFT + r"|[,.!]|\s+)*)"
+    r"\s*(?:(?:" + _SOFT + r"|[,.!?]|\s+)*)"
     r"(?:(?:make|change|set|switch)\s+it\s+(?:to\s+)?|let'?s\s+(?:do|go\s+with)\s+"
     r"|(?:how|what)\s+about\s+|try\s+|go\s+with\s+)?"
     + N
     + r"(?:\s*(?:"
     + _SOFT
-    + r"|[,.!]))*\s*"
+    + r"|[,.!?]))*\s*"
     + r"|\s*(?:那|那就|还是|要不|其实|嗯|不|不对)?[，,]?\s*(?:就|还是)?"
     r"(?:改成|改为|换成|设为|调到|弄成|变成|做成)?\s*"
     + N
-    + r"\s*(?:吧|好了|就行|就好|呢)?[。！!]?\s*"
+    + r"\s*(?:吧|好了|就行|就好|呢|了)?[。！!？?]?\s*"
 )
 MAX_FOLLOW_UP_S = 60  # a bare number above this is nobody's length in seconds
 
