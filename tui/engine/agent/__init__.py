@@ -20,8 +20,12 @@ What it writes beyond the protocol's example draft: video segments' `m.motion`, 
 in `tui.engine.text_colours`); the draft's `m.fade_in` /
 `m.fade_out` (ms); on segments that play a video file (not images: `draft.sound_segments`), its
 own sound's `m.mute` (true) and `m.volume` (1 = 100 %, the default, up to 4). What a message asks
-but the timeline cannot do (a video's sound when there are only images) is said in the reply
-(`Request.notes`), with the changes or, when there are none, instead of the help text.
+but the timeline cannot do (a video's sound when there are only images, a title's size when
+there is no title, the music's volume when there is no music, a sixth image of three, a length
+past 60 s) is said in the reply (`Request.notes`, each applier adding why it could not act),
+with the changes or, when there are none, instead of the help text; so is a piece of the
+message no reader took anything from (`read_unread`: "I did not understand 'add sparkles'"),
+so that a reply never says a plain "Done" when part of the message was not done.
 
 Undo and redo are not applied here: the turn's `step` asks the server to move through its stored
 history, and its `then` is the rest of "undo and make it 5 s", for the server to plan on the
