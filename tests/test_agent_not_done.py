@@ -104,6 +104,14 @@ PARTLY = [
         ("d", 8000),
         ["I did not understand “add some sparkles”, so I left it out."],
     ),
+    (
+        "one",
+        "img1",
+        "use my song",
+        ("A", ["builtin:lofi"]),
+        ["No song has been uploaded, so I used lo-fi music: upload an audio file"],
+    ),
+    ("one", "img1", "用我的歌", ("A", ["builtin:lofi"]), ["还没有上传歌曲，所以先用了低保真音乐"]),
     (  # quoted as written, not as read ("一点" is read as "1点", words in lower case)
         "one",
         "img1",

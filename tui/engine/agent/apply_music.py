@@ -27,6 +27,14 @@ def apply_music(new: dict, req: Request, media: list[dict], first: bool) -> list
     if first and not seg and audio and not mu:
         mu = {"src": audio[-1]}  # an uploaded song goes on with the images
     # A new source when one is named, or for "music at 35%" on a clip with none yet.
+    if mu.get("no_song"):
+        req.notes.append(
+            (
+                "No song has been uploaded, so I used lo-fi music: upload an audio file to use"
+                " your own.",
+                "还没有上传歌曲，所以先用了低保真音乐；上传音频文件即可换成你的歌。",
+            )
+        )
     if "src" in mu or "style" in mu or (not seg and ("volume" in mu or mu.get("generic"))):
         seg = _put_music(new, seg, mu, audio)
         _set_volume(seg, mu)

@@ -71,7 +71,8 @@ def read_music(msg: Message, media: list[dict]) -> dict[str, Any]:
         if audio:
             out["src"] = audio[-1]
         else:
-            out["style"] = "lofi"  # "my song", but none was uploaded
+            out["style"] = "lofi"  # "my song", but none was uploaded: the reply says so
+            out["no_song"] = True
     out["style"] = next((st for st, pat in MUSIC_STYLES if msg.take(pat)), out.get("style"))
     generic = msg.take(r"\b(?:music|bgm|soundtrack|song)\b|背景音乐|音乐|配乐|bgm")
     if m := msg.take(VOLUME):
