@@ -19,6 +19,7 @@ import pytest
 from tests.test_agent import BRIEF, DRAFTS, EMPTY, IMG1, IMG3, ONE, THREE, field
 from tests.test_engine_turns import draft_of, session_with_photo, turn
 from tui.engine import agent
+from tui.engine.text_colours import TEXT_COLOURS
 
 EXPORT = 'Say "export" to render the video.'
 NO_TITLE_EN = "say the title's words, e.g. title 'Spring Sale'."
@@ -180,6 +181,26 @@ def test_with_nothing_to_act_on_the_reply_is_why_alone(start: str, message: str,
     t = _reply(message, DRAFTS[start], IMG3)
     assert t.draft is None and t.calls == [], t.reply
     assert t.reply.startswith(said) and "Done" not in t.reply and "好的" not in t.reply
+
+
+def test_a_step_past_either_end_changes_nothing_and_says_so() -> None:
+    loud = copy.deepcopy(ONE)
+    loud["t"][2]["sg"][0]["m"]["size"] = 2.0  # the largest size
+    loud["t"][1]["sg"][0]["m"]["volume"] = 1.0  # the loudest music
+    for message, said in (
+        ("make the title bigger", "The title is already as big as it goes."),
+        ("标题大一点", "标题已经是最大的字号了。"),
+        ("make the music louder", "The music is already as loud as it goes (100%)."),
+        ("音乐大声一点", "音乐音量已经是最大了（100%）。"),
+    ):
+        t = _reply(message, loud, IMG1)
+        assert (t.draft, t.calls, t.reply) == (None, [], said)
+    # With something else to do, that is done, and the reply says what was not.
+    t = _reply("make the title bigger and red", loud, IMG1)
+    assert t.draft and field(t.draft, "T0.color") == TEXT_COLOURS["red"]
+    assert t.reply.startswith("Done: set the title") and "already as big as it goes" in t.reply
+    t = _reply("make the music quieter", loud, IMG1)
+    assert t.draft and field(t.draft, "A0.volume") == 0.85
 
 
 def test_the_only_text_answers_to_any_name() -> None:

@@ -56,6 +56,15 @@ def apply_music(new: dict, req: Request, media: list[dict], first: bool) -> list
     old = round(float(seg["m"].get("volume", DEFAULT_VOLUME)) * 100)
     _set_volume(seg, mu)
     pct = round(seg["m"]["volume"] * 100)
+    if pct == old and "volume" not in mu:  # a step at either end: nothing changes
+        up = mu["delta"] > 0
+        req.notes.append(
+            (
+                f"The music is already as {'loud' if up else 'quiet'} as it goes ({pct}%).",
+                f"音乐音量已经是{'最大' if up else '最小'}了（{pct}%）。",
+            )
+        )
+        return []
     return [
         Call(
             "set_volume",

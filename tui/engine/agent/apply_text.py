@@ -71,7 +71,13 @@ def _set_text(new: dict, edit: TextEdit, append: bool, notes: list[tuple[str, st
     if edit.position:
         m["position"] = edit.position
     if edit.size:
-        m["size"] = _new_size(m.get("size"), edit.size, edit.role, new)
+        old_size = m.get("size")
+        m["size"] = _new_size(old_size, edit.size, edit.role, new)
+        if edit.size in ("bigger", "smaller") and m["size"] == old_size:
+            notes.append(_size_at_end(edit.size, edit.role))
+            others = (edit.text, edit.position, edit.color, edit.start, edit.dur, edit.tail)
+            if others == (None,) * len(others) and not edit.longer:
+                return []  # nothing else asked: no change to report
     if edit.color:
         m["color"] = edit.color
     st, dur = int(seg["st"]), int(seg["d"])
@@ -117,6 +123,14 @@ def _set_text(new: dict, edit: TextEdit, append: bool, notes: list[tuple[str, st
             f"{ROLE_ZH[edit.role]}「{m['text']}」：{span} 秒，{'，'.join(look_zh)}",
         )
     ]
+
+
+def _size_at_end(step: str, role: str) -> tuple[str, str]:
+    word_en, word_zh = ("as big", "最大") if step == "bigger" else ("as small", "最小")
+    return (
+        f"The {role} is already {word_en} as it goes.",
+        f"{ROLE_ZH[role]}已经是{word_zh}的字号了。",
+    )
 
 
 def _none_to_remove(role: str) -> tuple[str, str]:
