@@ -67,9 +67,10 @@ async def _screenshot(pilot) -> str:
 
 async def test_main_screen_after_a_turn(snapshot, tmp_path: Path) -> None:
     """You should see the Files pane with beach.jpg highlighted (size and 400×300; at 120x40 also
-    a coloured half-block preview), the transcript with the upload, compact tool lines and the
-    answer, the Tracks pane with three numbered tracks and time bars (4s · 1920×1080), the
-    credits (100 available) with the finished upload, and the one-line prompt over the footer.
+    a coloured half-block preview), the transcript with the upload and the answer (no tool
+    lines: `t` shows them), the Tracks pane with three numbered tracks and time bars
+    (4s · 1920×1080), the credits (100 available) with the finished upload, and the one-line
+    prompt over the footer.
     At 120x40 all three columns show; at 80x24 the side panes stack under Files.
 
     One app run gives both pictures (the terminal is resized between them), compared as
@@ -205,7 +206,7 @@ async def test_transcript_at_its_end_after_a_resize(snapshot, tmp_path: Path) ->
         await _after_a_turn(pilot)
         app.query_one(Prompt).value = "/help"
         await pilot.press("enter")
-        await _until(pilot, lambda: len(app.transcript.lines()) > 8)
+        await _until(pilot, lambda: "** quits." in "".join(app.transcript.lines()))
         await pilot.pause(0.2)
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.2)
