@@ -85,13 +85,23 @@ class Subject:
     face: bool = False
 
 
-_LOOK_SIDE = 288  # the long side of the one small copy faces and saliency are both found on
+_LOOK_SIDE = 288  # the small copy faces and saliency are both found on is about this long
+
+
+def _look_copy(rgb: np.ndarray) -> np.ndarray:
+    """A copy 1/k the size, k whole (the long side _LOOK_SIDE to twice that): INTER_AREA by a
+    whole factor takes its fast path (k x k means), a quarter of the time of any other size."""
+    h, w = rgb.shape[:2]
+    k = max(1, max(h, w) // _LOOK_SIDE)
+    if k == 1:
+        return rgb
+    return cv2.resize(rgb[: h - h % k, : w - w % k], (w // k, h // k), interpolation=cv2.INTER_AREA)
 
 
 def find_subject(rgb: np.ndarray) -> Subject:
     """The subject of a uint8 RGB image: the faces' union (padded) when there are faces, else the
     most salient region's bounds (padded a little: the map is blurred) and its centroid."""
-    small = _small(rgb, _LOOK_SIDE) if max(rgb.shape[:2]) > _LOOK_SIDE else rgb
+    small = _look_copy(rgb)
     box = faces_box(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
     if box is not None:
         return Subject(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), box, face=True)
