@@ -4,6 +4,9 @@
   source is a new Look made in `_FrameMaker._prepare`). A still's stage (the image fitted to the
   canvas times the path's largest zoom, converted to BT.709 YUV once) is prepared on a helper
   thread one shot ahead, and dropped when its last frame is out.
+- A still is framed on its subject (saliency.find_subject: faces first, else the most salient
+  region): the crop to the canvas's aspect is placed on the subject's box, and the camera path
+  keeps that box inside every frame (motion.py). `m.focus` (0..1 of the image) overrides both.
 - Shots meeting on the track crossfade (0.5 s by default, centred on the join).
 - The draft's `m.fade_in` / `m.fade_out` (ms) fade the whole clip from / to black (luma to 16,
   chroma to 128, titles included) and the music with it.
