@@ -119,7 +119,7 @@ async def test_a_cut_stream_closes_its_answer_and_the_next_reply_has_its_own(fb,
         await until(pilot, lambda: fb.reply in lines(app), 20, "the second reply")
         await until(pilot, lambda: not app.busy, 10, "the turn's end")
         shown = app.transcript.lines()
-        cut = "Setting the clip to\n\n*(cut off)*"
+        cut = "Setting the clip to … *(cut off)*"
         assert cut in shown  # the first turn's words are kept, closed
         assert shown.index("› make it 5 s") < shown.index(cut) < shown.index("› add a title")
         assert shown.index("› add a title") < shown.index(fb.reply)

@@ -213,3 +213,30 @@ async def test_transcript_at_its_end_after_a_resize(snapshot, tmp_path: Path) ->
         await _until(pilot, lambda: app.transcript.scroll_y == app.transcript.max_scroll_y > 0)
         shot = await _screenshot(pilot)
     assert svg == shot
+
+
+async def test_a_cut_answer_then_a_reply_that_exports(snapshot, fb, tmp_path: Path) -> None:
+    """You should see, at 80x24 against the cloud's stand-in, "› make it 5 s" over the cut
+    answer "Setting the clip to … (cut off)", the error (not re-sent) with its hint;
+    then "› add a title", the reply "Done! Click the Export button…" in its own block under it,
+    "Its Export button: exporting here (/export).", "Rendering beach.mp4 (high)…" and "Saved
+    exports/beach.mp4"; no tool lines; exports/ in Files. (The header's subtitle stands for the
+    stand-in's address, whose port changes.)"""
+    svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
+    fb.then("run_sse", fb.cut_turn("Setting the clip to"))
+    fb.reply = "Done! Click the Export button to download your video."
+    app = I2VApp(_app(tmp_path).folder, None, fb.url)
+
+    def shown(text: str):
+        return lambda: text in "\n".join(app.transcript.lines())
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(Prompt).cursor_blink = False
+        await _until(pilot, shown("Ready"))
+        app.sub_title = "cloud stand-in"
+        await _say_and_wait(pilot, "/upload beach.jpg", shown("Uploaded"))
+        await _say_and_wait(pilot, "make it 5 s", shown("(cut off)"))
+        await _say_and_wait(pilot, "add a title", shown("Saved exports/beach.mp4"))
+        await _until(pilot, lambda: len(app.browser.root.children) == 4)  # exports/ too
+        shot = await _screenshot(pilot)
+    assert svg == shot

@@ -25,7 +25,7 @@ from tui.messages import (
 )
 
 STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, before "⏳ Still working…"
-CUT_OFF = "\n\n*(cut off)*"  # closes an answer whose stream ended before its final text
+CUT_OFF = " … *(cut off)*"  # closes an answer whose stream ended before its final text
 
 
 class StoppedWaiting(Exception):
