@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from tests.media import photo
 from tests.test_app import lines, ready, say, until
-from tests.test_client_fakes import FakeBackend, adk, sse
+from tests.test_client_fakes import FakeBackend, adk, sse, sse_stream
 from tui.app import I2VApp
 from tui.cli import main
 from widgets.transcript import ToolCallLine
@@ -172,3 +172,73 @@ def test_render_exports_once_when_the_answer_says_click_export(fb, tmp_path, cap
     assert fb.count("render") == 1
     assert out.read_bytes() == fb.video
     assert "Here:" not in printed and "exporting here" not in printed
+
+
+async def test_esc_on_a_half_said_answer_closes_it(fb, tmp_path) -> None:
+    first = f"data: {json.dumps(adk('Working on the', partial=True))}\n\n".encode()
+    beats: list[bytes | float | BaseException] = [b": ping\n\n", 0.1] * 100  # 10 s, cut by Esc
+    fb.then("run_sse", lambda r: sse_stream([first, *beats]))
+    app = _app(fb, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "make it 5 s")
+        await until(pilot, lambda: "Working on the" in lines(app), 20, "the first words")
+        await pilot.press("escape")
+        await until(pilot, lambda: "Stopped waiting" in lines(app), 10, "Esc")
+        await until(pilot, lambda: not app.busy, 10, "the turn's end")
+        await say(pilot, "add a title")
+        await until(pilot, lambda: fb.reply in lines(app), 20, "the next reply")
+        shown = app.transcript.lines()
+        cut = "Working on the … *(cut off)*"
+        assert shown.index(cut) < shown.index("› add a title") < shown.index(fb.reply)
+
+
+async def test_still_working_counts_from_the_last_words(fb, tmp_path) -> None:
+    """Quiet, then words, then quiet again: a line for each quiet spell, each in its place."""
+    chunk = f"data: {json.dumps(adk('Thinking about it.', partial=True))}\n\n".encode()
+    quiet: list[bytes | float | BaseException] = [b": ping\n\n", 0.1] * 6
+    final = f"data: {json.dumps(adk('Thinking about it. Done.'))}\n\n".encode()
+    fb.then("run_sse", lambda r: sse_stream([*quiet, chunk, *quiet, final]))
+    app = _app(fb, tmp_path, still_working_every=0.3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "make it cinematic")
+        await until(pilot, lambda: "Thinking about it. Done." in lines(app), 20, "the words")
+        await until(pilot, lambda: not app.busy, 10, "the turn's end")
+        shown = app.transcript.lines()
+        at = [i for i, x in enumerate(shown) if x.startswith("⏳ Still working…")]
+        assert len(at) == 2, shown
+        assert at[0] < shown.index("Thinking about it. Done.") < at[1]
+
+
+async def test_a_batch_exports_each_clip_once_though_the_answer_says_export(fb, tmp_path):
+    fb.reply = "Done! Click the Export button to download your video."
+    app = _app(fb, tmp_path)
+    photo(app.folder / "city.png", (120, 160), seed=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        app.submit("batch", "a 5 second clip", [app.folder / "beach.jpg", app.folder / "city.png"])
+        out = [tmp_path / "out" / "beach.mp4", tmp_path / "out" / "city.mp4"]
+        await until(pilot, lambda: all(p.exists() for p in out) and not app.busy, 30, "the batch")
+        await pilot.pause(0.3)
+        assert fb.count("render") == 2  # one each: its Export button is the batch's export
+        assert fb.count("run_sse") == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "actions"),
+    [
+        ("Drag the music to start at 2 s.", ["say:Move the music to start at 2 s"]),
+        ("把标题拖拽到画面顶部，然后点击导出。", ["say:把标题移动到画面顶部", "export"]),
+        ("Click Export. Then drag the title up.", ["say:Move the title up", "export"]),
+        ("Don't click Export yet: check the title first.", []),
+        ("If it looks wrong, click Undo.", []),
+        ("Click Undo to go back.", ["undo"]),
+        ("Open the Credits panel to see your balance.", ["credits"]),
+        ("Drop your video here.", ["upload"]),
+    ],
+)
+def test_gui_words_in_more_shapes(text, actions) -> None:
+    from tui.gui_words import translate_gui
+
+    assert translate_gui(text).actions == actions
