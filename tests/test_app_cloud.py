@@ -242,3 +242,28 @@ def test_gui_words_in_more_shapes(text, actions) -> None:
     from tui.gui_words import translate_gui
 
     assert translate_gui(text).actions == actions
+
+
+async def test_on_the_real_engine_a_slow_turn_says_still_working_once_and_hides_tools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded engine, made slow (1.5 s) and chatty (a heartbeat every 0.1 s): one
+    'Still working' line for the quiet spell, the answer, and tool calls only after `t`."""
+    monkeypatch.setenv("I2V_ENGINE_TURN_DELAY", "1.5")
+    monkeypatch.setenv("I2V_ENGINE_HEARTBEAT", "0.1")
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    photo(folder / "beach.jpg", (160, 120))
+    app = I2VApp(folder, still_working_every=0.5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "a 2 second clip")
+        await until(pilot, lambda: "Done:" in lines(app), 30, "the engine's answer")
+        await until(pilot, lambda: not app.busy, 10, "the turn's end")
+        shown = app.transcript.lines()
+        still = [x for x in shown if x.startswith("⏳ Still working…")]
+        assert len(still) == 1, shown
+        assert not any("↳" in x for x in shown)
+        app.transcript.focus()
+        await pilot.press("t")
+        await until(pilot, lambda: "  ↳ add_media" in lines(app), 5, "the engine's tool calls")
