@@ -1,7 +1,8 @@
 """The action queue: what changes the session (uploads, turns, undo, new session, starting
 renders, batches) runs one at a time, in order, served by one worker, so a second action never
 cancels one in flight. A turn can be stopped waiting on (Esc): its stream is closed, the
-timeline read back, and the turn never sent again (tui/client/turn.py).
+timeline read back, and the turn never sent again (tui/client/turn.py). What the assistant's GUI
+words ask for ("click Export", tui/gui_words.py) is done after its turn, in the same queue.
 """
 
 from __future__ import annotations
