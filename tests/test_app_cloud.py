@@ -236,6 +236,9 @@ async def test_a_batch_exports_each_clip_once_though_the_answer_says_export(fb, 
         ("Click Undo to go back.", ["undo"]),
         ("Open the Credits panel to see your balance.", ["credits"]),
         ("Drop your video here.", ["upload"]),
+        ("好的。可以说“导出”生成视频。", []),  # words to type, as the local engine says
+        ("视频准备好后，请点击“导出”。", ["export"]),
+        ("导出按钮在右上角。", ["export"]),
     ],
 )
 def test_gui_words_in_more_shapes(text, actions) -> None:

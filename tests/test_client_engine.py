@@ -65,6 +65,10 @@ async def test_a_chinese_turn_and_a_silent_timeline_diff(engine_url: str, tmp_pa
     update = events[-1]
     assert any("春季促销" in line for line in update.summary)
     assert "duration 5s → 3s" in update.changes
+    # Its reply ends "可以说“导出”生成视频" (say "export"): words to type, not a button to act
+    # on, so the turn exports nothing by itself, in Chinese as in English.
+    assert "导出" in final
+    assert update.actions == []
 
 
 async def test_a_restart_resumes_an_engine_render(engine_url: str, tmp_path: Path) -> None:

@@ -24,7 +24,10 @@ _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]?")
 
 _EXPORT = re.compile(
     r"\b(click|press|tap|hit|use)\s+(on\s+)?(the\s+)?[\[\"'“]?(export|download|render)\b"
-    r"|\b(export|download|render)[\]\"'”]?\s+button|导出|下载按钮",
+    r"|\b(export|download|render)[\]\"'”]?\s+button"
+    # 导出 alone is also the word a person types ("可以说“导出”", the local engine's own
+    # reply): only a button pressed is the GUI's.
+    r"|(点击|单击|点一下|按下?)\s*[\[“「\"']?\s*(导出|下载)|(导出|下载)[\]”」\"']?\s*按钮",
     re.I,
 )
 _PREVIEW = re.compile(r"\bpreview\b.{0,30}\btimeline\b|预览", re.I)
