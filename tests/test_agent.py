@@ -1022,3 +1022,13 @@ def test_a_huge_message_is_answered_quickly(message: str) -> None:
     start = time.perf_counter()
     agent.plan_turn(message, THREE, IMG3, "en")
     assert time.perf_counter() - start < 2.0
+
+
+def test_no_reply_of_ours_reads_as_a_button_to_press() -> None:
+    """The client acts on a cloud answer's GUI words ("click Export"); the engine's own replies
+    (which say "say export" / 可以说“导出”) must never read as one, or every turn would act."""
+    from tui.gui_words import translate_gui
+
+    for start, media, message, _ in CASES:
+        turn = agent.plan_turn(message, copy.deepcopy(DRAFTS[start]), MEDIA[media], "en")
+        assert translate_gui(turn.reply).actions == [], (message, turn.reply)
