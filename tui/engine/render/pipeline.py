@@ -392,7 +392,7 @@ class _FrameMaker:
         rgb = load_image(path, need=(sw, sh))
         src = (rgb.shape[1], rgb.shape[0])
         whole = how == "contain" or cover_window(src, sw, sh)[2:] == src  # no crop to place
-        focus, box = m.get("focus"), None
+        focus, box, stage = m.get("focus"), None, None
         if focus is not None:  # the user's point, 0..1 of the image: framed on it, aimed at it
             centre = point = (float(focus[0]), float(focus[1]))
             fitted = fit_image(rgb, sw, sh, how, fast=self.fast, centre=centre)
@@ -401,9 +401,14 @@ class _FrameMaker:
             fitted = fit_image(rgb, sw, sh, how, fast=self.fast)
         else:
             # The subject (faces, else saliency) places the crop and the camera; it is found on
-            # the other core, while the image is fitted if the crop does not depend on it.
+            # the other core while the image is fitted and converted, if the crop does not
+            # depend on it.
             found = self._side.submit(find_subject, rgb)
-            fitted = fit_image(rgb, sw, sh, how, fast=self.fast) if whole else None
+            fitted = None
+            if whole:
+                fitted = fit_image(rgb, sw, sh, how, fast=self.fast)
+                if motion != "parallax":
+                    stage = stage_of(fitted)
             subject: Subject = found.result()
             b = subject.box
             centre, point = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), subject.point
@@ -417,7 +422,7 @@ class _FrameMaker:
             if look is not None:
                 return look
             motion = "ken_burns"  # no foreground stands out: a gentle drift instead
-        stage = stage_of(fitted)
+        stage = stage or stage_of(fitted)
         path_ = camera_path(n, motion, strength, easing, focus, box)
         if path_.max_zoom > z + 1e-9:  # (ken_burns fallback) never sample beyond the stage
             path_ = camera_path(n, "zoom_in", strength, easing, focus, box)
