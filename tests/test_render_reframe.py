@@ -146,6 +146,26 @@ def test_a_portrait_picture_on_a_landscape_canvas(tmp_path, motion) -> None:
     assert_inside(frames(out), yellow, least=round(0.02 * 384 * 216))
 
 
+@pytest.mark.parametrize("motion", ["zoom_in", "pan_left", "pan_down", "ken_burns", "parallax"])
+def test_a_subject_near_the_edge_on_the_same_aspect(tmp_path, motion) -> None:
+    # Nothing to crop: the camera alone must not push a subject near the edge out of frame.
+    src = blob_picture(tmp_path / "p.png", at=(0.86, 0.78), r=0.1)
+    out = tmp_path / "o.mp4"
+    draft = one_shot(384, 216, motion=motion, strength="strong")
+    render_draft(draft, {"img": src}, out, quality="draft")
+    assert_inside(frames(out), yellow, least=round(0.01 * 384 * 216))
+
+
+@pytest.mark.parametrize("motion", ["zoom_in", "pan_right", "ken_burns"])
+def test_the_whole_picture_fitted_keeps_its_subject_in(tmp_path, motion) -> None:
+    # `contain`: the picture whole over a blurred, dimmed copy; the motion keeps the subject in.
+    src = blob_picture(tmp_path / "p.png")
+    out = tmp_path / "o.mp4"
+    draft = one_shot(216, 384, motion=motion, strength="strong", fit="contain")
+    render_draft(draft, {"img": src}, out, quality="draft")
+    assert_inside(frames(out), yellow, least=round(0.003 * 216 * 384))
+
+
 def test_the_centred_crop_would_have_lost_it(tmp_path) -> None:
     """The check above sees a lost subject: framed on the picture's centre (as before), the
     9:16 clip has the disc cut by its edge."""
@@ -204,6 +224,9 @@ def test_the_crop_is_placed_on_the_subject() -> None:
     assert cover_window((1280, 720), 216, 384)[0] == round(640 - 202.5)
     box = fitted_box((0.65, 0.3, 0.75, 0.5), (1280, 720), 216, 384, "cover", (0.7, 0.4))
     assert np.allclose(box, ((832 - 694) / 405, 0.3, (960 - 694) / 405, 0.5))
+    # `contain`: 1280x720 in 216x384 is 216x122, from y = 131.
+    box = fitted_box((0.5, 0.0, 1.0, 1.0), (1280, 720), 216, 384, "contain")
+    assert np.allclose(box, (0.5, 131 / 384, 1.0, (131 + 122) / 384))
 
 
 BOXES = [
