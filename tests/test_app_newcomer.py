@@ -218,3 +218,20 @@ async def test_a_queued_message_waits_and_its_reply_lands_under_it(
         assert len(answers) == 2, lines(app)
         assert first < answers[0] < second < answers[1], lines(app)
         assert "Hello" in str(app.transcript.children[answers[1]].source)
+
+
+async def test_a_folder_gone_while_open_is_never_taken_for_a_file_to_upload(tmp_path: Path) -> None:
+    """DirectoryTree reads the re-expansion of a node that is no longer a folder as a file
+    chosen: the reload after an open folder is removed would upload it."""
+    folder = pics(tmp_path)
+    (folder / "gone").mkdir()
+    app = I2VApp(folder)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        tree = app.browser
+        await until(pilot, lambda: any("gone" in r for r in tree_rows(app)), what="gone shows")
+        node = next(n for n in tree.root.children if n.data.path.name == "gone")
+        (folder / "gone").rmdir()
+        node.expand()  # what a reload does to a folder that was open
+        await pilot.pause(0.5)
+        assert not any("/upload" in line for line in lines(app).splitlines()), lines(app)

@@ -87,6 +87,15 @@ class FileBrowser(DirectoryTree):
     def on_mount(self) -> None:
         self.follow_folders()
 
+    async def _on_tree_node_expanded(self, event: Tree.NodeExpanded[DirEntry]) -> None:
+        # A folder removed while open is re-expanded by the next reload, and DirectoryTree
+        # takes a node that is no folder for a file chosen: FileSelected, an upload of a folder
+        # that is gone. Nothing to load, nothing chosen: its own handler is skipped.
+        entry = event.node.data
+        if entry is not None and not await asyncio.to_thread(entry.path.is_dir):
+            event.stop()
+            event.prevent_default()
+
     @on(Tree.NodeExpanded)
     @on(Tree.NodeCollapsed)
     def _opened(self, event: Tree.NodeExpanded | Tree.NodeCollapsed) -> None:
