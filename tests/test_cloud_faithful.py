@@ -468,7 +468,8 @@ async def test_a_resumed_render_with_an_odd_id_lands_in_the_folder_asked(fb, tmp
     seen: list[str] = []
 
     def answer(request):
-        seen.append(request.url.path)
+        # The path as sent, still quoted (older Starlette reads a decoded '?' as a query).
+        seen.append(request.scope["raw_path"].decode())
         url = f"{fb.url}/cdn/clip.mp4"
         return JSONResponse(env({"id": rid, "status": "completed", "outputUrl": url}))
 
