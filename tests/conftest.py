@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,13 @@ def engine_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def api(engine_url: str) -> Iterator[httpx.Client]:
+    """A plain HTTP client of the shared engine, for tests that speak the protocol by hand."""
+    with httpx.Client(base_url=engine_url, timeout=30) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")

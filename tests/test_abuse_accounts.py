@@ -41,12 +41,6 @@ MINT = "/api/auth/anonymous-token"
 
 
 @pytest.fixture
-def api(engine_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=engine_url, timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
 def own_engine(tmp_path: Path) -> Iterator[EngineProc]:
     """An engine with the default limit of new accounts, on its own data folder (and room
     for more tokens a minute than that, so that the account limit is the one met)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -60,12 +59,6 @@ WORST = {
 }
 IMAGE = [{"hash": "h1", "file_type": "image", "filename": "a.png", "width": 64, "height": 48}]
 VIDEO = [{"hash": "h2", "file_type": "video", "filename": "v.mp4", "duration": 3.0}]
-
-
-@pytest.fixture
-def api(engine_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=engine_url, timeout=30) as c:
-        yield c
 
 
 def turn_body(sid: str, text: str) -> dict:

@@ -48,12 +48,6 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture
-def api(engine_url: str) -> httpx.Client:
-    with httpx.Client(base_url=engine_url, timeout=30) as c:
-        yield c
-
-
 class User:
     """A user with a session and an uploaded photo; requests wait and go again when answered
     429 (a user may send 20 requests a second)."""

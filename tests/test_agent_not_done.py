@@ -266,12 +266,6 @@ def test_the_new_readings_stay_quick_on_long_messages(message: str) -> None:
 # ---- through the engine -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def api(engine_url: str) -> httpx.Client:
-    with httpx.Client(base_url=engine_url, timeout=30) as c:
-        yield c
-
-
 def test_the_engine_says_what_it_did_not_do(api: httpx.Client, tmp_path: Path) -> None:
     tok, sid = session_with_photo(api, tmp_path)
     _, reply = turn(

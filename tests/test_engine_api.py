@@ -8,18 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.decode import probe
 from tests.media import photo
 from tui.protocol import skill_headers
-
-
-@pytest.fixture
-def api(engine_url: str) -> httpx.Client:
-    with httpx.Client(base_url=engine_url, timeout=30) as c:
-        yield c
-
 
 _LAST_TOKEN: dict[tuple[str, str], str] = {}  # (engine, client id) -> the last token it got
 

@@ -44,12 +44,6 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture
-def api(engine_url: str) -> httpx.Client:
-    with httpx.Client(base_url=engine_url, timeout=30) as c:
-        yield c
-
-
 def envelope_of(r: httpx.Response) -> dict:
     body = r.json()
     assert set(body) == {"code", "message", "data"}, body

@@ -408,7 +408,6 @@ async def test_jobs_side_by_side_each_get_their_own_clip(tmp_path: Path, engine_
         assert probe(d / "out" / f"{stem}.mp4").frames == 30 * s, stem
 
 
-
 async def test_a_chinese_instruction_opens_a_chinese_session(tmp_path: Path, fb) -> None:
     """Against the cloud stand-in, which records what each session was opened with."""
     d = tmp_path / "in"
