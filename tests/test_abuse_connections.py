@@ -401,17 +401,13 @@ def _flood(url: str, n: int) -> tuple[list[socket.socket], int, int]:
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["socket", "tcp"])
-@pytest.mark.xfail(
-    sys.version_info >= (3, 13),
-    reason="on 3.13 uvicorn's own concurrency count still holds the connections given up, so"
-    " some of the 64 requests get its 503 before the cap's: bounded still, not yet as designed",
-    strict=False,
-)
 def test_a_flood_of_idle_connections_cannot_keep_a_request_out(
     engines: list[SocketEngine], tmp_path: Path, tcp: bool
 ) -> None:
     # 256 open files, as in the report: the cap is (256 - 64 - 64) / 2 = 64 connections.
-    e = start(engines, tmp_path / "data", tcp=tcp, nofile=256, I2V_ENGINE_IDLE_TIMEOUT="3")
+    # The silent ones outlive the test (their own deadline is tested above): whether one timed
+    # out just as a request came in was a race, and how a slow machine lost it.
+    e = start(engines, tmp_path / "data", tcp=tcp, nofile=256, I2V_ENGINE_IDLE_TIMEOUT="30")
     held, busy, refused = _flood(e.url, 300)
     posting: list[socket.socket] = []
     try:
@@ -428,7 +424,7 @@ def test_a_flood_of_idle_connections_cannot_keep_a_request_out(
             posting.append(s)
         time.sleep(1)  # until the engine has read their heads (a silent one could give way)
         assert health(e.url, tries=1) == 503
-        # The silent ones are closed by the idle deadline (or made room for the requests).
+        # The silent ones made room for the requests.
         assert all(closed_within(s, 15) for s in held)
     finally:
         for s in held + posting:

@@ -35,6 +35,10 @@ FD_RESERVE = 64  # descriptors kept for SQLite, the log, render workers' pipes, 
 # is closed for being past the cap (each holds a descriptor meanwhile).
 LISTEN_BACKLOG = 64
 REPEAT_WINDOW = 60.0  # s: one log line per kind of loop error
+# s: a connection silent for less is not put out for a new one: its first bytes may be in the
+# socket, unread because the loop got to its connection_made first (a burst of requests at the
+# cap would otherwise put out each other).
+MIN_SILENCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class GuardedH11(H11Protocol):
         self._watch: asyncio.TimerHandle | None = None
         self._stall: asyncio.TimerHandle | None = None
         self._idle_since: float | None = self.loop.time()  # None: a request is in flight
-        if len(self.connections) > self.limits.max_open and not self._evict_one():
+        if self._open_count() > self.limits.max_open and not self._evict_one():
             log.warning("%d connections open: new ones answered 503", self.limits.max_open)
             transport.write(BUSY)
             transport.close()
@@ -108,16 +112,23 @@ class GuardedH11(H11Protocol):
         if self.conn.their_state is not h11.SEND_BODY:  # kept alive, waiting for the next
             self._idle_since = self.loop.time()
 
+    def _open_count(self) -> int:
+        """Connections not being closed: one we closed holds its place in uvicorn's set until
+        its connection_lost runs, a loop turn later, and must not count against a new one."""
+        return sum(1 for c in self.connections if not c.transport.is_closing())
+
     def _evict_one(self) -> bool:
         """At the cap, a new connection takes the place of the one that has waited longest
         without a request in flight (silent, kept alive, or still sending its head), so that a
         flood of those cannot keep a real request out. False: every one is busy."""
+        since = self.loop.time() - MIN_SILENCE
         waiting = [
             c
             for c in self.connections
             if isinstance(c, GuardedH11)
             and c is not self
             and getattr(c, "_idle_since", None) is not None
+            and c._idle_since <= since
             and not c.transport.is_closing()
         ]
         if not waiting:

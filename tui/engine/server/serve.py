@@ -82,8 +82,10 @@ def serve(
             # address that token minting is counted against.
             proxy_headers=False,
             timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
-            # uvicorn answers 503 from this many connections (its own included) or requests.
-            limit_concurrency=limits.max_open + 1,
+            # uvicorn answers 503 from this many connections or requests. Our cap (connections.py)
+            # decides first; uvicorn's count also holds the ones being closed for a loop turn, so
+            # at max_open + 1 it refused requests the cap had made room for. A backstop only.
+            limit_concurrency=limits.max_open * 2,
             backlog=LISTEN_BACKLOG,
         )
         server = uvicorn.Server(config)
