@@ -158,12 +158,13 @@ def test_a_subject_near_the_edge_on_the_same_aspect(tmp_path, motion) -> None:
 
 @pytest.mark.parametrize("motion", ["zoom_in", "pan_right", "ken_burns"])
 def test_the_whole_picture_fitted_keeps_its_subject_in(tmp_path, motion) -> None:
-    # `contain`: the picture whole over a blurred, dimmed copy; the motion keeps the subject in.
+    # `contain`: the picture whole over a blurred, dimmed copy; the motion moves the picture,
+    # at its smallest 1 / 1.3 of its fitted size (strong), so the disc is at least 0.59 of it.
     src = blob_picture(tmp_path / "p.png")
     out = tmp_path / "o.mp4"
     draft = one_shot(216, 384, motion=motion, strength="strong", fit="contain")
     render_draft(draft, {"img": src}, out, quality="draft")
-    assert_inside(frames(out), yellow, least=round(0.003 * 216 * 384))
+    assert_inside(frames(out), yellow, least=round(0.0018 * 216 * 384))
 
 
 def test_the_centred_crop_would_have_lost_it(tmp_path) -> None:

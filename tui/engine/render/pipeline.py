@@ -40,6 +40,7 @@ from PIL import Image
 
 from tui.engine.render import audio as audio_mod
 from tui.engine.render import soundtrack
+from tui.engine.render.contain import contain_look
 from tui.engine.render.errors import RenderCancelled, RenderError
 from tui.engine.render.motion import (
     MOTIONS,
@@ -387,6 +388,10 @@ class _FrameMaker:
         how = str(m.get("fit", "cover"))
         if motion not in MOTIONS:
             raise RenderError(f"unknown motion {motion!r} (use one of {', '.join(MOTIONS)})")
+        if how == "contain":  # the whole picture, moving over a blurred copy of itself
+            w, h = self.canvas.width, self.canvas.height
+            rgb = load_image(path, need=(w, h))
+            return contain_look(rgb, w, h, n, motion, strength, easing, fast=self.fast)
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
         rgb = load_image(path, need=(sw, sh))
