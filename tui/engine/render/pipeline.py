@@ -362,24 +362,48 @@ class _FrameMaker:
         if motion == "parallax":
             motion = "static"
         strength = str(m.get("strength", "medium"))
+        how = str(m.get("fit", "cover"))
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
-        focus = m.get("focus") or (0.5, 0.5)
-        path_ = camera_path(
-            n,
-            motion=motion,
-            strength=strength,
-            easing=str(m.get("easing", "ease")),
-            focus=(float(focus[0]), float(focus[1])),
-        )
         source = VideoSource(
             path,
             (sw, sh),
             fps=self.canvas.fps,
-            fit=str(m.get("fit", "cover")),
+            fit=how,
             start=float(m.get("source_start_ms", 0)) / 1000,
         )
+        try:
+            focus, box = self._video_subject(source, m, how, motion, (sw, sh))
+        except BaseException:
+            source.close()
+            raise
+        path_ = camera_path(n, motion, strength, str(m.get("easing", "ease")), focus, box)
         return VideoLook(source, path_)
+
+    def _video_subject(
+        self, source: VideoSource, m: Mapping, how: str, motion: str, size: tuple[int, int]
+    ) -> tuple[tuple[float, float], tuple[float, float, float, float] | None]:
+        """A video framed as a still is: by `m.focus`, else by the subject of its first frame
+        (faces first); the crop is placed on it (`source.centre`), and the camera's aim and
+        the box it keeps in frame are returned, 0..1 of the stage."""
+        focus = m.get("focus")
+        rgb = source.first_rgb()
+        src = (rgb.shape[1], rgb.shape[0])
+        sw, sh = size
+        whole = how == "contain" or cover_window(src, sw, sh)[2:] == src
+        box = None
+        if focus is not None:
+            centre = point = (float(focus[0]), float(focus[1]))
+        elif motion == "static" and whole:
+            centre = point = (0.5, 0.5)
+        else:
+            subject = find_subject(rgb)
+            b = subject.box
+            centre, point = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), subject.point
+            box = fitted_box(b, src, sw, sh, how, centre)
+        source.centre = centre
+        aim = fitted_box((*point, *point), src, sw, sh, how, centre)[:2]
+        return (aim[0], aim[1]), box
 
     def _still(self, path: Path, m: Mapping, n: int) -> Look:
         motion = str(m.get("motion", "zoom_in"))

@@ -173,10 +173,16 @@ def fitted_box(
     )
 
 
-def build_stage(rgb: np.ndarray, w: int, h: int, fit: str = "cover") -> Stage:
-    """Stage of even size (w, h) from an RGB image."""
+def build_stage(
+    rgb: np.ndarray,
+    w: int,
+    h: int,
+    fit: str = "cover",
+    centre: tuple[float, float] = (0.5, 0.5),
+) -> Stage:
+    """Stage of even size (w, h) from an RGB image (a cover's crop placed at `centre`)."""
     w, h = w + (w & 1), h + (h & 1)
-    return stage_of(fit_contain(rgb, w, h) if fit == "contain" else fit_cover(rgb, w, h))
+    return stage_of(fit_image(rgb, w, h, fit, centre=centre))
 
 
 def stage_of(fitted: np.ndarray) -> Stage:
