@@ -43,6 +43,7 @@ from tui.engine.render import soundtrack
 from tui.engine.render.contain import contain_look
 from tui.engine.render.errors import RenderCancelled, RenderError
 from tui.engine.render.motion import (
+    MARGIN,
     MOTIONS,
     CameraPath,
     camera_path,
@@ -441,6 +442,9 @@ class _FrameMaker:
             subject: Subject = found.result()
             b = subject.box
             centre, point = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), subject.point
+            if not whole and too_wide(b, src, sw, sh):  # no crop holds it: show it all
+                w, h = self.canvas.width, self.canvas.height
+                return contain_look(rgb, w, h, n, motion, strength, easing, fast=self.fast)
             if fitted is None:
                 fitted = fit_image(rgb, sw, sh, how, fast=self.fast, centre=centre)
             box = fitted_box(b, src, sw, sh, how, centre)
@@ -493,6 +497,16 @@ class _FrameMaker:
             y, c = out[:h], out[h:]
             cv2.addWeighted(y, g, y, 0.0, 16.0 * (1.0 - g), dst=y)
             cv2.addWeighted(c, g, c, 0.0, 128.0 * (1.0 - g), dst=c)
+
+
+def too_wide(
+    box: tuple[float, float, float, float], src: tuple[int, int], w: int, h: int
+) -> bool:
+    """Whether the subject's box (0..1 of a `src`-sized image) is wider or taller than a crop
+    to (w, h)'s aspect can hold inside its margins: such a subject is shown whole instead."""
+    _, _, cw, ch = cover_window(src, w, h)
+    room = 1.0 - 2 * MARGIN
+    return box[2] - box[0] > room * cw / src[0] or box[3] - box[1] > room * ch / src[1]
 
 
 def parallax_look(
