@@ -499,9 +499,7 @@ class _FrameMaker:
             cv2.addWeighted(c, g, c, 0.0, 128.0 * (1.0 - g), dst=c)
 
 
-def too_wide(
-    box: tuple[float, float, float, float], src: tuple[int, int], w: int, h: int
-) -> bool:
+def too_wide(box: tuple[float, float, float, float], src: tuple[int, int], w: int, h: int) -> bool:
     """Whether the subject's box (0..1 of a `src`-sized image) is wider or taller than a crop
     to (w, h)'s aspect can hold inside its margins: such a subject is shown whole instead."""
     _, _, cw, ch = cover_window(src, w, h)
