@@ -45,6 +45,7 @@ from tui.engine.render.errors import RenderCancelled, RenderError
 from tui.engine.render.motion import (
     MARGIN,
     MOTIONS,
+    PARALLAX_GAIN,
     CameraPath,
     camera_path,
     max_zoom_of,
@@ -422,7 +423,7 @@ class _FrameMaker:
         rgb = load_image(path, need=(sw, sh))
         src = (rgb.shape[1], rgb.shape[0])
         whole = how == "contain" or cover_window(src, sw, sh)[2:] == src  # no crop to place
-        focus, box, stage = m.get("focus"), None, None
+        focus, box, stage, face = m.get("focus"), None, None, False
         if focus is not None:  # the user's point, 0..1 of the image: framed on it, aimed at it
             centre = point = (float(focus[0]), float(focus[1]))
             fitted = fit_image(rgb, sw, sh, how, fast=self.fast, centre=centre)
@@ -440,7 +441,7 @@ class _FrameMaker:
                 if motion != "parallax":
                     stage = stage_of(fitted)
             subject: Subject = found.result()
-            b = subject.box
+            b, face = subject.box, subject.face
             centre, point = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), subject.point
             if not whole and too_wide(b, src, sw, sh):  # no crop holds it: show it all
                 w, h = self.canvas.width, self.canvas.height
@@ -451,7 +452,17 @@ class _FrameMaker:
         focus = fitted_box((*point, *point), src, sw, sh, how, centre)[:2]
         del rgb
         if motion == "parallax":
-            look = parallax_look(fitted, n, strength, easing, focus, box, fast=self.fast)
+            look = parallax_look(
+                fitted,
+                n,
+                strength,
+                easing,
+                focus,
+                box,
+                fast=self.fast,
+                canvas=(self.canvas.width, self.canvas.height),
+                face=face,
+            )
             if look is not None:
                 return look
             motion = "ken_burns"  # no foreground stands out: a gentle drift instead
@@ -516,19 +527,58 @@ def parallax_look(
     box: tuple[float, float, float, float] | None = None,
     *,
     fast: bool = False,
+    canvas: tuple[int, int] | None = None,
+    face: bool = False,
 ) -> ParallaxLook | None:
     """The 2.5D look of a fitted image, or None when no foreground can be separated (`fast`:
     a draft's, cut out and filled smaller, its layer blended in 8 bits). With the subject's
-    `box` (0..1 of the image) it aims at the layer's centre and keeps the box in frame."""
-    from tui.engine.render.parallax import split_layers
+    `box` (0..1 of the image) it aims at the layer's centre and keeps the box in frame. On a
+    `canvas` (w, h) the layer moves off its hole by at most parallax.uncover_limit pixels.
+    `face`: the box is a face's, and the layer that person."""
+    from tui.engine.render.parallax import split_layers, uncover_limit
 
-    layers = split_layers(fitted, fast=fast)
+    layers = split_layers(fitted, fast=fast, face=box if face else None)
     if layers is None:
         return None
     background, alpha, centre = layers
     aim = centre if box is not None or focus is None else focus
     bg, fg = parallax_paths(n, strength, easing, aim, box)
+    if canvas is not None:
+        edge = _layer_box(alpha)
+        limit = uncover_limit(*canvas)
+        gain = PARALLAX_GAIN
+        for _ in range(8):  # the offset grows about as gain - 1 does: a step or two
+            off = _uncovered(bg, fg, edge, canvas)
+            if off <= limit:
+                break
+            gain = 1.0 + (gain - 1.0) * min(0.9, limit / off)
+            bg, fg = parallax_paths(n, strength, easing, aim, box, gain)
+        else:
+            bg, fg = parallax_paths(n, strength, easing, aim, box, 1.0)
     return ParallaxLook(stage_of(background), layer_of(fitted, alpha, fast), bg, fg)
+
+
+def _layer_box(alpha: np.ndarray) -> tuple[float, float, float, float]:
+    """The bounds of where the layer shows, 0..1 of it."""
+    ys, xs = np.nonzero(alpha > 0.5)
+    h, w = alpha.shape
+    if not len(xs):
+        return 0.5, 0.5, 0.5, 0.5
+    return xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h
+
+
+def _uncovered(
+    bg: CameraPath, fg: CameraPath, box: tuple[float, float, float, float], canvas: tuple[int, int]
+) -> float:
+    """The most (canvas pixels) any corner of the layer's bounds is drawn off its place on the
+    background, over the whole path: the widest strip of the hole it can uncover."""
+    most = 0.0
+    for (i, j), size in (((0, 2), canvas[0]), ((1, 3), canvas[1])):
+        cb, cf = (bg.cx, fg.cx) if i == 0 else (bg.cy, fg.cy)
+        for p in (box[i], box[j]):
+            off = ((p - cf) * fg.zoom - (p - cb) * bg.zoom) * size
+            most = max(most, float(np.abs(off).max()))
+    return most
 
 
 def _music(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndarray | None:
