@@ -420,6 +420,10 @@ class _FrameMaker:
             return contain_look(rgb, w, h, n, motion, strength, easing, fast=self.fast)
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
+        key = _prepared_key(path, (sw, sh), m, self.fast)
+        if key is not None and (hit := _PREPARED.get(key)) is not None:
+            stage, focus, box = hit  # the same image framed the same way: a preview again
+            return StillLook(stage, camera_path(n, motion, strength, easing, focus, box))
         rgb = load_image(path, need=(sw, sh))
         src = (rgb.shape[1], rgb.shape[0])
         whole = how == "contain" or cover_window(src, sw, sh)[2:] == src  # no crop to place
@@ -470,6 +474,8 @@ class _FrameMaker:
         path_ = camera_path(n, motion, strength, easing, focus, box)
         if path_.max_zoom > z + 1e-9:  # (ken_burns fallback) never sample beyond the stage
             path_ = camera_path(n, "zoom_in", strength, easing, focus, box)
+        elif key is not None:
+            _PREPARED.put(key, (stage, focus, box))
         return StillLook(stage, path_)
 
     def frame(self, i: int, out: np.ndarray) -> None:
@@ -508,6 +514,60 @@ class _FrameMaker:
             y, c = out[:h], out[h:]
             cv2.addWeighted(y, g, y, 0.0, 16.0 * (1.0 - g), dst=y)
             cv2.addWeighted(c, g, c, 0.0, 128.0 * (1.0 - g), dst=c)
+
+
+class _Prepared:
+    """The last few still stages this process prepared, with their framing, so that a draft
+    previewed again (a new title, other music, another length) skips decoding, finding the
+    subject, fitting and converting: the same file (path, size and mtime), stage size, fit,
+    motion, strength and focus. Stages are only read once made, so two renders may share one;
+    its per-draw scratch is used by one frame at a time (frames are drawn in order)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple | None:
+        with self._lock:
+            item = self._items.pop(key, None)
+            if item is not None:
+                self._items[key] = item  # the most recent last
+            return item
+
+    def put(self, key: tuple, item: tuple) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = item
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+
+
+_PREPARED = _Prepared(int(os.environ.get("I2V_STAGE_CACHE", "2")))
+
+
+def _prepared_key(path: Path, size: tuple[int, int], m: Mapping, fast: bool) -> tuple | None:
+    """The cache key of a still's stage (see _Prepared); None for parallax (two layers) or a
+    file that cannot be looked at."""
+    if str(m.get("motion", "zoom_in")) == "parallax" or _PREPARED.size <= 0:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    focus = m.get("focus")
+    where = (float(focus[0]), float(focus[1])) if focus is not None else None
+    look = (str(m.get("motion", "zoom_in")), str(m.get("strength", "medium")))
+    return (
+        str(path),
+        st.st_size,
+        st.st_mtime_ns,
+        size,
+        str(m.get("fit", "cover")),
+        look,
+        where,
+        fast,
+    )
 
 
 def too_wide(box: tuple[float, float, float, float], src: tuple[int, int], w: int, h: int) -> bool:
