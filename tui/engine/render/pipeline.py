@@ -7,6 +7,12 @@
 - A still is framed on its subject (saliency.find_subject: faces first, else the most salient
   region): the crop to the canvas's aspect is placed on the subject's box, and the camera path
   keeps that box inside every frame (motion.py). `m.focus` (0..1 of the image) overrides both.
+  A video source is framed the same way, by the subject of its first frame. A subject wider or
+  taller than the crop can hold is shown whole instead.
+- `m.fit` = "contain" (show it all): the whole picture over a blurred, darkened copy of itself,
+  the motion moving the picture, never cut (contain.py).
+- A still's prepared stage is kept for the next render of the same file framed the same way in
+  this process (_Prepared): a draft previewed again skips decoding and framing.
 - Shots meeting on the track crossfade (0.5 s by default, centred on the join).
 - The draft's `m.fade_in` / `m.fade_out` (ms) fade the whole clip from / to black (luma to 16,
   chroma to 128, titles included) and the music with it.
