@@ -549,7 +549,7 @@ class _Prepared:
                 self._items.pop(next(iter(self._items)))
 
 
-_PREPARED = _Prepared(int(os.environ.get("I2V_STAGE_CACHE", "2")))
+_PREPARED = _Prepared(int(os.environ.get("I2V_ENGINE_STAGE_CACHE", "2")))
 
 
 def _prepared_key(path: Path, size: tuple[int, int], m: Mapping, fast: bool) -> tuple | None:
