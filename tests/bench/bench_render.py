@@ -312,13 +312,15 @@ def breakdown(raw: Path) -> list[tuple[str, float]]:
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
         frames = stack.split(";")
-        if any(w in frames[-1] or w in frames[-2 if len(frames) > 1 else -1] for w in WAITS):
+        if any(w in f for f in frames[-4:] for w in WAITS):  # a wait, under a few native calls
             continue
         name = None
         for f in reversed(frames):
             name = next((p for p, marks in PARTS if any(m in f for m in marks)), None)
             if name:
                 break
+        if name is None and not any(" (" in f and ".py" in f for f in frames):
+            name = "native code with no Python frame (mostly waits)"
         if name is None:
             proc = (
                 "worker"
