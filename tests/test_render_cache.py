@@ -61,3 +61,13 @@ def test_a_changed_file_is_prepared_again(tmp_path) -> None:
     render_draft(one_shot(), {"img": src}, out, quality="draft")
     r, _, b = frame_rgb(out, 0)[5, 5]
     assert r > 120 and b < 80  # red: the new picture, not the kept stage
+
+
+def test_an_export_keeps_no_stage(tmp_path) -> None:
+    """Only drafts are kept: an export's stage is large and made once."""
+    src = flat(tmp_path / "p.png", (90, 140, 40))
+    before = list(_PREPARED._items)
+    render_draft(one_shot(), {"img": src}, tmp_path / "o.mp4", quality="high")
+    assert list(_PREPARED._items) == before
+    render_draft(one_shot(), {"img": src}, tmp_path / "o.mp4", quality="draft")
+    assert len(_PREPARED._items) >= 1 and list(_PREPARED._items)[-1][0] == str(src)

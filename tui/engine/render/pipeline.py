@@ -11,8 +11,8 @@
   taller than the crop can hold is shown whole instead.
 - `m.fit` = "contain" (show it all): the whole picture over a blurred, darkened copy of itself,
   the motion moving the picture, never cut (contain.py).
-- A still's prepared stage is kept for the next render of the same file framed the same way in
-  this process (_Prepared): a draft previewed again skips decoding and framing.
+- A draft's prepared still stage is kept for the next draft of the same file framed the same way
+  in this process (_Prepared): a preview made again skips decoding and framing.
 - Shots meeting on the track crossfade (0.5 s by default, centred on the join).
 - The draft's `m.fade_in` / `m.fade_out` (ms) fade the whole clip from / to black (luma to 16,
   chroma to 128, titles included) and the music with it.
@@ -523,8 +523,8 @@ class _FrameMaker:
 
 
 class _Prepared:
-    """The last few still stages this process prepared, with their framing, so that a draft
-    previewed again (a new title, other music, another length) skips decoding, finding the
+    """The last few draft stages of stills this process prepared, with their framing, so that a
+    draft previewed again (a new title, other music, another length) skips decoding, finding the
     subject, fitting and converting: the same file (path, size and mtime), stage size, fit,
     motion, strength and focus. Stages are only read once made, so two renders may share one;
     its per-draw scratch is used by one frame at a time (frames are drawn in order)."""
@@ -553,9 +553,10 @@ _PREPARED = _Prepared(int(os.environ.get("I2V_ENGINE_STAGE_CACHE", "2")))
 
 
 def _prepared_key(path: Path, size: tuple[int, int], m: Mapping, fast: bool) -> tuple | None:
-    """The cache key of a still's stage (see _Prepared); None for parallax (two layers) or a
-    file that cannot be looked at."""
-    if str(m.get("motion", "zoom_in")) == "parallax" or _PREPARED.size <= 0:
+    """The cache key of a draft's still stage (see _Prepared); None for other tiers (their
+    stages are large, and an export is made once), parallax (two layers) or a file that cannot
+    be looked at."""
+    if not fast or str(m.get("motion", "zoom_in")) == "parallax" or _PREPARED.size <= 0:
         return None
     try:
         st = os.stat(path)
