@@ -214,3 +214,49 @@ def test_the_room_around_the_photo_is_its_blurred_copy(tmp_path) -> None:
     small = cv2.resize(photo, (216, fh), interpolation=cv2.INTER_AREA).astype(np.float32)
     got = rgb[top : top + fh].astype(np.float32)
     assert np.abs(got - small).mean() < 12
+
+
+def clip_of(path: Path, src: Path, n: int = 24) -> Path:
+    """A 1 s 24 fps clip of the picture at `src`, held still (H.264, near lossless)."""
+    rgb = np.asarray(Image.open(src).convert("RGB"))
+    h, w = rgb.shape[:2]
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=24)
+        vs.width, vs.height, vs.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        vs.options = {"preset": "ultrafast", "crf": "12"}
+        for _ in range(n):
+            fr = av.VideoFrame.from_ndarray(rgb[: h - h % 2, : w - w % 2].copy(), format="rgb24")
+            for pkt in vs.encode(fr):
+                c.mux(pkt)
+        for pkt in vs.encode(None):
+            c.mux(pkt)
+    return path
+
+
+@pytest.mark.parametrize("motion", ["zoom_in", "pan_left"])
+def test_a_video_shown_whole_moves_and_is_never_cut(tmp_path, motion) -> None:
+    src, (pw, ph) = patched_photo(tmp_path / "p.png")
+    clip = clip_of(tmp_path / "v.mp4", src)
+    out = tmp_path / "o.mp4"
+    draft = one_shot(216, 384, motion=motion, strength="strong", fit="contain")
+    render_draft(draft, {"img": clip}, out, quality="draft")
+    rgbs = frames(out)
+    assert len(rgbs) == 24
+    fit = 216 / pw
+    least = 1.0 / (1.0 + STRENGTHS["strong"])
+    full = (SIDE * pw * fit * least) * (SIDE * ph * fit * least)
+    where = []
+    for k, rgb in enumerate(rgbs):
+        for corner, col in PATCHES.items():
+            ys, xs = np.nonzero(colour_mask(rgb, col))
+            assert len(xs) >= 0.7 * full, (k, corner, len(xs), full)
+            box = (xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1)
+            assert len(xs) >= 0.8 * box, (k, corner)
+        ys, xs = np.nonzero(colour_mask(rgb, PATCHES[(0, 0)]))
+        where.append((xs.min(), len(xs)))
+    # It moves: the picture grows (zoom) or slides (pan).
+    assert max(w for w, _ in where) - min(w for w, _ in where) >= 3 or (
+        max(n for _, n in where) > 1.3 * min(n for _, n in where)
+    )
+    # The room around the picture is its blurred copy, not black.
+    assert rgbs[12][:40].mean() > 25

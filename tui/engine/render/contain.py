@@ -90,6 +90,40 @@ class ContainLook:
         pass
 
 
+@dataclass
+class VideoContainLook:
+    """A video shown whole: each source frame's backdrop and picture (`source.make` makes them
+    with contain_parts), the picture moving by one path for the whole segment."""
+
+    source: object  # a VideoSource whose stage_at(k) is (backdrop, layer, rect)
+    path: CameraPath
+    scratch: list = field(default_factory=list)
+
+    def draw(self, k: int, out: np.ndarray) -> None:
+        back, layer, _ = self.source.stage_at(k)  # type: ignore[attr-defined]
+        p = self.path
+        j = min(k, len(p) - 1)
+        warp_into(back, out, 1.0, 0.5, 0.5)
+        composite_into(layer, out, p.zoom[j], p.cx[j], p.cy[j], self.scratch)
+
+    def close(self) -> None:
+        self.source.close()  # type: ignore[attr-defined]
+
+
+def contain_parts(
+    rgb: np.ndarray, w: int, h: int, *, fast: bool = False
+) -> tuple[Stage, Layer, tuple[float, float, float, float]]:
+    """The backdrop, the photo's layer and the photo's rectangle (0..1) on a (w, h) canvas."""
+    x0, y0, fw, fh = contain_rect((rgb.shape[1], rgb.shape[0]), w, h)
+    back = backdrop(rgb, w, h)
+    layer = back.copy()  # (outside the photo it is clear: premultiplied away)
+    layer[y0 : y0 + fh, x0 : x0 + fw] = _resize(rgb, fw, fh, fast)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[y0 : y0 + fh, x0 : x0 + fw] = 1.0
+    rect = (x0 / w, y0 / h, (x0 + fw) / w, (y0 + fh) / h)
+    return stage_of(back), layer_of(layer, alpha, fast=True), rect
+
+
 def contain_look(
     rgb: np.ndarray,
     w: int,
@@ -103,12 +137,5 @@ def contain_look(
 ) -> ContainLook:
     """The look of an image shown whole on a (w, h) canvas, with the segment's motion (`fast`:
     a draft's resampling)."""
-    x0, y0, fw, fh = contain_rect((rgb.shape[1], rgb.shape[0]), w, h)
-    back = backdrop(rgb, w, h)
-    layer = back.copy()  # (outside the photo it is clear: premultiplied away)
-    layer[y0 : y0 + fh, x0 : x0 + fw] = _resize(rgb, fw, fh, fast)
-    alpha = np.zeros((h, w), np.float32)
-    alpha[y0 : y0 + fh, x0 : x0 + fw] = 1.0
-    rect = (x0 / w, y0 / h, (x0 + fw) / w, (y0 + fh) / h)
-    path = contain_path(n, motion, strength, easing, rect)
-    return ContainLook(stage_of(back), layer_of(layer, alpha, fast=True), path)
+    back, layer, rect = contain_parts(rgb, w, h, fast=fast)
+    return ContainLook(back, layer, contain_path(n, motion, strength, easing, rect))

@@ -46,7 +46,12 @@ from PIL import Image
 
 from tui.engine.render import audio as audio_mod
 from tui.engine.render import soundtrack
-from tui.engine.render.contain import contain_look
+from tui.engine.render.contain import (
+    VideoContainLook,
+    contain_look,
+    contain_parts,
+    contain_path,
+)
 from tui.engine.render.errors import RenderCancelled, RenderError
 from tui.engine.render.motion import (
     MARGIN,
@@ -371,6 +376,8 @@ class _FrameMaker:
             motion = "static"
         strength = str(m.get("strength", "medium"))
         how = str(m.get("fit", "cover"))
+        if how == "contain":  # the whole video, moving over a blurred copy of itself
+            return self._video_contain(path, m, n, motion, strength)
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
         source = VideoSource(
@@ -387,6 +394,25 @@ class _FrameMaker:
             raise
         path_ = camera_path(n, motion, strength, str(m.get("easing", "ease")), focus, box)
         return VideoLook(source, path_)
+
+    def _video_contain(self, path: Path, m: Mapping, n: int, motion: str, strength: str) -> Look:
+        w, h = self.canvas.width, self.canvas.height
+        fast = self.fast
+
+        def parts(rgb: np.ndarray) -> tuple:
+            return contain_parts(rgb, w, h, fast=fast)
+
+        source = VideoSource(
+            path,
+            (w, h),
+            fps=self.canvas.fps,
+            fit="contain",
+            start=float(m.get("source_start_ms", 0)) / 1000,
+            make=parts,
+        )
+        rect = source.stage_at(0)[2]
+        path_ = contain_path(n, motion, strength, str(m.get("easing", "ease")), rect)
+        return VideoContainLook(source, path_)  # type: ignore[return-value]
 
     def _video_subject(
         self, source: VideoSource, m: Mapping, how: str, motion: str, size: tuple[int, int]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -66,6 +67,7 @@ class VideoSource:
         fit: str = "cover",
         start: float = 0.0,
         centre: tuple[float, float] = (0.5, 0.5),
+        make: Callable[[np.ndarray], Any] | None = None,
     ) -> None:
         self.path = Path(path)
         self.name = self.path.name
@@ -73,6 +75,7 @@ class VideoSource:
         self.fps = fps
         self.fit = fit
         self.centre = centre
+        self.make = make  # what is held per source frame, from its upright RGB (else a Stage)
         self.start = max(0.0, float(start))
         try:
             self._container = av.open(str(self.path))
@@ -152,7 +155,9 @@ class VideoSource:
         self._cur = (t, self._stage(fr))
         self._pull()
 
-    def _stage(self, fr: av.VideoFrame) -> Stage:
+    def _stage(self, fr: av.VideoFrame) -> Any:
+        if self.make is not None:
+            return self.make(self._rgb(fr))
         if self.fit == "cover":
             return self._stage_yuv(fr)
         return self._stage_rgb(fr)
@@ -193,6 +198,11 @@ class VideoSource:
 
     def _stage_rgb(self, fr: av.VideoFrame) -> Stage:
         w, h = self.need
+        return build_stage(self._rgb(fr), w, h, fit=self.fit, centre=self.centre)
+
+    def _rgb(self, fr: av.VideoFrame) -> np.ndarray:
+        """The frame upright as RGB, reduced (not below what `need` covers) in swscale."""
+        w, h = self.need
         # Phones store portrait video as landscape plus a display rotation: honour it.
         turns = _quarter_turns(fr)
         fw, fh = (fr.height, fr.width) if turns % 2 else (fr.width, fr.height)
@@ -210,9 +220,9 @@ class VideoSource:
         )
         if turns:
             rgb = np.rot90(rgb, k=turns)  # counter-clockwise, as the display matrix says
-        return build_stage(np.ascontiguousarray(rgb), w, h, fit=self.fit, centre=self.centre)
+        return np.ascontiguousarray(rgb)
 
-    def stage_at(self, k: int) -> Stage:
+    def stage_at(self, k: int) -> Any:
         """The stage for the segment's output frame `k` (k never goes backwards)."""
         if self._cur is None:
             self._advance()
