@@ -40,6 +40,7 @@ from tui.app_parts.actions import STILL_WORKING_EVERY, ActionQueue
 from tui.app_parts.commands import Commands
 from tui.app_parts.connect import Connecting
 from tui.app_parts.exports import Exports
+from tui.app_parts.preview import PreviewPart
 from tui.app_parts.watch import WatchMode
 from tui.backend import EmbeddedEngine, choose
 from tui.commands import I2VCommands
@@ -61,6 +62,7 @@ from tui.messages import (
 )
 from widgets.credits import Credits, Jobs
 from widgets.files import FileBrowser, FilesPane
+from widgets.preview import PreviewPane
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
@@ -71,7 +73,7 @@ if TYPE_CHECKING:
     from tui.watch import Watcher
 
 
-class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
+class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart):
     TITLE = "image-to-video-in-flow"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {I2VCommands}
@@ -83,6 +85,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         Binding("ctrl+n", "new_session", "New", priority=True),
         Binding("ctrl+o", "open", "Open", show=False, priority=True),
         Binding("f1", "help", "Help"),
+        Binding("f2", "preview", "Preview"),
         Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
     ]
 
@@ -98,6 +101,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         export_quality: str = "high",
         watch_settle: float = 2.0,
         graphics: Graphics | None = None,
+        preview_auto: bool = True,
     ):
         super().__init__()
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
@@ -134,6 +138,11 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         # Why the app ends on an error: "" while a connect attempt is in flight, the attempt's
         # error if it failed, None once connected (see `exit_status`).
         self.exit_error: str | None = None
+        # The preview (tui/app_parts/preview.py): refreshed after each change unless turned off.
+        self.preview_auto = preview_auto
+        self._preview_draft: dict | None = None
+        self._preview_key = ""
+        self._preview_changed = 0.0
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -141,7 +150,9 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         yield Header(icon="▶")
         with Vertical(id="main"):
             yield FilesPane(self.folder, graphics=self.graphics, id="files")
-            yield Transcript(id="transcript")
+            with Vertical(id="centre"):  # the preview, when shown, over the transcript
+                yield PreviewPane(graphics=self.graphics, id="player")
+                yield Transcript(id="transcript")
             # Scrolled by the focus moving through its panes, never a Tab stop of its own (it
             # would be one nothing shows, where typed text goes nowhere).
             with Vertical(id="side"):
@@ -228,6 +239,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     def _tracks(self, msg: TrackReady) -> None:
         if t := self._pane(Tracks):
             t.show(msg.draft, msg.summary)
+        self._timeline_changed(msg.draft)
 
     @on(CreditsReady)
     def _credits(self, msg: CreditsReady) -> None:
@@ -255,10 +267,17 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     @on(ExportSaved)
     def _saved(self, msg: ExportSaved) -> None:
         self.last_export = msg.path
+        self._export_landed(msg.path)
         text = f"Saved {self.shown_path(msg.path)} (/open opens it)"
         if t := self._pane(Transcript):
             t.add_status(text)
         self._record(Entry("status", text))
+
+    @on(PreviewPane.PlayheadMoved)
+    def _playhead(self, msg: PreviewPane.PlayheadMoved) -> None:
+        # Tracks draws it on its time bars where it can (an older Tracks has no playhead).
+        if (tracks := self._pane(Tracks)) and (show := getattr(tracks, "show_playhead", None)):
+            show(msg.seconds)
 
     @on(Said)
     def _said(self, msg: Said) -> None:
@@ -325,6 +344,8 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
             self.command_help()
         elif action == "open":
             self.command_open()
+        elif action == "preview":
+            self.command_preview()
         elif action == "watch":
             self._start_watch(arg)
         elif action in ("credits", "status"):
@@ -385,6 +406,8 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
     """The one factory, shared by the CLI and the tests."""
     if getattr(args, "quality", None):  # from the config file: the app has no flag for it
         kw.setdefault("export_quality", args.quality)
+    if getattr(args, "preview_auto", None) is not None:
+        kw.setdefault("preview_auto", args.preview_auto)
     return I2VApp(
         args.folder,
         args.out,

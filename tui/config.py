@@ -29,6 +29,7 @@ out = "~/Videos/i2v"          # where clips go (render, watch, the app's exports
 api = "http://127.0.0.1:8765" # a backend to use instead of the embedded engine
 preview = "blocks"            # auto | pixels | blocks
 notifications = true          # kept for the app
+preview_auto = true           # the app's preview (f2) plays each new timeline by itself
 keep_days = 14                # the engine keeps finished renders this long
 keep_upload_days = 30         # and uploads of sessions touched in this many days
 keep_gb = 5                   # and at most this much of both (oldest go first)
@@ -43,6 +44,7 @@ class Settings:
     api: str | None = None  # None: the embedded engine
     preview: str = "auto"
     notifications: bool = False
+    preview_auto: bool = True  # the app's preview renders each new timeline's draft by itself
     # Storage limits of the embedded engine (tui/engine/prune.py; `i2v-flow gc`).
     keep_days: float = 14
     keep_upload_days: float = 30
@@ -206,6 +208,7 @@ _CHECKS = {
     "api": _url,
     "preview": _choice(PREVIEWS),
     "notifications": _flag,
+    "preview_auto": _flag,
     "keep_days": _amount,
     "keep_upload_days": _amount,
     "keep_gb": _amount,
