@@ -85,7 +85,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart)
         Binding("ctrl+n", "new_session", "New", priority=True),
         Binding("ctrl+o", "open", "Open", show=False, priority=True),
         Binding("f1", "help", "Help"),
-        Binding("f2", "preview", "Preview"),
+        Binding("f2", "preview", "Preview", show=False),  # in /help: the footer is full
         Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
     ]
 

@@ -44,11 +44,11 @@ class Settings:
     api: str | None = None  # None: the embedded engine
     preview: str = "auto"
     notifications: bool = False
-    preview_auto: bool = True  # the app's preview renders each new timeline's draft by itself
     # Storage limits of the embedded engine (tui/engine/prune.py; `i2v-flow gc`).
     keep_days: float = 14
     keep_upload_days: float = 30
     keep_gb: float = 5
+    preview_auto: bool = True  # the app's preview renders each new timeline's draft by itself
 
 
 @dataclass(frozen=True)
@@ -208,8 +208,8 @@ _CHECKS = {
     "api": _url,
     "preview": _choice(PREVIEWS),
     "notifications": _flag,
-    "preview_auto": _flag,
     "keep_days": _amount,
     "keep_upload_days": _amount,
     "keep_gb": _amount,
+    "preview_auto": _flag,
 }

@@ -29,8 +29,6 @@ music at 35%"*, or:
 - `/credits`, `/status`: the balance; the timeline
 - `/undo`, `/new`: step back; start a new session
 - `/open`: the last export
-- `/preview`, **f2**: play the clip here (space plays or pauses, ←/→ step a frame, `l` loops,
-  Home goes to the start); it follows each change unless `preview_auto = false`
 - `/watch DIR`: a clip from every image dropped into DIR (to DIR/out); `/watch off` stops
 - `/reconnect`: restart the local engine, or reconnect
 
