@@ -92,6 +92,7 @@ class PreviewPart(AppPart):
     @work(exclusive=True, group="preview", exit_on_error=False)
     async def _make_preview(self, draft: dict, settle: bool) -> None:
         from tui.client import ClientError
+        from tui.preview.frames import warm_up
         from tui.preview.source import render_draft
         from tui.protocol import draft_ready
 
@@ -108,6 +109,7 @@ class PreviewPart(AppPart):
             pane.say("not connected")
             return
         pane.say("rendering the draft…")
+        await asyncio.to_thread(warm_up)  # the decoder starts while the engine renders
         try:
             source = await render_draft(client, draft)
         except ClientError as exc:

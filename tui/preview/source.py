@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from tui.client import Client
 
 OWNER = "preview"
-POLL_FIRST, POLL_MOST = 0.05, 0.5  # seconds between status reads: from brisk to relaxed
+POLL_FIRST, POLL_MOST = 0.05, 0.1  # seconds between status reads: a loopback read is cheap
 DEADLINE = 300.0  # a draft render that takes longer than this has gone wrong
 
 
