@@ -11,13 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from textual.app import App, ComposeResult
 
-from tests.media import RED
+from tests.media import RED, colour_video
 from tui.app import I2VApp
 from tui.client import Client
 from tui.client_state import ClientState
+from tui.graphics import Graphics
 from tui.preview.frames import HALF, cell_rows, decode, fit
 from tui.preview.source import OWNER, render_draft, sound_words
+from widgets.pixels import PixelPreview
 from widgets.preview import FrameView, PreviewPane
 from widgets.prompt import Prompt
 from widgets.tracks import Tracks
@@ -117,7 +120,8 @@ async def until(pilot, cond: Callable[[], object], timeout: float = 20.0, what: 
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
-            lines = "\n".join(pilot.app.transcript.lines())
+            t = getattr(pilot.app, "transcript", None)
+            lines = "\n".join(t.lines()) if t is not None else ""
             pane = pilot.app.query_one(PreviewPane)
             raise AssertionError(f"not met in {timeout} s: {what} ({pane.note})\n{lines}")
         await pilot.pause(0.05)
@@ -261,3 +265,73 @@ def test_snapshot_preview_120x40(snap_compare, tmp_path) -> None:
     2.0 s) over the transcript | Tracks and credits."""
     app = I2VApp(red_folder(tmp_path))
     assert snap_compare(app, terminal_size=(120, 40), run_before=_paused_at_start)
+
+
+# ---- the pane alone: a file of known frames ---------------------------------------------------
+
+
+class PaneAlone(App):
+    def __init__(self, graphics: Graphics | None = None) -> None:
+        super().__init__()
+        self.graphics = graphics
+
+    def compose(self) -> ComposeResult:
+        yield PreviewPane(graphics=self.graphics, id="player")
+
+
+def red_then_blue(tmp_path: Path) -> Path:
+    """1 s at 12 fps: six red frames, then six blue, 160x120 (4:3)."""
+    return colour_video(tmp_path / "rb.mp4", [RED] * 6 + [BLUE] * 6, (160, 120), fps=12)
+
+
+async def test_steps_show_each_frame_and_a_resize_decodes_again(tmp_path) -> None:
+    app = PaneAlone()
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.focus()
+        pane.play(red_then_blue(tmp_path))
+        await until(pilot, lambda: shown(pane), what="decoded")
+        await pilot.press("space", "home")
+        view = pane.query_one(FrameView)
+        size = view.size
+        assert (pane.clip.width, pane.clip.height) == fit(160, 120, size.width, size.height * 2)
+        assert len(view._rows) == pane.clip.height // 2
+        assert near(centre_cell(view._rows)[0], RED)
+        await pilot.press(*["right"] * 6)
+        assert pane.index == 6 and near(centre_cell(view._rows)[0], BLUE)
+        await pilot.press("comma")
+        assert pane.index == 5 and near(centre_cell(view._rows)[1], RED)
+        old = pane.clip
+        await pilot.resize_terminal(100, 30)
+        await until(pilot, lambda: pane.clip is not old and shown(pane), what="decoded again")
+        assert pane.clip.height > old.height and pane.index == 5  # the same place, bigger
+        assert near(centre_cell(view._rows)[0], RED)
+
+
+async def test_a_paused_frame_in_real_pixels(tmp_path) -> None:
+    """Where the terminal draws Sixel: paused, the frame shows as a picture; playing, blocks."""
+    app = PaneAlone(Graphics("sixel", 10, 20))
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.focus()
+        pane.play(red_then_blue(tmp_path))
+        await until(pilot, lambda: shown(pane), what="decoded")
+        await pilot.press("space", "home", "right", "right", "right", "right", "right", "right")
+        still = pane.query_one(PixelPreview)
+        await until(pilot, lambda: pane.has_class("-pixels"), what="the picture")
+        picture = still.picture
+        assert picture is not None and picture.kind == "sixel" and picture.data.startswith("\x1bP")
+        assert picture.cols <= pane.picture_size.width
+        await pilot.press("space")
+        assert pane.playing and not pane.has_class("-pixels")  # playing: half-blocks
+
+
+def test_which_backends_get_a_draft_render() -> None:
+    from tui.backend import CLOUD_URL
+    from tui.preview.source import renders_drafts
+
+    assert renders_drafts(None)  # the embedded engine
+    assert renders_drafts("http+unix://%2Ftmp%2Fengine.sock")
+    assert renders_drafts("http://127.0.0.1:8765") and renders_drafts("http://localhost:1")
+    assert not renders_drafts(CLOUD_URL)  # the cloud: the last export plays
+    assert not renders_drafts("https://example.com")

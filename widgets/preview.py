@@ -105,6 +105,7 @@ class PreviewPane(Vertical):
         self._clock = (0.0, 0)  # (when, frame) playing started from
         self._said: float | None = None  # the playhead last posted
         self._decoded_for = Size(0, 0)
+        self._place = 0  # the frame to stay on while the clip decodes again at a new size
 
     def compose(self) -> ComposeResult:
         yield FrameView(id="frame")
@@ -130,16 +131,28 @@ class PreviewPane(Vertical):
         """Decode `path` at the pane's size and play it from the start."""
         self.source, self.sound = Path(path), sound
         self.note = "decoding…"
-        self._decode(Path(path), *self._cells())
+        self._show_facts()
+        # After the next layout: a pane shown just now has no size yet.
+        self.call_after_refresh(lambda: self._decode(Path(path), *self._cells()))
+
+    @property
+    def picture_size(self) -> Size:
+        """The cells a frame may fill: the pane's, less the facts line (whichever view shows)."""
+        width, height = self.content_size
+        return Size(width, max(0, height - 1))
 
     def _cells(self) -> tuple[int, int]:
-        size = self.query_one(FrameView).size
-        self._decoded_for = size
+        size = self._decoded_for = self.picture_size
         return max(2, size.width), max(1, size.height)
 
     def on_resize(self) -> None:
+        self.call_after_refresh(self._resized)
+
+    def _resized(self) -> None:
         # Frames are decoded at the pane's size: a new size decodes again, from the same place.
-        if self.source is not None and self.query_one(FrameView).size != self._decoded_for:
+        size = self.picture_size
+        if self.source is not None and size.area and size != self._decoded_for:
+            self._place = self.index
             self._decode(self.source, *self._cells(), keep_place=True)
 
     @work(thread=True, exclusive=True, group="preview-decode", exit_on_error=False)
@@ -161,17 +174,26 @@ class PreviewPane(Vertical):
         arrived(clip)
 
     def _arrived(self, clip: Clip, keep_place: bool) -> None:
+        """Frames came: a new clip plays from its start; the same one at a new size stays
+        where it was (paused: on its frame once decoded; playing: by the clock)."""
         first = clip is not self.clip
         self.clip = clip
         if first:
             self.note = ""
-            if keep_place:
-                self.index = min(self.index, len(clip.frames) - 1)
-                self._show()
-            else:
+        if not keep_place:
+            if first:
                 self.index = 0
                 self._start()
-        elif not self.playing:
+            else:
+                self._show_facts()
+            return
+        index = min(self._place, len(clip.frames) - 1)
+        if not self.playing and (first or index != self.index):
+            self.index = index
+            self._show()
+            if index == self._place:
+                self._still()
+        else:
             self._show_facts()
 
     # ---- playing ---------------------------------------------------------------------------
@@ -283,7 +305,7 @@ class PreviewPane(Vertical):
         """Paused where the terminal draws pixels: this frame in them, at the file's own size."""
         if self.graphics is None or self.source is None or self.clip is None:
             return
-        size = self.query_one(FrameView).size
+        size = self.picture_size
         _, bg = self.background_colors
         self._encode_still(self.source, self.index, size.width, size.height, bg.rgb)
 
