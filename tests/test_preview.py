@@ -203,9 +203,16 @@ async def test_play_pause_step_loop_and_refresh_after_a_turn(engine_url, tmp_pat
         await say(pilot, "make it 3 seconds")
         await until(pilot, lambda: pane.clip is not old and shown(pane), what="the new clip")
         assert abs(pane.clip.duration - 3) < 0.05 and len(pane.clip.frames) == 90
-        # f2 again hides it, the prompt taking the keys.
+        # f2 again hides it, the prompt taking the keys, the playhead gone from Tracks.
         await pilot.press("f2")
         assert not pane.display and isinstance(app.focused, Prompt)
+        await pilot.pause()
+        assert moved[-1] is None and not pane.playing
+        # A new session empties the timeline: no picture, no playhead, and why.
+        await pilot.press("f2")
+        await say(pilot, "/new")
+        await until(pilot, lambda: pane.clip is None, what="cleared")
+        assert "nothing to play yet" in pane.note and not pane.query_one(FrameView)._rows
 
 
 async def test_preview_auto_off_keeps_the_clip_until_asked(engine_url, tmp_path) -> None:
@@ -248,6 +255,8 @@ async def _paused_at_start(pilot) -> None:
     await pilot.press("f2")
     pane = pilot.app.query_one(PreviewPane)
     await until(pilot, lambda: shown(pane), what="the clip")
+    credits = pilot.app.query_one("#credits")
+    await until(pilot, lambda: "98 available" in str(credits.render()), what="the draft paid")
     await pilot.press("space", "home")
     await pilot.pause(0.2)
 

@@ -127,6 +127,22 @@ class PreviewPane(Vertical):
         self.note = note
         self._show_facts()
 
+    def clear(self, note: str) -> None:
+        """Nothing to play (an empty timeline): no picture, no playhead, and why."""
+        self.workers.cancel_group(self, "preview-decode")
+        self.clip, self.source, self.sound, self.index = None, None, "", 0
+        self.playing = False
+        self._timer.pause()
+        self.note = note
+        self._show()
+
+    def hidden(self) -> None:
+        """The pane was put away: paused, and the Tracks pane loses its playhead."""
+        if self.playing:
+            self._stop()
+        self._said = None
+        self.post_message(self.PlayheadMoved(None))
+
     def play(self, path: Path, sound: str = "") -> None:
         """Decode `path` at the pane's size and play it from the start."""
         self.source, self.sound = Path(path), sound

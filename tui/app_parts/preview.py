@@ -39,8 +39,7 @@ class PreviewPart(AppPart):
             return
         pane.display = not pane.display
         if not pane.display:
-            if pane.playing:
-                pane.action_toggle_play()
+            pane.hidden()
             self.query_one("#prompt").focus()
             return
         pane.focus()
@@ -100,7 +99,8 @@ class PreviewPart(AppPart):
         if pane is None:
             return
         if not draft_ready(draft):
-            pane.say("nothing to play yet: upload an image and say what you want")
+            self._preview_key = ""
+            pane.clear("nothing to play yet: upload an image and say what you want")
             return
         if settle:  # another change came just now: wait for the burst to end (a newer one
             await asyncio.sleep(SETTLE)  # cancels this worker and waits in its place)
@@ -117,3 +117,4 @@ class PreviewPart(AppPart):
             return
         self._preview_key = source.key
         pane.play(source.path, source.sound)
+        await self._refresh(credits=True, quiet=True)  # the draft's render was paid for
