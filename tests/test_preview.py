@@ -344,3 +344,12 @@ def test_which_backends_get_a_draft_render() -> None:
     assert renders_drafts("http://127.0.0.1:8765") and renders_drafts("http://localhost:1")
     assert not renders_drafts(CLOUD_URL)  # the cloud: the last export plays
     assert not renders_drafts("https://example.com")
+
+
+def test_a_long_clip_in_a_big_pane_keeps_fewer_frames() -> None:
+    from tui.preview.frames import MAX_BYTES, stride
+
+    assert stride(96, 54, 30, 5) == 1  # a 5 s draft at 100x30: every frame (2.3 MB)
+    assert stride(130, 70, 30, 60) == 2  # 60 s in a 130x35-cell pane: 49 MB -> every 2nd
+    w, h, fps, secs = 200, 110, 60, 60
+    assert w * h * 3 * fps * secs / stride(w, h, fps, secs) <= MAX_BYTES

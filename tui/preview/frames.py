@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from rich.style import Style
 
 HALF = "▀"  # the upper pixel is its foreground, the lower its background
 MAX_FRAMES = 60 * 60  # 60 s at 60 fps: the engine's longest clip
+MAX_BYTES = 40_000_000  # a long clip in a big pane keeps every 2nd (3rd…) frame, not more
 
 
 @dataclass
@@ -169,17 +171,26 @@ def _serve_one() -> int:
         else:
             duration = (container.duration or 0) / 1_000_000
         w, h = fit(stream.codec_context.width, stream.codec_context.height, *_box(req))
-        head = {"width": w, "height": h, "fps": fps, "duration": duration}
+        step = stride(w, h, fps, duration)
+        head = {"width": w, "height": h, "fps": fps / step, "duration": duration}
         out.write(json.dumps({**head, "sound": bool(container.streams.audio)}) + "\n")
         out.flush()
         try:
-            for frame in container.decode(stream):
+            for n, frame in enumerate(container.decode(stream)):
+                if n % step:
+                    continue
                 small = frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA")
                 out.buffer.write(small.to_ndarray().tobytes())
                 out.buffer.flush()
         except BrokenPipeError:  # the app stopped this decode
             pass
     return 0
+
+
+def stride(width: int, height: int, fps: float, duration: float) -> int:
+    """Keep every `stride`-th frame: all of them unless the clip would pass MAX_BYTES."""
+    total = width * height * 3 * max(fps, 1) * max(duration, 0)
+    return max(1, math.ceil(total / MAX_BYTES))
 
 
 def _box(req: dict) -> tuple[int, int]:
