@@ -138,11 +138,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart)
         # Why the app ends on an error: "" while a connect attempt is in flight, the attempt's
         # error if it failed, None once connected (see `exit_status`).
         self.exit_error: str | None = None
-        # The preview (tui/app_parts/preview.py): refreshed after each change unless turned off.
-        self.preview_auto = preview_auto
-        self._preview_draft: dict | None = None
-        self._preview_key = ""
-        self._preview_changed = 0.0
+        self.preview_auto = preview_auto  # the preview follows each change (app_parts/preview)
 
     # ---- layout ----------------------------------------------------------------------------
 

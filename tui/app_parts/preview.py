@@ -21,10 +21,10 @@ SETTLE = 0.5  # seconds: changes closer than this make one render
 
 
 class PreviewPart(AppPart):
-    preview_auto: bool
-    _preview_draft: dict | None  # the timeline as the last TrackReady had it
-    _preview_key: str  # the timeline the pane plays ("" none)
-    _preview_changed: float  # when the timeline last changed (time.monotonic())
+    preview_auto: bool  # set by I2VApp.__init__ (the `preview_auto` setting)
+    _preview_draft: dict | None = None  # the timeline as the last TrackReady had it
+    _preview_key = ""  # the timeline the pane plays ("" none)
+    _preview_changed = 0.0  # when the timeline last changed (time.monotonic())
 
     @property
     def _cloud(self) -> bool:
