@@ -353,3 +353,21 @@ def test_a_long_clip_in_a_big_pane_keeps_fewer_frames() -> None:
     assert stride(130, 70, 30, 60) == 2  # 60 s in a 130x35-cell pane: 49 MB -> every 2nd
     w, h, fps, secs = 200, 110, 60, 60
     assert w * h * 3 * fps * secs / stride(w, h, fps, secs) <= MAX_BYTES
+
+
+@pytest.mark.skipif(
+    not hasattr(Tracks, "show_playhead"), reason="Tracks draws no playhead before the keys work"
+)
+async def test_the_playhead_reaches_the_tracks_pane(engine_url, tmp_path) -> None:
+    app = I2VApp(red_folder(tmp_path), api=engine_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await a_clip(pilot)
+        await pilot.press("f2")
+        pane, tracks = app.query_one(PreviewPane), app.query_one(Tracks)
+        await until(pilot, lambda: shown(pane), what="the clip")
+        await pilot.press("space", "home", "right", "right", "right")
+        await pilot.pause()
+        assert tracks.playhead == 100  # frame 3 of 30 a second
+        await pilot.press("f2")  # put away: no playhead
+        await pilot.pause()
+        assert tracks.playhead is None
