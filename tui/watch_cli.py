@@ -183,17 +183,21 @@ async def _watch(args: argparse.Namespace) -> int:
             url, key = await engine.start(), "local"
         assert url is not None and key is not None
         state = ClientState(client_state_file(), key)
-
-        def make_client() -> Client:
-            return Client(url, state, token=choice.token, cloud=choice.is_cloud)
-
-        watcher = Watcher(config, make_client, show)
-        task = asyncio.create_task(watcher.run())
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
-        watcher.stop()
-        stopper.cancel()
-        await task
+        # ONE connection pool for every job (each its own session): a turn stream and a poll
+        # each, and one for the watcher's own calls.
+        pool = Client(
+            url, state, token=choice.token, cloud=choice.is_cloud, connections=2 * config.jobs + 1
+        )
+        try:
+            watcher = Watcher(config, pool.sibling, show)
+            task = asyncio.create_task(watcher.run())
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+            watcher.stop()
+            stopper.cancel()
+            await task
+        finally:
+            await pool.aclose()
         return _once_summary(watcher) if config.once else 0
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, hup):

@@ -95,7 +95,7 @@ class WatchMode(AppPart):
             )
             self.watcher = Watcher(
                 config,
-                make_client=lambda: Client(url, state, token=token, cloud=cloud),
+                make_client=client.sibling,  # the app's own connection pool
                 on_event=self._watch_event,
             )
             await self.watcher.run()

@@ -29,6 +29,24 @@ class Client(TurnCalls, RenderCalls):
     resumes at start), e.g. a watcher's one session per image.
     """
 
+    def sibling(self) -> Client:
+        """A client on the same backend, account and connection pool, with a session of its
+        own (a watch job's): one `httpx.AsyncClient` under the app and all its jobs. Closing it
+        leaves the pool open; closing this one closes it."""
+        return Client(
+            self.url,
+            self.state,
+            token=self.fixed_token,
+            cloud=self.cloud,
+            rate_limit_wait=self.rate_limit_wait,
+            poll_interval=self.poll_interval,
+            read_timeout=self.read_timeout,
+            turn_deadline=self.turn_deadline,
+            owner=self.owner,
+            language=self.language,
+            http=self.http,
+        )
+
 
 __all__ = [
     "POLL_BLIPS",

@@ -59,6 +59,8 @@ class Connection:
         owner: str = "cli",
         persist_session: bool = True,
         language: str | None = None,
+        connections: int = 8,
+        http: httpx.AsyncClient | None = None,
     ):
         # `url` as given (another client for the same backend takes it); `base_url` what requests
         # and links are made against: over the embedded engine's Unix socket (tui.paths.socket_url)
@@ -87,6 +89,13 @@ class Connection:
             session_id=saved.get("session_id", ""),
             task_id=saved.get("task_id", ""),
         )
+        self.read_timeout = read_timeout
+        # Another client's pool (`sibling`): one connection pool for the app and its watch jobs.
+        self._owns_http = http is None
+        if http is not None:
+            self.http = http
+            self._connect_lock = asyncio.Lock()
+            return
         # Read timeout > any heartbeat gap; httpx applies it per read, not to the whole stream.
         # retries=0: the transport never re-sends a POST on its own; retries are ours.
         self.http = httpx.AsyncClient(
@@ -99,11 +108,15 @@ class Connection:
             ),
             headers=skill_headers(),
             follow_redirects=True,
+            # Enough for every job sharing this pool (a turn's stream and a poll each), and few
+            # enough that a busy watch folder cannot crowd a backend with connections.
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
         self._connect_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._owns_http:  # a sibling leaves the shared pool to the client that made it
+            await self.http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
