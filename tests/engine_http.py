@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tui.paths import socket_of
+from tui.core.paths import socket_of
 
 
 def client(url: str, **kw: Any) -> httpx.Client:

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine_http import client, connect
-from tui.backend import EmbeddedEngine
-from tui.paths import new_socket_path, run_dir, socket_of
+from tui.core.backend import EmbeddedEngine
+from tui.core.paths import new_socket_path, run_dir, socket_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = 65534

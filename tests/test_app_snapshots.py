@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest_textual_snapshot
 
 from tests.media import photo
-from tui.app import I2VApp
+from tui.app.app import I2VApp
 from widgets.files import FileInfo
 from widgets.prompt import Prompt
 from widgets.tracks import Tracks

@@ -14,11 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     "module",
     [
-        "tui.protocol",
+        "tui.core.protocol",
         "tui.client",
         "tui.engine.server",
         "tui.engine.render",
-        "tui.headless",
+        "tui.cli.render",
         "tui.watch",
     ],
 )

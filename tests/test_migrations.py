@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli import i2v
+from tui.core.sqlite_schema import SchemaTooNew, migrate, statements
 from tui.engine.store import SCHEMA_VERSION, Store
-from tui.sqlite_schema import SchemaTooNew, migrate, statements
 from tui.watch.journal import DONE, RENDERING, SEEN, Journal
 from tui.watch.journal import SCHEMA_VERSION as JOURNAL_VERSION
 

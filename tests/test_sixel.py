@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tui.sixel import to_sixel
+from tui.terminal.sixel import to_sixel
 
 _TOKEN = re.compile(r'#(\d+)(?:;2;(\d+);(\d+);(\d+))?|!(\d+)(.)|"[\d;]*|([?-~])|(\$)|(-)')
 

@@ -30,12 +30,12 @@ from textual.widgets._directory_tree import DirEntry
 from textual.widgets._tree import TreeNode
 from textual.worker import get_current_worker
 
-from tui.protocol import file_kind
+from tui.core.protocol import file_kind
 
 # widgets/pixels.py and media_facts.py load when a preview needs them: the first screen (every
 # millisecond of it counted) has no use for them.
 if TYPE_CHECKING:
-    from tui.graphics import Graphics
+    from tui.terminal.graphics import Graphics
     from widgets.pixels import Picture
 
 MARK = "● "

@@ -28,8 +28,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.graphics import Graphics
-from tui.sixel import to_sixel
+from tui.terminal.graphics import Graphics
+from tui.terminal.sixel import to_sixel
 
 PLACEHOLDER = "\U0010eeee"
 # Row/column numbers for Kitty's placeholders: the first entries of the protocol's

@@ -125,8 +125,8 @@ def ui_child(folder: str) -> None:
             return None
 
     sys.meta_path.insert(0, Spy())
-    import tui.backend as backend
-    from tui.app import I2VApp
+    import tui.core.backend as backend
+    from tui.app.app import I2VApp
 
     marks["imported"] = time.perf_counter()
     start = backend.EmbeddedEngine.start
@@ -203,9 +203,10 @@ def main() -> int:
 
     print("UI process imports (wall time of a fresh interpreter):")
     base = [wall("pass") for _ in range(args.runs)]
-    first = [wall("import tui.cli, tui.app") for _ in range(args.runs)]
+    first = [wall("import tui.cli.main, tui.app.app") for _ in range(args.runs)]
     client = [
-        wall("import tui.cli, tui.app, tui.client, tui.client_state") for _ in range(args.runs)
+        wall("import tui.cli.main, tui.app.app, tui.client, tui.client.state")
+        for _ in range(args.runs)
     ]
     row("python -c pass", base)
     row("+ tui.cli, tui.app", first)
@@ -214,7 +215,7 @@ def main() -> int:
         [
             sys.executable,
             "-c",
-            "import sys, tui.cli, tui.app, tui.client; "
+            "import sys, tui.cli.main, tui.app.app, tui.client; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'av', 'cv2', 'numpy', 'PIL', 'starlette', 'uvicorn'}))",
         ],

@@ -16,11 +16,11 @@ from typing import Any, Self
 import httpx
 
 from tui.client.errors import ClientError, Unreachable, error_for
+from tui.client.state import ClientState
 from tui.client.wire import json_body, one_line, retry_after, to_int
-from tui.client_state import ClientState
-from tui.intents import language_of
-from tui.paths import socket_of
-from tui.protocol import (
+from tui.core.intents import language_of
+from tui.core.paths import socket_of
+from tui.core.protocol import (
     MISSING_CLIENT_ID,
     RATE_LIMITED,
     SESSION_NOT_FOUND,

@@ -15,7 +15,7 @@ from typing import Any
 from tui.client.errors import ClientError
 from tui.client.transfer import TransferCalls, file_stem, in_path, unique_path
 from tui.client.wire import json_body, retry_after
-from tui.protocol import SESSION_NOT_FOUND, RenderStatus, draft_ready, read_render_status
+from tui.core.protocol import SESSION_NOT_FOUND, RenderStatus, draft_ready, read_render_status
 
 POLL_BLIPS = 3  # failed polls in a row that a render wait rides out
 

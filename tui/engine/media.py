@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from tui.protocol import MAX_UPLOAD_BYTES
+from tui.core.protocol import MAX_UPLOAD_BYTES
 
 # The renderer's limit (render/sources.py: its MAX_PIXELS, and Pillow's decompression-bomb
 # warning turned into an error there); not imported, that would load OpenCV and numpy.

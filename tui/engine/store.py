@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.sqlite_schema import migrate
+from tui.core.sqlite_schema import migrate
 
 TOKEN_DAYS = 7
 START_CREDITS = 100

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.sqlite_schema import migrate
+from tui.core.sqlite_schema import migrate
 
 # The steps, in order. A row moves forward only; `failed` and `done` are final until the
 # person moves the image back into the folder.

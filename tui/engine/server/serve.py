@@ -44,8 +44,8 @@ def serve(
 
     import uvicorn
 
+    from tui.core.paths import engine_dir, socket_url
     from tui.engine.server.connections import AcceptGuard, fd_limit, protocol_for
-    from tui.paths import engine_dir, socket_url
 
     if socket_path is not None:
         sock = _listen_unix(socket_path)

@@ -36,16 +36,12 @@ from textual.timer import Timer
 from textual.widgets import DirectoryTree, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from tui.app_parts.actions import STILL_WORKING_EVERY, ActionQueue
-from tui.app_parts.commands import Commands
-from tui.app_parts.connect import Connecting
-from tui.app_parts.exports import Exports
-from tui.app_parts.watch import WatchMode
-from tui.backend import EmbeddedEngine, choose
-from tui.commands import I2VCommands
-from tui.graphics import Graphics
-from tui.history import Entry, History
-from tui.messages import (
+from tui.app.actions import STILL_WORKING_EVERY, ActionQueue
+from tui.app.commands import Commands
+from tui.app.connect import Connecting
+from tui.app.exports import Exports
+from tui.app.history import Entry, History
+from tui.app.messages import (
     Connected,
     CreditsReady,
     ExportSaved,
@@ -59,6 +55,10 @@ from tui.messages import (
     TranscriptChunk,
     Working,
 )
+from tui.app.palette import I2VCommands
+from tui.app.watch import WatchMode
+from tui.core.backend import EmbeddedEngine, choose
+from tui.terminal.graphics import Graphics
 from widgets.credits import Credits, Jobs
 from widgets.files import FileBrowser, FilesPane
 from widgets.prompt import Prompt
@@ -303,7 +303,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     @on(Prompt.Sent)
     def _prompt(self, event: Prompt.Sent) -> None:
         text = event.text
-        from tui.intents import route  # after the first screen
+        from tui.core.intents import route  # after the first screen
 
         intent = route(text)
         action, arg = intent.action, intent.arg

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tui import __version__
-from tui.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
+from tui.core.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
 
 COMMANDS = ("render", "watch", "serve", "config", "gc", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
@@ -355,9 +355,9 @@ def gc_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
 def run_gc(args: argparse.Namespace) -> int:
     import sqlite3
 
+    from tui.core.sqlite_schema import SchemaTooNew
     from tui.engine.prune import GB, Freed, Limits, prune
     from tui.engine.store import Store
-    from tui.sqlite_schema import SchemaTooNew
 
     if min(args.keep_days, args.keep_upload_days, args.keep_gb) < 0:
         print(
@@ -366,7 +366,7 @@ def run_gc(args: argparse.Namespace) -> int:
         )
         return 2
     if args.data is None:
-        from tui.paths import engine_dir
+        from tui.core.paths import engine_dir
 
         args.data = engine_dir()
     db = args.data / "engine.sqlite3"
@@ -398,7 +398,7 @@ examples:
 
 
 def completion_parser() -> argparse.ArgumentParser:
-    from tui.completion import SHELLS
+    from tui.cli.completion import SHELLS
 
     p = argparse.ArgumentParser(
         prog="i2v-flow completion",
@@ -426,7 +426,7 @@ def man_parser() -> argparse.ArgumentParser:
 
 def parsers() -> dict[str, argparse.ArgumentParser]:
     """Every command's parser ("": the app itself), as the completion script reads them."""
-    from tui.watch_cli import watch_parser
+    from tui.cli.watch import watch_parser
 
     return {
         "": tui_parser(),
@@ -443,13 +443,13 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "completion":  # made from the parsers alone: no settings needed
-        from tui.completion import script
+        from tui.cli.completion import script
 
         args = completion_parser().parse_args(argv[1:])
         sys.stdout.write(script(parsers(), args.shell))
         return 0
     if argv and argv[0] == "man":
-        from tui.manpage import page
+        from tui.cli.manpage import page
 
         man_parser().parse_args(argv[1:])
         sys.stdout.write(page(parsers(), __version__))
@@ -469,19 +469,19 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "config":
         return show_config(config_parser().parse_args(argv[1:]), loaded)
     if argv and argv[0] == "render":
-        from tui.headless import run_render
+        from tui.cli.render import run_render
 
         return run_render(render_parser(settings).parse_args(argv[1:]))
     if argv and argv[0] == "watch":
-        from tui.watch_cli import main as watch_main
+        from tui.cli.watch import main as watch_main
 
         return watch_main(argv[1:], settings)
     args = tui_parser(settings).parse_args(argv)
-    from tui.graphics import probe_early
+    from tui.terminal.graphics import probe_early
 
     # Ask the terminal what it draws before Textual owns stdin (its answers would arrive as
     # keys), overlapping the round trip with importing the app.
     graphics = probe_early(args.preview)
-    from tui.app import run_app
+    from tui.app.app import run_app
 
     return run_app(args, graphics=graphics())

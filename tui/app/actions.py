@@ -13,8 +13,8 @@ from pathlib import Path
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from tui.messages import (
+from tui.app.base import AppPart
+from tui.app.messages import (
     JobUpdate,
     Said,
     StatusLine,
@@ -160,7 +160,7 @@ class ActionQueue(AppPart):
 
     async def _stream_turn(self, text: str, partial: list[str], actions: list[str]) -> None:
         from tui.client import StateUpdate
-        from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+        from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
         assert self.client is not None
         last_words = time.monotonic()  # heartbeats count from the last words, or the start

@@ -54,7 +54,7 @@ class EmbeddedEngine:
         self._own_folder = False  # the socket's folder is a mkdtemp one: removed with it
 
     async def start(self, timeout: float = 30.0) -> str:
-        from tui.paths import engine_dir, new_socket_path
+        from tui.core.paths import engine_dir, new_socket_path
 
         self.socket, self._own_folder = new_socket_path()
         args = [

@@ -15,17 +15,17 @@ from textual.app import App
 from textual.css.query import NoMatches
 from textual.widget import Widget
 
-from tui.messages import CreditsReady, StatusLine, TrackReady
+from tui.app.messages import CreditsReady, StatusLine, TrackReady
 from widgets.files import FileBrowser
 from widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from textual.worker import Worker
 
-    from tui.backend import EmbeddedEngine
+    from tui.app.history import History
     from tui.client import Client
-    from tui.graphics import Graphics
-    from tui.history import History
+    from tui.core.backend import EmbeddedEngine
+    from tui.terminal.graphics import Graphics
     from tui.watch import Watcher
 
 W = TypeVar("W", bound=Widget)
@@ -130,7 +130,7 @@ class AppPart(App):
         self, tracks: bool = False, credits: bool = False, quiet: bool = False
     ) -> None:
         from tui.client import ClientError
-        from tui.protocol import summarize_draft
+        from tui.core.protocol import summarize_draft
 
         assert self.client is not None
         try:

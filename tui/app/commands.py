@@ -17,7 +17,7 @@ from pathlib import Path
 
 from textual import work
 
-from tui.app_parts.base import AppPart
+from tui.app.base import AppPart
 from widgets.credits import Jobs
 
 HELP = """\
