@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tui.cli.main import serve_parser
+    from tui.engine.args import serve_parser
 
     return run(serve_parser().parse_args(argv))
 
