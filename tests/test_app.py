@@ -16,8 +16,9 @@ from tests.media import photo
 from tui.app.app import I2VApp
 from tui.client.state import ClientState
 from tui.core.paths import client_state_file
-from widgets.credits import Credits, JobRow
+from widgets.credits import Credits
 from widgets.files import FileBrowser, FileInfo, FilesPane
+from widgets.jobs import JobRow
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
@@ -492,7 +493,7 @@ async def test_at_80x24_ten_jobs_leave_tracks_whole_and_new_clears_finished(
 ) -> None:
     """Ten jobs (eight uploads, two draft renders): Tracks keeps its title and every track, the
     jobs list is the 3 newest finished ones and '+7 earlier'; /new empties it."""
-    from widgets.credits import Jobs
+    from widgets.jobs import Jobs
 
     folder = pics(tmp_path)
     app = I2VApp(folder, export_quality="draft")
@@ -619,7 +620,7 @@ async def test_no_color_focus_and_errors_show_by_shape_and_attribute(
     heavy border, the others round; an error line is bold and reversed at full contrast."""
     from rich.style import Style
 
-    from widgets.credits import Jobs
+    from widgets.jobs import Jobs
     from widgets.transcript import Transcript
 
     monkeypatch.setenv("NO_COLOR", "1")

@@ -147,7 +147,7 @@ async def test_side_column_after_ten_jobs(snapshot, tmp_path: Path) -> None:
     1s · 1920×1080), and under it Credits & jobs: 98 available, the two renders as their saved
     paths (exports/beach-2.mp4 over exports/beach.mp4) and the last upload; only the pane's
     bottom border ('+7 earlier') is below, where the column under Tracks scrolls."""
-    from widgets.credits import Jobs
+    from widgets.jobs import Jobs
 
     svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
     app = _app(tmp_path)

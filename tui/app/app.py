@@ -59,8 +59,9 @@ from tui.app.palette import I2VCommands
 from tui.app.watch import WatchMode
 from tui.core.backend import EmbeddedEngine, choose
 from tui.terminal.graphics import Graphics
-from widgets.credits import Credits, Jobs
+from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
+from widgets.jobs import Jobs
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks

@@ -18,7 +18,7 @@ from pathlib import Path
 from textual import work
 
 from tui.app.base import AppPart
-from widgets.credits import Jobs
+from widgets.jobs import Jobs
 
 HELP = """\
 **Say what you want**, e.g. *"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi
