@@ -34,8 +34,8 @@ NOBODY = 65534
 
 
 class SocketEngine:
-    """The engine on a fresh socket of tui.paths.new_socket_path (or with `tcp`, as `serve` runs
-    by default, on a free loopback port), its stderr kept in a file."""
+    """The engine on a fresh socket of tui.core.paths.new_socket_path (or with `tcp`, as `serve`
+    runs by default, on a free loopback port), its stderr kept in a file."""
 
     def __init__(self, data: Path, nofile: int | None = None, tcp: bool = False, **env: str):
         self.data = data

@@ -1,4 +1,4 @@
-"""tui/graphics.py: when the terminal is asked what it draws, and what its answers mean.
+"""tui/terminal/graphics.py: when the terminal is asked what it draws, and what its answers mean.
 
 The round trip runs for real over a pseudo-terminal, with a thread playing the terminal.
 """

@@ -1,4 +1,4 @@
-"""tui/history.py: each session's conversation kept per backend, in order, damage skipped."""
+"""tui/app/history.py: each session's conversation kept per backend, in order, damage skipped."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""tui/sixel.py: what a terminal decodes from our Sixel data is the picture, pixel for pixel."""
+"""tui/terminal/sixel.py: what a terminal decodes from our Sixel data is the picture, pixel for
+pixel."""
 
 from __future__ import annotations
 

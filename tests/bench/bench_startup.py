@@ -6,8 +6,8 @@
   the first HTTP answer (GET /health) -> a token -> a session (the two round trips of Ready),
   whether the render worker pool had spawned a process by then (it competes for the cores), and
   one request's round trip on a kept-alive connection (~44 ms while Nagle meets delayed ACK)
-- UI imports: `python -c "import tui.cli, tui.app"` (what the first screen needs) and the client
-  the connect worker imports after it, against a bare `python -c pass`
+- UI imports: `python -c "import tui.cli.main, tui.app.app"` (what the first screen needs) and
+  the client the connect worker imports after it, against a bare `python -c pass`
 - UI -> Ready, headless: a child process runs the app under `App.run_test`: launch -> tui.app
   imported -> engine launched -> the connect worker importing the client -> first screen
   mounted -> engine listening -> "Ready" in the transcript
@@ -209,7 +209,7 @@ def main() -> int:
         for _ in range(args.runs)
     ]
     row("python -c pass", base)
-    row("+ tui.cli, tui.app", first)
+    row("+ tui.cli.main, tui.app.app", first)
     row("+ tui.client (httpx)", client)
     heavy = subprocess.run(
         [

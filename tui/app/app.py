@@ -4,10 +4,10 @@ Actions that change the session (uploads, turns, undo, new session, starting ren
 one at a time, in order, from a queue served by one worker, so a second action never cancels one
 in flight. Reads (credits, status) and the long part of an export (waiting for the render and
 downloading it) run in their own workers, so chat goes on while a clip renders. Results come back
-as the messages of `tui.messages`; nothing on the UI's thread waits for the network.
+as the messages of `tui.app.messages`; nothing on the UI's thread waits for the network.
 
 `I2VApp` is this module (layout, start and stop, routing of what panes and workers post) plus
-one part per job in `tui/app_parts/`:
+one part per job beside it in `tui/app/`:
 
 - `connect.py`: connecting to the backend (the client is imported after the first screen),
   /reconnect, and the reads (credits, status)

@@ -1,7 +1,7 @@
 """What every part of the app shares: its state, the panes, and the helpers they all call.
 
 Each part subclasses `AppPart` and sees the app's state through the declarations here (set by
-`I2VApp.__init__` in tui/app.py). The few calls one part makes into another are declared too,
+`I2VApp.__init__` in tui/app/app.py). The few calls one part makes into another are declared too,
 so each part reads, and type-checks, on its own.
 """
 
@@ -46,7 +46,7 @@ class AppPart(App):
     client: Client | None
     engine: EmbeddedEngine | None
     backend_label: str
-    history: History | None  # the sessions' conversations, per backend (tui/history.py)
+    history: History | None  # the sessions' conversations, per backend (tui/app/history.py)
     _engine_url: asyncio.Future[str] | None  # the local engine, while it starts
     _connected: asyncio.Event  # set when a connect attempt has finished
     # The action queue (actions.py).

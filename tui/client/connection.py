@@ -61,14 +61,15 @@ class Connection:
         language: str | None = None,
     ):
         # `url` as given (another client for the same backend takes it); `base_url` what requests
-        # and links are made against: over the embedded engine's Unix socket (tui.paths.socket_url)
-        # that is http://localhost, the Host the engine accepts and builds its own links from.
+        # and links are made against: over the embedded engine's Unix socket
+        # (tui.core.paths.socket_url) that is http://localhost, the Host the engine accepts and
+        # builds its own links from.
         self.url = base_url.rstrip("/")
         uds = socket_of(self.url)
         self.base_url = "http://localhost" if uds else self.url
         self.owner = owner
         self.persist_session = persist_session
-        # The language new sessions are opened in: the user's (tui.intents.language_of of their
+        # The language new sessions are opened in: the user's (tui.core.intents.language_of of their
         # first words, the caller's to give), else the locale's.
         self.language = language or language_of()
         self.state = state

@@ -43,7 +43,7 @@ class EngineStartError(RuntimeError):
 class EmbeddedEngine:
     """The local engine in its own process, on a Unix socket of its own in a 0700 folder (only
     our user can reach it, unlike a loopback port); stops with us. Its `url` is the socket's
-    `http+unix://` URL (tui.paths.socket_url), which the client takes like any other."""
+    `http+unix://` URL (tui.core.paths.socket_url), which the client takes like any other."""
 
     def __init__(self, data_dir: Path | None = None, workers: int | None = None):
         self.data_dir = data_dir

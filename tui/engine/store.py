@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS renders (
   created_at REAL, completed_at REAL
 );
 """
-# Schema versions (PRAGMA user_version; tui/sqlite_schema.py). SCHEMA is version 1 and is never
+# Schema versions (PRAGMA user_version; tui/core/sqlite_schema.py). SCHEMA is version 1 and is never
 # edited again: a change is a new step at the end of MIGRATIONS, which takes every older file
 # forward on open. Files from before numbering carry version 0 (tables in place) or the CRC of
 # SCHEMA that they were stamped with then.
