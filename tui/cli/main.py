@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from tui import __version__
-from tui.core.args import version_arg
-from tui.core.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
+from tui.core.args import api_arg, quality_arg, quiet_arg, version_arg
+from tui.core.config import PREVIEWS, ConfigError, Loaded, Settings, load
 
 COMMANDS = ("render", "watch", "serve", "config", "gc", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
@@ -35,28 +35,6 @@ selects the NemoVideo cloud. State lives under I2V_FLOW_HOME.
 settings: flags, then I2V_FLOW_API / NEMO_TOKEN / I2V_FLOW_PREVIEW, then the config file
 (~/.config/image-to-video-in-flow/config.toml, or the file I2V_FLOW_CONFIG names).
 """
-
-
-def api_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--api",
-        metavar="URL",
-        help="backend URL, or 'cloud' for the NemoVideo service (default: the embedded engine;"
-        " env I2V_FLOW_API)",
-    )
-
-
-def quality_arg(p: argparse.ArgumentParser, default: str | None = "high") -> None:
-    p.add_argument(
-        "--quality",
-        choices=QUALITIES,
-        default=default,
-        help="render quality (default: %(default)s; draft is 540p and quickest)",
-    )
-
-
-def quiet_arg(p: argparse.ArgumentParser, what: str = "no progress") -> None:
-    p.add_argument("--quiet", "-q", action="store_true", help=f"{what}; errors only on stderr")
 
 
 def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:

@@ -16,8 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tui.cli.main import api_arg, quality_arg
-from tui.core.args import version_arg
+from tui.core.args import api_arg, quality_arg, version_arg
 from tui.core.config import Settings
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
 from tui.watch.service import given_options, reloaded_settings, systemd_unit
