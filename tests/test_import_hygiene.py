@@ -37,6 +37,7 @@ PLANTED = [
     ("tui/engine/hosts.py", "import textual", {ENGINE}),
     ("tui/engine/jobs.py", "import tui.cli.main", {ENGINE}),
     ("widgets/prompt.py", "import tui.client", {PANES}),
+    ("widgets/tracks.py", "from tui.app.messages import StatusLine", {PANES}),
     ("tui/client/wire.py", "import tui.engine.store", {CLIENT}),
     ("tui/watch/scan.py", "import textual", {CLIENT, HEADLESS}),  # `watch` runs the watcher
     ("tui/core/gui_words.py", "import tui.client", {CORE}),
@@ -47,7 +48,8 @@ PLANTED = [
 
 def lint(cwd: Path) -> dict[str, str]:
     """Each contract's name -> KEPT or BROKEN, from `lint-imports` run in `cwd`."""
-    env = {**os.environ, "PYTHONPATH": str(cwd)}  # cwd's packages before the installed ones
+    # cwd's packages before the installed ones; wide lines, one verdict each
+    env = {**os.environ, "PYTHONPATH": str(cwd), "COLUMNS": "300"}
     out = subprocess.run(
         [sys.executable, "-c", LINT, "--no-cache", "--no-logo"],
         capture_output=True,
