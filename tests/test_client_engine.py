@@ -10,8 +10,8 @@ import pytest
 from tests.decode import probe
 from tests.media import photo
 from tui.client import Client, ClientError, StateUpdate
-from tui.client_state import ClientState
-from tui.protocol import FinalText, TextChunk, ToolCall, TurnError
+from tui.client.state import ClientState
+from tui.core.protocol import FinalText, TextChunk, ToolCall, TurnError
 
 
 def client_for(engine_url: str, home: Path, **kw) -> Client:

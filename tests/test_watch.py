@@ -15,8 +15,8 @@ import pytest
 from tests.decode import probe
 from tests.media import photo
 from tui.client import Client
-from tui.client_state import ClientState
-from tui.paths import client_state_file, home
+from tui.client.state import ClientState
+from tui.core.paths import client_state_file, home
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
 from tui.watch.scan import Settler, instruction_for, is_input_name
 
@@ -302,7 +302,7 @@ async def test_a_429_slows_the_queue_down_and_success_speeds_it_up(tmp_path: Pat
 
 
 async def test_the_queue_resumes_by_itself_when_credits_come_back(tmp_path: Path) -> None:
-    from tui.backend import EmbeddedEngine
+    from tui.core.backend import EmbeddedEngine
     from tui.engine.store import Store
 
     engine = EmbeddedEngine(data_dir=tmp_path / "engine", workers=1)

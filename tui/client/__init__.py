@@ -17,7 +17,7 @@ from tui.client.errors import REGISTER_URL, ClientError, OutOfCredits, Unreachab
 from tui.client.renders import POLL_BLIPS, ExportResult, RenderCalls, Resumed
 from tui.client.transfer import Progress, unique_path
 from tui.client.turn import StateUpdate, TurnCalls
-from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
 
 class Client(TurnCalls, RenderCalls):

@@ -16,11 +16,11 @@ from typing import Any, Self
 import httpx
 
 from tui.client.errors import ClientError, Unreachable, error_for
+from tui.client.state import ClientState
 from tui.client.wire import json_body, one_line, retry_after, to_int
-from tui.client_state import ClientState
-from tui.intents import language_of
-from tui.paths import socket_of
-from tui.protocol import (
+from tui.core.intents import language_of
+from tui.core.paths import socket_of
+from tui.core.protocol import (
     MISSING_CLIENT_ID,
     RATE_LIMITED,
     SESSION_NOT_FOUND,
@@ -63,14 +63,15 @@ class Connection:
         http: httpx.AsyncClient | None = None,
     ):
         # `url` as given (another client for the same backend takes it); `base_url` what requests
-        # and links are made against: over the embedded engine's Unix socket (tui.paths.socket_url)
-        # that is http://localhost, the Host the engine accepts and builds its own links from.
+        # and links are made against: over the embedded engine's Unix socket
+        # (tui.core.paths.socket_url) that is http://localhost, the Host the engine accepts and
+        # builds its own links from.
         self.url = base_url.rstrip("/")
         uds = socket_of(self.url)
         self.base_url = "http://localhost" if uds else self.url
         self.owner = owner
         self.persist_session = persist_session
-        # The language new sessions are opened in: the user's (tui.intents.language_of of their
+        # The language new sessions are opened in: the user's (tui.core.intents.language_of of their
         # first words, the caller's to give), else the locale's.
         self.language = language or language_of()
         self.state = state

@@ -16,8 +16,8 @@ import signal
 import sys
 from pathlib import Path
 
-from tui.cli import api_arg, quality_arg, version_arg
-from tui.config import Settings
+from tui.core.args import api_arg, quality_arg, version_arg
+from tui.core.config import Settings
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
 from tui.watch.service import given_options, reloaded_settings, systemd_unit
 
@@ -111,8 +111,8 @@ def run_watch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # a second Ctrl+C while stopping
         return 130
     except Exception as exc:
-        from tui.backend import EngineStartError
         from tui.client import ClientError
+        from tui.core.backend import EngineStartError
 
         if isinstance(exc, WatchError | ClientError | EngineStartError):
             print(f"error: {exc}", file=sys.stderr)
@@ -134,10 +134,10 @@ def _printer(as_json: bool, progress: bool, quiet: bool = False):
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from tui.backend import EmbeddedEngine, choose
     from tui.client import Client
-    from tui.client_state import ClientState
-    from tui.paths import client_state_file
+    from tui.client.state import ClientState
+    from tui.core.backend import EmbeddedEngine, choose
+    from tui.core.paths import client_state_file
 
     folder = args.folder.expanduser()
     if not folder.is_dir():

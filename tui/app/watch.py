@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from tui.messages import StatusLine
+from tui.app.base import AppPart
+from tui.app.messages import StatusLine
 from widgets.queue import WatchQueue
 
 if TYPE_CHECKING:
