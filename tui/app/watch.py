@@ -67,7 +67,6 @@ class WatchMode(AppPart):
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def _watch(self, folder: Path) -> None:
-        from tui.client import Client
         from tui.watch import WatchConfig, Watcher, WatchError
 
         if self.watcher is not None:  # another folder: that watcher lets go of its own first
@@ -84,8 +83,6 @@ class WatchMode(AppPart):
                 await slot.mount(WatchQueue(id="queue"))
                 self._queue_folder = folder
             slot.add_class("-watching")
-            url, state = client.url, client.state  # ONE ClientState for every client
-            token, cloud = client.fixed_token, client.cloud
             config = WatchConfig(
                 folder,
                 prompt=self.watch_prompt,

@@ -33,7 +33,7 @@ class Client(TurnCalls, RenderCalls):
         """A client on the same backend, account and connection pool, with a session of its
         own (a watch job's): one `httpx.AsyncClient` under the app and all its jobs. Closing it
         leaves the pool open; closing this one closes it."""
-        return Client(
+        twin = Client(
             self.url,
             self.state,
             token=self.fixed_token,
@@ -46,6 +46,8 @@ class Client(TurnCalls, RenderCalls):
             language=self.language,
             http=self.http,
         )
+        twin._token_lock = self._token_lock
+        return twin
 
 
 __all__ = [

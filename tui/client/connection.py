@@ -93,6 +93,9 @@ class Connection:
         self.read_timeout = read_timeout
         # Another client's pool (`sibling`): one connection pool for the app and its watch jobs.
         self._owns_http = http is None
+        # Siblings share it (`Client.sibling`): one account, so one of them gets a token at a time
+        # and the others take the one it saved.
+        self._token_lock = asyncio.Lock()
         if http is not None:
             self.http = http
             self._connect_lock = asyncio.Lock()
@@ -105,13 +108,17 @@ class Connection:
             # No CA bundle for plain http (the local engine): loading it costs ~50 ms.
             transport=transport
             or httpx.AsyncHTTPTransport(
-                retries=0, verify=self.base_url.startswith("https"), uds=uds
+                retries=0,
+                verify=self.base_url.startswith("https"),
+                uds=uds,
+                # Enough for every job sharing this pool (a turn's stream and a poll each), few
+                # enough that a busy watch folder cannot crowd a backend with connections.
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
             ),
             headers=skill_headers(),
             follow_redirects=True,
-            # Enough for every job sharing this pool (a turn's stream and a poll each), and few
-            # enough that a busy watch folder cannot crowd a backend with connections.
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
         self._connect_lock = asyncio.Lock()
 
@@ -142,10 +149,21 @@ class Connection:
                 return self.session
             self._say("Connecting…")
             if not self.session.token:
-                await self._new_token()
+                await self._ensure_token()
             if not self.session.session_id:
                 await self.new_session()
             return self.session
+
+    async def _ensure_token(self, refused: str = "") -> None:
+        """A token: the one a sibling saved meanwhile (same account, same state file), else a
+        new one (`refused`, the token the backend just turned down, is the proof for it)."""
+        async with self._token_lock:
+            saved = "" if self.fixed_token else str(self.state.backend.get("token") or "")
+            if saved and saved != refused:
+                self.session.token = saved
+                self.session.user_id = str(self.state.backend.get("user_id") or "")
+                return
+            await self._new_token(refused)
 
     async def _new_token(self, proof: str = "") -> None:
         """A new anonymous token; `proof`, the token just refused, keeps the account (its
@@ -257,7 +275,7 @@ class Connection:
             # The refused token stays saved until a new one replaces it: should this renewal
             # fail, the next start shows it again, as the proof that keeps the account.
             proof, self.session.token = self.session.token, ""
-            await self._new_token(proof)  # a bad NEMO_TOKEN raises here: reported, not looped on
+            await self._ensure_token(proof)  # a bad NEMO_TOKEN raises: reported, not looped on
             return True
         if code == SESSION_NOT_FOUND and session_scoped:
             retried.add(code)
@@ -294,7 +312,7 @@ class Connection:
         if session_scoped:
             await self.connect()
         elif not self.session.token:
-            await self._new_token()
+            await self._ensure_token()
         retried: set[int] = set()
         while True:
             url = path() if callable(path) else path
