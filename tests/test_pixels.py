@@ -16,7 +16,7 @@ from textual.geometry import Region
 
 from tests.media import photo
 from tests.test_sixel import decode
-from tui.graphics import Graphics
+from tui.terminal.graphics import Graphics
 from widgets.files import FileInfo, FilesPane
 from widgets.pixels import DIACRITICS, PLACEHOLDER, PixelPreview
 
@@ -168,7 +168,7 @@ def test_the_app_asks_before_it_starts_and_draws_sixel_in_a_pty(tmp_path: Path) 
     import termios
 
     from tests.test_graphics import XTERM_VT340
-    from tui.graphics import DA1_QUERY
+    from tui.terminal.graphics import DA1_QUERY
 
     folder = folder_with_images(tmp_path)
     env = {
@@ -180,7 +180,7 @@ def test_the_app_asks_before_it_starts_and_draws_sixel_in_a_pty(tmp_path: Path) 
     if pid == 0:  # the child: the app, exactly as the console script starts it
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 960, 480))
         os.chdir(tmp_path)
-        argv = [sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())"]
+        argv = [sys.executable, "-c", "from tui.cli.main import main; raise SystemExit(main())"]
         os.execvpe(sys.executable, [*argv, str(folder)], env)
     heard = b""
 

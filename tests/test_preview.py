@@ -14,12 +14,12 @@ from PIL import Image
 from textual.app import App, ComposeResult
 
 from tests.media import RED, colour_video
-from tui.app import I2VApp
+from tui.app.app import I2VApp
 from tui.client import Client
-from tui.client_state import ClientState
-from tui.graphics import Graphics
+from tui.client.state import ClientState
 from tui.preview.frames import HALF, cell_rows, decode, fit
 from tui.preview.source import OWNER, render_draft, sound_words
+from tui.terminal.graphics import Graphics
 from widgets.pixels import PixelPreview
 from widgets.preview import FrameView, PreviewPane
 from widgets.prompt import Prompt
@@ -236,15 +236,15 @@ async def test_preview_auto_off_keeps_the_clip_until_asked(engine_url, tmp_path)
 
 
 def test_preview_auto_is_a_setting(tmp_path, monkeypatch) -> None:
-    from tui.cli import tui_parser
-    from tui.config import load
+    from tui.cli.main import tui_parser
+    from tui.core.config import load
 
     cfg = tmp_path / "config.toml"
     cfg.write_text("preview_auto = false\n")
     monkeypatch.setenv("I2V_FLOW_CONFIG", str(cfg))
     loaded = load()
     assert loaded.settings.preview_auto is False and loaded.sources["preview_auto"] == "file"
-    from tui.app import make_app
+    from tui.app.app import make_app
 
     app = make_app(tui_parser(loaded.settings).parse_args([str(tmp_path)]))
     assert app.preview_auto is False
@@ -336,7 +336,7 @@ async def test_a_paused_frame_in_real_pixels(tmp_path) -> None:
 
 
 def test_which_backends_get_a_draft_render() -> None:
-    from tui.backend import CLOUD_URL
+    from tui.core.backend import CLOUD_URL
     from tui.preview.source import renders_drafts
 
     assert renders_drafts(None)  # the embedded engine

@@ -28,8 +28,8 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 if TYPE_CHECKING:
-    from tui.graphics import Graphics
     from tui.preview.frames import Clip
+    from tui.terminal.graphics import Graphics
     from widgets.pixels import Picture
 
 MAX_FPS = 15.0  # frames drawn a second at most: ~100 KB of escapes each at 100x30

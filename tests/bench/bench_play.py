@@ -40,7 +40,7 @@ os.environ["I2V_FLOW_CONFIG"] = os.devnull
 from textual.app import App, ComposeResult  # noqa: E402
 
 from tests.media import photo  # noqa: E402
-from tui.app import I2VApp  # noqa: E402
+from tui.app.app import I2VApp  # noqa: E402
 from tui.preview import frames as frames_mod  # noqa: E402
 from tui.preview import source as source_mod  # noqa: E402
 from widgets.preview import FrameView, PreviewPane  # noqa: E402

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.client.transfer import file_stem
-from tui.paths import home
-from tui.protocol import TRACK_AUDIO, TRACK_VIDEO, draft_ready, file_kind
+from tui.core.paths import home
+from tui.core.protocol import TRACK_AUDIO, TRACK_VIDEO, draft_ready, file_kind
 
 if TYPE_CHECKING:
     from tui.client import Client

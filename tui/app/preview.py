@@ -14,7 +14,7 @@ from pathlib import Path
 
 from textual import work
 
-from tui.app_parts.base import AppPart
+from tui.app.base import AppPart
 from widgets.preview import PreviewPane
 
 SETTLE = 0.5  # seconds: changes closer than this make one render
@@ -28,7 +28,7 @@ class PreviewPart(AppPart):
 
     @property
     def _cloud(self) -> bool:
-        from tui.backend import choose
+        from tui.core.backend import choose
         from tui.preview.source import renders_drafts
 
         return not renders_drafts(choose(self.api).url)
@@ -91,9 +91,9 @@ class PreviewPart(AppPart):
     @work(exclusive=True, group="preview", exit_on_error=False)
     async def _make_preview(self, draft: dict, settle: bool) -> None:
         from tui.client import ClientError
+        from tui.core.protocol import draft_ready
         from tui.preview.frames import warm_up
         from tui.preview.source import render_draft
-        from tui.protocol import draft_ready
 
         pane = self._pane(PreviewPane)
         if pane is None:
