@@ -334,7 +334,10 @@ class PreviewPane(Vertical):
 
         assert self.graphics is not None
         worker = get_current_worker()
-        picture = encode(frame_image(path, index), self.graphics, cols, rows, bg)
+        try:
+            picture = encode(frame_image(path, index), self.graphics, cols, rows, bg)
+        except Exception:  # the half-block frame stays: it shows the same picture
+            return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_still, picture, index)
 
