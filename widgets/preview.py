@@ -97,7 +97,7 @@ class PreviewPane(Vertical):
         self.graphics = graphics
         self.clip: Clip | None = None
         self.source: Path | None = None
-        self.sound = ""
+        self.sound: str | None = None
         self.index = 0
         self.playing = False
         self.loop = True
@@ -130,7 +130,7 @@ class PreviewPane(Vertical):
     def clear(self, note: str) -> None:
         """Nothing to play (an empty timeline): no picture, no playhead, and why."""
         self.workers.cancel_group(self, "preview-decode")
-        self.clip, self.source, self.sound, self.index = None, None, "", 0
+        self.clip, self.source, self.sound, self.index = None, None, None, 0
         self.playing = False
         self._timer.pause()
         self.note = note
@@ -143,8 +143,9 @@ class PreviewPane(Vertical):
         self._said = None
         self.post_message(self.PlayheadMoved(None))
 
-    def play(self, path: Path, sound: str = "") -> None:
-        """Decode `path` at the pane's size and play it from the start."""
+    def play(self, path: Path, sound: str | None = None) -> None:
+        """Decode `path` at the pane's size and play it from the start. `sound`: what the
+        timeline has ("music", "", …); None: whether the file has a sound track says."""
         self.source, self.sound = Path(path), sound
         self.note = "decoding…"
         self._show_facts()
@@ -275,7 +276,7 @@ class PreviewPane(Vertical):
             mark = "▶" if self.playing else "‖"
             parts.append(f"{mark} {self.seconds or 0:.1f} / {clip.duration:.1f} s")
             parts.append("loop" if self.loop else "once")
-            sound = self.sound or ("sound" if clip.sound else "")
+            sound = ("sound" if clip.sound else "") if self.sound is None else self.sound
             parts.append(f"♪ {sound} (not played)" if sound else "silent")
         if self.note:
             parts.append(self.note)
