@@ -153,7 +153,14 @@ async def a_clip(pilot, seconds: int = 2) -> None:
 
 
 def shown(pane: PreviewPane) -> bool:
-    return pane.clip is not None and pane.clip.done and bool(pane.query_one(FrameView)._rows)
+    """The file the pane was last given is decoded and on show."""
+    clip = pane.clip
+    return (
+        clip is not None
+        and clip.done
+        and clip.path == pane.source
+        and bool(pane.query_one(FrameView)._rows)
+    )
 
 
 async def test_play_pause_step_loop_and_refresh_after_a_turn(engine_url, tmp_path) -> None:
@@ -199,9 +206,9 @@ async def test_play_pause_step_loop_and_refresh_after_a_turn(engine_url, tmp_pat
         await until(pilot, lambda: not pane.playing, timeout=10, what="the end")
         assert pane.index == 59
         # A turn that changes the timeline: the preview renders and plays the new one.
-        old = pane.clip
+        old = pane.source  # a new render is a new file (a new size, a new Clip)
         await say(pilot, "make it 3 seconds")
-        await until(pilot, lambda: pane.clip is not old and shown(pane), what="the new clip")
+        await until(pilot, lambda: pane.source != old and shown(pane), what="the new clip")
         assert abs(pane.clip.duration - 3) < 0.05 and len(pane.clip.frames) == 90
         # f2 again hides it, the prompt taking the keys, the playhead gone from Tracks.
         await pilot.press("f2")
@@ -222,16 +229,16 @@ async def test_preview_auto_off_keeps_the_clip_until_asked(engine_url, tmp_path)
         await say(pilot, "/preview")
         pane = app.query_one(PreviewPane)
         await until(pilot, lambda: shown(pane), what="the clip")
-        old = pane.clip
+        old = pane.source
         pane.focus()
         await pilot.press("space")
         await say(pilot, "make it 3 seconds")
         await until(pilot, lambda: "3s" in str(app.query_one(Tracks).border_subtitle))
         await pilot.pause(1.0)
-        assert pane.clip is old  # no render of its own
+        assert pane.source == old  # no render of its own
         await say(pilot, "/preview")  # hidden, then shown again: now it renders the new one
         await say(pilot, "/preview")
-        await until(pilot, lambda: pane.clip is not old and shown(pane), what="the new clip")
+        await until(pilot, lambda: pane.source != old and shown(pane), what="the new clip")
         assert abs(pane.clip.duration - 3) < 0.05
 
 
@@ -258,6 +265,9 @@ async def _paused_at_start(pilot) -> None:
     credits = pilot.app.query_one("#credits")
     await until(pilot, lambda: "98 available" in str(credits.render()), what="the draft paid")
     await pilot.press("space", "home")
+    # The transcript, shorter now, has followed its end (it scrolls there after the layout).
+    t = pilot.app.transcript
+    await until(pilot, lambda: t.scroll_y == t.max_scroll_y, what="the end")
     await pilot.pause(0.2)
 
 

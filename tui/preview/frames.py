@@ -41,6 +41,7 @@ class Clip:
     sound: bool  # the file has an audio stream
     frames: list[np.ndarray] = field(default_factory=list)
     done: bool = False  # every frame decoded
+    path: Path | None = None  # the file they come from
 
     @property
     def nbytes(self) -> int:
@@ -79,7 +80,7 @@ def decode(
         if "error" in head:
             raise ValueError(head["error"])
         w, h = head["width"], head["height"]
-        clip = Clip(w, h, head["fps"], head["duration"], head["sound"])
+        clip = Clip(w, h, head["fps"], head["duration"], head["sound"], path=Path(path))
         size, out = w * h * 3, proc.stdout
         while not stopped() and len(clip.frames) < MAX_FRAMES:
             data = out.read(size)
