@@ -265,10 +265,12 @@ async def _paused_at_start(pilot) -> None:
     credits = pilot.app.query_one("#credits")
     await until(pilot, lambda: "98 available" in str(credits.render()), what="the draft paid")
     await pilot.press("space", "home")
-    # The transcript, shorter now, has followed its end (it scrolls there after the layout).
-    t = pilot.app.transcript
-    await until(pilot, lambda: t.scroll_y == t.max_scroll_y, what="the end")
+    # The transcript, shorter now, at its end (where it follows to after the layout settles).
     await pilot.pause(0.2)
+    t = pilot.app.transcript
+    t.scroll_end(animate=False, immediate=True)
+    await until(pilot, lambda: t.scroll_y == t.max_scroll_y, what="the end")
+    await pilot.pause(0.1)
 
 
 def test_snapshot_preview_80x24(snap_compare, tmp_path) -> None:
