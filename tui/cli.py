@@ -90,7 +90,7 @@ def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     )
     api_arg(p)
     version_arg(p)
-    if settings is not None:  # `quality` and `notifications` have no flag here
+    if settings is not None:  # `quality`, `notifications` and `notify` have no flag here
         p.set_defaults(
             out=s.out,
             prompt=s.prompt,
@@ -98,6 +98,7 @@ def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
             api=s.api,
             quality=s.quality,
             notifications=s.notifications,
+            notify=s.notify,
         )
     return p
 

@@ -29,6 +29,7 @@ out = "~/Videos/i2v"          # where clips go (render, watch, the app's exports
 api = "http://127.0.0.1:8765" # a backend to use instead of the embedded engine
 preview = "blocks"            # auto | pixels | blocks
 notifications = true          # kept for the app
+notify = true                 # the app tells when an export or watch job ends unseen
 keep_days = 14                # the engine keeps finished renders this long
 keep_upload_days = 30         # and uploads of sessions touched in this many days
 keep_gb = 5                   # and at most this much of both (oldest go first)
@@ -47,6 +48,8 @@ class Settings:
     keep_days: float = 14
     keep_upload_days: float = 30
     keep_gb: float = 5
+    # The app tells (a toast and the terminal's notification) when a job ends unseen.
+    notify: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,4 +212,5 @@ _CHECKS = {
     "keep_days": _amount,
     "keep_upload_days": _amount,
     "keep_gb": _amount,
+    "notify": _flag,
 }

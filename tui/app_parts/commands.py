@@ -19,6 +19,7 @@ from textual import work
 
 from tui.app_parts.base import AppPart
 from widgets.credits import Jobs
+from widgets.tracks import Tracks
 
 HELP = """\
 **Say what you want**, e.g. *"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi
@@ -81,7 +82,7 @@ class Commands(AppPart):
             jobs.clear_finished()
 
     def command_help(self) -> None:
-        self.transcript.add_markdown(HELP)
+        self.transcript.add_markdown(HELP + "\n\n" + Tracks.HELP)
 
     def command_open(self) -> None:
         if self.last_export is None:
