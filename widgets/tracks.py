@@ -1,6 +1,6 @@
 """The tracks pane: the timeline from the state, one numbered line per segment and a time bar.
 
-With the focus, a segment is selected (up/down, j/k; shown reversed and marked `▶`) and keys
+With the focus, a segment is selected (up/down, j/k; shown reversed, its bar marked `▶`) and keys
 edit it. A key never changes the timeline here: it posts `Tracks.Say` with the sentence a person
 could have typed (widgets/track_edits.py), which the app sends as an ordinary agent turn. Enter
 or `e` on a title opens `TextEditor` under the pane, filled with its words. `show_playhead` marks
@@ -23,7 +23,7 @@ from widgets.track_edits import Said, Segment, segments_of
 
 BAR = 20
 COLOURS = {TRACK_VIDEO: "green", TRACK_AUDIO: "magenta", TRACK_TEXT: "cyan"}
-SELECTED = "▶ "  # before the selected line (and reversed): seen without colour too
+SELECTED = "▶"  # before the selected line's bar (the line reversed): seen without colour too
 PLAYHEAD = "┃"
 
 
@@ -59,14 +59,12 @@ def render_tracks(
     for i, line in enumerate(summary):
         if i:
             out.append("\n")
-        if i == selected:
-            out.append(SELECTED + line, style="reverse bold")
-        else:
-            out.append(line)
+        out.append(line, style="reverse bold" if i == selected else "")
         if i < len(segs):
             tt, seg = segs[i]
             st, dur = int(seg.get("st", 0) or 0), int(seg.get("d", 0) or 0)
-            bar = Text("\n   ")
+            # The marker goes in the bar's indent: a selected line is no wider (nor wraps).
+            bar = Text("\n" + (f" {SELECTED} " if i == selected else "   "))
             for part, style in zip(
                 time_bar(st, dur, total), ("dim", COLOURS.get(tt, "yellow"), "dim"), strict=True
             ):
@@ -181,16 +179,17 @@ class Tracks(Static):
             self.playhead = playhead
             self._draw()
 
-    def _draw(self) -> None:
+    def _draw(self, focused: bool | None = None) -> None:
         # The selection shows only with the focus: elsewhere the pane is a plain summary.
-        selected = self.selected if self.has_focus and self.segments else None
+        focused = self.has_focus if focused is None else focused
+        selected = self.selected if focused and self.segments else None
         self.update(render_tracks(self.draft, self.summary, selected, self.playhead))
 
     def on_focus(self) -> None:
-        self._draw()
+        self._draw(True)  # (has_focus is set after this handler)
 
     def on_blur(self) -> None:
-        self._draw()
+        self._draw(False)
 
     @property
     def segment(self) -> Segment | None:
