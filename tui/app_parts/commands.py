@@ -31,8 +31,9 @@ music at 35%"*, or:
 - `/undo`, `/new`: step back; start a new session
 - `/open`: the last export
 - `/watch DIR`: a clip from every image dropped into DIR (to DIR/out); `/watch off` stops
-- `/reconnect`: restart the local engine, or reconnect
-
+- `/reconnect`: restart the local engine, or reconnect"""
+# Last, after the Tracks pane's keys (widgets/tracks.py).
+HELP_KEYS = """\
 **Space** marks files: the next instruction goes to each, one clip each. **Tab** moves between
 panes, **ctrl+p** lists every action, **ctrl+q** quits."""
 
@@ -82,7 +83,7 @@ class Commands(AppPart):
             jobs.clear_finished()
 
     def command_help(self) -> None:
-        self.transcript.add_markdown(HELP + "\n\n" + Tracks.HELP)
+        self.transcript.add_markdown("\n\n".join((HELP, Tracks.HELP, HELP_KEYS)))
 
     def command_open(self) -> None:
         if self.last_export is None:
