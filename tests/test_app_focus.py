@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from textual import events
 
+from tests.media import photo
 from tests.test_app import cursor_name, lines, pics, ready, say, until
 from tui.app import I2VApp
 from tui.app_parts.notify import terminal_notification
@@ -181,3 +182,31 @@ async def test_an_export_that_ends_unseen_is_told(
         await _export_seen(pilot, 2)
         assert "Saved exports/beach-2.mp4" in lines(app)
         assert [w for w in written if w.startswith("\x1b]9;")] == told  # nothing new
+
+
+async def test_a_watched_image_done_unseen_is_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watched image made into a clip while the terminal is not looked at: a toast and the
+    bell, in tmux (which would swallow OSC 9 and marks the window for a bell instead)."""
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    monkeypatch.setenv("TERM_PROGRAM", "WezTerm")  # outside tmux: not what counts
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "prompt.txt").write_text("a 1 second clip\n")
+    app = I2VApp(pics(tmp_path), export_quality="draft", watch=inbox, watch_settle=0.3)
+    async with app.run_test(size=(100, 30)) as pilot:
+        written: list[str] = []
+        driver = app._driver
+        assert driver is not None
+        real_write = driver.write
+        driver.write = lambda data: (written.append(data), real_write(data))[1]  # type: ignore[method-assign]
+        await ready(pilot)
+        await until(pilot, lambda: "Watch: watching" in lines(app), what="watching")
+        app.post_message(events.AppBlur())
+        await until(pilot, lambda: not app.app_focus, what="blurred")
+        photo(inbox / "drop.png", (160, 120))
+        await until(pilot, lambda: "Watch: drop.png done → " in lines(app), 60, "done line")
+        await until(pilot, lambda: "\a" in written, 5, "the bell")
+        assert not [w for w in written if w.startswith("\x1b]9;")]
+        assert any(x.message.startswith("Watch: drop.png done") for x in app._notifications)
