@@ -142,7 +142,7 @@ def test_each_key_says_a_sentence_the_agent_does(
     start: dict, media: list, key: Callable[[dict], Said], sentence: str, want: dict
 ) -> None:
     said = key(start)
-    assert said == Said(sentence)
+    assert said.text == sentence and not said.why_not
     turn = agent.plan_turn(sentence, copy.deepcopy(start), media, "en")
     assert turn.draft is not None and turn.calls, turn.reply
     assert turn.reply.startswith("Done:"), turn.reply
@@ -194,4 +194,23 @@ def test_keys_that_mean_nothing_on_a_segment_say_why() -> None:
     loud = Segment("music", 0, 5000, 1, 1, volume=100)
     assert track_edits.volume(loud, 10).why_not == "The music is already at 100%"
     muted = Segment("music", 0, 5000, 1, 1, volume=0)
-    assert track_edits.volume(muted, 0, before_mute=35) == Said("set the music volume to 35%")
+    said = track_edits.volume(muted, 0, before_mute=35)
+    assert said == Said("set the music volume to 35%", volume=35)
+
+
+@pytest.mark.parametrize(
+    "message,volume",
+    [
+        ("make the music 10% louder", 0.6),
+        ("turn the music up by 10%", 0.6),
+        ("turn the music down 20%", 0.3),
+        ("音乐调小20%", 0.3),
+        ("make the music louder", 0.65),  # the step with no amount
+        ("music at 30%", 0.3),
+    ],
+)
+def test_a_volume_step_by_an_amount_is_that_many_points(message: str, volume: float) -> None:
+    """ "10% louder" was read as a volume of 10% plus a step (25%)."""
+    turn = agent.plan_turn(message, copy.deepcopy(ONE), IMG1, "en")
+    assert turn.draft is not None, turn.reply
+    assert field(turn.draft, "A0.volume") == pytest.approx(volume)

@@ -97,6 +97,12 @@ async def test_track_keys_send_sentences_the_engine_acts_on(tmp_path: Path) -> N
         await _key(pilot, "minus", said, "set the music volume to 40%", "Lo-fi (0-4s, 40%)")
         await _key(pilot, "m", said, "set the music volume to 0%", "Lo-fi (0-4s, 0%)")
         await _key(pilot, "m", said, "set the music volume to 40%", "Lo-fi (0-4s, 40%)")
+        # Two presses before the first answer: the second goes on from the first.
+        n = len(said)
+        await pilot.press("plus", "plus")
+        await until(pilot, lambda: len(said) == n + 2, what="two sentences")
+        assert said[n:] == ["set the music volume to 50%", "set the music volume to 60%"]
+        await until(pilot, lambda: "Lo-fi (0-4s, 60%)" in tracks_text(app) and not app.busy)
         # A key with no meaning on the music: a warning, nothing sent.
         n = len(said)
         await pilot.press("]")

@@ -97,6 +97,7 @@ class Said:
 
     text: str = ""
     why_not: str = ""
+    volume: int | None = None  # the music's volume (%) the sentence asks for
 
 
 def longer(seg: Segment, ms: int) -> Said:
@@ -151,4 +152,4 @@ def volume(seg: Segment, step: int, before_mute: int | None = None) -> Said:
         to = max(0, min(100, now + step))
         if to == now:
             return Said(why_not=f"The music is already at {now}%")
-    return Said(f"set the music volume to {to}%")
+    return Said(f"set the music volume to {to}%", volume=to)

@@ -9,7 +9,7 @@ a time on every bar (the preview's position).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import events, on
@@ -157,12 +157,16 @@ class Tracks(Static):
         self.selected = 0
         self.playhead: int | None = None  # ms
         self._before_mute: int | None = None  # the music's volume when `m` muted it
+        # The volume the last key asked for, until the timeline comes back: a second `+`
+        # pressed before the first turn's answer goes on from it, not from the old volume.
+        self._asked_volume: int | None = None
         self.show({}, [])
 
     def show(self, draft: dict, summary: list[str]) -> None:
         self.draft = draft
         self.summary = list(summary)
         self.segments = segments_of(draft) if summary else []
+        self._asked_volume = None
         self.selected = max(0, min(self.selected, len(self.segments) - 1))
         m = draft.get("m") or {}
         if summary and m.get("width") and m.get("height"):
@@ -228,9 +232,13 @@ class Tracks(Static):
 
     def action_volume(self, step: int) -> None:
         if seg := self._on_segment("change"):
+            if seg.kind == "music" and self._asked_volume is not None:
+                seg = replace(seg, volume=self._asked_volume)
             if step == 0 and seg.kind == "music" and seg.volume:
                 self._before_mute = seg.volume
-            self.say(track_edits.volume(seg, step, self._before_mute))
+            said = track_edits.volume(seg, step, self._before_mute)
+            self._asked_volume = said.volume if said.volume is not None else self._asked_volume
+            self.say(said)
 
     def action_say(self, text: str) -> None:
         self.say(Said(text))
