@@ -15,8 +15,10 @@ FILES = r"""
 .TP
 .I ~/.config/image-to-video-in-flow/config.toml
 Settings (TOML): \fBprompt\fR, \fBquality\fR, \fBout\fR, \fBapi\fR, \fBpreview\fR,
-\fBnotifications\fR. Flags win over the environment, which wins over the file, which wins over
-the built-in defaults. \fBi2v-flow config\fR shows each setting and where it came from.
+\fBnotifications\fR, \fBnotify\fR (false: the app does not tell when an export or a watched
+image ends while you look elsewhere). Flags win over the environment, which wins over the
+file, which wins over the built-in defaults. \fBi2v-flow config\fR shows each setting and
+where it came from.
 .TP
 .I ~/.local/share/image-to-video-in-flow/
 State (or \fBI2V_FLOW_HOME\fR): \fIclient.json\fR, \fIhistory/\fR, \fIwatch.db\fR and the

@@ -19,6 +19,7 @@ from textual import work
 
 from tui.app_parts.base import AppPart
 from widgets.credits import Jobs
+from widgets.prompt import Prompt
 from widgets.tracks import Tracks
 
 HELP = """\
@@ -52,6 +53,7 @@ class Commands(AppPart):
             )
             return
         self.submit("upload", str(node.data.path))
+        self.query_one(Prompt).focus()  # the next step is saying what it should become
 
     def command_upload_marked(self) -> None:
         if not self.marked:
