@@ -69,6 +69,11 @@ async def test_track_keys_send_sentences_the_engine_acts_on(tmp_path: Path) -> N
         assert SELECTED not in t[1] + t[3]
         await pilot.press("k", "j")
         assert tracks.segment is not None and tracks.segment.kind == "title"
+        # A click selects too: the music's bar (rows: border, video, bar, music, bar).
+        await pilot.click(Tracks, offset=(5, 4))
+        assert tracks.segment is not None and tracks.segment.kind == "music"
+        await pilot.click(Tracks, offset=(5, 5))  # the title's line
+        assert tracks.segment is not None and tracks.segment.kind == "title"
 
         await _key(pilot, "]", said, "make the title 0.5 seconds longer", "(0-2.5s)")
         await _key(pilot, "}", said, "make the title 1 second longer", "(0-3.5s)")

@@ -1,10 +1,10 @@
 """The tracks pane: the timeline from the state, one numbered line per segment and a time bar.
 
-With the focus, a segment is selected (up/down, j/k; shown reversed, its bar marked `▶`) and keys
-edit it. A key never changes the timeline here: it posts `Tracks.Say` with the sentence a person
-could have typed (widgets/track_edits.py), which the app sends as an ordinary agent turn. Enter
-or `e` on a title opens `TextEditor` under the pane, filled with its words. `show_playhead` marks
-a time on every bar (the preview's position).
+With the focus, a segment is selected (up/down, j/k or a click; shown reversed, its bar marked
+`▶`) and keys edit it. A key never changes the timeline here: it posts `Tracks.Say` with the
+sentence a person could have typed (widgets/track_edits.py), which the app sends as an ordinary
+agent turn. Enter or `e` on a title opens `TextEditor` under the pane, filled with its words.
+`show_playhead` marks a time on every bar (the preview's position).
 """
 
 from __future__ import annotations
@@ -212,6 +212,19 @@ class Tracks(Static):
         if seg is None:
             self.notify(f"Nothing to {what}: the timeline is empty", severity="warning")
         return seg
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a segment's line or bar selects it (the click also gives the focus)."""
+        y, width = event.y - 1, self.content_size.width  # under the top border
+        if not self.segments or width <= 0 or y < 0:
+            return
+        row = 0
+        for i, line in enumerate(self.summary[: len(self.segments)]):
+            row += len(Text(line).wrap(self.app.console, width)) + 1  # its bar under it
+            if y < row:
+                self.selected = i
+                self._draw(True)
+                return
 
     def action_select(self, step: int) -> None:
         if self.segments:
