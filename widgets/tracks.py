@@ -152,14 +152,20 @@ class Tracks(Static):
         tracks: Tracks
         text: str
 
-    def on_mount(self) -> None:
-        self.border_title = "Tracks"
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.draft: dict = {}
+        self.summary: list[str] = []
+        self.segments: list[Segment] = []
         self.selected = 0
         self.playhead: int | None = None  # ms
         self._before_mute: int | None = None  # the music's volume when `m` muted it
         # The volume the last key asked for, until the timeline comes back: a second `+`
         # pressed before the first turn's answer goes on from it, not from the old volume.
         self._asked_volume: int | None = None
+
+    def on_mount(self) -> None:
+        self.border_title = "Tracks"
         self.show({}, [])
 
     def show(self, draft: dict, summary: list[str]) -> None:
