@@ -1,7 +1,7 @@
 """Where the focus goes, driven with a Pilot against the real engine the app starts: to the
 prompt after Enter uploads a file, and with a printable key typed in a pane that has no use for
 it (as in chat apps); a pane's own keys keep their meaning. Where it is shows without colour.
-And a job that ends while the terminal is not looked at is told (tui/app_parts/notify.py)."""
+And a job that ends while the terminal is not looked at is told (tui/app/notify.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from textual import events
 
 from tests.media import photo
 from tests.test_app import cursor_name, lines, pics, ready, say, until
-from tui.app import I2VApp
-from tui.app_parts.notify import terminal_notification
+from tui.app.app import I2VApp
+from tui.app.notify import terminal_notification
 from widgets.files import FileBrowser
 from widgets.prompt import Prompt
 from widgets.tracks import Tracks

@@ -11,7 +11,7 @@ from textual.message import Message
 
 from tests.media import photo
 from tests.test_app import lines, ready, say, tracks_text, until
-from tui.app import I2VApp
+from tui.app.app import I2VApp
 from widgets.prompt import Prompt
 from widgets.tracks import SELECTED, TextEditor, Tracks, playhead_cell, render_tracks
 

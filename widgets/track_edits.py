@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from tui.engine.agent.words import ORDINALS as _ORDINALS  # the words the agent reads
-from tui.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
+from tui.core.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
 
-ORDINALS = list(_ORDINALS)
+# The ordinals the agent reads (tui/engine/agent/words.py, not imported: the app never loads the
+# engine's code; tests/test_agent_track_keys.py checks they are the same).
+ORDINALS = ("first", "second", "third", "fourth", "fifth")
+ORDINALS += ("sixth", "seventh", "eighth", "ninth", "tenth")
 VIDEO_FILES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi"}
-VOLUME_STEP = 10  # % a key turns the music up or down
 UNMUTED = 50  # % the music comes back at when nothing louder was heard before the mute
 
 
@@ -35,7 +36,7 @@ class Segment:
 
 
 def segments_of(draft: dict) -> list[Segment]:
-    """The draft's segments in the order of its track summary (tui.protocol.summarize_draft)."""
+    """The draft's segments in the order of its summary (tui.core.protocol.summarize_draft)."""
     out: list[Segment] = []
     for track in draft.get("t") or []:
         if not isinstance(track, dict):

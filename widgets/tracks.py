@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from tui.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
+from tui.core.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
 from widgets import track_edits
 from widgets.track_edits import Said, Segment, segments_of
 

@@ -1,5 +1,5 @@
 """What a person asks for by name: the `command_*` methods (called by the palette, see
-tui/commands.py, by slash commands and by keys) and the key bindings' `action_*` methods.
+tui/app/palette.py, by slash commands and by keys) and the key bindings' `action_*` methods.
 
 Each command either answers at once, or hands its job to the part that does it: the action
 queue (`submit`), a read, a reconnect, or the watch.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from widgets.credits import Jobs
+from tui.app.base import AppPart
+from widgets.jobs import Jobs
 from widgets.prompt import Prompt
 from widgets.tracks import Tracks
 

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from tui.app_parts.base import AppPart
+from tui.app.base import AppPart
 
 OSC9_PROGRAMS = ("iTerm.app", "WezTerm", "ghostty")
 OSC777_TERMS = ("foot", "rxvt-unicode")

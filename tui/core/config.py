@@ -100,7 +100,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
     if api := env.get("I2V_FLOW_API"):
         found["api"] = ("I2V_FLOW_API", api)
     elif env.get("NEMO_TOKEN"):
-        from tui.backend import CLOUD_URL
+        from tui.core.backend import CLOUD_URL
 
         found["api"] = ("NEMO_TOKEN", CLOUD_URL)
     preview = env.get("I2V_FLOW_PREVIEW", "").strip().lower()

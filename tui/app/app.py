@@ -4,10 +4,10 @@ Actions that change the session (uploads, turns, undo, new session, starting ren
 one at a time, in order, from a queue served by one worker, so a second action never cancels one
 in flight. Reads (credits, status) and the long part of an export (waiting for the render and
 downloading it) run in their own workers, so chat goes on while a clip renders. Results come back
-as the messages of `tui.messages`; nothing on the UI's thread waits for the network.
+as the messages of `tui.app.messages`; nothing on the UI's thread waits for the network.
 
 `I2VApp` is this module (layout, start and stop, routing of what panes and workers post) plus
-one part per job in `tui/app_parts/`:
+one part per job beside it in `tui/app/`:
 
 - `connect.py`: connecting to the backend (the client is imported after the first screen),
   /reconnect, and the reads (credits, status)
@@ -37,17 +37,12 @@ from textual.timer import Timer
 from textual.widgets import DirectoryTree, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from tui.app_parts.actions import STILL_WORKING_EVERY, ActionQueue
-from tui.app_parts.commands import Commands
-from tui.app_parts.connect import Connecting
-from tui.app_parts.exports import Exports
-from tui.app_parts.notify import Notify
-from tui.app_parts.watch import WatchMode
-from tui.backend import EmbeddedEngine, choose
-from tui.commands import I2VCommands
-from tui.graphics import Graphics
-from tui.history import Entry, History
-from tui.messages import (
+from tui.app.actions import STILL_WORKING_EVERY, ActionQueue
+from tui.app.commands import Commands
+from tui.app.connect import Connecting
+from tui.app.exports import Exports
+from tui.app.history import Entry, History
+from tui.app.messages import (
     Connected,
     CreditsReady,
     ExportSaved,
@@ -61,8 +56,14 @@ from tui.messages import (
     TranscriptChunk,
     Working,
 )
-from widgets.credits import Credits, Jobs
+from tui.app.notify import Notify
+from tui.app.palette import I2VCommands
+from tui.app.watch import WatchMode
+from tui.core.backend import EmbeddedEngine, choose
+from tui.terminal.graphics import Graphics
+from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
+from widgets.jobs import Jobs
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
@@ -103,7 +104,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, Notify):
         notify: bool = True,
     ):
         super().__init__()
-        self.notify_done = notify  # a job that ends unseen is told (tui/app_parts/notify.py)
+        self.notify_done = notify  # a job that ends unseen is told (tui/app/notify.py)
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
@@ -319,7 +320,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, Notify):
 
     def send(self, text: str) -> None:
         """What was typed at the prompt (or said by a key): a command, or an agent turn."""
-        from tui.intents import route  # after the first screen
+        from tui.core.intents import route  # after the first screen
 
         intent = route(text)
         action, arg = intent.action, intent.arg
