@@ -72,8 +72,8 @@ def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
             preview=s.preview,
             api=s.api,
             quality=s.quality,
-            notifications=s.notifications,
             preview_auto=s.preview_auto,
+            notify=s.notifications,
         )
     return p
 
