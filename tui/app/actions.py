@@ -2,7 +2,7 @@
 renders, batches) runs one at a time, in order, served by one worker, so a second action never
 cancels one in flight. A turn can be stopped waiting on (Esc): its stream is closed, the
 timeline read back, and the turn never sent again (tui/client/turn.py). What the assistant's GUI
-words ask for ("click Export", tui/gui_words.py) is done after its turn, in the same queue.
+words ask for ("click Export", tui/core/gui_words.py) is done after its turn, in the same queue.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from tui.messages import (
+from tui.app.base import AppPart
+from tui.app.messages import (
     JobUpdate,
     Said,
     StatusLine,
@@ -160,7 +160,7 @@ class ActionQueue(AppPart):
 
     async def _stream_turn(self, text: str, partial: list[str], actions: list[str]) -> None:
         from tui.client import StateUpdate
-        from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+        from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
         assert self.client is not None
         last_words = time.monotonic()  # heartbeats count from the last words, or the start
@@ -194,7 +194,7 @@ class ActionQueue(AppPart):
                 actions[:] = ev.actions
 
     async def _act(self, actions: list[str], export: bool = True, follow_up: bool = True) -> None:
-        """Do what the assistant's GUI words asked for (tui/gui_words.py): its Export button
+        """Do what the assistant's GUI words asked for (tui/core/gui_words.py): its Export button
         exports (once: `export=False` where the caller exports anyway), a panel or preview reads
         the timeline back, a drag and drop edit is sent as words (one follow-up turn, whose own
         drag words are not sent again: never a loop)."""

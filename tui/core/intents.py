@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from tui.protocol import file_kind
+from tui.core.protocol import file_kind
 
 _PLEASE = r"(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|now\s+|请|帮我|给我|麻烦)?"
 _END = r"\s*(?:please|now|for\s+me)?\s*[.!?。！？~]*\s*$"
@@ -72,11 +72,13 @@ def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class Intent:
-    action: str  # agent | export | credits | status | upload | undo | new | open | watch | help
+    action: str  # agent, or one of SLASH: export, credits, status, upload, undo, preview…
     arg: str = ""
 
 
-SLASH = ("upload", "export", "credits", "status", "undo", "new", "open", "watch", "help")
+SLASH = (
+    "upload", "export", "credits", "status", "undo", "new", "open", "watch", "help", "preview",
+)  # fmt: skip
 
 
 def _unquote_path(text: str) -> str:

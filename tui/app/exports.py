@@ -10,8 +10,8 @@ from typing import Any
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from tui.messages import ExportSaved, JobUpdate, StatusLine
+from tui.app.base import AppPart
+from tui.app.messages import ExportSaved, JobUpdate, StatusLine
 
 
 class Exports(AppPart):
