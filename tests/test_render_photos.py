@@ -75,9 +75,16 @@ def test_the_photos_are_small_real_and_the_astronaut_is_a_face() -> None:
         assert 0.2 < x0 < 0.4 and 0.45 < x1 < 0.65 and y0 < 0.15 and 0.3 < y1 < 0.5
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("aspect", list(ASPECTS))
-@pytest.mark.parametrize("motion", MOTIONS)
+# Every photo in every motion and every aspect, and every motion in every aspect, in 36 renders
+# rather than all 144: the aspect turns by one for each photo.
+GRID = [
+    (motion, list(ASPECTS)[(i + j) % len(ASPECTS)], name)
+    for j, name in enumerate(NAMES)
+    for i, motion in enumerate(MOTIONS)
+]
+
+
+@pytest.mark.parametrize("motion,aspect,name", GRID)
 def test_the_subject_is_in_every_frame(tmp_path, name, aspect, motion) -> None:
     if (motion, aspect, name) == ("parallax", "4:5", "coffee"):
         # The cup is nearly as wide as a 4:5 crop; the layer's push takes its box's edge to
