@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -36,11 +37,13 @@ from textual.timer import Timer
 from textual.widgets import DirectoryTree, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
+from tui import app_state
 from tui.app_parts.actions import STILL_WORKING_EVERY, ActionQueue
-from tui.app_parts.commands import Commands
+from tui.app_parts.commands import Commands, unknown_command
 from tui.app_parts.connect import Connecting
 from tui.app_parts.exports import Exports
 from tui.app_parts.watch import WatchMode
+from tui.app_state import AppState, load_state, save_state
 from tui.backend import EmbeddedEngine, choose
 from tui.commands import I2VCommands
 from tui.graphics import Graphics
@@ -67,8 +70,17 @@ from widgets.tracks import Tracks
 from widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from textual.theme import Theme
+
     from tui.client import Client
     from tui.watch import Watcher
+
+# Said under "Ready" on the very first launch only (tui/app_state.py remembers it was).
+HOW_TO = (
+    "New here? 1. Pick an image: Tab to Files, then Enter (or paste its path here)",
+    "2. Say what you want: \"a 5-second vertical clip, title 'Sale' for 3 s\"",
+    '3. Say "export" (or ctrl+s): the MP4 lands in {out}/ · f1 for help',
+)
 
 
 class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
@@ -77,12 +89,14 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     COMMANDS = App.COMMANDS | {I2VCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
+        # First of the app's keys in the footer, after the focused pane's: never the one cut
+        # off at 80 columns.
+        Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+s", "export", "Export", priority=True),
         Binding("ctrl+r", "credits", "Credits", priority=True),
         Binding("ctrl+n", "new_session", "New", priority=True),
         Binding("ctrl+o", "open", "Open", show=False, priority=True),
-        Binding("f1", "help", "Help"),
         Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
     ]
 
@@ -98,8 +112,10 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         export_quality: str = "high",
         watch_settle: float = 2.0,
         graphics: Graphics | None = None,
+        ask_above: float = 0.5,
     ):
         super().__init__()
+        self.ask_above = ask_above  # config.toml: ask before a large share of the credits
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
@@ -129,11 +145,13 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         self._working_timer: Timer | None = None
         self._connected = asyncio.Event()  # set when a connect attempt has finished
         self._jobs = 0
+        self._cost_seen: int | None = None
         self._following: set[str] = set()
         self._engine_url: asyncio.Future[str] | None = None
         # Why the app ends on an error: "" while a connect attempt is in flight, the attempt's
         # error if it failed, None once connected (see `exit_status`).
         self.exit_error: str | None = None
+        self._app_state = AppState()  # read at mount
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -167,6 +185,10 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         return super().connect()
 
     def on_mount(self) -> None:
+        self._app_state = load_state()  # a few bytes: the theme picked, the how-to shown
+        if self._app_state.theme in self.available_themes:
+            self.theme = self._app_state.theme
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
         self.query_one(Prompt).focus()
         self.transcript.add_status("Connecting…")
         # After the first paint: the connect worker imports httpx, which would delay it.
@@ -238,8 +260,29 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     def _connected_msg(self, msg: Connected) -> None:
         self.exit_error = None
         self.sub_title = msg.backend
-        if t := self._pane(Transcript):
-            t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
+        t = self._pane(Transcript)
+        if t is None:
+            return
+        for line in t.query(Static).results():  # said and done: not left above "Ready"
+            if line.has_class("status") and str(line.render()) == "Connecting…":
+                line.remove()
+        t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
+        if not self._app_state.welcomed and app_state.HOW_TO_ON_FIRST_LAUNCH:  # once
+            out = self.shown_path(self.out_dir)
+            for line in HOW_TO:
+                t.add_status(line.format(out=out))
+            self._app_state.welcomed = True
+            self._save_app_state()
+
+    def _keep_theme(self, theme: Theme) -> None:
+        """The theme picked in the palette is the next launch's too."""
+        if theme.name != self._app_state.theme:
+            self._app_state.theme = theme.name
+            self._save_app_state()
+
+    def _save_app_state(self) -> None:
+        state = dataclasses.replace(self._app_state)
+        self.run_worker(lambda: save_state(state), thread=True, group="app-state")
 
     @on(HistoryLoaded)
     def _history(self, msg: HistoryLoaded) -> None:
@@ -309,7 +352,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         action, arg = intent.action, intent.arg
         if action == "new":
             self.clear_finished_jobs()
-        later = action in ("agent", "undo", "new", "export") or (action == "upload" and arg)
+        later = action in ("agent", "undo", "redo", "new", "export") or (action == "upload" and arg)
         if self.queued() and later and not (action == "agent" and self.marked):
             # Shown when its turn comes, so its reply lands under it, not under this one.
             self.submit(action, arg, said=text)
@@ -319,9 +362,9 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         if text.strip().lower() == "/reconnect":
             self.command_reconnect()
             return
-        if action == "help":
-            if arg:
-                self.transcript.add_status(f"Unknown command /{arg}", error=True, hint="see below")
+        if action == "help" and arg:
+            self.transcript.add_status(unknown_command(arg), error=True)
+        elif action == "help":
             self.command_help()
         elif action == "open":
             self.command_open()
@@ -385,6 +428,8 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
     """The one factory, shared by the CLI and the tests."""
     if getattr(args, "quality", None):  # from the config file: the app has no flag for it
         kw.setdefault("export_quality", args.quality)
+    if getattr(args, "ask_above", None) is not None:  # the config file's too
+        kw.setdefault("ask_above", args.ask_above)
     return I2VApp(
         args.folder,
         args.out,

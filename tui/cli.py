@@ -98,6 +98,7 @@ def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
             api=s.api,
             quality=s.quality,
             notifications=s.notifications,
+            ask_above=s.ask_above,
         )
     return p
 

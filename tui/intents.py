@@ -72,11 +72,12 @@ def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class Intent:
-    action: str  # agent | export | credits | status | upload | undo | new | open | watch | help
+    action: str  # agent | export | credits | status | upload | undo | redo | new | open | watch
+    # | help (arg: an unknown command's name)
     arg: str = ""
 
 
-SLASH = ("upload", "export", "credits", "status", "undo", "new", "open", "watch", "help")
+SLASH = ("upload", "export", "credits", "status", "undo", "redo", "new", "open", "watch", "help")
 
 
 def _unquote_path(text: str) -> str:

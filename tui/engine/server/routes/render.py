@@ -17,7 +17,7 @@ from tui.engine.server.drafts import check_draft
 from tui.engine.server.envelope import ApiFailure, bad, iso, ok, pick, read_json
 from tui.engine.server.routes.sessions import owned_session
 from tui.engine.store import TokenInfo
-from tui.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope
+from tui.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope, render_cost
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine
@@ -69,7 +69,7 @@ async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
     quality = output.get("quality", "high")
     if quality not in ("high", "standard", "draft"):
         raise bad("output.quality must be high, standard or draft")
-    cost = seconds * (2 if short >= 2160 else 1)
+    cost = render_cost(seconds, short)
     if engine.jobs.queue_full():  # all users together: the engine's queue stays bounded
         raise ApiFailure(
             429,
