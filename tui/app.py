@@ -257,15 +257,15 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
             c.show(msg.available, msg.frozen, msg.total)
 
     @on(Connected)
-    def _connected_msg(self, msg: Connected) -> None:
+    async def _connected_msg(self, msg: Connected) -> None:
         self.exit_error = None
         self.sub_title = msg.backend
         t = self._pane(Transcript)
         if t is None:
             return
-        for line in t.query(Static).results():  # said and done: not left above "Ready"
+        for line in list(t.query(Static).results()):  # said and done: not left above "Ready"
             if line.has_class("status") and str(line.render()) == "Connecting…":
-                line.remove()
+                await line.remove()
         t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
         if not self._app_state.welcomed and app_state.HOW_TO_ON_FIRST_LAUNCH:  # once
             out = self.shown_path(self.out_dir)
