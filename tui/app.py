@@ -13,6 +13,7 @@ one part per job in `tui/app_parts/`:
   /reconnect, and the reads (credits, status)
 - `actions.py`: the action queue: upload, agent turn, undo, new session, export, batch
 - `exports.py`: starting a render, following it to the download, resuming earlier ones
+- `spending.py`: what a render costs, said before it starts, and asked about when large
 - `watch.py`: watch mode, feeding the queue pane
 - `commands.py`: the `command_*` methods (palette, slash commands) and the key actions
 - `base.py`: the state and helpers the parts share (panes, paths, errors, refreshing)

@@ -96,6 +96,7 @@ class ActionQueue(Spending):
         if action == "upload":
             await self._upload(paths or [self._resolve(arg)])
         elif action == "new":
+            self._cost_seen = None  # a new timeline's cost is said afresh
             await client.new_session()
             self.post_message(StatusLine("New session: an empty timeline"))
             await self._refresh(tracks=True)
