@@ -86,6 +86,9 @@ class Commands(AppPart):
     def command_undo(self) -> None:
         self.submit("undo")
 
+    def command_redo(self) -> None:
+        self.submit("redo")
+
     def command_new_session(self) -> None:
         self.clear_finished_jobs()
         self.submit("new")
