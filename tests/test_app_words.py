@@ -322,3 +322,16 @@ async def test_the_first_launch_says_how_to_begin_once_and_the_theme_is_kept(
         assert "Connecting…" not in lines(app)
     saved = json.loads((Path(os.environ["I2V_FLOW_HOME"]) / "app.json").read_text())
     assert saved == {"theme": "nord", "welcomed": True}
+
+
+def test_what_the_app_does_about_gui_words_is_said_in_the_answers_language() -> None:
+    from tui.gui_words import translate_gui
+
+    zh = translate_gui("完成了！点击导出按钮即可下载。如果不满意，可以点击撤销。")
+    assert zh.actions == ["export"]
+    assert zh.note == "它说的“导出”按钮：已在这里导出（/export）；它说的“撤销”按钮在这里是 /undo。"
+    en = translate_gui("Done! Click the Export button to download your video.")
+    assert en.note == "Its Export button: exporting here (/export)."
+    drag = translate_gui("把标题拖到顶部。")
+    assert len(drag.actions) == 1 and drag.actions[0].startswith("say:")
+    assert drag.note.startswith("它说的拖拽，已作为文字发送：“")
