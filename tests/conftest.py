@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tui import app_state
+from tui.app import state as app_state
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """Speaking HTTP to an engine at either URL form it prints: `http://host:port`, or the embedded
-engine's Unix socket, `http+unix://<percent-encoded path>` (tui.paths.socket_url)."""
+engine's Unix socket, `http+unix://<percent-encoded path>` (tui.core.paths.socket_url)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tui.paths import socket_of
+from tui.core.paths import socket_of
 
 
 def client(url: str, **kw: Any) -> httpx.Client:

@@ -34,7 +34,7 @@ from tests.test_engine_api import (
 )
 from tests.test_engine_lifecycle import EngineProc
 from tui.client import Client
-from tui.client_state import ClientState
+from tui.client.state import ClientState
 from tui.engine.server.ratelimit import ACCOUNTS_PER_HOUR, MINT_PER_CLIENT
 
 MINT = "/api/auth/anonymous-token"

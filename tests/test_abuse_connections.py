@@ -26,16 +26,16 @@ from pathlib import Path
 import pytest
 
 from tests.engine_http import client, connect
-from tui.backend import EmbeddedEngine
-from tui.paths import new_socket_path, run_dir, socket_of
+from tui.core.backend import EmbeddedEngine
+from tui.core.paths import new_socket_path, run_dir, socket_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = 65534
 
 
 class SocketEngine:
-    """The engine on a fresh socket of tui.paths.new_socket_path (or with `tcp`, as `serve` runs
-    by default, on a free loopback port), its stderr kept in a file."""
+    """The engine on a fresh socket of tui.core.paths.new_socket_path (or with `tcp`, as `serve`
+    runs by default, on a free loopback port), its stderr kept in a file."""
 
     def __init__(self, data: Path, nofile: int | None = None, tcp: bool = False, **env: str):
         self.data = data

@@ -33,11 +33,11 @@ from tests.test_engine_api import (
     upload_photo,
     wait_render,
 )
+from tui.core.protocol import skill_headers
 from tui.engine import agent
 from tui.engine.server import drafts
 from tui.engine.server.drafts import check_draft
 from tui.engine.server.engine import ROUTES
-from tui.protocol import skill_headers
 
 FUZZ = settings(
     max_examples=60,

@@ -36,8 +36,8 @@ from tests.test_engine_lifecycle import (
     start,
     wait_finished,
 )
+from tui.core.protocol import RATE_LIMITED
 from tui.engine.store import Store
-from tui.protocol import RATE_LIMITED
 
 PYTHONS = [sys.executable, *filter(None, os.environ.get("I2V_TEST_PYTHONS", "").split(os.pathsep))]
 

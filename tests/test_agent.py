@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from tui.core.protocol import summarize_draft
+from tui.core.text_colours import TEXT_COLOURS
 from tui.engine import agent
-from tui.engine.text_colours import TEXT_COLOURS
-from tui.protocol import summarize_draft
 
 EMPTY: dict = {
     "d": 5000,
@@ -1028,7 +1028,7 @@ def test_a_huge_message_is_answered_quickly(message: str) -> None:
 def test_no_reply_of_ours_reads_as_a_button_to_press() -> None:
     """The client acts on a cloud answer's GUI words ("click Export"); the engine's own replies
     (which say "say export" / 可以说“导出”) must never read as one, or every turn would act."""
-    from tui.gui_words import translate_gui
+    from tui.core.gui_words import translate_gui
 
     for start, media, message, _ in CASES:
         turn = agent.plan_turn(message, copy.deepcopy(DRAFTS[start]), MEDIA[media], "en")

@@ -18,8 +18,8 @@ import pytest
 
 from tests.test_agent import BRIEF, DRAFTS, EMPTY, IMG1, IMG3, ONE, THREE, field
 from tests.test_engine_turns import draft_of, session_with_photo, turn
+from tui.core.text_colours import TEXT_COLOURS
 from tui.engine import agent
-from tui.engine.text_colours import TEXT_COLOURS
 
 EXPORT = 'Say "export" to render the video.'
 NO_TITLE_EN = "say the title's words, e.g. title 'Spring Sale'."

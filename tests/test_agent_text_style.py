@@ -8,12 +8,12 @@ import copy
 import pytest
 
 from tests.test_agent import BRIEF, IMG1, field
+from tui.core.protocol import summarize_draft
+from tui.core.text_colours import COLOUR_ZH, TEXT_COLOURS
+from tui.core.text_sizes import TEXT_SIZES, text_scale
 from tui.engine import agent
 from tui.engine.agent.apply_text import RENDERER_SIZES, SIZES
 from tui.engine.render.text import parse_colour
-from tui.engine.text_colours import COLOUR_ZH, TEXT_COLOURS
-from tui.engine.text_sizes import TEXT_SIZES, text_scale
-from tui.protocol import summarize_draft
 
 
 def _title_size(message: str, draft: dict) -> object:

@@ -14,8 +14,8 @@ import pytest
 from tests.test_agent import EMPTY, IMG1, IMG3, THREE
 from tests.test_engine_api import auth
 from tests.test_engine_turns import draft_of, session_with_photo, turn
+from tui.core.protocol import skill_headers
 from tui.engine import agent
-from tui.protocol import skill_headers
 
 EXPORT_EN = 'Say "export" to render the video.'
 EXPORT_ZH = "可以说“导出”生成视频。"

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.media import photo
-from tui.app import I2VApp
-from tui.client_state import ClientState
-from tui.paths import client_state_file
-from widgets.credits import Credits, JobRow
+from tui.app.app import I2VApp
+from tui.client.state import ClientState
+from tui.core.paths import client_state_file
+from widgets.credits import Credits
 from widgets.files import FileBrowser, FileInfo, FilesPane
+from widgets.jobs import JobRow
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
@@ -272,8 +273,8 @@ async def test_session_resumes_after_restart_and_quit_stops_the_engine(tmp_path:
 async def test_palette_keys_history_heartbeats(tmp_path: Path, monkeypatch) -> None:
     from textual.command import DiscoveryHit
 
-    from tui.commands import COMMANDS, I2VCommands
-    from tui.protocol import FinalText, Heartbeat
+    from tui.app.palette import COMMANDS, I2VCommands
+    from tui.core.protocol import FinalText, Heartbeat
 
     monkeypatch.setenv("NO_COLOR", "1")
     app = I2VApp(pics(tmp_path), still_working_every=0.0)
@@ -324,7 +325,7 @@ async def test_palette_keys_history_heartbeats(tmp_path: Path, monkeypatch) -> N
 def test_ui_process_imports_only_what_the_first_screen_needs() -> None:
     """The engine runs in its own process: the UI never imports the renderer's stack."""
     code = (
-        "import sys, tui.cli, tui.app, tui.client, tui.client_state, tui.commands\n"
+        "import sys, tui.cli.main, tui.app.app, tui.client, tui.client.state, tui.app.palette\n"
         "heavy = {'av', 'cv2', 'numpy', 'starlette', 'uvicorn', 'PIL'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
@@ -439,8 +440,8 @@ async def test_a_render_being_waited_on_is_finished_by_the_new_client_after_reco
 
 
 def test_the_command_line_starts_the_app_watching(tmp_path: Path) -> None:
-    from tui.app import make_app
-    from tui.cli import tui_parser
+    from tui.app.app import make_app
+    from tui.cli.main import tui_parser
 
     args = tui_parser().parse_args([str(tmp_path), "--watch", "~/in", "--prompt", "8 seconds"])
     app = make_app(args, watch_settle=0.5)
@@ -492,7 +493,7 @@ async def test_at_80x24_ten_jobs_leave_tracks_whole_and_new_clears_finished(
 ) -> None:
     """Ten jobs (eight uploads, two draft renders): Tracks keeps its title and every track, the
     jobs list is the 3 newest finished ones and '+7 earlier'; /new empties it."""
-    from widgets.credits import Jobs
+    from widgets.jobs import Jobs
 
     folder = pics(tmp_path)
     app = I2VApp(folder, export_quality="draft")
@@ -569,8 +570,8 @@ async def test_the_watch_pane_shows_its_summary_under_full_tracks(
 async def test_the_transcript_stays_at_its_end_after_resize_t_and_history(tmp_path: Path) -> None:
     """At 80x24, a transcript at its end stays there through a resize, `t` and the history
     shown; one scrolled up stays where it was."""
-    from tui.history import Entry
-    from tui.messages import HistoryLoaded
+    from tui.app.history import Entry
+    from tui.app.messages import HistoryLoaded
 
     folder = pics(tmp_path)
     app = I2VApp(folder)
@@ -619,7 +620,7 @@ async def test_no_color_focus_and_errors_show_by_shape_and_attribute(
     heavy border, the others round; an error line is bold and reversed at full contrast."""
     from rich.style import Style
 
-    from widgets.credits import Jobs
+    from widgets.jobs import Jobs
     from widgets.transcript import Transcript
 
     monkeypatch.setenv("NO_COLOR", "1")

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from tests.media import photo
 from tests.test_app import lines, ready, say, until
 from tests.test_client_fakes import FakeBackend, adk, sse, sse_stream
-from tui.app import I2VApp
-from tui.cli import main
+from tui.app.app import I2VApp
+from tui.cli.main import main
 from widgets.transcript import ToolCallLine
 
 
@@ -247,7 +247,7 @@ async def test_a_batch_exports_each_clip_once_though_the_answer_says_export(fb, 
     ],
 )
 def test_gui_words_in_more_shapes(text, actions) -> None:
-    from tui.gui_words import translate_gui
+    from tui.core.gui_words import translate_gui
 
     assert translate_gui(text).actions == actions
 

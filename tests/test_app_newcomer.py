@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from tests.media import photo
 from tests.test_app import lines, pics, ready, say, until
-from tui.app import I2VApp
+from tui.app.app import I2VApp
 from widgets.credits import Credits
 from widgets.prompt import Prompt
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest_textual_snapshot
 
 from tests.media import photo
-from tui.app import I2VApp
+from tui.app.app import I2VApp
 from widgets.files import FileInfo
 from widgets.prompt import Prompt
 from widgets.tracks import Tracks
@@ -147,7 +147,7 @@ async def test_side_column_after_ten_jobs(snapshot, tmp_path: Path) -> None:
     1s · 1920×1080), and under it Credits & jobs: 98 available, the two renders as their saved
     paths (exports/beach-2.mp4 over exports/beach.mp4) and the last upload; only the pane's
     bottom border ('+7 earlier') is below, where the column under Tracks scrolls."""
-    from widgets.credits import Jobs
+    from widgets.jobs import Jobs
 
     svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
     app = _app(tmp_path)

@@ -18,10 +18,10 @@ from textual.widgets._footer import FooterKey
 from tests.media import photo
 from tests.test_app import lines, pics, ready, say, until
 from tests.test_app_snapshots import _screenshot
-from tui import app_state
-from tui.app import HOW_TO, I2VApp
+from tui.app import state as app_state
+from tui.app.app import HOW_TO, I2VApp
 from tui.client.errors import error_for
-from tui.protocol import OUT_OF_CREDITS, UNSUPPORTED_TYPE
+from tui.core.protocol import OUT_OF_CREDITS, UNSUPPORTED_TYPE
 from widgets.confirm import Confirm
 from widgets.credits import Credits
 from widgets.prompt import Prompt
@@ -325,7 +325,7 @@ async def test_the_first_launch_says_how_to_begin_once_and_the_theme_is_kept(
 
 
 def test_what_the_app_does_about_gui_words_is_said_in_the_answers_language() -> None:
-    from tui.gui_words import translate_gui
+    from tui.core.gui_words import translate_gui
 
     zh = translate_gui("完成了！点击导出按钮即可下载。如果不满意，可以点击撤销。")
     assert zh.actions == ["export"]

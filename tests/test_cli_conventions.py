@@ -27,8 +27,8 @@ from tests.cli import ROOT, i2v, i2v_env
 from tests.decode import probe
 from tests.media import photo
 from tui import __version__
-from tui.cli import main
-from tui.progress import Progress
+from tui.cli.main import main
+from tui.cli.progress import Progress
 
 PROMPT = "a 1-second 720p clip"
 
@@ -386,10 +386,10 @@ def test_the_app_exits_0_on_a_normal_quit(tmp_path, engine_url):
 
 async def test_the_app_exits_non_zero_when_it_crashes(tmp_path):
     """A fault put in on purpose (the app has no known crash): Textual's code is passed on."""
-    from tui.app import I2VApp, exit_status
+    from tui.app.app import I2VApp, exit_status
 
     class Crashing(I2VApp):
-        CSS_PATH = str(ROOT / "tui" / "app.tcss")
+        CSS_PATH = str(ROOT / "tui" / "app" / "app.tcss")
 
         def on_mount(self) -> None:
             super().on_mount()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tui.backend import CLOUD_URL, choose
 from tui.client import unique_path
-from tui.client_state import ClientState
-from tui.paths import client_state_file
+from tui.client.state import ClientState
+from tui.core.backend import CLOUD_URL, choose
+from tui.core.paths import client_state_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,7 +137,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "client.json"
     code = (
         "import sys\n"
-        "from tui.client_state import ClientState\n"
+        "from tui.client.state import ClientState\n"
         "s = ClientState(sys.argv[1], 'local')\n"
         "who = sys.argv[2]\n"
         "for i in range(40):\n"

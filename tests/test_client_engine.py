@@ -10,8 +10,8 @@ import pytest
 from tests.decode import probe
 from tests.media import photo
 from tui.client import Client, ClientError, StateUpdate
-from tui.client_state import ClientState
-from tui.protocol import FinalText, TextChunk, ToolCall, TurnError
+from tui.client.state import ClientState
+from tui.core.protocol import FinalText, TextChunk, ToolCall, TurnError
 
 
 def client_for(engine_url: str, home: Path, **kw) -> Client:
@@ -95,3 +95,29 @@ async def test_the_engine_refuses_a_render_without_skill_headers_as_a_plan_matte
         with pytest.raises(ClientError) as err:
             await c.start_render("draft")
     assert err.value.code == 402 and "plan" in str(err.value)
+
+
+async def test_siblings_share_one_pool_and_keep_their_own_sessions(
+    engine_url: str, tmp_path: Path
+) -> None:
+    img = photo(tmp_path / "photo.jpg", (160, 120))
+    c = client_for(engine_url, tmp_path, connections=3)
+    a, b = c.sibling(), c.sibling()
+    a.persist_session = b.persist_session = False
+    assert a.http is c.http and b.http is c.http
+    for s in (a, b):
+        await s.new_session()
+        await s.upload([img])
+    assert a.session.session_id != b.session.session_id
+    assert a.session.token == b.session.token  # one account: the pool's saved token
+    turns = [
+        [e async for e in s.turn(words)]
+        for s, words in ((a, "a 1 second clip"), (b, "a 2 second clip"))
+    ]
+    assert [t[-1].draft["d"] for t in turns] == [1000, 2000]  # type: ignore[union-attr]
+    await a.aclose()  # a sibling leaves the pool open for the others
+    assert not c.http.is_closed and (await b.credits())["available"] >= 0
+    pool = c.http._transport._pool  # type: ignore[attr-defined]
+    assert pool._max_connections == 3
+    await c.aclose()
+    assert b.http.is_closed

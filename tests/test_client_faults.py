@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from tests.test_client_fakes import FakeBackend, adk, env, fail, sse, sse_stream
 from tui import __version__
 from tui.client import Client, ClientError, OutOfCredits, StateUpdate
-from tui.client_state import ClientState
-from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, ToolResult, TurnError
+from tui.client.state import ClientState
+from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, ToolResult, TurnError
 
 
 def client_for(fb: FakeBackend, tmp_path: Path, **kw) -> Client:

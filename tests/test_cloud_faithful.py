@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
 from tests.test_client_fakes import HOSTILE, FakeBackend, adk, bare, env, fail, sse
-from tui.backend import CLOUD_URL, choose
-from tui.clean_text import clean
-from tui.cli import main
+from tui.cli.main import main
 from tui.client import Client, ClientError, OutOfCredits, StateUpdate
-from tui.client_state import ClientState
-from tui.intents import language_of
-from tui.protocol import (
+from tui.client.state import ClientState
+from tui.core.backend import CLOUD_URL, choose
+from tui.core.clean_text import clean
+from tui.core.intents import language_of
+from tui.core.protocol import (
     FILE_TOO_LARGE,
     PLAN_BLOCKED,
     RATE_LIMITED,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli import i2v
-from tui.backend import CLOUD_URL
-from tui.config import EXAMPLE, ConfigError, Settings, load
+from tui.core.backend import CLOUD_URL
+from tui.core.config import EXAMPLE, ConfigError, Settings, load
 
 FULL = """\
 # every setting
@@ -93,7 +93,7 @@ def test_the_old_environment_variables_win_over_the_file(tmp_path):
 
 
 def test_api_cloud_in_the_file_means_the_service(tmp_path):
-    from tui.backend import choose
+    from tui.core.backend import choose
 
     loaded = load({"I2V_FLOW_CONFIG": str(write(tmp_path, 'api = "cloud"\n'))})
     assert loaded.settings.api == "cloud" and loaded.sources["api"] == "file"
@@ -200,7 +200,7 @@ def test_the_files_settings_are_the_commands_defaults_and_flags_win(tmp_path):
     assert "(default: standard;" in watch
     # A flag wins over the file: --quality draft at render time is seen in the JSON answer
     # (the JSON render itself is in test_cli_conventions.py); here, the parser's outcome.
-    from tui.cli import render_parser
+    from tui.cli.main import render_parser
 
     settings = load(env).settings
     args = render_parser(settings).parse_args(["x.png", "--quality", "draft"])

@@ -20,10 +20,10 @@ import pytest
 from tests.decode import probe
 from tests.engine_http import client
 from tests.media import photo
-from tui.backend import EmbeddedEngine
 from tui.client import Client
-from tui.client_state import ClientState
-from tui.paths import new_socket_path, socket_of, socket_url
+from tui.client.state import ClientState
+from tui.core.backend import EmbeddedEngine
+from tui.core.paths import new_socket_path, socket_of, socket_url
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ import httpx
 
 from tests.decode import probe
 from tests.media import photo
-from tui.protocol import skill_headers
+from tui.core.protocol import skill_headers
 
 _LAST_TOKEN: dict[tuple[str, str], str] = {}  # (engine, client id) -> the last token it got
 

@@ -32,7 +32,7 @@ from tests.test_engine_api import (
     upload_photo,
     wait_render,
 )
-from tui.protocol import skill_headers
+from tui.core.protocol import skill_headers
 
 # Fixed seed, no example database: the same bodies every run (deterministic, parallel-safe).
 FUZZ = settings(

@@ -1,4 +1,4 @@
-"""tui/graphics.py: when the terminal is asked what it draws, and what its answers mean.
+"""tui/terminal/graphics.py: when the terminal is asked what it draws, and what its answers mean.
 
 The round trip runs for real over a pseudo-terminal, with a thread playing the terminal.
 """
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tui.graphics import (
+from tui.terminal.graphics import (
     COLORS_QUERY,
     DA1_QUERY,
     KITTY_QUERY,
@@ -156,7 +156,7 @@ def test_no_terminal_no_question(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_help_names_the_preview_choice(capsys: pytest.CaptureFixture[str]) -> None:
-    from tui.cli import main
+    from tui.cli.main import main
 
     with pytest.raises(SystemExit) as done:
         main(["--help"])

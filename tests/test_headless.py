@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 
 from tests.cli import i2v
 from tests.test_client_fakes import adk, env, fail, sse
-from tui.cli import main
+from tui.cli.main import main
 
 
 @pytest.fixture(autouse=True)

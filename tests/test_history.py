@@ -1,10 +1,10 @@
-"""tui/history.py: each session's conversation kept per backend, in order, damage skipped."""
+"""tui/app/history.py: each session's conversation kept per backend, in order, damage skipped."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tui.history import Entry, History
+from tui.app.history import Entry, History
 
 
 def test_entries_come_back_in_order_per_backend_and_session(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.intents import Intent, route
+from tui.core.intents import Intent, route
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli import i2v
+from tui.core.sqlite_schema import SchemaTooNew, migrate, statements
 from tui.engine.store import SCHEMA_VERSION, Store
-from tui.sqlite_schema import SchemaTooNew, migrate, statements
 from tui.watch.journal import DONE, RENDERING, SEEN, Journal
 from tui.watch.journal import SCHEMA_VERSION as JOURNAL_VERSION
 
@@ -138,7 +138,7 @@ def test_an_engine_database_of_the_previous_schema_moves_forward_keeping_its_row
         assert store.draft(1) == DRAFT
         assert [r["filename"] for r in store.session_media(1)] == ["cat.png"]
         assert [r["id"] for r in store.unfinished_renders()] == ["r_wait", "r_run"]
-        assert store.running_renders("u_old") == 2
+        assert [r["user_id"] for r in store.unfinished_renders()] == ["u_old", "u_old"]
         assert store.render("r_done")["status"] == "completed"
         # New rows follow the old ones (AUTOINCREMENT kept its place).
         assert store.new_session("u_old", "next", "en")["session_id"] == 2

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.gui_words import translate_gui
-from tui.protocol import (
+from tui.core.gui_words import translate_gui
+from tui.core.protocol import (
     FinalText,
     Heartbeat,
     TextChunk,
@@ -288,7 +288,7 @@ def test_the_protocol_module_needs_neither_textual_nor_httpx() -> None:
     import sys
 
     code = (
-        "import sys, tui.protocol, tui.intents, tui.gui_words\n"
+        "import sys, tui.core.protocol, tui.core.intents, tui.core.gui_words\n"
         "bad = [m for m in ('textual', 'httpx') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

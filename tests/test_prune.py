@@ -276,7 +276,7 @@ def test_files_no_row_names_go_once_a_day_old(data: Data) -> None:
 
 
 def test_limits_from_the_settings() -> None:
-    from tui.config import Settings
+    from tui.core.config import Settings
 
     assert Limits.from_settings(Settings()) == Limits(14, 30, 5 * 10**9)
     got = Limits.from_settings(Settings(keep_days=1, keep_upload_days=2, keep_gb=0.5))

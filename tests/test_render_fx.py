@@ -112,7 +112,7 @@ def test_title_size_and_fade_come_from_the_segment(tmp_path: Path) -> None:
     render_draft(clip(titles=[title(0)], **canvas), {"img": grey}, out, quality="standard")
     assert _white(frame_rgb(out, 0)) == 0
     big = text_mod.make_overlay("Hi", (W, H), start=0, end=2, scale=1.4).a.shape
-    from tui.engine.text_sizes import text_scale
+    from tui.core.text_sizes import text_scale
 
     assert text_scale("large", "title", clip()) == 1.4 and text_scale(2, "title", clip()) == 2.0
     assert abs(text_scale(0.085 * H * 1.4, "title", clip()) - 1.4) < 1e-9

@@ -1,4 +1,5 @@
-"""tui/sixel.py: what a terminal decodes from our Sixel data is the picture, pixel for pixel."""
+"""tui/terminal/sixel.py: what a terminal decodes from our Sixel data is the picture, pixel for
+pixel."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tui.sixel import to_sixel
+from tui.terminal.sixel import to_sixel
 
 _TOKEN = re.compile(r'#(\d+)(?:;2;(\d+);(\d+);(\d+))?|!(\d+)(.)|"[\d;]*|([?-~])|(\$)|(-)')
 

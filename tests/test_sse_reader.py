@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tui.client.sse import EventReader, LineSplitter
 from tui.client.turn import _sse_line
-from tui.protocol import Heartbeat, TextChunk
+from tui.core.protocol import Heartbeat, TextChunk
 
 
 def ours(chunks: list[str]) -> list[str]:

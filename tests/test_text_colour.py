@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tui.core.text_colours import TEXT_COLOURS
 from tui.engine.render.colour import rgb_to_yuv420, yuv709_to_rgb
 from tui.engine.render.text import (
     DARK_OUTLINE,
@@ -16,7 +17,6 @@ from tui.engine.render.text import (
     outline_for,
     parse_colour,
 )
-from tui.engine.text_colours import TEXT_COLOURS
 
 CANVAS = (1280, 720)  # titles about 120 px high at scale 2: thick strokes, wide glyphs
 WHITE = (255, 255, 255)

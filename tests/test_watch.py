@@ -15,8 +15,8 @@ import pytest
 from tests.decode import probe
 from tests.media import photo
 from tui.client import Client
-from tui.client_state import ClientState
-from tui.paths import client_state_file, home
+from tui.client.state import ClientState
+from tui.core.paths import client_state_file, home
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
 from tui.watch.scan import Settler, instruction_for, is_input_name
 
@@ -38,7 +38,15 @@ class Running:
         self.events: list[WatchEvent] = []
         self.task: asyncio.Task | None = None
         state = ClientState(client_state_file(), url)
-        self.watcher = Watcher(self.config, lambda: Client(url, state), self.events.append)
+        # As the app and `i2v-flow watch` do: every job a sibling of one client (one pool).
+        self.pool = Client(url, state)
+        self.made: list[Client] = []
+        self.watcher = Watcher(self.config, self._sibling, self.events.append)
+
+    def _sibling(self) -> Client:
+        c = self.pool.sibling()
+        self.made.append(c)
+        return c
 
     def steps(self, file: str) -> list[str]:
         return [e.step for e in self.events if e.file == file and e.step != "progress"]
@@ -66,6 +74,7 @@ class Running:
         self.watcher.stop()
         assert self.task is not None
         await asyncio.wait_for(self.task, 15)
+        await self.pool.aclose()
 
 
 def names(d: Path) -> set[str]:
@@ -140,6 +149,10 @@ async def test_files_already_there_with_a_sidecar_and_the_folder_prompt(
     assert names(d) == {"out", "done", "prompt.txt"}
     assert probe(d / "out" / "a.mp4").frames == 60  # 2 s at 30 fps: the sidecar's words
     assert probe(d / "out" / "b.mp4").frames == 30
+    # One connection pool under every job, each job its own session; closed with the pool only.
+    assert len(r.made) >= 2 and all(c.http is r.pool.http for c in r.made)
+    assert len({c.session.session_id for c in r.made if c.session.session_id}) >= 2
+    assert r.pool.http.is_closed
 
 
 async def test_a_file_written_slowly_or_renamed_from_part_is_taken_only_when_complete(
@@ -304,7 +317,7 @@ async def test_a_429_slows_the_queue_down_and_success_speeds_it_up(tmp_path: Pat
 
 
 async def test_the_queue_resumes_by_itself_when_credits_come_back(tmp_path: Path) -> None:
-    from tui.backend import EmbeddedEngine
+    from tui.core.backend import EmbeddedEngine
     from tui.engine.store import Store
 
     engine = EmbeddedEngine(data_dir=tmp_path / "engine", workers=1)

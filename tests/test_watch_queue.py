@@ -57,6 +57,6 @@ def test_the_watcher_core_does_not_import_textual() -> None:
     import subprocess
     import sys
 
-    code = "import sys, tui.watch, tui.watch_cli; print('textual' in sys.modules)"
+    code = "import sys, tui.watch, tui.cli.watch; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

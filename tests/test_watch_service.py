@@ -217,9 +217,9 @@ def test_once_and_the_unit_do_not_mix(tmp_path: Path) -> None:
 
 
 def test_only_the_options_on_the_command_line_count_as_given() -> None:
-    from tui.config import Settings
+    from tui.cli.watch import watch_parser
+    from tui.core.config import Settings
     from tui.watch.service import given_options, unit_command
-    from tui.watch_cli import watch_parser
 
     parser = watch_parser(Settings(prompt="from the file", quality="draft", out=Path("/o")))
     argv = ["drop", "-j", "3", "--poll", "--settle=0.5"]

@@ -4,9 +4,9 @@ Enter uploads the highlighted file (DirectoryTree.FileSelected); space marks fil
 The folder and its open subfolders are watched (watchfiles): files made while the app runs, and
 new exports, show as they come, the cursor staying on the file it was on.
 The facts and the picture come from widgets/media_facts.py (images, a video's first frame, audio
-lengths), in a thread. The preview is real pixels where the terminal draws them (tui/graphics.py
-decides before the app starts; widgets/pixels.py draws) and coloured half-blocks elsewhere, as
-over plain SSH.
+lengths), in a thread. The preview is real pixels where the terminal draws them
+(tui/terminal/graphics.py decides before the app starts; widgets/pixels.py draws) and coloured
+half-blocks elsewhere, as over plain SSH.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from textual.widgets._directory_tree import DirEntry
 from textual.widgets._tree import TreeNode
 from textual.worker import get_current_worker
 
-from tui.protocol import file_kind
+from tui.core.protocol import file_kind
 
 # widgets/pixels.py and media_facts.py load when a preview needs them: the first screen (every
 # millisecond of it counted) has no use for them.
 if TYPE_CHECKING:
-    from tui.graphics import Graphics
+    from tui.terminal.graphics import Graphics
     from widgets.pixels import Picture
 
 MARK = "● "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.protocol import file_kind
+from tui.core.protocol import file_kind
 
 CHANNELS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
 

@@ -4,10 +4,10 @@
 picture), so the UI thread only places ready-made escape data. The picture is padded to whole
 cells in the pane's background colour: it covers every cell it owns and leaves nothing stale.
 
-Sixel (tui/sixel.py): the data rides a zero-width control segment on the widget's last line,
-after a move to its top-left corner, as in textual-image's Sixel widget; every row only steps
-the cursor past the picture, so nothing overwrites it and what follows stays in line. Kitty: the
-image is sent once per picture and shown through Unicode placeholders (U+10EEEE with row and
+Sixel (tui/terminal/sixel.py): the data rides a zero-width control segment on the widget's
+last line, after a move to its top-left corner, as in textual-image's Sixel widget; every row only
+steps the cursor past the picture, so nothing overwrites it and what follows stays in line. Kitty:
+the image is sent once per picture and shown through Unicode placeholders (U+10EEEE with row and
 column diacritics and the image id as the colour), so it moves and clips like any other cell.
 """
 
@@ -28,8 +28,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.graphics import Graphics
-from tui.sixel import to_sixel
+from tui.terminal.graphics import Graphics
+from tui.terminal.sixel import to_sixel
 
 PLACEHOLDER = "\U0010eeee"
 # Row/column numbers for Kitty's placeholders: the first entries of the protocol's

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
+from tui.core.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
 
 BAR = 20
 COLOURS = {TRACK_VIDEO: "green", TRACK_AUDIO: "magenta", TRACK_TEXT: "cyan"}

@@ -16,7 +16,7 @@ from textual.widgets import Static
 if TYPE_CHECKING:
     from textual.widgets import Markdown
 
-    from tui.history import Entry
+    from tui.app.history import Entry
 
 
 def _markdown(text: str = "") -> Markdown:

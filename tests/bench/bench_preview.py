@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from tui.graphics import DA1_QUERY, Graphics, ask_terminal  # noqa: E402
+from tui.terminal.graphics import DA1_QUERY, Graphics, ask_terminal  # noqa: E402
 from widgets.files import _describe  # noqa: E402
 from widgets.pixels import PixelPreview  # noqa: E402
 
@@ -86,7 +86,7 @@ def launch(folder: Path, preview: str, home: Path) -> tuple[int, int]:
     pid, fd = pty.fork()
     if pid == 0:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 1200, 600))
-        argv = [sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())"]
+        argv = [sys.executable, "-c", "from tui.cli.main import main; raise SystemExit(main())"]
         os.execvpe(sys.executable, [*argv, str(folder), "--preview", preview], env)
     return pid, fd
 

@@ -6,8 +6,8 @@
   the first HTTP answer (GET /health) -> a token -> a session (the two round trips of Ready),
   whether the render worker pool had spawned a process by then (it competes for the cores), and
   one request's round trip on a kept-alive connection (~44 ms while Nagle meets delayed ACK)
-- UI imports: `python -c "import tui.cli, tui.app"` (what the first screen needs) and the client
-  the connect worker imports after it, against a bare `python -c pass`
+- UI imports: `python -c "import tui.cli.main, tui.app.app"` (what the first screen needs) and
+  the client the connect worker imports after it, against a bare `python -c pass`
 - UI -> Ready, headless: a child process runs the app under `App.run_test`: launch -> tui.app
   imported -> engine launched -> the connect worker importing the client -> first screen
   mounted -> engine listening -> "Ready" in the transcript
@@ -125,8 +125,8 @@ def ui_child(folder: str) -> None:
             return None
 
     sys.meta_path.insert(0, Spy())
-    import tui.backend as backend
-    from tui.app import I2VApp
+    import tui.core.backend as backend
+    from tui.app.app import I2VApp
 
     marks["imported"] = time.perf_counter()
     start = backend.EmbeddedEngine.start
@@ -203,18 +203,19 @@ def main() -> int:
 
     print("UI process imports (wall time of a fresh interpreter):")
     base = [wall("pass") for _ in range(args.runs)]
-    first = [wall("import tui.cli, tui.app") for _ in range(args.runs)]
+    first = [wall("import tui.cli.main, tui.app.app") for _ in range(args.runs)]
     client = [
-        wall("import tui.cli, tui.app, tui.client, tui.client_state") for _ in range(args.runs)
+        wall("import tui.cli.main, tui.app.app, tui.client, tui.client.state")
+        for _ in range(args.runs)
     ]
     row("python -c pass", base)
-    row("+ tui.cli, tui.app", first)
+    row("+ tui.cli.main, tui.app.app", first)
     row("+ tui.client (httpx)", client)
     heavy = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, tui.cli, tui.app, tui.client; "
+            "import sys, tui.cli.main, tui.app.app, tui.client; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'av', 'cv2', 'numpy', 'PIL', 'starlette', 'uvicorn'}))",
         ],

@@ -193,8 +193,8 @@ def child(log: str, folder: str) -> None:
     import textual.app as tapp
 
     import tui.client as tclient
-    from tui.app import I2VApp
-    from tui.protocol import FinalText, TextChunk
+    from tui.app.app import I2VApp
+    from tui.core.protocol import FinalText, TextChunk
 
     pending: list[tuple[float, str]] = []  # (arrival, text so far)
     seen: list[float] = []

@@ -47,7 +47,7 @@ class WatchProc:
             [
                 sys.executable,
                 "-m",
-                "tui.watch_cli",
+                "tui.cli.watch",
                 str(folder),
                 "--api",
                 url,
@@ -106,8 +106,8 @@ def drop(folder: Path, staging: Path, names: list[str], seed0: int) -> None:
 async def alone(url: str, images: list[Path], out: Path) -> float:
     """Each image on its own through the client and engine: upload, turn, render, download."""
     from tui.client import Client
-    from tui.client_state import ClientState
-    from tui.paths import client_state_file
+    from tui.client.state import ClientState
+    from tui.core.paths import client_state_file
 
     state = ClientState(client_state_file(), url)
     total = 0.0
@@ -128,9 +128,9 @@ async def alone(url: str, images: list[Path], out: Path) -> float:
 
 async def give_credits(url: str, data: Path) -> None:
     from tui.client import Client
-    from tui.client_state import ClientState
+    from tui.client.state import ClientState
+    from tui.core.paths import client_state_file
     from tui.engine.store import Store
-    from tui.paths import client_state_file
 
     state = ClientState(client_state_file(), url)
     async with Client(url, state) as c:
@@ -141,7 +141,7 @@ async def give_credits(url: str, data: Path) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from tui.backend import EmbeddedEngine
+    from tui.core.backend import EmbeddedEngine
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-watch-"))
     os.environ["I2V_FLOW_HOME"] = str(tmp / "home")

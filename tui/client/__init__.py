@@ -17,7 +17,7 @@ from tui.client.errors import REGISTER_URL, ClientError, OutOfCredits, Unreachab
 from tui.client.renders import POLL_BLIPS, ExportResult, RenderCalls, Resumed
 from tui.client.transfer import Progress, unique_path
 from tui.client.turn import StateUpdate, TurnCalls
-from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
 
 class Client(TurnCalls, RenderCalls):
@@ -28,6 +28,26 @@ class Client(TurnCalls, RenderCalls):
     own business: they never become the backend's saved "current session" (the one the app
     resumes at start), e.g. a watcher's one session per image.
     """
+
+    def sibling(self) -> Client:
+        """A client on the same backend, account and connection pool, with a session of its
+        own (a watch job's): one `httpx.AsyncClient` under the app and all its jobs. Closing it
+        leaves the pool open; closing this one closes it."""
+        twin = Client(
+            self.url,
+            self.state,
+            token=self.fixed_token,
+            cloud=self.cloud,
+            rate_limit_wait=self.rate_limit_wait,
+            poll_interval=self.poll_interval,
+            read_timeout=self.read_timeout,
+            turn_deadline=self.turn_deadline,
+            owner=self.owner,
+            language=self.language,
+            http=self.http,
+        )
+        twin._token_lock = self._token_lock
+        return twin
 
 
 __all__ = [

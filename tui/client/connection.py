@@ -16,11 +16,11 @@ from typing import Any, Self
 import httpx
 
 from tui.client.errors import ClientError, Unreachable, error_for
+from tui.client.state import ClientState
 from tui.client.wire import json_body, one_line, retry_after, to_int
-from tui.client_state import ClientState
-from tui.intents import language_of
-from tui.paths import socket_of
-from tui.protocol import (
+from tui.core.intents import language_of
+from tui.core.paths import socket_of
+from tui.core.protocol import (
     MISSING_CLIENT_ID,
     RATE_LIMITED,
     SESSION_NOT_FOUND,
@@ -59,16 +59,19 @@ class Connection:
         owner: str = "cli",
         persist_session: bool = True,
         language: str | None = None,
+        connections: int = 8,
+        http: httpx.AsyncClient | None = None,
     ):
         # `url` as given (another client for the same backend takes it); `base_url` what requests
-        # and links are made against: over the embedded engine's Unix socket (tui.paths.socket_url)
-        # that is http://localhost, the Host the engine accepts and builds its own links from.
+        # and links are made against: over the embedded engine's Unix socket
+        # (tui.core.paths.socket_url) that is http://localhost, the Host the engine accepts and
+        # builds its own links from.
         self.url = base_url.rstrip("/")
         uds = socket_of(self.url)
         self.base_url = "http://localhost" if uds else self.url
         self.owner = owner
         self.persist_session = persist_session
-        # The language new sessions are opened in: the user's (tui.intents.language_of of their
+        # The language new sessions are opened in: the user's (tui.core.intents.language_of of their
         # first words, the caller's to give), else the locale's.
         self.language = language or language_of()
         self.state = state
@@ -87,6 +90,16 @@ class Connection:
             session_id=saved.get("session_id", ""),
             task_id=saved.get("task_id", ""),
         )
+        self.read_timeout = read_timeout
+        # Another client's pool (`sibling`): one connection pool for the app and its watch jobs.
+        self._owns_http = http is None
+        # Siblings share it (`Client.sibling`): one account, so one of them gets a token at a time
+        # and the others take the one it saved.
+        self._token_lock = asyncio.Lock()
+        if http is not None:
+            self.http = http
+            self._connect_lock = asyncio.Lock()
+            return
         # Read timeout > any heartbeat gap; httpx applies it per read, not to the whole stream.
         # retries=0: the transport never re-sends a POST on its own; retries are ours.
         self.http = httpx.AsyncClient(
@@ -95,7 +108,14 @@ class Connection:
             # No CA bundle for plain http (the local engine): loading it costs ~50 ms.
             transport=transport
             or httpx.AsyncHTTPTransport(
-                retries=0, verify=self.base_url.startswith("https"), uds=uds
+                retries=0,
+                verify=self.base_url.startswith("https"),
+                uds=uds,
+                # Enough for every job sharing this pool (a turn's stream and a poll each), few
+                # enough that a busy watch folder cannot crowd a backend with connections.
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
             ),
             headers=skill_headers(),
             follow_redirects=True,
@@ -103,7 +123,8 @@ class Connection:
         self._connect_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._owns_http:  # a sibling leaves the shared pool to the client that made it
+            await self.http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -128,10 +149,21 @@ class Connection:
                 return self.session
             self._say("Connecting…")
             if not self.session.token:
-                await self._new_token()
+                await self._ensure_token()
             if not self.session.session_id:
                 await self.new_session()
             return self.session
+
+    async def _ensure_token(self, refused: str = "") -> None:
+        """A token: the one a sibling saved meanwhile (same account, same state file), else a
+        new one (`refused`, the token the backend just turned down, is the proof for it)."""
+        async with self._token_lock:
+            saved = "" if self.fixed_token else str(self.state.backend.get("token") or "")
+            if saved and saved != refused:
+                self.session.token = saved
+                self.session.user_id = str(self.state.backend.get("user_id") or "")
+                return
+            await self._new_token(refused)
 
     async def _new_token(self, proof: str = "") -> None:
         """A new anonymous token; `proof`, the token just refused, keeps the account (its
@@ -243,7 +275,7 @@ class Connection:
             # The refused token stays saved until a new one replaces it: should this renewal
             # fail, the next start shows it again, as the proof that keeps the account.
             proof, self.session.token = self.session.token, ""
-            await self._new_token(proof)  # a bad NEMO_TOKEN raises here: reported, not looped on
+            await self._ensure_token(proof)  # a bad NEMO_TOKEN raises: reported, not looped on
             return True
         if code == SESSION_NOT_FOUND and session_scoped:
             retried.add(code)
@@ -280,7 +312,7 @@ class Connection:
         if session_scoped:
             await self.connect()
         elif not self.session.token:
-            await self._new_token()
+            await self._ensure_token()
         retried: set[int] = set()
         while True:
             url = path() if callable(path) else path

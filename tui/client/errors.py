@@ -10,8 +10,8 @@ import re
 
 import httpx
 
-from tui.clean_text import clean
-from tui.protocol import (
+from tui.core.clean_text import clean
+from tui.core.protocol import (
     ACCEPTED_TYPES,
     FILE_TOO_LARGE,
     OUT_OF_CREDITS,

@@ -8,14 +8,14 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tui.client.errors import ClientError
 from tui.client.transfer import TransferCalls, file_stem, in_path, unique_path
 from tui.client.wire import json_body, retry_after
-from tui.protocol import SESSION_NOT_FOUND, RenderStatus, draft_ready, read_render_status
+from tui.core.protocol import SESSION_NOT_FOUND, RenderStatus, draft_ready, read_render_status
 
 POLL_BLIPS = 3  # failed polls in a row that a render wait rides out
 
@@ -38,8 +38,6 @@ class ExportResult:
     path: Path
     status: RenderStatus
     size: int
-    elapsed: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 _last_ms = 0
@@ -141,11 +139,10 @@ class RenderCalls(TransferCalls):
     async def export(
         self, dest: Path, quality: str = "high", on_progress: OnStatus | None = None
     ) -> ExportResult:
-        started = time.perf_counter()
         rid = await self.start_render(quality, target=Path(dest))
         status = await self.wait_render(rid, on_progress)
         path = await self.download(rid, dest, status)
-        return ExportResult(rid, path, status, path.stat().st_size, time.perf_counter() - started)
+        return ExportResult(rid, path, status, path.stat().st_size)
 
     async def resume_renders(
         self,

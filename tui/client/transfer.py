@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 import httpx
 
-from tui.clean_text import clean_obj
 from tui.client.connection import Connection
 from tui.client.errors import ClientError
 from tui.client.wire import json_body, to_int
-from tui.protocol import (
+from tui.core.clean_text import clean_obj
+from tui.core.protocol import (
     ACCEPTED_TYPES,
     FILE_TOO_LARGE,
     MAX_UPLOAD_BYTES,

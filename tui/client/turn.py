@@ -17,8 +17,8 @@ from tui.client.connection import Connection
 from tui.client.errors import ClientError, StreamBroken, Unreachable
 from tui.client.sse import EventReader, LineSplitter
 from tui.client.wire import json_body, one_line
-from tui.gui_words import translate_gui
-from tui.protocol import (
+from tui.core.gui_words import translate_gui
+from tui.core.protocol import (
     APP_NAME,
     AgentEvent,
     FinalText,

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tui.clean_text import clean
+from tui.core.clean_text import clean
 
 MAX_RETRY_AFTER = 300.0  # seconds: the longest wait a backend's Retry-After can ask of us
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tui.cli import serve_parser
+    from tui.engine.args import serve_parser
 
     return run(serve_parser().parse_args(argv))
 
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
+    from tui.core.sqlite_schema import SchemaTooNew
     from tui.engine.server import HEARTBEAT_SECONDS, serve
-    from tui.sqlite_schema import SchemaTooNew
 
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)

@@ -8,12 +8,11 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from tui.protocol import MAX_UPLOAD_BYTES
+from tui.core.protocol import MAX_UPLOAD_BYTES
 
 # The renderer's limit (render/sources.py: its MAX_PIXELS, and Pillow's decompression-bomb
 # warning turned into an error there); not imported, that would load OpenCV and numpy.
@@ -117,23 +116,9 @@ class UploadSink:
             self.tmp.unlink(missing_ok=True)
 
 
-async def store_stream(
-    chunks: AsyncIterator[bytes], media_dir: Path, limit: int = MAX_UPLOAD_BYTES
-) -> Stored:
-    """Write a byte stream to disk as it arrives (never whole in memory), hash and type it."""
-    sink = UploadSink(media_dir, limit)
-    try:
-        async for chunk in chunks:
-            sink.write(chunk)
-    except BaseException:
-        sink.abort()
-        raise
-    return sink.finish()
-
-
 def store_file(fin: BinaryIO, media_dir: Path) -> Stored:
-    """The same as store_stream, for a local file already open for reading (URL imports of
-    `file://` URLs: the caller decides which file, and opens it; it stays the caller's)."""
+    """An upload from a local file already open for reading (URL imports of `file://` URLs:
+    the caller decides which file, and opens it; it stays the caller's)."""
     if os.fstat(fin.fileno()).st_size > MAX_UPLOAD_BYTES:
         raise TooLarge()
     sink = UploadSink(media_dir)

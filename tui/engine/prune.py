@@ -36,7 +36,7 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: object) -> Limits:
-        """From tui.config.Settings (keep_days, keep_upload_days, keep_gb)."""
+        """From tui.core.config.Settings (keep_days, keep_upload_days, keep_gb)."""
         return cls(
             keep_days=float(getattr(settings, "keep_days", cls.keep_days)),
             keep_upload_days=float(getattr(settings, "keep_upload_days", cls.keep_upload_days)),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.sqlite_schema import migrate
+from tui.core.sqlite_schema import migrate
 
 TOKEN_DAYS = 7
 START_CREDITS = 100
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS renders (
   created_at REAL, completed_at REAL
 );
 """
-# Schema versions (PRAGMA user_version; tui/sqlite_schema.py). SCHEMA is version 1 and is never
+# Schema versions (PRAGMA user_version; tui/core/sqlite_schema.py). SCHEMA is version 1 and is never
 # edited again: a change is a new step at the end of MIGRATIONS, which takes every older file
 # forward on open. Files from before numbering carry version 0 (tables in place) or the CRC of
 # SCHEMA that they were stamped with then.
@@ -174,10 +174,6 @@ class Store:
         row = self.one("SELECT * FROM tokens WHERE token=?", token)
         return TokenInfo(row["token"], row["user_id"], row["expires_at"]) if row else None
 
-    def expire_token(self, token: str) -> None:
-        with self.tx() as db:
-            db.execute("UPDATE tokens SET expires_at=0 WHERE token=?", (token,))
-
     def credits(self, user_id: str) -> tuple[int, int]:
         row = self.one("SELECT available, frozen FROM users WHERE user_id=?", user_id)
         return (row["available"], row["frozen"]) if row else (0, 0)
@@ -208,10 +204,6 @@ class Store:
         except (TypeError, ValueError):
             return None
         return self.one("SELECT * FROM sessions WHERE session_id=? AND user_id=?", sid, user_id)
-
-    def set_language(self, session_id: int, language: str) -> None:
-        with self.tx() as db:
-            db.execute("UPDATE sessions SET language=? WHERE session_id=?", (language, session_id))
 
     def draft(self, session_id: int) -> dict:
         row = self.one(
@@ -393,11 +385,3 @@ class Store:
         return self.all(
             "SELECT * FROM renders WHERE status IN ('pending','processing') ORDER BY created_at"
         )
-
-    def running_renders(self, user_id: str) -> int:
-        row = self.one(
-            "SELECT COUNT(*) AS n FROM renders WHERE user_id=? AND status IN"
-            " ('pending','processing')",
-            user_id,
-        )
-        return int(row["n"]) if row else 0

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.sqlite_schema import migrate
+from tui.core.sqlite_schema import migrate
 
 # The steps, in order. A row moves forward only; `failed` and `done` are final until the
 # person moves the image back into the folder.
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (folder, state);
 CREATE INDEX IF NOT EXISTS jobs_out ON jobs (out);
 """
-# Schema versions (PRAGMA user_version; tui/sqlite_schema.py). _SCHEMA is version 1 (journals
+# Schema versions (PRAGMA user_version; tui/core/sqlite_schema.py). _SCHEMA is version 1 (journals
 # from before numbering say 0 and have it in place) and is never edited again: a change is a new
 # step at the end, which takes every older journal forward on open.
 _OPEN = "state NOT IN ('done', 'failed', 'gone')"  # literal: the partial index must match it

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from tui.client import Client, ClientError, OutOfCredits, StateUpdate, unique_path
-from tui.intents import language_of
-from tui.protocol import RATE_LIMITED, FinalText, TurnError
-from tui.sqlite_schema import SchemaTooNew
+from tui.core.intents import language_of
+from tui.core.protocol import RATE_LIMITED, FinalText, TurnError
+from tui.core.sqlite_schema import SchemaTooNew
 from tui.watch.journal import (
     DONE,
     DOWNLOADED,
@@ -199,7 +199,7 @@ class Watcher:
         self._take_lock()
         tasks: list[asyncio.Task] = []
         try:
-            from tui.paths import home
+            from tui.core.paths import home
 
             try:
                 self.journal = Journal(cfg.journal or home() / "watch.db", self.folder)
@@ -283,7 +283,7 @@ class Watcher:
             import fcntl
         except ImportError:  # pragma: no cover (Windows)
             return
-        from tui.paths import home
+        from tui.core.paths import home
 
         name = hashlib.sha1(str(self.folder).encode()).hexdigest()[:16]
         lock = home() / "watch-locks" / f"{name}.lock"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.client import unique_path
-from tui.protocol import IMAGE_TYPES
+from tui.core.protocol import IMAGE_TYPES
 
 BOOKKEEPING = ("out", "done", "failed")
 PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp")

@@ -126,7 +126,7 @@ def reloaded_settings(given: set[str]) -> tuple[dict[str, Any], str]:
 
     Returns (changes for Watcher.reload, a warning); a bad file changes nothing and says why.
     """
-    from tui.config import ConfigError, load
+    from tui.core.config import ConfigError, load
 
     try:
         s = load().settings

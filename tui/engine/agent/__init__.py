@@ -17,7 +17,7 @@ What it writes beyond the protocol's example draft: video segments' `m.motion`, 
 `m.easing`, `m.focus` [x, y], `m.fit` and, on every segment but the first, `m.transition`
 ("crossfade" or "cut") with `m.transition_ms`; text segments' `m.role` (title or caption),
 `m.position`, `m.size` (small, medium, large, or a factor) and `m.color` ("#RRGGBB", the names
-in `tui.engine.text_colours`); the draft's `m.fade_in` /
+in `tui.core.text_colours`); the draft's `m.fade_in` /
 `m.fade_out` (ms); on segments that play a video file (not images: `draft.sound_segments`), its
 own sound's `m.mute` (true) and `m.volume` (1 = 100 %, the default, up to 4). What a message asks
 but the timeline cannot do (a video's sound when there are only images, a title's size when

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tui.core.protocol import TRACK_VIDEO
 from tui.engine.agent.apply_clip import apply_canvas, apply_duration, apply_fps
 from tui.engine.agent.apply_fades import apply_fades, apply_transition
 from tui.engine.agent.apply_images import apply_images
@@ -12,7 +13,6 @@ from tui.engine.agent.apply_video_sound import apply_video_sound
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import VISUAL, segments
 from tui.engine.agent.request import Request
-from tui.protocol import TRACK_VIDEO
 
 
 def apply_request(new: dict, req: Request, media: list[dict]) -> list[Call]:

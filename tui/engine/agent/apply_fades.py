@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tui.core.protocol import TRACK_VIDEO
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import TRANSITION_KEYS, segments
 from tui.engine.agent.replies import secs
 from tui.engine.agent.request import Request
-from tui.protocol import TRACK_VIDEO
 
 
 def apply_transition(new: dict, req: Request) -> list[Call]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tui.core.protocol import TRACK_VIDEO
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import segments
 from tui.engine.agent.replies import MOTION_NAMES, STRENGTH_ZH, place_en, place_zh
 from tui.engine.agent.request import Request
-from tui.protocol import TRACK_VIDEO
 
 
 def apply_motion(new: dict, req: Request) -> list[Call]:

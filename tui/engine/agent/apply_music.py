@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tui.core.protocol import TRACK_AUDIO
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import next_id, segments, track_of
 from tui.engine.agent.replies import MUSIC_NAMES, MUSIC_ZH
 from tui.engine.agent.request import Request
-from tui.protocol import TRACK_AUDIO
 
 DEFAULT_VOLUME = 0.5
 

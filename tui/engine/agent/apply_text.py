@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui.core.protocol import TRACK_TEXT
+from tui.core.text_sizes import TEXT_SIZES, text_scale
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import next_id, segments, text_role, track_of
 from tui.engine.agent.replies import POSITION_ZH, ROLE_ZH, SIZE_ZH, colour_words, secs
 from tui.engine.agent.request import Request, TextEdit
-from tui.engine.text_sizes import TEXT_SIZES, text_scale
-from tui.protocol import TRACK_TEXT
 
 # Text sizes as factors of the default. The renderer knows small, medium and large by name;
 # tiny and huge are written as factors, which it also reads.

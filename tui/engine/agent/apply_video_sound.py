@@ -3,11 +3,11 @@ no sound), as the renderer reads them (render/soundtrack.py); a note when there 
 
 from __future__ import annotations
 
+from tui.core.protocol import TRACK_AUDIO, TRACK_VIDEO
 from tui.engine.agent.apply_music import new_volume
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import segments, sound_segments
 from tui.engine.agent.request import Request
-from tui.protocol import TRACK_AUDIO, TRACK_VIDEO
 
 # The renderer's limit (render.soundtrack.MAX_VOLUME; not imported: that loads av and numpy).
 MAX_VOLUME = 4.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import re
 
-from tui.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO, file_kind
+from tui.core.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO, file_kind
 
 ASPECTS = {
     "16:9": (16, 9),

@@ -3,9 +3,9 @@ renderer draws every text bold, so weight words are not read.)"""
 
 from __future__ import annotations
 
+from tui.core.text_colours import colour_hex
 from tui.engine.agent.request import TextEdit
 from tui.engine.agent.words import CLAUSE_END, FILLER, Message, rx
-from tui.engine.text_colours import colour_hex
 
 TEXT_POSITIONS = (
     (

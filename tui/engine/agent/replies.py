@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tui.core.text_colours import COLOUR_ZH, colour_label
 from tui.engine.agent.call import Call
-from tui.engine.text_colours import COLOUR_ZH, colour_label
 
 MUSIC_NAMES = {"lofi": "Lo-fi", "ambient": "Ambient", "upbeat": "Upbeat"}
 MUSIC_ZH = {"lofi": "低保真（Lo-fi）", "ambient": "氛围", "upbeat": "欢快"}

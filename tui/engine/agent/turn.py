@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tui.core.protocol import TRACK_VIDEO
 from tui.engine.agent.apply import apply_request
 from tui.engine.agent.call import Call
 from tui.engine.agent.draft import (
@@ -19,7 +20,6 @@ from tui.engine.agent.read_unread import unread_note
 from tui.engine.agent.replies import help_text, notes_text, reply_for
 from tui.engine.agent.request import Request
 from tui.engine.agent.words import Message, is_chinese
-from tui.protocol import TRACK_VIDEO
 
 MAX_CHARS = 2000  # of a message (the server's limit too): longer ones are cut
 

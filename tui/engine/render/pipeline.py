@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from tui.core.text_sizes import text_scale
 from tui.engine.render import audio as audio_mod
 from tui.engine.render import soundtrack
 from tui.engine.render.errors import RenderCancelled, RenderError
@@ -64,7 +65,6 @@ from tui.engine.render.stage import (
 )
 from tui.engine.render.text import TextOverlay, make_overlay, parse_colour
 from tui.engine.render.video_source import VideoSource, is_video
-from tui.engine.text_sizes import text_scale
 
 QUALITY = {
     "high": {"preset": "medium", "crf": "20"},

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from tui.core.text_colours import colour_hex
 from tui.engine.render.colour import chroma_half, rgb_to_yuv709
 from tui.engine.render.errors import RenderError
 from tui.engine.render.stage import planes_of
-from tui.engine.text_colours import colour_hex
 
 _LATIN_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",

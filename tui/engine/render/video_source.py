@@ -19,8 +19,6 @@ import numpy as np
 from tui.engine.render.errors import RenderError
 from tui.engine.render.stage import Stage, build_stage
 
-VIDEO_EXTS = ("mp4", "mov", "webm", "mkv", "avi")
-
 
 def kind_of(path: Path) -> str | None:
     """The file's kind by its first bytes (not its name): "video", "audio", "image" (HEIF
@@ -91,7 +89,6 @@ class VideoSource:
         self._cur: tuple[float, Stage] | None = None  # (time, stage) on screen
         self._next: av.VideoFrame | None = None
         self._next_t = 0.0
-        self._ended = False
         self._pull()
         if self._next is None:
             self.close()
@@ -127,7 +124,6 @@ class VideoSource:
             self._next, self._next_t = fr, t - self.start
             return
         self._frames = None
-        self._ended = True
 
     def _advance(self) -> None:
         fr, t = self._next, self._next_t

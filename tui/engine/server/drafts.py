@@ -14,9 +14,9 @@ import math
 import re
 from typing import Any
 
+from tui.core.text_colours import colour_hex
+from tui.core.text_sizes import TEXT_SIZES
 from tui.engine.server.envelope import bad
-from tui.engine.text_colours import colour_hex
-from tui.engine.text_sizes import TEXT_SIZES
 
 MAX_SECONDS = 60  # longest clip the engine renders
 MAX_SIDE = 3840  # canvas pixels a side

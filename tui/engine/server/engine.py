@@ -159,7 +159,7 @@ class Engine:
         self._prune_timer = asyncio.get_running_loop().call_later(every, self._prune_soon)
 
     def _prune(self) -> None:
-        from tui.config import ConfigError, Settings, load
+        from tui.core.config import ConfigError, Settings, load
         from tui.engine.prune import Limits, prune
 
         try:

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tui.protocol import FILE_TOO_LARGE, UNSUPPORTED_TYPE, envelope
+from tui.core.protocol import FILE_TOO_LARGE, UNSUPPORTED_TYPE, envelope
 
 BAD = 400  # the envelope code of a request the engine cannot use
 JSON_LIMIT = 1 << 20  # a JSON body (a draft is a few kB)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from tui.core.protocol import TOKEN_EXPIRED
 from tui.engine.hosts import is_loopback
 from tui.engine.server.envelope import ApiFailure, bad, fail
 from tui.engine.store import TokenInfo
-from tui.protocol import TOKEN_EXPIRED
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

@@ -19,9 +19,9 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
 
+from tui.core.protocol import RATE_LIMITED
 from tui.engine.hosts import is_loopback
 from tui.engine.server.envelope import ApiFailure
-from tui.protocol import RATE_LIMITED
 
 RATE_PER_SECOND = 20
 MINT_PER_MINUTE = 10

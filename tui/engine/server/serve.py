@@ -38,14 +38,14 @@ def serve(
     allow_files: tuple[Path, ...] = (),
 ) -> None:
     """Run the engine until interrupted; `on_ready` gets the URL once the socket listens: `http://
-    host:port`, or with `socket_path` the `http+unix://` URL of tui.paths.socket_url. `limits`
+    host:port`, or with `socket_path` the `http+unix://` URL of tui.core.paths.socket_url. `limits`
     are taken as they are (default: Limits() fitted to the descriptor limit)."""
     import threading
 
     import uvicorn
 
+    from tui.core.paths import engine_dir, socket_url
     from tui.engine.server.connections import AcceptGuard, fd_limit, protocol_for
-    from tui.paths import engine_dir, socket_url
 
     if socket_path is not None:
         sock = _listen_unix(socket_path)
@@ -142,7 +142,7 @@ def _listen_tcp(host: str, port: int) -> socket.socket:
 
 def _listen_unix(path: Path) -> socket.socket:
     """A Unix socket born 0600 (connecting needs write permission on it): only its owner, in a
-    folder that should be 0700 too (tui.paths.run_dir). A dead socket left there is replaced;
+    folder that should be 0700 too (tui.core.paths.run_dir). A dead socket left there is replaced;
     a live one or any other file is an error."""
     _clear_dead_socket(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

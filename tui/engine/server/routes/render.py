@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from tui.core.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope, render_cost
 from tui.engine.server.drafts import check_draft
 from tui.engine.server.envelope import ApiFailure, bad, iso, ok, pick, read_json
 from tui.engine.server.routes.sessions import owned_session
 from tui.engine.store import TokenInfo
-from tui.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope, render_cost
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

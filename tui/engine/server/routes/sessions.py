@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tui.core.protocol import SESSION_NOT_FOUND
 from tui.engine.server.envelope import ApiFailure, bad, ok, read_json
 from tui.engine.store import TokenInfo
-from tui.protocol import SESSION_NOT_FOUND
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from tui.core.protocol import APP_NAME
 from tui.engine.server.envelope import bad, pick, read_json
 from tui.engine.server.routes.sessions import owned_session
 from tui.engine.server.sse import frame, heartbeats_until_done
 from tui.engine.store import TokenInfo
-from tui.protocol import APP_NAME
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

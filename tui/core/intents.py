@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from tui.protocol import file_kind
+from tui.core.protocol import file_kind
 
 _PLEASE = r"(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|now\s+|请|帮我|给我|麻烦)?"
 _END = r"\s*(?:please|now|for\s+me)?\s*[.!?。！？~]*\s*$"

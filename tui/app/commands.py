@@ -1,5 +1,5 @@
 """What a person asks for by name: the `command_*` methods (called by the palette, see
-tui/commands.py, by slash commands and by keys) and the key bindings' `action_*` methods.
+tui/app/palette.py, by slash commands and by keys) and the key bindings' `action_*` methods.
 
 Each command either answers at once, or hands its job to the part that does it: the action
 queue (`submit`), a read, a reconnect, or the watch.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from widgets.credits import Jobs
+from tui.app.base import AppPart
+from widgets.jobs import Jobs
 
 HELP = """\
 **Say what you want**, e.g. *"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi
@@ -41,7 +41,7 @@ def unknown_command(name: str) -> str:
     """'unknown command /x: did you mean /y? (/help lists them)', not the whole help."""
     import difflib
 
-    from tui.intents import SLASH  # after the first screen, like every use of intents
+    from tui.core.intents import SLASH  # after the first screen, like every use of intents
 
     names = (*SLASH, "reconnect")
     close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from tui import __version__
-from tui.config import PREVIEWS, QUALITIES, ConfigError, Loaded, Settings, load
+from tui.core.args import api_arg, quality_arg, quiet_arg, version_arg
+from tui.core.config import PREVIEWS, ConfigError, Loaded, Settings, load
 
 COMMANDS = ("render", "watch", "serve", "config", "gc", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
@@ -34,32 +35,6 @@ selects the NemoVideo cloud. State lives under I2V_FLOW_HOME.
 settings: flags, then I2V_FLOW_API / NEMO_TOKEN / I2V_FLOW_PREVIEW, then the config file
 (~/.config/image-to-video-in-flow/config.toml, or the file I2V_FLOW_CONFIG names).
 """
-
-
-def api_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--api",
-        metavar="URL",
-        help="backend URL, or 'cloud' for the NemoVideo service (default: the embedded engine;"
-        " env I2V_FLOW_API)",
-    )
-
-
-def quality_arg(p: argparse.ArgumentParser, default: str | None = "high") -> None:
-    p.add_argument(
-        "--quality",
-        choices=QUALITIES,
-        default=default,
-        help="render quality (default: %(default)s; draft is 540p and quickest)",
-    )
-
-
-def version_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--version", action="version", version=f"i2v-flow {__version__}")
-
-
-def quiet_arg(p: argparse.ArgumentParser, what: str = "no progress") -> None:
-    p.add_argument("--quiet", "-q", action="store_true", help=f"{what}; errors only on stderr")
 
 
 def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -159,54 +134,6 @@ def render_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     return p
 
 
-SERVE_EPILOG = """\
-examples:
-  i2v-flow serve                          the engine on http://127.0.0.1:8765
-  i2v-flow serve --port 0 --workers 1     any free port (printed), one render worker
-  i2v-flow serve --socket /tmp/i2v.sock   a Unix socket only you can connect to
-  i2v-flow serve --allow-files ~/Pictures file:// imports from ~/Pictures only
-  i2v-flow render photo.jpg --api http://127.0.0.1:8765   (from another shell)
-
-The first line on stdout is "i2v-flow engine listening on URL". Exit status 0 when stopped,
-1 if it cannot listen, 2 on a usage error (or a non-loopback --host without --allow-remote).
-"""
-
-
-def serve_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="i2v-flow serve",
-        description="Run the embedded engine alone (Ctrl+C stops it).",
-        epilog=SERVE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any free)")
-    p.add_argument("--data", type=Path, help="data folder (default: I2V_FLOW_HOME/engine)")
-    p.add_argument("--workers", type=int, help="render worker processes (default: cores / 2)")
-    p.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="allow a non-loopback --host (no TLS: only on a trusted network)",
-    )
-    p.add_argument(
-        "--allow-files",
-        action="append",
-        type=_folder,
-        metavar="DIR",
-        help="let file:// URL imports read files under DIR (repeatable; default: none, imports "
-        "are off: any local user can get a token)",
-    )
-    p.add_argument(
-        "--socket",
-        type=Path,
-        metavar="PATH",
-        help="listen on this Unix socket instead (made 0600: only you can connect)",
-    )
-    p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
-    version_arg(p)
-    return p
-
-
 CONFIG_EPILOG = """\
 examples:
   i2v-flow config                          what the settings are, and where each comes from
@@ -292,13 +219,6 @@ def _shown(name: str, value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def _folder(value: str) -> Path:
-    path = Path(value).expanduser()
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value!r} is not a folder")
-    return path
-
-
 GC_EPILOG = """\
 examples:
   i2v-flow gc --dry-run          what would go, removing nothing
@@ -356,9 +276,9 @@ def gc_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
 def run_gc(args: argparse.Namespace) -> int:
     import sqlite3
 
+    from tui.core.sqlite_schema import SchemaTooNew
     from tui.engine.prune import GB, Freed, Limits, prune
     from tui.engine.store import Store
-    from tui.sqlite_schema import SchemaTooNew
 
     if min(args.keep_days, args.keep_upload_days, args.keep_gb) < 0:
         print(
@@ -367,7 +287,7 @@ def run_gc(args: argparse.Namespace) -> int:
         )
         return 2
     if args.data is None:
-        from tui.paths import engine_dir
+        from tui.core.paths import engine_dir
 
         args.data = engine_dir()
     db = args.data / "engine.sqlite3"
@@ -399,7 +319,7 @@ examples:
 
 
 def completion_parser() -> argparse.ArgumentParser:
-    from tui.completion import SHELLS
+    from tui.cli.completion import SHELLS
 
     p = argparse.ArgumentParser(
         prog="i2v-flow completion",
@@ -427,7 +347,8 @@ def man_parser() -> argparse.ArgumentParser:
 
 def parsers() -> dict[str, argparse.ArgumentParser]:
     """Every command's parser ("": the app itself), as the completion script reads them."""
-    from tui.watch_cli import watch_parser
+    from tui.cli.watch import watch_parser
+    from tui.engine.args import serve_parser
 
     return {
         "": tui_parser(),
@@ -444,19 +365,20 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "completion":  # made from the parsers alone: no settings needed
-        from tui.completion import script
+        from tui.cli.completion import script
 
         args = completion_parser().parse_args(argv[1:])
         sys.stdout.write(script(parsers(), args.shell))
         return 0
     if argv and argv[0] == "man":
-        from tui.manpage import page
+        from tui.cli.manpage import page
 
         man_parser().parse_args(argv[1:])
         sys.stdout.write(page(parsers(), __version__))
         return 0
     if argv and argv[0] == "serve":  # the engine alone: no user settings apply
         from tui.engine.__main__ import run
+        from tui.engine.args import serve_parser
 
         return run(serve_parser().parse_args(argv[1:]))
     try:
@@ -470,19 +392,19 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "config":
         return show_config(config_parser().parse_args(argv[1:]), loaded)
     if argv and argv[0] == "render":
-        from tui.headless import run_render
+        from tui.cli.render import run_render
 
         return run_render(render_parser(settings).parse_args(argv[1:]))
     if argv and argv[0] == "watch":
-        from tui.watch_cli import main as watch_main
+        from tui.cli.watch import main as watch_main
 
         return watch_main(argv[1:], settings)
     args = tui_parser(settings).parse_args(argv)
-    from tui.graphics import probe_early
+    from tui.terminal.graphics import probe_early
 
     # Ask the terminal what it draws before Textual owns stdin (its answers would arrive as
     # keys), overlapping the round trip with importing the app.
     graphics = probe_early(args.preview)
-    from tui.app import run_app
+    from tui.app.app import run_app
 
     return run_app(args, graphics=graphics())

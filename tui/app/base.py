@@ -1,7 +1,7 @@
 """What every part of the app shares: its state, the panes, and the helpers they all call.
 
 Each part subclasses `AppPart` and sees the app's state through the declarations here (set by
-`I2VApp.__init__` in tui/app.py). The few calls one part makes into another are declared too,
+`I2VApp.__init__` in tui/app/app.py). The few calls one part makes into another are declared too,
 so each part reads, and type-checks, on its own.
 """
 
@@ -15,17 +15,17 @@ from textual.app import App
 from textual.css.query import NoMatches
 from textual.widget import Widget
 
-from tui.messages import CreditsReady, StatusLine, TrackReady
+from tui.app.messages import CreditsReady, StatusLine, TrackReady
 from widgets.files import FileBrowser
 from widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from textual.worker import Worker
 
-    from tui.backend import EmbeddedEngine
+    from tui.app.history import History
     from tui.client import Client
-    from tui.graphics import Graphics
-    from tui.history import History
+    from tui.core.backend import EmbeddedEngine
+    from tui.terminal.graphics import Graphics
     from tui.watch import Watcher
 
 W = TypeVar("W", bound=Widget)
@@ -46,7 +46,7 @@ class AppPart(App):
     client: Client | None
     engine: EmbeddedEngine | None
     backend_label: str
-    history: History | None  # the sessions' conversations, per backend (tui/history.py)
+    history: History | None  # the sessions' conversations, per backend (tui/app/history.py)
     _engine_url: asyncio.Future[str] | None  # the local engine, while it starts
     _connected: asyncio.Event  # set when a connect attempt has finished
     # The action queue (actions.py).
@@ -132,7 +132,7 @@ class AppPart(App):
         self, tracks: bool = False, credits: bool = False, quiet: bool = False
     ) -> None:
         from tui.client import ClientError
-        from tui.protocol import summarize_draft
+        from tui.core.protocol import summarize_draft
 
         assert self.client is not None
         try:

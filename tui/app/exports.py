@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from tui.app_parts.spending import Spending, credits_word
-from tui.messages import ExportSaved, JobUpdate, StatusLine
+from tui.app.messages import ExportSaved, JobUpdate, StatusLine
+from tui.app.spending import Spending, credits_word
 
 if TYPE_CHECKING:
     from textual.worker import Worker

@@ -16,13 +16,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.backend import EmbeddedEngine, EngineStartError, choose
+from tui.cli.progress import Progress
 from tui.client import Client, ClientError, StateUpdate, unique_path
-from tui.client_state import ClientState
-from tui.intents import language_of
-from tui.paths import client_state_file
-from tui.progress import Progress
-from tui.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
+from tui.client.state import ClientState
+from tui.core.backend import EmbeddedEngine, EngineStartError, choose
+from tui.core.intents import language_of
+from tui.core.paths import client_state_file
+from tui.core.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")

@@ -11,9 +11,9 @@ import contextlib
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from tui.backend import EmbeddedEngine, choose
-from tui.messages import Connected, CreditsReady, HistoryLoaded, StatusLine, TrackReady
+from tui.app.base import AppPart
+from tui.app.messages import Connected, CreditsReady, HistoryLoaded, StatusLine, TrackReady
+from tui.core.backend import EmbeddedEngine, choose
 
 
 class Connecting(AppPart):
@@ -22,8 +22,8 @@ class Connecting(AppPart):
         self._connected.clear()
         try:
             from tui.client import Client, ClientError
-            from tui.client_state import ClientState
-            from tui.paths import client_state_file
+            from tui.client.state import ClientState
+            from tui.core.paths import client_state_file
 
             choice = choose(self.api)
             try:
@@ -73,8 +73,8 @@ class Connecting(AppPart):
             self.call_later(self._start_watch, str(self.watch_dir))
 
     def _open_history(self, key: str) -> None:
-        from tui.history import History
-        from tui.paths import home
+        from tui.app.history import History
+        from tui.core.paths import home
 
         if self.history is not None and self.history.key == key:
             return
@@ -104,7 +104,7 @@ class Connecting(AppPart):
         client = self._need_client()
         if client is None:
             return
-        from tui.protocol import summarize_draft
+        from tui.core.protocol import summarize_draft
 
         try:
             if what == "credits":

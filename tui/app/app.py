@@ -4,10 +4,10 @@ Actions that change the session (uploads, turns, undo, new session, starting ren
 one at a time, in order, from a queue served by one worker, so a second action never cancels one
 in flight. Reads (credits, status) and the long part of an export (waiting for the render and
 downloading it) run in their own workers, so chat goes on while a clip renders. Results come back
-as the messages of `tui.messages`; nothing on the UI's thread waits for the network.
+as the messages of `tui.app.messages`; nothing on the UI's thread waits for the network.
 
 `I2VApp` is this module (layout, start and stop, routing of what panes and workers post) plus
-one part per job in `tui/app_parts/`:
+one part per job beside it in `tui/app/`:
 
 - `connect.py`: connecting to the backend (the client is imported after the first screen),
   /reconnect, and the reads (credits, status)
@@ -38,18 +38,13 @@ from textual.timer import Timer
 from textual.widgets import DirectoryTree, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from tui import app_state
-from tui.app_parts.actions import STILL_WORKING_EVERY, ActionQueue
-from tui.app_parts.commands import Commands, unknown_command
-from tui.app_parts.connect import Connecting
-from tui.app_parts.exports import Exports
-from tui.app_parts.watch import WatchMode
-from tui.app_state import AppState, load_state, save_state
-from tui.backend import EmbeddedEngine, choose
-from tui.commands import I2VCommands
-from tui.graphics import Graphics
-from tui.history import Entry, History
-from tui.messages import (
+from tui.app import state as app_state
+from tui.app.actions import STILL_WORKING_EVERY, ActionQueue
+from tui.app.commands import Commands, unknown_command
+from tui.app.connect import Connecting
+from tui.app.exports import Exports
+from tui.app.history import Entry, History
+from tui.app.messages import (
     Connected,
     CreditsReady,
     ExportSaved,
@@ -63,8 +58,14 @@ from tui.messages import (
     TranscriptChunk,
     Working,
 )
-from widgets.credits import Credits, Jobs
+from tui.app.palette import I2VCommands
+from tui.app.state import AppState, load_state, save_state
+from tui.app.watch import WatchMode
+from tui.core.backend import EmbeddedEngine, choose
+from tui.terminal.graphics import Graphics
+from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
+from widgets.jobs import Jobs
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
     from tui.client import Client
     from tui.watch import Watcher
 
-# Said under "Ready" on the very first launch only (tui/app_state.py remembers it was).
+# Said under "Ready" on the very first launch only (tui/app/state.py remembers it was).
 HOW_TO = (
     "New here? 1. Pick an image: Tab to Files, then Enter (or paste its path here)",
     "2. Say what you want: \"a 5-second vertical clip, title 'Sale' for 3 s\"",
@@ -347,7 +348,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     @on(Prompt.Sent)
     def _prompt(self, event: Prompt.Sent) -> None:
         text = event.text
-        from tui.intents import route  # after the first screen
+        from tui.core.intents import route  # after the first screen
 
         intent = route(text)
         action, arg = intent.action, intent.arg

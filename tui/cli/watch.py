@@ -16,8 +16,8 @@ import signal
 import sys
 from pathlib import Path
 
-from tui.cli import api_arg, quality_arg, version_arg
-from tui.config import Settings
+from tui.core.args import api_arg, quality_arg, version_arg
+from tui.core.config import Settings
 from tui.watch import WatchConfig, Watcher, WatchError, WatchEvent
 from tui.watch.service import given_options, reloaded_settings, systemd_unit
 
@@ -111,8 +111,8 @@ def run_watch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # a second Ctrl+C while stopping
         return 130
     except Exception as exc:
-        from tui.backend import EngineStartError
         from tui.client import ClientError
+        from tui.core.backend import EngineStartError
 
         if isinstance(exc, WatchError | ClientError | EngineStartError):
             print(f"error: {exc}", file=sys.stderr)
@@ -134,10 +134,10 @@ def _printer(as_json: bool, progress: bool, quiet: bool = False):
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from tui.backend import EmbeddedEngine, choose
     from tui.client import Client
-    from tui.client_state import ClientState
-    from tui.paths import client_state_file
+    from tui.client.state import ClientState
+    from tui.core.backend import EmbeddedEngine, choose
+    from tui.core.paths import client_state_file
 
     folder = args.folder.expanduser()
     if not folder.is_dir():
@@ -183,17 +183,21 @@ async def _watch(args: argparse.Namespace) -> int:
             url, key = await engine.start(), "local"
         assert url is not None and key is not None
         state = ClientState(client_state_file(), key)
-
-        def make_client() -> Client:
-            return Client(url, state, token=choice.token, cloud=choice.is_cloud)
-
-        watcher = Watcher(config, make_client, show)
-        task = asyncio.create_task(watcher.run())
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
-        watcher.stop()
-        stopper.cancel()
-        await task
+        # ONE connection pool for every job (each its own session): a turn stream and a poll
+        # each, and one for the watcher's own calls.
+        pool = Client(
+            url, state, token=choice.token, cloud=choice.is_cloud, connections=2 * config.jobs + 1
+        )
+        try:
+            watcher = Watcher(config, pool.sibling, show)
+            task = asyncio.create_task(watcher.run())
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+            watcher.stop()
+            stopper.cancel()
+            await task
+        finally:
+            await pool.aclose()
         return _once_summary(watcher) if config.once else 0
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, hup):

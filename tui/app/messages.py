@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from tui.history import Entry
+    from tui.app.history import Entry
 
 
 @dataclass

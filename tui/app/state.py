@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tui.paths import home
+from tui.core.paths import home
 
 # Off in tests/conftest.py for every test but those of the how-to itself.
 HOW_TO_ON_FIRST_LAUNCH = True

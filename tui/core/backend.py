@@ -43,7 +43,7 @@ class EngineStartError(RuntimeError):
 class EmbeddedEngine:
     """The local engine in its own process, on a Unix socket of its own in a 0700 folder (only
     our user can reach it, unlike a loopback port); stops with us. Its `url` is the socket's
-    `http+unix://` URL (tui.paths.socket_url), which the client takes like any other."""
+    `http+unix://` URL (tui.core.paths.socket_url), which the client takes like any other."""
 
     def __init__(self, data_dir: Path | None = None, workers: int | None = None):
         self.data_dir = data_dir
@@ -54,7 +54,7 @@ class EmbeddedEngine:
         self._own_folder = False  # the socket's folder is a mkdtemp one: removed with it
 
     async def start(self, timeout: float = 30.0) -> str:
-        from tui.paths import engine_dir, new_socket_path
+        from tui.core.paths import engine_dir, new_socket_path
 
         self.socket, self._own_folder = new_socket_path()
         args = [

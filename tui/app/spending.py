@@ -1,11 +1,11 @@
 """What a render costs, said before it starts, and a question when it is a large share of the
-credits left (the config's `ask_above`). Priced by the local engine's rule (tui/protocol.py
+credits left (the config's `ask_above`). Priced by the local engine's rule (tui/core/protocol.py
 `render_cost`); on the cloud, whose price is its own, nothing is said or asked."""
 
 from __future__ import annotations
 
-from tui.app_parts.base import AppPart
-from tui.messages import CreditsReady, StatusLine
+from tui.app.base import AppPart
+from tui.app.messages import CreditsReady, StatusLine
 from widgets.confirm import Confirm
 from widgets.credits import Credits
 
@@ -22,7 +22,7 @@ class Spending(AppPart):
 
     def cost_of(self, draft: dict) -> int | None:
         """What rendering `draft` costs, when the backend's price is known (the local engine)."""
-        from tui.protocol import draft_cost
+        from tui.core.protocol import draft_cost
 
         if self.client is None or self.client.cloud:
             return None

@@ -1,5 +1,5 @@
 """The command palette: every action of the app, as `command_*` methods of the App (defined in
-tui/app_parts/commands.py)."""
+tui/app/commands.py)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tui import __version__
-from tui.clean_text import clean, clean_obj
-from tui.engine.text_colours import WHITE, colour_hex, colour_label
+from tui.core.clean_text import clean, clean_obj
+from tui.core.text_colours import WHITE, colour_hex, colour_label
 
 SKILL_SOURCE = "image-to-video-in-flow"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024

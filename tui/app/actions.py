@@ -2,7 +2,7 @@
 renders, batches) runs one at a time, in order, served by one worker, so a second action never
 cancels one in flight. A turn can be stopped waiting on (Esc): its stream is closed, the
 timeline read back, and the turn never sent again (tui/client/turn.py). What the assistant's GUI
-words ask for ("click Export", tui/gui_words.py) is done after its turn, in the same queue.
+words ask for ("click Export", tui/core/gui_words.py) is done after its turn, in the same queue.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from tui.app_parts.spending import Spending
-from tui.messages import (
+from tui.app.messages import (
     JobUpdate,
     Said,
     StatusLine,
@@ -26,6 +25,7 @@ from tui.messages import (
     TranscriptChunk,
     Working,
 )
+from tui.app.spending import Spending
 
 STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, before "⏳ Still working…"
 CUT_OFF = " … *(cut off)*"  # closes an answer whose stream ended before its final text
@@ -170,7 +170,7 @@ class ActionQueue(Spending):
         self, text: str, partial: list[str], actions: list[str], batch: bool = False
     ) -> None:
         from tui.client import StateUpdate
-        from tui.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+        from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
         assert self.client is not None
         last_words = time.monotonic()  # heartbeats count from the last words, or the start
@@ -208,7 +208,7 @@ class ActionQueue(Spending):
                 actions[:] = ev.actions
 
     async def _act(self, actions: list[str], export: bool = True, follow_up: bool = True) -> None:
-        """Do what the assistant's GUI words asked for (tui/gui_words.py): its Export button
+        """Do what the assistant's GUI words asked for (tui/core/gui_words.py): its Export button
         exports (once: `export=False` where the caller exports anyway), a panel or preview reads
         the timeline back, a drag and drop edit is sent as words (one follow-up turn, whose own
         drag words are not sent again: never a loop)."""

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from tui.app_parts.base import AppPart
-from tui.messages import StatusLine
+from tui.app.base import AppPart
+from tui.app.messages import StatusLine
 from widgets.queue import WatchQueue
 
 if TYPE_CHECKING:
@@ -67,7 +67,6 @@ class WatchMode(AppPart):
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def _watch(self, folder: Path) -> None:
-        from tui.client import Client
         from tui.watch import WatchConfig, Watcher, WatchError
 
         if self.watcher is not None:  # another folder: that watcher lets go of its own first
@@ -84,8 +83,6 @@ class WatchMode(AppPart):
                 await slot.mount(WatchQueue(id="queue"))
                 self._queue_folder = folder
             slot.add_class("-watching")
-            url, state = client.url, client.state  # ONE ClientState for every client
-            token, cloud = client.fixed_token, client.cloud
             config = WatchConfig(
                 folder,
                 prompt=self.watch_prompt,
@@ -95,7 +92,7 @@ class WatchMode(AppPart):
             )
             self.watcher = Watcher(
                 config,
-                make_client=lambda: Client(url, state, token=token, cloud=cloud),
+                make_client=client.sibling,  # the app's own connection pool
                 on_event=self._watch_event,
             )
             await self.watcher.run()

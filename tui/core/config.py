@@ -50,7 +50,7 @@ class Settings:
     keep_upload_days: float = 30
     keep_gb: float = 5
     # The app asks (y/n) before an export or a batch that costs more than this share of the
-    # credits available; it always says the cost first (tui/app_parts/spending.py).
+    # credits available; it always says the cost first (tui/app/spending.py).
     ask_above: float = 0.5
 
 
@@ -102,7 +102,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
     if api := env.get("I2V_FLOW_API"):
         found["api"] = ("I2V_FLOW_API", api)
     elif env.get("NEMO_TOKEN"):
-        from tui.backend import CLOUD_URL
+        from tui.core.backend import CLOUD_URL
 
         found["api"] = ("NEMO_TOKEN", CLOUD_URL)
     preview = env.get("I2V_FLOW_PREVIEW", "").strip().lower()

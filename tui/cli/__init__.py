@@ -1,0 +1,1 @@
+"""`i2v-flow` on the command line: the entry point (main.py) and its commands."""

@@ -1,0 +1,62 @@
+"""The engine's command line, one parser for `python -m tui.engine` and `i2v-flow serve`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tui.core.args import version_arg
+
+SERVE_EPILOG = """\
+examples:
+  i2v-flow serve                          the engine on http://127.0.0.1:8765
+  i2v-flow serve --port 0 --workers 1     any free port (printed), one render worker
+  i2v-flow serve --socket /tmp/i2v.sock   a Unix socket only you can connect to
+  i2v-flow serve --allow-files ~/Pictures file:// imports from ~/Pictures only
+  i2v-flow render photo.jpg --api http://127.0.0.1:8765   (from another shell)
+
+The first line on stdout is "i2v-flow engine listening on URL". Exit status 0 when stopped,
+1 if it cannot listen, 2 on a usage error (or a non-loopback --host without --allow-remote).
+"""
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="i2v-flow serve",
+        description="Run the embedded engine alone (Ctrl+C stops it).",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any free)")
+    p.add_argument("--data", type=Path, help="data folder (default: I2V_FLOW_HOME/engine)")
+    p.add_argument("--workers", type=int, help="render worker processes (default: cores / 2)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (no TLS: only on a trusted network)",
+    )
+    p.add_argument(
+        "--allow-files",
+        action="append",
+        type=_folder,
+        metavar="DIR",
+        help="let file:// URL imports read files under DIR (repeatable; default: none, imports "
+        "are off: any local user can get a token)",
+    )
+    p.add_argument(
+        "--socket",
+        type=Path,
+        metavar="PATH",
+        help="listen on this Unix socket instead (made 0600: only you can connect)",
+    )
+    p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    version_arg(p)
+    return p
+
+
+def _folder(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a folder")
+    return path
