@@ -261,6 +261,7 @@ async def test_a_chinese_reply_has_no_english_line_after_it(tmp_path: Path) -> N
             await say(pilot, message)
             await until(pilot, lambda m=message: not app.busy and f"› {m}" in lines(app), 30)
             await until(pilot, lambda m=message: lines(app).split(f"› {m}")[1].strip(), 30)
+            await until(pilot, lambda: "⏳ Working" not in lines(app), 10, "the turn's end")
             after = app.transcript.lines()
             reply = after[after.index(f"› {message}") + 1 :]
             assert len(reply) == 1 and reply[0].startswith("好的，"), reply

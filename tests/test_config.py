@@ -24,6 +24,7 @@ keep_days = 7
 keep_upload_days = 10.5
 keep_gb = 0.5
 ask_above = 0.25
+preview_auto = false
 """
 
 
@@ -63,6 +64,7 @@ def test_every_setting_comes_from_the_file(tmp_path):
         keep_upload_days=10.5,
         keep_gb=0.5,
         ask_above=0.25,
+        preview_auto=False,
     )
     assert set(loaded.sources.values()) == {"file"}
 
@@ -175,6 +177,7 @@ def test_config_shows_each_setting_and_where_it_came_from(tmp_path):
         "keep_upload_days": "default",
         "keep_gb": "default",
         "ask_above": "default",
+        "preview_auto": "default",
     }
     assert (
         '"from the file"' in lines[1]

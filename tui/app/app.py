@@ -35,7 +35,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import DirectoryTree, Footer, Header, Input, Static
+from textual.widgets import DirectoryTree, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui.app import state as app_state
@@ -59,13 +59,16 @@ from tui.app.messages import (
     Working,
 )
 from tui.app.palette import I2VCommands
+from tui.app.preview import PreviewPart
 from tui.app.state import AppState, load_state, save_state
 from tui.app.watch import WatchMode
 from tui.core.backend import EmbeddedEngine, choose
 from tui.terminal.graphics import Graphics
 from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
+from widgets.footer import HelpFooter
 from widgets.jobs import Jobs
+from widgets.preview import PreviewPane
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
@@ -85,20 +88,19 @@ HOW_TO = (
 )
 
 
-class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
+class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart):
     TITLE = "image-to-video-in-flow"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {I2VCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        # First of the app's keys in the footer, after the focused pane's: never the one cut
-        # off at 80 columns.
-        Binding("f1", "help", "Help"),
+        Binding("f1", "help", "Help"),  # kept in sight on the footer's right (HelpFooter)
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+s", "export", "Export", priority=True),
         Binding("ctrl+r", "credits", "Credits", priority=True),
         Binding("ctrl+n", "new_session", "New", priority=True),
         Binding("ctrl+o", "open", "Open", show=False, priority=True),
+        Binding("f2", "preview", "Preview", show=False),  # in /help: the footer is full
         Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
     ]
 
@@ -115,6 +117,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         watch_settle: float = 2.0,
         graphics: Graphics | None = None,
         ask_above: float = 0.5,
+        preview_auto: bool = True,
     ):
         super().__init__()
         self.ask_above = ask_above  # config.toml: ask before a large share of the credits
@@ -154,6 +157,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         # error if it failed, None once connected (see `exit_status`).
         self.exit_error: str | None = None
         self._app_state = AppState()  # read at mount
+        self.preview_auto = preview_auto  # the preview follows each change (tui/app/preview.py)
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -161,7 +165,9 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         yield Header(icon="▶")
         with Vertical(id="main"):
             yield FilesPane(self.folder, graphics=self.graphics, id="files")
-            yield Transcript(id="transcript")
+            with Vertical(id="centre"):  # the preview, when shown, over the transcript
+                yield PreviewPane(graphics=self.graphics, id="player")
+                yield Transcript(id="transcript")
             # Scrolled by the focus moving through its panes, never a Tab stop of its own (it
             # would be one nothing shows, where typed text goes nowhere).
             with Vertical(id="side"):
@@ -172,7 +178,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
                     yield Vertical(id="queue-slot")
                     yield Jobs(id="jobs")
         yield Prompt(id="prompt")
-        yield Footer()
+        yield HelpFooter()
 
     # ---- start and stop --------------------------------------------------------------------
 
@@ -252,6 +258,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     def _tracks(self, msg: TrackReady) -> None:
         if t := self._pane(Tracks):
             t.show(msg.draft, msg.summary)
+        self._timeline_changed(msg.draft)
 
     @on(CreditsReady)
     def _credits(self, msg: CreditsReady) -> None:
@@ -300,10 +307,17 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     @on(ExportSaved)
     def _saved(self, msg: ExportSaved) -> None:
         self.last_export = msg.path
+        self._export_landed(msg.path)
         text = f"Saved {self.shown_path(msg.path)} (/open opens it)"
         if t := self._pane(Transcript):
             t.add_status(text)
         self._record(Entry("status", text))
+
+    @on(PreviewPane.PlayheadMoved)
+    def _playhead(self, msg: PreviewPane.PlayheadMoved) -> None:
+        # Tracks draws it on its time bars where it can (an older Tracks has no playhead).
+        if (tracks := self._pane(Tracks)) and (show := getattr(tracks, "show_playhead", None)):
+            show(msg.seconds)
 
     @on(Said)
     def _said(self, msg: Said) -> None:
@@ -370,6 +384,8 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
             self.command_help()
         elif action == "open":
             self.command_open()
+        elif action == "preview":
+            self.command_preview()
         elif action == "watch":
             self._start_watch(arg)
         elif action in ("credits", "status"):
@@ -432,6 +448,8 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
         kw.setdefault("export_quality", args.quality)
     if getattr(args, "ask_above", None) is not None:  # the config file's too
         kw.setdefault("ask_above", args.ask_above)
+    if getattr(args, "preview_auto", None) is not None:
+        kw.setdefault("preview_auto", args.preview_auto)
     return I2VApp(
         args.folder,
         args.out,

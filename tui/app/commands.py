@@ -29,6 +29,7 @@ music at 35%"*, or:
 - `/credits`, `/status`: the balance; the timeline
 - `/undo`, `/redo`, `/new`: step back, and forward again; start a new session
 - `/open`, **ctrl+o**: open the last export (over SSH: where it is)
+- `/preview`, **f2**: show or hide the preview of the clip
 - `/watch DIR`: a clip from every image dropped into DIR (to DIR/out); `/watch off` stops
 - `/reconnect`: restart the local engine, or reconnect
 

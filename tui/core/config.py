@@ -29,6 +29,7 @@ out = "~/Videos/i2v"          # where clips go (render, watch, the app's exports
 api = "http://127.0.0.1:8765" # a backend to use instead of the embedded engine
 preview = "blocks"            # auto | pixels | blocks
 notifications = true          # kept for the app
+preview_auto = true           # the app's preview (f2) plays each new timeline by itself
 keep_days = 14                # the engine keeps finished renders this long
 keep_upload_days = 30         # and uploads of sessions touched in this many days
 keep_gb = 5                   # and at most this much of both (oldest go first)
@@ -52,6 +53,7 @@ class Settings:
     # The app asks (y/n) before an export or a batch that costs more than this share of the
     # credits available; it always says the cost first (tui/app/spending.py).
     ask_above: float = 0.5
+    preview_auto: bool = True  # the app's preview renders each new timeline's draft by itself
 
 
 @dataclass(frozen=True)
@@ -222,4 +224,5 @@ _CHECKS = {
     "keep_upload_days": _amount,
     "keep_gb": _amount,
     "ask_above": _share,
+    "preview_auto": _flag,
 }

@@ -72,12 +72,15 @@ def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class Intent:
-    action: str  # agent | export | credits | status | upload | undo | redo | new | open | watch
-    # | help (arg: an unknown command's name)
+    action: str  # agent, or one of SLASH: export, credits, status, upload, undo, redo, preview…
+    # (help: its arg is an unknown command's name)
     arg: str = ""
 
 
-SLASH = ("upload", "export", "credits", "status", "undo", "redo", "new", "open", "watch", "help")
+SLASH = (
+    "upload", "export", "credits", "status", "undo", "redo", "new", "open", "watch", "help",
+    "preview",
+)  # fmt: skip
 
 
 def _unquote_path(text: str) -> str:
