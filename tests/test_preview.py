@@ -367,9 +367,6 @@ def test_a_long_clip_in_a_big_pane_keeps_fewer_frames() -> None:
     assert w * h * 3 * fps * secs / stride(w, h, fps, secs) <= MAX_BYTES
 
 
-@pytest.mark.skipif(
-    not hasattr(Tracks, "show_playhead"), reason="Tracks draws no playhead before the keys work"
-)
 async def test_the_playhead_reaches_the_tracks_pane(engine_url, tmp_path) -> None:
     app = I2VApp(red_folder(tmp_path), api=engine_url)
     async with app.run_test(size=(120, 40)) as pilot:

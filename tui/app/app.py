@@ -16,6 +16,7 @@ one part per job beside it in `tui/app/`:
 - `spending.py`: what a render costs, said before it starts, and asked about when large
 - `watch.py`: watch mode, feeding the queue pane
 - `commands.py`: the `command_*` methods (palette, slash commands) and the key actions
+- `notify.py`: telling the person a job ended while the terminal was not looked at
 - `base.py`: the state and helpers the parts share (panes, paths, errors, refreshing)
 """
 
@@ -58,6 +59,7 @@ from tui.app.messages import (
     TranscriptChunk,
     Working,
 )
+from tui.app.notify import Notify
 from tui.app.palette import I2VCommands
 from tui.app.preview import PreviewPart
 from tui.app.state import AppState, load_state, save_state
@@ -88,13 +90,13 @@ HOW_TO = (
 )
 
 
-class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart):
+class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart, Notify):
     TITLE = "image-to-video-in-flow"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {I2VCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("f1", "help", "Help"),  # kept in sight on the footer's right (HelpFooter)
+        Binding("f1", "help", "Help"),  # first in the footer, never cut off (HelpFooter)
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+s", "export", "Export", priority=True),
         Binding("ctrl+r", "credits", "Credits", priority=True),
@@ -118,9 +120,11 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart)
         graphics: Graphics | None = None,
         ask_above: float = 0.5,
         preview_auto: bool = True,
+        notify: bool = True,
     ):
         super().__init__()
         self.ask_above = ask_above  # config.toml: ask before a large share of the credits
+        self.notify_done = notify  # a job that ends unseen is told (tui/app/notify.py)
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
@@ -303,6 +307,10 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart)
         shown = self.shown_path(msg.path) if msg.path is not None else ""
         if jobs := self._pane(Jobs):
             jobs.update_job(msg.job_id, msg.label, msg.progress, msg.state, msg.path, shown)
+        if msg.state in ("done", "failed") and not msg.job_id.startswith("upload"):
+            # An export's end (uploads are the app's own ids): told when looked away from.
+            words = f"Saved {shown}" if msg.state == "done" else f"Failed: {msg.label}"
+            self.tell_done(words, error=msg.state == "failed")
 
     @on(ExportSaved)
     def _saved(self, msg: ExportSaved) -> None:
@@ -361,7 +369,15 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart)
 
     @on(Prompt.Sent)
     def _prompt(self, event: Prompt.Sent) -> None:
-        text = event.text
+        self.send(event.text)
+
+    @on(Tracks.Say)
+    def _track_key(self, event: Tracks.Say) -> None:
+        """A key in Tracks, as the words a person could have typed: sent as they would be."""
+        self.send(event.text)
+
+    def send(self, text: str) -> None:
+        """What was typed at the prompt (or said by a key): a command, or an agent turn."""
         from tui.core.intents import route  # after the first screen
 
         intent = route(text)
@@ -405,14 +421,28 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart)
     async def on_event(self, event: events.Event) -> None:
         # A path pasted (or dropped) while a pane that takes no text has the focus goes to
         # the prompt, not nowhere: the terminal's paste comes here before any pane sees it.
-        if isinstance(event, events.Paste) and not event.is_forwarded and event.text:
+        # So does a printable key no binding of the focused pane takes, as in chat apps: a
+        # sentence typed after Enter in Files goes to the prompt, while space still marks.
+        if isinstance(event, events.Paste | events.Key) and not event.is_forwarded:
+            text = event.text.splitlines()[0] if isinstance(event, events.Paste) else ""
+            key = event if isinstance(event, events.Key) else None
+            if key is not None and key.is_printable and key.character and not self._bound(key):
+                text = key.character
             prompt = self._pane(Prompt)
             mine = len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
-            if prompt is not None and mine:  # not the palette's input, nor the prompt
+            if text and prompt is not None and mine:  # not the palette's input, nor the prompt
                 prompt.focus()
-                prompt.insert_text_at_cursor(event.text.splitlines()[0])
+                prompt.insert_text_at_cursor(text)
                 return
         await super().on_event(event)
+
+    def _bound(self, key: events.Key) -> bool:
+        """Whether a binding of the focused pane (or the app's) takes `key` now."""
+        active = self.active_bindings
+        return any(
+            name in active and active[name].enabled
+            for name in (key.key, key.character, *key.aliases)
+        )
 
     @on(DirectoryTree.FileSelected)
     def _file(self, event: DirectoryTree.FileSelected) -> None:
@@ -420,10 +450,12 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart)
         said = f"/upload {self.shown_path(event.path)}"
         if self.queued():  # shown when it starts, above its own result
             self.submit("upload", str(event.path), said=said)
+            self.query_one(Prompt).focus()
             return
         self.transcript.add_user(said)
         self._record(Entry("user", said))
         self.submit("upload", str(event.path))
+        self.query_one(Prompt).focus()  # the next step is saying what it should become
 
     @on(FileBrowser.MarksChanged)
     def _marks(self, event: FileBrowser.MarksChanged) -> None:
@@ -450,6 +482,8 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
         kw.setdefault("ask_above", args.ask_above)
     if getattr(args, "preview_auto", None) is not None:
         kw.setdefault("preview_auto", args.preview_auto)
+    if getattr(args, "notify", None) is False:  # the config file's `notifications = false`
+        kw.setdefault("notify", False)
     return I2VApp(
         args.folder,
         args.out,

@@ -15,7 +15,8 @@ FILES = r"""
 .TP
 .I ~/.config/image-to-video-in-flow/config.toml
 Settings (TOML): \fBprompt\fR, \fBquality\fR, \fBout\fR, \fBapi\fR, \fBpreview\fR,
-\fBnotifications\fR, \fBpreview_auto\fR. Flags win over the environment, which wins over the
+\fBnotifications\fR (false: the app does not tell when an export or a watched image ends
+while you look elsewhere), \fBpreview_auto\fR. Flags win over the environment, which wins over the
 file, which wins over the built-in defaults. \fBi2v-flow config\fR shows each setting and
 where it came from.
 .TP
