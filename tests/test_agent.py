@@ -953,7 +953,8 @@ def test_the_answer_comes_with_what_else_was_done() -> None:
     assert turn.draft and turn.draft["d"] == 8000
     assert turn.reply.startswith("Done: set the length to 8 s")
     assert "There is no video with its own sound" in turn.reply
-    assert turn.reply.endswith('Say "export" to render the video.')
+    # How to export was said when the clip was first laid out: not again on each change.
+    assert turn.reply.endswith("the clip is silent already."), turn.reply
     turn = agent.plan_turn("改成8秒，去掉原声", THREE, IMG3, "zh")
     assert turn.draft and turn.draft["d"] == 8000
     assert turn.reply.startswith("好的，") and "没有带原声的视频" in turn.reply

@@ -192,7 +192,7 @@ async def test_errors_say_what_to_do_next(tmp_path: Path) -> None:
         await until(pilot, lambda: "the timeline is empty" in lines(app))
         assert "→ upload an image and describe the clip" in lines(app)
         await say(pilot, "/frobnicate")
-        assert "Unknown command /frobnicate" in lines(app)
+        assert "unknown command /frobnicate (/help lists them)" in lines(app)
         await say(pilot, "/watch incoming")
         assert "incoming: no such folder" in lines(app).split("/watch incoming", 1)[1]
         await say(pilot, "/watch off")

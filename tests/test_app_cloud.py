@@ -68,7 +68,12 @@ async def test_the_export_button_in_an_answer_exports_once(fb, tmp_path, reply) 
         await until(pilot, lambda: not app.busy, 10, "the queue's end")
         text = lines(app)
         assert reply in text  # the assistant's words, as it said them
-        assert "Its Export button: exporting here (/export)." in text
+        # What the app did about them, in the answer's language (issue 15, item 10).
+        if reply.isascii():
+            assert "Its Export button: exporting here (/export)." in text
+        else:
+            assert "它说的“导出”按钮：已在这里导出（/export）。" in text
+            assert "Its Export button" not in text
         assert "Here:" not in text  # no hint left to follow: it was done
         assert fb.count("render") == 1
         assert (tmp_path / "out" / "beach.mp4").read_bytes() == fb.video

@@ -91,7 +91,7 @@ async def test_main_screen_after_a_turn(snapshot, tmp_path: Path) -> None:
 async def test_files_root_names_the_folder(snapshot, tmp_path: Path, monkeypatch) -> None:
     """You should see, at 80x24, the Files pane focused with its cursor on the root row, which
     names the folder ("pics", though the app was started on "."), over sub/, beach.jpg and
-    city.png; the transcript says Connecting… and Ready; 100 credits available."""
+    city.png; the transcript says Ready (Connecting… gone); 100 credits available."""
     svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
     app = _app(tmp_path)
     monkeypatch.chdir(app.folder)

@@ -23,6 +23,7 @@ notifications = true
 keep_days = 7
 keep_upload_days = 10.5
 keep_gb = 0.5
+ask_above = 0.25
 preview_auto = false
 """
 
@@ -62,6 +63,7 @@ def test_every_setting_comes_from_the_file(tmp_path):
         keep_days=7,
         keep_upload_days=10.5,
         keep_gb=0.5,
+        ask_above=0.25,
         preview_auto=False,
     )
     assert set(loaded.sources.values()) == {"file"}
@@ -113,6 +115,7 @@ BAD = [
     ('quality = "draft"\nquality = "high"\n', 2, "TOML syntax: cannot overwrite a value"),
     ("keep_days = -1\n", 1, "keep_days: must be a number, 0 or more, not -1"),
     ('keep_gb = "5GB"\n', 1, "keep_gb: must be a number, 0 or more, not '5GB'"),
+    ("ask_above = 2\n", 1, "ask_above: must be a number from 0 to 1, not 2"),
     ("keep_upload_days = true\n", 1, "keep_upload_days: must be a number, 0 or more, not true"),
     ("keep_days = nan\n", 1, "keep_days: must be a number, 0 or more, not nan"),
 ]
@@ -173,6 +176,7 @@ def test_config_shows_each_setting_and_where_it_came_from(tmp_path):
         "keep_days": "default",
         "keep_upload_days": "default",
         "keep_gb": "default",
+        "ask_above": "default",
         "preview_auto": "default",
     }
     assert (

@@ -8,12 +8,13 @@ words ask for ("click Export", tui/core/gui_words.py) is done after its turn, in
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 
-from tui.app.base import AppPart
 from tui.app.messages import (
     JobUpdate,
     Said,
@@ -24,6 +25,7 @@ from tui.app.messages import (
     TranscriptChunk,
     Working,
 )
+from tui.app.spending import Spending
 
 STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, before "⏳ Still working…"
 CUT_OFF = " … *(cut off)*"  # closes an answer whose stream ended before its final text
@@ -36,7 +38,11 @@ class StoppedWaiting(Exception):
     hint = "the Tracks pane shows the timeline as the backend has it now"
 
 
-class ActionQueue(AppPart):
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
+
+class ActionQueue(Spending):
     def queued(self) -> bool:
         """Whether an action submitted now waits for another to finish first."""
         return self.busy or not self._actions.empty()
@@ -90,6 +96,7 @@ class ActionQueue(AppPart):
         if action == "upload":
             await self._upload(paths or [self._resolve(arg)])
         elif action == "new":
+            self._cost_seen = None  # a new timeline's cost is said afresh
             await client.new_session()
             self.post_message(StatusLine("New session: an empty timeline"))
             await self._refresh(tracks=True)
@@ -97,8 +104,8 @@ class ActionQueue(AppPart):
             await self._start_export(arg or self.export_quality)
         elif action == "batch":
             await self._batch(paths, arg)
-        else:  # agent, undo
-            await self._act(await self._turn("undo" if action == "undo" else arg))
+        else:  # agent, undo, redo
+            await self._act(await self._turn(action if action in ("undo", "redo") else arg))
 
     def _job_id(self, kind: str) -> str:
         self._jobs += 1
@@ -127,15 +134,16 @@ class ActionQueue(AppPart):
         self.post_message(StatusLine("Uploaded " + ", ".join(facts)))
         await self._refresh(tracks=True)
 
-    async def _turn(self, text: str) -> list[str]:
+    async def _turn(self, text: str, batch: bool = False) -> list[str]:
         """One agent turn, with 'Working… N s' in the transcript until it ends; Esc stops it.
 
         Returns what the assistant's GUI words ask for (StateUpdate.actions), for the caller to
         act on. An answer left half-streamed (a cut stream, Esc) is closed, marked cut off, so
-        the next reply starts its own block under its own line."""
+        the next reply starts its own block under its own line. In a `batch`, the answer shows
+        whole at its end, without its 'Say "export"' (the batch renders the clip itself)."""
         partial: list[str] = []  # the streamed text of an answer not yet final
         actions: list[str] = []
-        inner = asyncio.create_task(self._stream_turn(text, partial, actions))
+        inner = asyncio.create_task(self._stream_turn(text, partial, actions, batch))
         self._turn_task = inner
         self.post_message(Working(time.monotonic()))
         try:
@@ -158,7 +166,9 @@ class ActionQueue(AppPart):
             self.post_message(TranscriptChunk("".join(partial) + CUT_OFF, final=True))
         partial.clear()
 
-    async def _stream_turn(self, text: str, partial: list[str], actions: list[str]) -> None:
+    async def _stream_turn(
+        self, text: str, partial: list[str], actions: list[str], batch: bool = False
+    ) -> None:
         from tui.client import StateUpdate
         from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
@@ -168,11 +178,13 @@ class ActionQueue(AppPart):
             if isinstance(ev, TextChunk):
                 partial.append(ev.text)
                 last_words = time.monotonic()
-                self.post_message(TranscriptChunk(ev.text))
+                if not batch:
+                    self.post_message(TranscriptChunk(ev.text))
             elif isinstance(ev, FinalText):
                 partial.clear()
                 last_words = time.monotonic()
-                self.post_message(TranscriptChunk(ev.text, final=True))
+                words = without_export_hint(ev.text) if batch else ev.text
+                self.post_message(TranscriptChunk(words, final=True))
             elif isinstance(ev, ToolCall):
                 self.post_message(ToolLine(ev.name, dict(ev.args)))
             elif isinstance(ev, Heartbeat):
@@ -191,6 +203,8 @@ class ActionQueue(AppPart):
                 self.post_message(TrackReady(ev.draft, ev.summary))
                 if ev.note:
                     self.post_message(StatusLine(ev.note))
+                if not batch:  # a batch says the cost of all its clips at once
+                    self._cost_seen = self.warn_cost(ev.draft, self._cost_seen)
                 actions[:] = ev.actions
 
     async def _act(self, actions: list[str], export: bool = True, follow_up: bool = True) -> None:
@@ -216,11 +230,18 @@ class ActionQueue(AppPart):
     async def _batch(self, paths: list[Path], text: str) -> None:
         """Each marked file gets its own session, the same instruction and its own render.
 
-        The batch's sessions are never saved as the current one: a quit mid-batch still
-        resumes the session the person was working in."""
+        The turns come first (they cost nothing); then the batch's cost is said, and asked
+        about when large (`may_spend`), and the renders start; a summary follows their end.
+        The batch's sessions are never saved as the current one: afterwards the next
+        instruction goes to the timeline the person was working on, shown again in Tracks
+        (and said), as does a quit mid-batch."""
         assert self.client is not None
         session = self.client.session
         saved = (session.session_id, session.task_id)
+        made: list[tuple[Path, tuple[str, str]]] = []
+        costs: list[int | None] = []
+        failed: list[str] = []
+        started: list[tuple[Path, Worker[Path | None]]] = []
         try:
             for i, p in enumerate(paths, 1):
                 self.post_message(StatusLine(f"Batch {i}/{len(paths)}: {p.name}"))
@@ -228,11 +249,73 @@ class ActionQueue(AppPart):
                     await self.client.new_session(persist=False)
                     await self._upload([p])
                     # Its Export button is this export: acted on once, not twice.
-                    await self._act(await self._turn(text), export=False)
-                    await self._start_export(self.export_quality, p.stem)
+                    await self._act(await self._turn(text, batch=True), export=False)
+                    costs.append(self.cost_of(await self.client.draft()))
+                    made.append((p, (session.session_id, session.task_id)))
                 except Exception as exc:
+                    failed.append(f"{p.name} ({_reason(exc)})")
                     self._report(exc)
+            total = None if None in costs else sum(c or 0 for c in costs)
+            clips = f"{len(made)} clip{'' if len(made) == 1 else 's'}"
+            if made and await self.may_spend(total, clips, tell=True):
+                for p, (sid, tid) in made:
+                    session.session_id, session.task_id = sid, tid
+                    try:
+                        worker = await self._start_export(self.export_quality, p.stem, ask=False)
+                    except Exception as exc:
+                        failed.append(f"{p.name} ({_reason(exc)})")
+                        self._report(exc)
+                        continue
+                    if worker is not None:
+                        started.append((p, worker))
         finally:
             # Back to the session the person was working in.
             session.session_id, session.task_id = saved
             await self._refresh(tracks=True, quiet=True)
+            self.post_message(
+                StatusLine("Back to your own timeline (in Tracks): the next instruction goes there")
+            )
+        if started or failed:
+            self._batch_summary(started, failed, len(paths))
+
+    @work(group="batch", exit_on_error=False)
+    async def _batch_summary(
+        self, started: list[tuple[Path, Worker[Path | None]]], failed: list[str], count: int
+    ) -> None:
+        """'Batch: 3 of 3 saved to exports/', once every render of the batch has ended, with
+        the files that failed named."""
+        failed = list(failed)
+        done = 0
+        for p, worker in started:
+            try:
+                path = await worker.wait()
+            except Exception:  # cancelled by /reconnect, which resumes it on its own
+                path = None
+            if path is not None:
+                done += 1
+            else:
+                failed.append(p.name)
+        where = self.shown_path(self.out_dir).rstrip("/") + "/"
+        text = f"Batch: {done} of {count} saved to {where}"
+        self.post_message(
+            StatusLine(
+                text + ("; failed: " + ", ".join(failed) if failed else ""), error=bool(failed)
+            )
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
+
+
+# The local engine's 'Say "export" to render the video.' and 可以说“导出”生成视频。: not said of
+# a batch's clip, which the batch renders by itself.
+_EXPORT_HINT = re.compile(
+    r"\s*(?:you\s+can\s+)?(?:say|type)\s+[\"“']?export[\"”']?[^.!?\n]*[.!?]?"
+    r"|\s*可以说\s*[“\"]导出[”\"][^。！\n]*[。！]?",
+    re.I,
+)
+
+
+def without_export_hint(text: str) -> str:
+    return _EXPORT_HINT.sub("", text).strip() or text

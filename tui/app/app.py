@@ -13,6 +13,7 @@ one part per job beside it in `tui/app/`:
   /reconnect, and the reads (credits, status)
 - `actions.py`: the action queue: upload, agent turn, undo, new session, export, batch
 - `exports.py`: starting a render, following it to the download, resuming earlier ones
+- `spending.py`: what a render costs, said before it starts, and asked about when large
 - `watch.py`: watch mode, feeding the queue pane
 - `commands.py`: the `command_*` methods (palette, slash commands) and the key actions
 - `notify.py`: telling the person a job ended while the terminal was not looked at
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -34,11 +36,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import DirectoryTree, Footer, Header, Input, Static
+from textual.widgets import DirectoryTree, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
+from tui.app import state as app_state
 from tui.app.actions import STILL_WORKING_EVERY, ActionQueue
-from tui.app.commands import Commands
+from tui.app.commands import Commands, unknown_command
 from tui.app.connect import Connecting
 from tui.app.exports import Exports
 from tui.app.history import Entry, History
@@ -59,11 +62,13 @@ from tui.app.messages import (
 from tui.app.notify import Notify
 from tui.app.palette import I2VCommands
 from tui.app.preview import PreviewPart
+from tui.app.state import AppState, load_state, save_state
 from tui.app.watch import WatchMode
 from tui.core.backend import EmbeddedEngine, choose
 from tui.terminal.graphics import Graphics
 from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
+from widgets.footer import HelpFooter
 from widgets.jobs import Jobs
 from widgets.preview import PreviewPane
 from widgets.prompt import Prompt
@@ -72,8 +77,17 @@ from widgets.tracks import Tracks
 from widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from textual.theme import Theme
+
     from tui.client import Client
     from tui.watch import Watcher
+
+# Said under "Ready" on the very first launch only (tui/app/state.py remembers it was).
+HOW_TO = (
+    "New here? 1. Pick an image: Tab to Files, then Enter (or paste its path here)",
+    "2. Say what you want: \"a 5-second vertical clip, title 'Sale' for 3 s\"",
+    '3. Say "export" (or ctrl+s): the MP4 lands in {out}/ · f1 for help',
+)
 
 
 class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart, Notify):
@@ -82,12 +96,12 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
     COMMANDS = App.COMMANDS | {I2VCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
+        Binding("f1", "help", "Help"),  # first in the footer, never cut off (HelpFooter)
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+s", "export", "Export", priority=True),
         Binding("ctrl+r", "credits", "Credits", priority=True),
         Binding("ctrl+n", "new_session", "New", priority=True),
         Binding("ctrl+o", "open", "Open", show=False, priority=True),
-        Binding("f1", "help", "Help"),
         Binding("f2", "preview", "Preview", show=False),  # in /help: the footer is full
         Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
     ]
@@ -104,10 +118,12 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         export_quality: str = "high",
         watch_settle: float = 2.0,
         graphics: Graphics | None = None,
+        ask_above: float = 0.5,
         preview_auto: bool = True,
         notify: bool = True,
     ):
         super().__init__()
+        self.ask_above = ask_above  # config.toml: ask before a large share of the credits
         self.notify_done = notify  # a job that ends unseen is told (tui/app/notify.py)
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
         self.folder = Path(folder)
@@ -138,11 +154,13 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         self._working_timer: Timer | None = None
         self._connected = asyncio.Event()  # set when a connect attempt has finished
         self._jobs = 0
+        self._cost_seen: int | None = None
         self._following: set[str] = set()
         self._engine_url: asyncio.Future[str] | None = None
         # Why the app ends on an error: "" while a connect attempt is in flight, the attempt's
         # error if it failed, None once connected (see `exit_status`).
         self.exit_error: str | None = None
+        self._app_state = AppState()  # read at mount
         self.preview_auto = preview_auto  # the preview follows each change (tui/app/preview.py)
 
     # ---- layout ----------------------------------------------------------------------------
@@ -164,7 +182,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
                     yield Vertical(id="queue-slot")
                     yield Jobs(id="jobs")
         yield Prompt(id="prompt")
-        yield Footer()
+        yield HelpFooter()
 
     # ---- start and stop --------------------------------------------------------------------
 
@@ -179,6 +197,10 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         return super().connect()
 
     def on_mount(self) -> None:
+        self._app_state = load_state()  # a few bytes: the theme picked, the how-to shown
+        if self._app_state.theme in self.available_themes:
+            self.theme = self._app_state.theme
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
         self.query_one(Prompt).focus()
         self.transcript.add_status("Connecting…")
         # After the first paint: the connect worker imports httpx, which would delay it.
@@ -248,11 +270,32 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
             c.show(msg.available, msg.frozen, msg.total)
 
     @on(Connected)
-    def _connected_msg(self, msg: Connected) -> None:
+    async def _connected_msg(self, msg: Connected) -> None:
         self.exit_error = None
         self.sub_title = msg.backend
-        if t := self._pane(Transcript):
-            t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
+        t = self._pane(Transcript)
+        if t is None:
+            return
+        for line in list(t.query(Static).results()):  # said and done: not left above "Ready"
+            if line.has_class("status") and str(line.render()) == "Connecting…":
+                await line.remove()
+        t.add_status("Ready" + (": resumed your last session" if msg.resumed else ""))
+        if not self._app_state.welcomed and app_state.HOW_TO_ON_FIRST_LAUNCH:  # once
+            out = self.shown_path(self.out_dir)
+            for line in HOW_TO:
+                t.add_status(line.format(out=out))
+            self._app_state.welcomed = True
+            self._save_app_state()
+
+    def _keep_theme(self, theme: Theme) -> None:
+        """The theme picked in the palette is the next launch's too."""
+        if theme.name != self._app_state.theme:
+            self._app_state.theme = theme.name
+            self._save_app_state()
+
+    def _save_app_state(self) -> None:
+        state = dataclasses.replace(self._app_state)
+        self.run_worker(lambda: save_state(state), thread=True, group="app-state")
 
     @on(HistoryLoaded)
     def _history(self, msg: HistoryLoaded) -> None:
@@ -341,7 +384,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         action, arg = intent.action, intent.arg
         if action == "new":
             self.clear_finished_jobs()
-        later = action in ("agent", "undo", "new", "export") or (action == "upload" and arg)
+        later = action in ("agent", "undo", "redo", "new", "export") or (action == "upload" and arg)
         if self.queued() and later and not (action == "agent" and self.marked):
             # Shown when its turn comes, so its reply lands under it, not under this one.
             self.submit(action, arg, said=text)
@@ -351,9 +394,9 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         if text.strip().lower() == "/reconnect":
             self.command_reconnect()
             return
-        if action == "help":
-            if arg:
-                self.transcript.add_status(f"Unknown command /{arg}", error=True, hint="see below")
+        if action == "help" and arg:
+            self.transcript.add_status(unknown_command(arg), error=True)
+        elif action == "help":
             self.command_help()
         elif action == "open":
             self.command_open()
@@ -435,6 +478,8 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
     """The one factory, shared by the CLI and the tests."""
     if getattr(args, "quality", None):  # from the config file: the app has no flag for it
         kw.setdefault("export_quality", args.quality)
+    if getattr(args, "ask_above", None) is not None:  # the config file's too
+        kw.setdefault("ask_above", args.ask_above)
     if getattr(args, "preview_auto", None) is not None:
         kw.setdefault("preview_auto", args.preview_auto)
     if getattr(args, "notify", None) is False:  # the config file's `notifications = false`

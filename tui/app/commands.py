@@ -29,14 +29,30 @@ music at 35%"*, or:
 - `/upload PATH`: upload a file (or **Enter** on it in Files)
 - `/export [draft|standard|high]`: render and save to the exports folder
 - `/credits`, `/status`: the balance; the timeline
-- `/undo`, `/new`: step back; start a new session
-- `/open`: the last export
+- `/undo`, `/redo`, `/new`: step back, and forward again; start a new session
+- `/open`, **ctrl+o**: open the last export (over SSH: where it is)
+- `/preview`, **f2**: show or hide the preview of the clip
 - `/watch DIR`: a clip from every image dropped into DIR (to DIR/out); `/watch off` stops
 - `/reconnect`: restart the local engine, or reconnect"""
 # Last, after the Tracks pane's keys (widgets/tracks.py).
 HELP_KEYS = """\
 **Space** marks files: the next instruction goes to each, one clip each. **Tab** moves between
-panes, **ctrl+p** lists every action, **ctrl+q** quits."""
+panes, **t** in the transcript shows the tool calls, **ctrl+p** lists every action and the
+themes (the one picked is kept), **ctrl+q** quits."""
+
+
+def unknown_command(name: str) -> str:
+    """'unknown command /x: did you mean /y? (/help lists them)', not the whole help."""
+    import difflib
+
+    from tui.core.intents import SLASH  # after the first screen, like every use of intents
+
+    names = (*SLASH, "reconnect")
+    close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
+    if not close:
+        close = [c for c in names if name and c.startswith(name.lower()[:2])][:1]
+    guess = f": did you mean /{close[0]}?" if close else ""
+    return f"unknown command /{name}{guess} (/help lists them)"
 
 
 class Commands(AppPart):
@@ -75,6 +91,9 @@ class Commands(AppPart):
     def command_undo(self) -> None:
         self.submit("undo")
 
+    def command_redo(self) -> None:
+        self.submit("redo")
+
     def command_new_session(self) -> None:
         self.clear_finished_jobs()
         self.submit("new")
@@ -95,8 +114,11 @@ class Commands(AppPart):
             return
         shown = self.shown_path(self.last_export)
         opener = _desktop_opener()
-        if opener is None:
-            self.transcript.add_status(f"The last export is {self.last_export}")
+        if opener is None:  # over SSH: where it is, whole, to copy (scp, a player there)
+            self.transcript.add_status(
+                f"The last export is {self.last_export.resolve()}",
+                hint="no desktop here to open it in a player",
+            )
             return
         self._open_file(opener, self.last_export)
         self.transcript.add_status(f"Opening {shown}")

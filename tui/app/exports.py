@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from tui.app.base import AppPart
 from tui.app.messages import ExportSaved, JobUpdate, StatusLine
+from tui.app.spending import Spending, credits_word
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
 
 
-class Exports(AppPart):
+class Exports(Spending):
     def _claim(self, stem: str) -> Path:
         """`exports/photo.mp4`, else `photo-2.mp4`…: never an existing file or one being made."""
         from tui.client import unique_path
@@ -38,7 +41,11 @@ class Exports(AppPart):
                         return Path(name).stem
         return None
 
-    async def _start_export(self, quality: str, stem: str | None = None) -> None:
+    async def _start_export(
+        self, quality: str, stem: str | None = None, ask: bool = True
+    ) -> Worker[Path | None] | None:
+        """Start a render of the timeline, its cost said first (and asked about when large,
+        unless `ask` is False: a batch asks once for all); None when it was not started."""
         from tui.client import ClientError
 
         assert self.client is not None
@@ -47,20 +54,27 @@ class Exports(AppPart):
                 f"unknown quality {quality!r}", hint="use /export high, standard or draft"
             )
         draft = await self.client.draft()
-        dest = self._claim(stem or self._source_stem(draft) or self.last_source)
+        name = stem or self._source_stem(draft) or self.last_source
+        cost = self.cost_of(draft)
+        if ask and not await self.may_spend(cost, f"{name}.mp4"):
+            return None
+        dest = self._claim(name)
         try:
             rid = await self.client.start_render(quality, draft, target=dest)
         except Exception:
             self._claimed.discard(dest)
             raise
-        self.post_message(StatusLine(f"Rendering {dest.name} ({quality})…"))
-        self._follow_render(rid, dest)
+        price = f", {credits_word(cost)}" if cost is not None else ""
+        self.post_message(StatusLine(f"Rendering {dest.name} ({quality}{price})…"))
+        worker = self._follow_render(rid, dest)
         await self._refresh(credits=True, quiet=True)
+        return worker
 
     @work(group="renders", exit_on_error=False)
-    async def _follow_render(self, rid: str, dest: Path) -> None:
-        """Wait for one render and download it. /reconnect cancels this worker (the group
-        "renders") and the new connection resumes the render on the new client."""
+    async def _follow_render(self, rid: str, dest: Path) -> Path | None:
+        """Wait for one render and download it: its path, None when it failed. /reconnect
+        cancels this worker (the group "renders") and the new connection resumes the render on
+        the new client."""
         from tui.client import ClientError
 
         client = self.client
@@ -78,7 +92,7 @@ class Exports(AppPart):
         except ClientError as exc:
             self.post_message(JobUpdate(rid, f"Render {label}", None, "failed"))
             self._report(exc)
-            return
+            return None
         finally:
             self._claimed.discard(dest)
             self._following.discard(rid)
@@ -86,6 +100,7 @@ class Exports(AppPart):
                 await self._refresh(credits=True, quiet=True)
         self.post_message(JobUpdate(rid, label, 100, "done", path))
         self.post_message(ExportSaved(path))
+        return path
 
     @work(group="renders", exit_on_error=False)
     async def _resume_renders(self) -> None:

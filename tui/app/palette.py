@@ -16,6 +16,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Refresh credits", "command_credits", "available, frozen and total"),
     ("Show the timeline", "command_status", "the tracks, read from the backend"),
     ("Undo the last change", "command_undo", "step the timeline back"),
+    ("Redo", "command_redo", "step forward again after an undo"),
     ("New session", "command_new_session", "start an empty timeline"),
     ("Preview the clip", "command_preview", "play the timeline here (f2 shows or hides it)"),
     ("Open the last export", "command_open", "with the desktop's opener, else show its path"),

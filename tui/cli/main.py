@@ -72,6 +72,7 @@ def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
             preview=s.preview,
             api=s.api,
             quality=s.quality,
+            ask_above=s.ask_above,
             preview_auto=s.preview_auto,
             notify=s.notifications,
         )

@@ -6,6 +6,8 @@ what is left when they are spent, or when none applies, is made here.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tui.core.clean_text import clean
@@ -80,17 +82,27 @@ def error_for(
     the hint depends on the backend (cloud or local) and on whether the token is anonymous."""
     msg = message or (f"HTTP {resp.status_code}" if resp is not None else "request failed")
     if code == OUT_OF_CREDITS:
+        # "needs 120, you have 55": credits are left, just not enough for this render.
+        short = re.search(r"needs (\d+), you have (\d+)", msg)
+        some_left = short is not None and 0 < int(short[2]) < int(short[1])
+        if some_left:
+            msg = "not enough credits: " + msg.split(":", 1)[-1].strip()
+        elif not msg.lower().startswith("out of credits"):
+            msg = f"out of credits: {msg}"
         if anonymous and cloud:
             hint = f"register to get more: {REGISTER_URL}?bind={client_id}"
         elif cloud:
             hint = "top up your credits at nemovideo.ai"
+        elif some_left:
+            hint = "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K"
         else:
             hint = "the local engine's credits are used up for this token"
-        if not msg.lower().startswith("out of credits"):
-            msg = f"out of credits: {msg}"
         return OutOfCredits(msg, code=code, hint=hint)
     if code == UNSUPPORTED_TYPE:
-        return ClientError(msg, code=code, hint="accepted: " + ", ".join(ACCEPTED_TYPES))
+        # The engine's words list the accepted types already: not a second time in the hint.
+        listed = "accepted:" in msg.lower()
+        hint = "" if listed else "accepted: " + ", ".join(ACCEPTED_TYPES)
+        return ClientError(msg, code=code, hint=hint)
     if code == FILE_TOO_LARGE:
         return ClientError(msg, code=code, hint="compress or trim it below 200 MB")
     if code == PLAN_BLOCKED:

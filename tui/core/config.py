@@ -33,6 +33,8 @@ preview_auto = true           # the app's preview (f2) plays each new timeline b
 keep_days = 14                # the engine keeps finished renders this long
 keep_upload_days = 30         # and uploads of sessions touched in this many days
 keep_gb = 5                   # and at most this much of both (oldest go first)
+ask_above = 0.5               # the app asks before an export or batch costs more than this
+                              # share of the credits left (0: always; 1: only past them all)
 """
 
 
@@ -49,6 +51,9 @@ class Settings:
     keep_days: float = 14
     keep_upload_days: float = 30
     keep_gb: float = 5
+    # The app asks (y/n) before an export or a batch that costs more than this share of the
+    # credits available; it always says the cost first (tui/app/spending.py).
+    ask_above: float = 0.5
     preview_auto: bool = True  # the app's preview renders each new timeline's draft by itself
 
 
@@ -194,6 +199,13 @@ def _amount(value: Any) -> float:
     return float(value)
 
 
+def _share(value: Any) -> float:
+    """A share of the balance: 0 to 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"must be a number from 0 to 1, not {_shown(value)}")
+    return float(value)
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
@@ -212,5 +224,6 @@ _CHECKS = {
     "keep_days": _amount,
     "keep_upload_days": _amount,
     "keep_gb": _amount,
+    "ask_above": _share,
     "preview_auto": _flag,
 }

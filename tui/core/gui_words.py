@@ -69,6 +69,17 @@ _SAID = {
 }
 
 
+# The same notes for an answer in Chinese: a Chinese reply gets no English line after it.
+_SAID_ZH = {
+    "export": "它说的“导出”按钮：已在这里导出（/export）",
+    "status": "它说的面板和预览就是这里的 Tracks 面板：已读回时间线（/status）",
+    "credits": "它说的“积分”按钮：已读取积分（/credits）",
+    "undo": "它说的“撤销”按钮：已撤销（/undo）",
+    "upload": "在这里添加文件：在 Files 中对文件按 Enter，或输入 /upload 路径",
+}
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
 @dataclass(frozen=True)
 class Translation:
     actions: list[str]
@@ -125,13 +136,21 @@ def translate_gui(text: str) -> Translation:
                 actions.append(action)
     # Edits first, the export last: the clip has what the assistant asked to be moved.
     actions.sort(key=lambda a: 0 if a.startswith("say:") else 2 if a == "export" else 1)
+    zh = bool(_HAN.search(text))  # the note in the answer's language
     said = []
     for action in actions:
         if action.startswith("say:"):
-            said.append(f'its drag and drop, sent as words: "{action[4:]}"')
+            words = action[4:]
+            said.append(
+                f"它说的拖拽，已作为文字发送：“{words}”"
+                if zh
+                else f'its drag and drop, sent as words: "{words}"'
+            )
         else:
-            said.append(_SAID[action])
+            said.append((_SAID_ZH if zh else _SAID)[action])
     if offered_undo and "undo" not in actions:
-        said.append("its Undo button is /undo here")
+        said.append("它说的“撤销”按钮在这里是 /undo" if zh else "its Undo button is /undo here")
+    if zh:
+        return Translation(actions, "；".join(said) + "。" if said else "")
     note = ("; ".join(said) + ".") if said else ""
     return Translation(actions, note[:1].upper() + note[1:])

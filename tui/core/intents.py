@@ -72,12 +72,14 @@ def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class Intent:
-    action: str  # agent, or one of SLASH: export, credits, status, upload, undo, preview…
+    action: str  # agent, or one of SLASH: export, credits, status, upload, undo, redo, preview…
+    # (help: its arg is an unknown command's name)
     arg: str = ""
 
 
 SLASH = (
-    "upload", "export", "credits", "status", "undo", "new", "open", "watch", "help", "preview",
+    "upload", "export", "credits", "status", "undo", "redo", "new", "open", "watch", "help",
+    "preview",
 )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ Shared by the client and the engine; imports nothing from textual or httpx.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,26 @@ PLAN_BLOCKED = 402
 RATE_LIMITED = 429
 
 TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
+
+# The local engine's price of a render, in credits: one a started second, two at 4K (a short
+# side of 2160 px or more). The engine charges by `render_cost`; the app says it up front.
+UHD_SHORT_SIDE = 2160
+
+
+def render_cost(seconds: int, short_side: int) -> int:
+    return seconds * (2 if short_side >= UHD_SHORT_SIDE else 1)
+
+
+def draft_cost(draft: Any) -> int | None:
+    """What rendering `draft` costs on the local engine; None for a draft it could not price."""
+    try:
+        m = draft["m"]
+        seconds = math.ceil(float(draft["d"]) / 1000 - 1e-9)
+        short = int(min(float(m["width"]), float(m["height"])))
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    return render_cost(seconds, short) if seconds > 0 else None
+
 
 # An HTTP status that says what the table's code would, for an answer without a usable code (a
 # proxy's page, an empty body, a code that is itself a status): the cloud sends bare ones.

@@ -82,6 +82,21 @@ def text_role(seg: dict) -> str:
     return (seg.get("m") or {}).get("role", "title")
 
 
+# What the last length said measured: "clip", or a text's role after "title 'Sale' for 3 s".
+# Kept in the draft (the engine's own key, which nothing renders), so a bare follow-up number
+# ("5", "改成5") changes that length, and an undo brings back the one its draft had.
+LAST_LENGTH = "last_length"
+
+
+def last_length(draft: dict) -> str:
+    """A text's role when the last length said was that text's and it is still there."""
+    said = (draft.get("m") or {}).get(LAST_LENGTH)
+    texts = segments(draft, TRACK_TEXT)
+    if said in ("title", "caption") and any(text_role(s) == said for s in texts):
+        return said
+    return "clip"
+
+
 def next_id(draft: dict) -> str:
     n = 0
     for t in draft["t"]:

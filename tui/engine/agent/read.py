@@ -21,13 +21,16 @@ from tui.engine.agent.read_show_all import read_show_all
 from tui.engine.agent.read_text import read_bare_position, read_texts
 from tui.engine.agent.read_unread import read_unread
 from tui.engine.agent.read_video_sound import read_video_sound
-from tui.engine.agent.request import Request
+from tui.engine.agent.request import Request, TextEdit
 from tui.engine.agent.words import Message
 
 
-def read_request(msg: Message, media: list[dict], sound: bool = False) -> Request:
+def read_request(
+    msg: Message, media: list[dict], sound: bool = False, last: str = "clip"
+) -> Request:
     """A `Request` from every reader, in the order that resolves their overlaps. `sound`: the
-    timeline has (or a first turn will lay out) a video with its own sound."""
+    timeline has (or a first turn will lay out) a video with its own sound. `last`: what the
+    last length said measured (draft.last_length), which a bare follow-up number changes."""
     req = Request()
     n_images = sum(1 for m in media if m.get("file_type") in VISUAL)
     req.make = read_make(msg)
@@ -47,7 +50,11 @@ def read_request(msg: Message, media: list[dict], sound: bool = False) -> Reques
     if req.duration is None:
         req.duration = read_duration(msg)
     if req.duration is None and req.relative is None:
-        req.duration = read_follow_up(msg)
+        follow = read_follow_up(msg)
+        if follow is not None and last != "clip":  # "title 'Sale' for 3 s", then "5"
+            req.texts.append(TextEdit(role=last, dur=follow))
+        else:
+            req.duration = follow
     read_canvas(msg, req)
     req.fit = read_show_all(msg) or read_fit(msg)
     req.motion = read_motion(msg)

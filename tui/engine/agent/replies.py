@@ -60,14 +60,20 @@ def place_zh(x: float, y: float) -> str:
 EXPORT_HINT = 'Say "export" to render the video.'
 
 
-def reply_for(calls: list[Call], zh: bool, notes: Sequence[tuple[str, str]] = ()) -> str:
-    """What a turn changed (and, after it, what it could not do: `notes`, each a sentence)."""
-    if zh:
-        said = notes_text(notes, zh)
-        return "好的，" + "；".join(c.zh for c in calls) + "。" + said + "可以说“导出”生成视频。"
-    text = "; ".join(c.en for c in calls)
+EXPORT_HINT_ZH = "可以说“导出”生成视频。"
+
+
+def reply_for(
+    calls: list[Call], zh: bool, notes: Sequence[tuple[str, str]] = (), export_hint: bool = True
+) -> str:
+    """What a turn changed (and, after it, what it could not do: `notes`, each a sentence),
+    then, with `export_hint`, how to export: not on every reply, where it is only noise."""
     said = notes_text(notes, zh)
-    return "Done: " + text + ". " + (said + " " if said else "") + EXPORT_HINT
+    if zh:
+        hint = EXPORT_HINT_ZH if export_hint else ""
+        return "好的，" + "；".join(c.zh for c in calls) + "。" + said + hint
+    text = "Done: " + "; ".join(c.en for c in calls) + "." + (" " + said if said else "")
+    return text + (" " + EXPORT_HINT if export_hint else "")
 
 
 def notes_text(notes: Sequence[tuple[str, str]], zh: bool) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from tui.core.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope
+from tui.core.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope, render_cost
 from tui.engine.server.drafts import check_draft
 from tui.engine.server.envelope import ApiFailure, bad, iso, ok, pick, read_json
 from tui.engine.server.routes.sessions import owned_session
@@ -69,7 +69,7 @@ async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
     quality = output.get("quality", "high")
     if quality not in ("high", "standard", "draft"):
         raise bad("output.quality must be high, standard or draft")
-    cost = seconds * (2 if short >= 2160 else 1)
+    cost = render_cost(seconds, short)
     if engine.jobs.queue_full():  # all users together: the engine's queue stays bounded
         raise ApiFailure(
             429,
