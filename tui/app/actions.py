@@ -191,6 +191,7 @@ class ActionQueue(AppPart):
                 self.post_message(TrackReady(ev.draft, ev.summary))
                 if ev.note:
                     self.post_message(StatusLine(ev.note))
+                self._show_made(ev.made)
                 actions[:] = ev.actions
 
     async def _act(self, actions: list[str], export: bool = True, follow_up: bool = True) -> None:

@@ -99,6 +99,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         export_quality: str = "high",
         watch_settle: float = 2.0,
         graphics: Graphics | None = None,
+        poll_interval: float | None = None,
     ):
         super().__init__()
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
@@ -114,6 +115,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         self._queue_folder: Path | None = None  # whose rows the queue pane shows
         self.still_working_every = still_working_every
         self.export_quality = export_quality
+        self.poll_interval = poll_interval  # None: the client's own (30 s on the cloud)
         self.client: Client | None = None
         self.history: History | None = None
         self.engine: EmbeddedEngine | None = None

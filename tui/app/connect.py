@@ -43,7 +43,12 @@ class Connecting(AppPart):
                 state = ClientState(client_state_file(), key)
                 resumed = bool(state.backend.get("session_id"))
                 self.client = Client(
-                    url, state, token=choice.token, cloud=choice.is_cloud, owner="app"
+                    url,
+                    state,
+                    token=choice.token,
+                    cloud=choice.is_cloud,
+                    owner="app",
+                    poll_interval=self.poll_interval,
                 )
                 await self.client.connect()
                 self._open_history(key)
@@ -117,9 +122,9 @@ class Connecting(AppPart):
                     )
                 )
             else:
-                draft = await client.draft()
-                summary = summarize_draft(draft)
-                self.post_message(TrackReady(draft, summary))
+                state = await client.session_state()
+                summary = summarize_draft(state.draft)
+                self.post_message(TrackReady(state.draft, summary))
                 self.post_message(
                     StatusLine(
                         "Timeline: " + "  ".join(summary)
@@ -127,5 +132,7 @@ class Connecting(AppPart):
                         else "The timeline is empty: upload an image"
                     )
                 )
+                if state.generated_media:
+                    self._show_made(state.generated_media, "So far the cloud made")
         except Exception as exc:
             self._report(exc)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
 from tui.app.base import AppPart
 from tui.app.messages import ExportSaved, JobUpdate, StatusLine
+
+if TYPE_CHECKING:
+    from tui.core.session_state import Media
 
 
 class Exports(AppPart):
@@ -27,6 +30,13 @@ class Exports(AppPart):
             n += 1
         self._claimed.add(cand)
         return cand
+
+    def _show_made(self, media: list[Media], said: str = "The cloud made") -> None:
+        """What the cloud's own tools made (the state's generated_media: a generated clip),
+        each with its address: the person can fetch it as it is, or /export the timeline."""
+        for m in media:
+            where = f": {m.url}" if m.url else ""
+            self.post_message(StatusLine(f"{said} {m.describe()}{where}"))
 
     @staticmethod
     def _source_stem(draft: dict) -> str | None:

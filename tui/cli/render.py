@@ -223,6 +223,8 @@ async def _turn(client: Client, prompt: str, run: _Run) -> None:
             if ev.note and not ev.actions:
                 run.out(ev.note + "\n")
                 run.note = ev.note
+            for m in ev.made:  # a clip the cloud's own tool made: its address, as it is
+                run.out(f"The cloud made {m.describe()}" + (f": {m.url}\n" if m.url else "\n"))
             run.tracks = list(ev.summary)
             run.out("Tracks:\n" + "".join(f"  {line}\n" for line in ev.summary))
     if failure:

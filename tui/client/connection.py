@@ -28,6 +28,7 @@ from tui.core.protocol import (
     read_envelope,
     skill_headers,
 )
+from tui.core.session_state import SessionState, read_session_state
 
 TURN_DEADLINE = 15 * 60.0  # longest agent turn, seconds (the default of Client's turn_deadline)
 
@@ -364,6 +365,10 @@ class Connection:
         )
         state = (data or {}).get("state") if isinstance(data, dict) else None
         return state if isinstance(state, dict) else {}
+
+    async def session_state(self) -> SessionState:
+        """The state read leniently: the draft, `video_infos` and `generated_media`."""
+        return read_session_state(await self.fetch_state())
 
     async def draft(self) -> dict:
         d = (await self.fetch_state()).get("draft")

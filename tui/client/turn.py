@@ -30,6 +30,7 @@ from tui.core.protocol import (
     read_envelope,
     summarize_draft,
 )
+from tui.core.session_state import Media, SessionState, new_media
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class StateUpdate:
     note: str = ""
     changes: list[str] = field(default_factory=list)  # what the turn changed, in plain words
     actions: list[str] = field(default_factory=list)  # GUI words turned into actions ("export")
+    made: list[Media] = field(default_factory=list)  # new in the state's generated_media
 
 
 class TurnCalls(Connection):
@@ -48,9 +50,10 @@ class TurnCalls(Connection):
         """One agent turn: typed events as they stream, then always a StateUpdate."""
         await self.connect()
         try:
-            before: dict | None = await self.draft()
+            was: SessionState | None = await self.session_state()
         except ClientError:
-            before = None
+            was = None
+        before = was.draft if was is not None else None
         saw_text = False
         final_text = ""
         broken: TurnError | None = None
@@ -84,10 +87,13 @@ class TurnCalls(Connection):
         if broken is not None:
             yield broken
         try:
-            draft = await self.draft()
+            now = await self.session_state()
         except ClientError as exc:
             yield TurnError(f"could not read the timeline: {exc}", "state")
-            draft = before or {}
+            now = was or SessionState()
+        draft = now.draft
+        # What the cloud's tools made during the turn (a generated clip): the caller shows it.
+        made = new_media(was.generated_media, now.generated_media) if was is not None else []
         summary = summarize_draft(draft)
         changes = diff_drafts(before, draft) if before is not None else []
         actions: list[str] = []
@@ -104,7 +110,7 @@ class TurnCalls(Connection):
         elif final_text:
             gui = translate_gui(final_text)
             note, actions = gui.note, gui.actions
-        yield StateUpdate(draft, summary, note, changes, actions)
+        yield StateUpdate(draft, summary, note, changes, actions, made)
 
     async def _stream_turn(self, text: str) -> AsyncIterator[AgentEvent]:
         retried: set[int] = set()
