@@ -23,7 +23,7 @@ from tests.cloud_standin import (
     fail,
 )
 from tests.media import photo
-from tests.test_app import lines, ready, say, until
+from tests.test_app import lines, ready, say, tracks_text, until
 from tui.app.app import I2VApp
 from tui.cli.main import main
 from tui.client import (
@@ -586,30 +586,71 @@ async def test_the_app_shows_the_registration_link_when_credits_run_out(cloud, t
         assert f"{REGISTER_URL}?bind={app.client.state.client_id}" in lines(app)
 
 
-async def test_the_app_carries_on_through_renewals_and_says_a_silent_turn(cloud, tmp_path):
-    """A bare 401 and a bare 404 mid-session are handled out of sight; the third turn, with no
-    words, is told by what it changed."""
+async def test_the_app_carries_on_through_400_401_404_429_and_says_a_silent_turn(cloud, tmp_path):
+    """A 400 for the client id at connect, then a bare 401, a bare 404 and a bare 429 in one turn
+    are handled out of sight; the turn, with no words, is told by what it changed."""
     cloud.silent_every = 1
+    cloud.then("token", fail(400, MISSING_CLIENT_ID, "missing X-Client-Id header"))
     app = _app(cloud, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await _uploaded(pilot)
         cloud.then("state", bare(401))
-        cloud.then("run_sse", bare(404))
+        cloud.then("run_sse", bare(404), bare(429, headers={"Retry-After": "0"}))
         await say(pilot, "add a title")
-        said = "The assistant finished without words."
+        said = 'The assistant finished without words. Changed: Added title "Title 1" (0-3s)'
         await until(pilot, lambda: said in lines(app), 20, "the silent turn told")
         await until(pilot, lambda: not app.busy, 20, "the turn's end")
-        assert "Could not" not in lines(app)
-    assert cloud.count("token") == 2 and cloud.count("session") == 2
+        assert "Could not" not in lines(app) and "error" not in lines(app).lower()
+    assert cloud.count("token") == 3 and cloud.count("session") == 2
+    assert cloud.count("run_sse") == 3 and cloud.turns == 1  # refused twice, run once
 
 
-async def test_the_app_shows_a_bare_413_in_the_tables_words(cloud, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (bare(413, "<html>Request Entity Too Large</html>"), "compress or trim"),
+        (fail(413, 4002, "file too large"), "compress or trim"),
+        (bare(415), "accepted: jpg, jpeg, png"),
+        (fail(415, 4001, "unsupported file type"), "accepted: jpg, jpeg, png"),
+    ],
+    ids=["413", "4002", "415", "4001"],
+)
+async def test_the_app_says_an_upload_refusal_in_the_tables_words(cloud, tmp_path, answer, words):
     app = _app(cloud, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
-        cloud.then("upload", bare(413, "<html>Request Entity Too Large</html>"))
+        cloud.then("upload", answer)
         await say(pilot, "/upload beach.jpg")
-        await until(pilot, lambda: "compress or trim" in lines(app), 20, "the 413 said")
+        await until(pilot, lambda: words in lines(app), 20, "the refusal said")
+        assert "Uploaded" not in lines(app)
+
+
+async def test_the_app_uploads_a_url_for_the_cloud_to_fetch(cloud, tmp_path) -> None:
+    url = "https://images.example.invalid/spring/photo.jpg?w=800"
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await say(pilot, f"/upload {url}")
+        said = "Uploaded photo.jpg (fetched by the backend)"
+        await until(pilot, lambda: said in lines(app), 20, "the URL upload")
+        await until(pilot, lambda: "1. Video: photo.jpg" in tracks_text(app), 20, "the tracks")
+        await say(pilot, "/export")
+        await until(pilot, lambda: "Saved " in lines(app), 30, "the export")
+    assert (tmp_path / "out" / "photo.mp4").read_bytes() == cloud.video  # named after the URL
+    [upload] = [s for s in cloud.seen if s.name == "upload"]
+    assert upload.headers["content-type"] == "application/json"
+
+
+async def test_the_app_on_the_local_engine_refuses_a_url_in_its_words(tmp_path) -> None:
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    app = I2VApp(folder, tmp_path / "out")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await say(pilot, "/upload https://images.example.invalid/photo.jpg")
+        await until(pilot, lambda: "fetches nothing from the network" in lines(app), 30, "why")
+        await until(pilot, lambda: not app.busy, 20, "the queue's end")
+        assert "Uploaded" not in lines(app)
 
 
 def test_the_standin_speaks_the_clouds_envelopes(cloud) -> None:

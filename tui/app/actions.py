@@ -87,7 +87,9 @@ class ActionQueue(AppPart):
         client = self._need_client()
         if client is None:
             return
-        if action == "upload":
+        if action == "upload" and not paths and arg.startswith(("http://", "https://")):
+            await self._upload_urls(arg.split())
+        elif action == "upload":
             await self._upload(paths or [self._resolve(arg)])
         elif action == "new":
             await client.new_session()
@@ -125,6 +127,18 @@ class ActionQueue(AppPart):
             dims = f" ({f['width']}×{f['height']})" if f.get("width") and f.get("height") else ""
             facts.append(f"{f.get('filename', '?')}{dims}")
         self.post_message(StatusLine("Uploaded " + ", ".join(facts)))
+        await self._refresh(tracks=True)
+
+    async def _upload_urls(self, urls: list[str]) -> None:
+        """`/upload https://…`: the backend fetches the media itself (the cloud does; the local
+        engine says why it won't)."""
+        from urllib.parse import urlsplit
+
+        assert self.client is not None
+        files = await self.client.upload_urls(urls)
+        names = [str(f.get("filename") or "?") for f in files]
+        self.last_source = Path(urlsplit(urls[-1]).path).stem or self.last_source
+        self.post_message(StatusLine("Uploaded " + ", ".join(names) + " (fetched by the backend)"))
         await self._refresh(tracks=True)
 
     async def _turn(self, text: str) -> list[str]:
