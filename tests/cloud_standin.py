@@ -9,7 +9,8 @@ silence before the first byte, the `{"success", …}` envelope on the render end
 the render-status shapes, renders that take several polls with no Retry-After (the cloud's
 cadence is the client's poll interval, scaled down in tests), files on another host (`CdnHost`,
 which records what it was sent: never our token), a free plan that refuses exports with 402,
-drafts with no size until the first upload, and `video_infos`/`generated_media` in the state.
+and one project per session (a draft with no size until the first upload, `video_infos`,
+`generated_media`): a new session starts empty.
 
 Both run Starlette under uvicorn in a thread of their own and record every request they see.
 """
@@ -289,7 +290,12 @@ class FakeBackend:
         self.sessions.add(sid)
         return JSONResponse(env({"task_id": f"t{sid}", "session_id": sid, "user_id": "u1"}))
 
+    def draft_of(self, sid: str) -> dict:
+        """The session's draft: here one for all sessions (tests set `draft` directly)."""
+        return self.draft
+
     async def on_upload(self, request: Request, sid: str) -> Response:
+        draft = self.draft_of(sid)
         files = []
         if request.headers.get("content-type", "").startswith("application/json"):
             body = json.loads(await request.body())
@@ -297,7 +303,7 @@ class FakeBackend:
             for url in body["urls"]:
                 name = urlsplit(url).path.rsplit("/", 1)[1]
                 seg = {"id": f"u{len(files)}", "src": url, "st": 0, "d": 5000, "m": {"name": name}}
-                self.draft["t"].append({"tt": 0, "sg": [seg]})
+                draft["t"].append({"tt": 0, "sg": [seg]})
                 files.append({"filename": name, "file_type": "image"})
             return JSONResponse(env({"files": files, "session_state_applied": True}))
         async with request.form() as form:
@@ -305,7 +311,7 @@ class FakeBackend:
                 data = await up.read()
                 seg = {"id": f"v{len(files)}", "src": f"h{len(data)}", "st": 0, "d": 5000}
                 seg["m"] = {"name": up.filename, "motion": "zoom_in"}
-                self.draft["t"].append({"tt": 0, "sg": [seg]})
+                draft["t"].append({"tt": 0, "sg": [seg]})
                 files.append({"filename": up.filename, "file_type": "image", "hash": seg["src"]})
         return JSONResponse(env({"files": files, "session_state_applied": True}))
 
@@ -332,7 +338,8 @@ class FakeBackend:
         return JSONResponse(env({**c, "total": c["available"] + c["frozen"]}))
 
     async def on_state(self, request: Request, sid: str) -> Response:
-        state = {"draft": self.draft, "video_infos": [], "generated_media": [], "canvas_config": {}}
+        draft = self.draft_of(sid)
+        state = {"draft": draft, "video_infos": [], "generated_media": [], "canvas_config": {}}
         return JSONResponse(env({"session_id": sid, "task_id": "t", "state": state}))
 
     async def on_render(self, request: Request) -> Response:
@@ -479,6 +486,17 @@ def render_answer(shape: str, rid: str, status: str, progress: int, url: str | N
     return {"success": True, **body} if shape == "top" else {"success": True, "data": body}
 
 
+@dataclass
+class Project:
+    """What the cloud keeps per session: a new session starts empty (a lost one's uploads are
+    gone with it)."""
+
+    language: str = "en"
+    draft: dict = field(default_factory=lambda: {"d": 5000, "m": {"title": "project"}, "t": []})
+    video_infos: list[dict] = field(default_factory=list)
+    generated_media: list[dict] = field(default_factory=list)
+
+
 class CloudStandin(FakeBackend):
     """The protocol as the cloud speaks it (see the module's docstring); every habit is an
     attribute a test may change. Time is scaled: `pause` and `silence` are seconds here where
@@ -490,7 +508,7 @@ class CloudStandin(FakeBackend):
 
     def reset(self) -> None:
         super().reset()
-        self.draft = {"d": 5000, "m": {"title": "project"}, "t": []}  # no size until an upload
+        self.projects: dict[str, Project] = {}  # session id → its project (no size until media)
         self.polls_to_finish = 4
         self.shape = "data"  # the render-status shape of every poll (STATUS_SHAPES)
         self.render_fails = False
@@ -500,9 +518,6 @@ class CloudStandin(FakeBackend):
         self.pause = 0.02  # seconds between a turn's events
         self.replies = dict(CLOUD_REPLIES)
         self.turns = 0
-        self.languages: dict[str, str] = {}  # session id → the language it was opened in
-        self.video_infos: list[dict] = []
-        self.generated_media: list[dict] = []
         self.cdn.files.clear()
         self.cdn.seen.clear()
 
@@ -520,27 +535,37 @@ class CloudStandin(FakeBackend):
 
     # ---- sessions and uploads ----------------------------------------------------------------
 
+    @property
+    def project(self) -> Project:
+        """The newest session's project (what a test usually looks at)."""
+        return self.projects[max(self.projects, key=int)]
+
+    def draft_of(self, sid: str) -> dict:
+        return self.projects[sid].draft
+
     async def on_session(self, request: Request) -> Response:
         answer = await super().on_session(request)
         sid = str(1000 + self.n)
-        self.languages[sid] = str(self.session_bodies[-1].get("language") or "en")
+        self.projects[sid] = Project(str(self.session_bodies[-1].get("language") or "en"))
         return answer
 
     async def on_upload(self, request: Request, sid: str) -> Response:
         answer = await super().on_upload(request, sid)
-        self.draft["m"].update(width=1920, height=1080, fps=30)  # sized by the first media
+        project = self.projects[sid]
+        project.draft["m"].update(width=1920, height=1080, fps=30)  # sized by the first media
         body = json.loads(bytes(answer.body))
         for f in body["data"]["files"]:
             url = self.cdn.put(f"up/{f['filename']}", b"")
             info = {"filename": f["filename"], "file_type": f["file_type"], "cdn_url": url}
-            self.video_infos.append({**info, "width": 1920, "height": 1080})
+            project.video_infos.append({**info, "width": 1920, "height": 1080})
         return answer
 
     async def on_state(self, request: Request, sid: str) -> Response:
+        project = self.projects[sid]
         state = {
-            "draft": self.draft,
-            "video_infos": self.video_infos,
-            "generated_media": self.generated_media,
+            "draft": project.draft,
+            "video_infos": project.video_infos,
+            "generated_media": project.generated_media,
             "canvas_config": {"width": 1920, "height": 1080, "aspect_ratio": "16:9"},
             "video_analyses": [],
         }
@@ -554,20 +579,20 @@ class CloudStandin(FakeBackend):
         if sid not in self.sessions:
             return bare(404)  # the cloud's gateway: no envelope
         self.turns += 1
-        n = self.turns
+        n, project = self.turns, self.projects[sid]
         text = body["new_message"]["parts"][0]["text"]
         made = None
         if re.search(r"generate|生成", text):
             # A clip made by the cloud's own tool: in generated_media, and on the timeline.
             made = self.cdn.put(f"gen/clip_{n}.mp4", self.video)
-            self.generated_media.append(
+            project.generated_media.append(
                 {"url": made, "type": "video", "duration": 5, "width": 1280, "height": 720}
             )
             seg = {"id": f"g{n}", "src": made, "st": 0, "d": 5000, "m": {"name": f"clip_{n}.mp4"}}
-            self.draft["t"].append({"tt": 0, "sg": [seg]})
+            project.draft["t"].append({"tt": 0, "sg": [seg]})
         else:
             seg = {"id": f"t{n}", "st": 0, "d": 3000, "m": {"text": f"Title {n}"}}
-            self.draft["t"].append({"tt": 7, "sg": [seg]})
+            project.draft["t"].append({"tt": 7, "sg": [seg]})
         tool = "generate_video_with_seedance" if made else "edit_multitrack"
         call = {"functionCall": {"id": f"c{n}", "name": tool, "args": {"text": text}}}
         result = {"functionResponse": {"id": f"c{n}", "name": tool, "response": {"ok": True}}}
@@ -577,7 +602,7 @@ class CloudStandin(FakeBackend):
         chunks += [_data(adk(parts=[result])), p, b": ping\n\n"]
         if self.silent_every and n % self.silent_every == 0:
             return sse_stream(chunks)  # the stream closes: no text at all
-        reply = self.replies.get(self.languages.get(sid, "en"), self.replies["en"])
+        reply = self.replies.get(project.language, self.replies["en"])
         half = len(reply) // 2
         chunks += [p, _data(adk(reply[:half], partial=True)), p]
         chunks += [_data(adk(reply[half:], partial=True)), b"data:\n\n", p, _data(adk(reply))]

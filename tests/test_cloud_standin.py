@@ -605,6 +605,24 @@ async def test_the_app_carries_on_through_400_401_404_429_and_says_a_silent_turn
     assert cloud.count("run_sse") == 3 and cloud.turns == 1  # refused twice, run once
 
 
+async def test_the_app_says_a_lost_session_was_replaced_by_an_empty_one(cloud, tmp_path):
+    """On the cloud a new session starts empty: the photo uploaded into the lost one is gone,
+    and the app says why the timeline emptied rather than leave it unexplained."""
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        cloud.then("run_sse", fail(404, 1002, "session not found"))
+        await say(pilot, "add a title")
+        await until(pilot, lambda: cloud.replies["en"] in lines(app), 20, "the reply")
+        await until(pilot, lambda: not app.busy, 20, "the turn's end")
+        shown = app.transcript.lines()
+        lost = "The session was lost; starting a new, empty one…"
+        assert shown.index("› add a title") < shown.index(lost) < shown.index(cloud.replies["en"])
+        assert "beach.jpg" not in tracks_text(app)  # the new session's timeline, as it is
+        assert 'Title: "Title 1"' in tracks_text(app)
+    assert len(cloud.projects) == 2 and cloud.project.video_infos == []
+
+
 @pytest.mark.parametrize(
     ("answer", "words"),
     [

@@ -49,6 +49,7 @@ class Connecting(AppPart):
                     cloud=choice.is_cloud,
                     owner="app",
                     poll_interval=self.poll_interval,
+                    on_status=self._client_says,
                 )
                 await self.client.connect()
                 self._open_history(key)
@@ -76,6 +77,13 @@ class Connecting(AppPart):
         self._resume_renders()
         if self.watch_dir is not None and self.watcher is None:
             self.call_later(self._start_watch, str(self.watch_dir))
+
+    def _client_says(self, text: str) -> None:
+        """What the client says as it recovers (a lost session replaced, a wait for a rate
+        limit, a cut download resumed): in the transcript, else a session's timeline could
+        empty with no word why. "Connecting…" is the app's own line already."""
+        if not text.startswith("Connecting"):
+            self.post_message(StatusLine(text, keep=False))
 
     def _open_history(self, key: str) -> None:
         from tui.app.history import History

@@ -280,7 +280,8 @@ class Connection:
             return True
         if code == SESSION_NOT_FOUND and session_scoped:
             retried.add(code)
-            self._say("The session was lost; starting a new one…")
+            # A new session starts empty: what was uploaded and made in the lost one is gone.
+            self._say("The session was lost; starting a new, empty one…")
             await self.new_session()
             return True
         if code == RATE_LIMITED:
