@@ -608,6 +608,23 @@ class CloudStandin(FakeBackend):
         chunks += [_data(adk(reply[half:], partial=True)), b"data:\n\n", p, _data(adk(reply))]
         return sse_stream(chunks)
 
+    def cut_while_working(self, lands_after: float) -> Callable[[Request], Any]:
+        """A `then("run_sse", …)` answer: the stream drops after the tool call, and the cloud
+        goes on: the edit lands on the timeline `lands_after` seconds later."""
+
+        async def answer(request: Request) -> Response:
+            sid = json.loads(await request.body()).get("session_id")
+            tracks = self.projects[sid].draft["t"]
+            title = {"id": f"late{len(tracks)}", "st": 0, "d": 3000, "m": {"text": "Late title"}}
+            land = tracks.append
+            asyncio.get_running_loop().call_later(lands_after, land, {"tt": 7, "sg": [title]})
+            call = {"functionCall": {"id": "c", "name": "edit_multitrack", "args": {}}}
+            return sse_stream(
+                [b": ping\n\n", _data(adk(parts=[call])), 0.02, ConnectionResetError()]
+            )
+
+        return answer
+
     # ---- renders -----------------------------------------------------------------------------
 
     async def on_render(self, request: Request) -> Response:

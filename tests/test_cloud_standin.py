@@ -5,6 +5,7 @@ URL uploads, and the state's other fields (`video_infos`, `generated_media`)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from itertools import pairwise
@@ -154,6 +155,29 @@ async def test_heartbeats_carry_a_turn_past_the_read_timeout(cloud, tmp_path) ->
     assert words_of(first) == "Done at last." and sum(isinstance(e, Heartbeat) for e in first)
     assert words_of(second) == cloud.replies["en"]
     assert not [e for e in first + second if isinstance(e, TurnError)]
+
+
+async def test_a_cut_turn_is_not_called_finished_while_the_cloud_works_on(cloud, tmp_path):
+    """The stream drops after the tool call; the cloud goes on and the edit lands later. The
+    client does not call the turn finished, nor send it again; a later read shows the edit."""
+    cloud.then("run_sse", cloud.cut_while_working(0.3))
+    async with client_for(cloud, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        events = await turn(c, "add a title")
+        update = events[-1]
+        assert update.note == (
+            "The turn was cut off before the timeline changed; the backend may still be "
+            "finishing it: check the timeline again in a minute (/status)."
+        )
+        deadline = time.monotonic() + 5
+        while "Late title" not in str((await c.session_state()).draft):
+            assert time.monotonic() < deadline, "the edit never landed"
+            await asyncio.sleep(0.05)
+        cloud.then("run_sse", cloud.cut_while_working(0))  # lands before the stream drops
+        later = (await turn(c, "add another"))[-1]
+    assert [e.code for e in events if isinstance(e, TurnError)] == ["broken"]
+    assert cloud.count("run_sse") == 2  # each sent once
+    assert later.note.startswith("The turn was cut off. So far it changed: Added title")
 
 
 # ---- the GUI table: each row, in English and Chinese -------------------------------------------

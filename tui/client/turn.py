@@ -98,7 +98,17 @@ class TurnCalls(Connection):
         changes = diff_drafts(before, draft) if before is not None else []
         actions: list[str] = []
         note = ""
-        if not saw_text:
+        if broken is not None and before is not None and (changes or not saw_text):
+            # Cut, not finished: the cloud goes on with a turn whose stream dropped, so an
+            # unchanged timeline may yet change (never re-sent: it would run twice). A cut
+            # answer with no change yet is told by its "(cut off)" and the error alone.
+            note = (
+                "The turn was cut off. So far it changed: " + "; ".join(changes)
+                if changes
+                else "The turn was cut off before the timeline changed; the backend may still "
+                "be finishing it: check the timeline again in a minute (/status)."
+            )
+        elif not saw_text:
             if before is None:
                 note = "The assistant finished without words. The timeline now has: " + (
                     "; ".join(summary) or "nothing"
