@@ -712,3 +712,13 @@ def test_the_standin_speaks_the_clouds_envelopes(cloud) -> None:
     state = httpx.get(f"{cloud.url}/api/state/nemo_agent/me/{sid}/latest", headers=auth).json()
     assert state["code"] == 0 and "width" not in state["data"]["state"]["draft"]["m"]
     assert set(state["data"]["state"]) >= {"draft", "video_infos", "generated_media"}
+
+
+async def test_the_app_says_a_refused_nemo_token_is_bad(cloud, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NEMO_TOKEN", "nmv_usr_revoked")
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: "Could not connect" in lines(app), 20, "the refusal")
+        assert "NEMO_TOKEN is invalid or expired" in lines(app)
+        assert "set a valid NEMO_TOKEN, or unset it" in lines(app)
+    assert cloud.count("token") == 0  # a token given is never swapped for an anonymous one
