@@ -555,10 +555,10 @@ class CloudStandin(FakeBackend):
         project.draft["m"].update(width=1920, height=1080, fps=30)  # sized by the first media
         body = json.loads(bytes(answer.body))
         for f in body["data"]["files"]:
-            url = self.cdn.put(f"up/{f['filename']}", b"")
-            info = {"filename": f["filename"], "file_type": f["file_type"], "cdn_url": url}
-            project.video_infos.append({**info, "width": 1920, "height": 1080})
-        return answer
+            # The cloud's answer: where it keeps the file now, and what it found in it.
+            f.update(cdn_url=self.cdn.put(f"up/{f['filename']}", b""), width=1920, height=1080)
+            project.video_infos.append(dict(f))
+        return JSONResponse(body)
 
     async def on_state(self, request: Request, sid: str) -> Response:
         project = self.projects[sid]

@@ -575,6 +575,7 @@ async def test_the_app_shows_what_the_cloud_made_and_status_lists_it(cloud, tmp_
         await say(pilot, "/status")
         await until(pilot, lambda: "So far the cloud made clip_1.mp4" in lines(app), 20, "/status")
         assert lines(app).count(said) == 1
+        assert "Uploaded beach.jpg (1920×1080)" in lines(app)  # what the cloud's upload found
 
 
 async def test_the_app_renders_in_the_clouds_shape_from_its_cdn(cloud, tmp_path) -> None:
