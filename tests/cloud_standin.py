@@ -433,8 +433,7 @@ class CdnHost:
         self.seen: list[Seen] = []
         self.served = Served()
         self.url = ""
-        app = Starlette(routes=[Route("/{name:path}", self.get, methods=["GET", "HEAD"])])
-        self.app = app
+        self.app = Starlette(routes=[Route("/{name:path}", self.get, methods=["GET", "HEAD"])])
 
     def start(self) -> CdnHost:
         self.url = self.served.start(self.app)
@@ -461,7 +460,7 @@ CLOUD_REPLIES = {
     "zh": "已添加标题。请在时间线中预览效果。",
 }
 
-# The render-status shapes the protocol page lists: (name, the answer for a status).
+# The render-status shapes the protocol page lists (see render_answer).
 STATUS_SHAPES = ("data", "top", "task")
 
 
