@@ -4,7 +4,8 @@
 `then(name, response)` queues one misbehaviour for the next request to that endpoint.
 `CloudStandin` is the same server with the cloud's own habits by default, as the protocol page
 describes the cloud (not as our engine does it): turns that end with no text (every third),
-replies with GUI words in the session's language, `: ping` and empty `data:` heartbeats, a
+replies with GUI words in the session's language (and, on demand, the "I encountered a
+temporary issue" line after a good one), `: ping` and empty `data:` heartbeats, a
 silence before the first byte, the `{"success", …}` envelope on the render endpoints, each of
 the render-status shapes, renders that take several polls with no Retry-After (the cloud's
 cadence is the client's poll interval, scaled down in tests), files on another host (`CdnHost`,
@@ -515,6 +516,7 @@ class CloudStandin(FakeBackend):
         self.silent_every = 3  # every third turn ends with no text (~30 % of the cloud's edits)
         self.silence = 0.0  # seconds before a turn's first byte, not even a heartbeat
         self.pause = 0.02  # seconds between a turn's events
+        self.trailing_issue = False  # a good answer followed by "I encountered a temporary issue"
         self.replies = dict(CLOUD_REPLIES)
         self.turns = 0
         self.cdn.files.clear()
@@ -605,6 +607,10 @@ class CloudStandin(FakeBackend):
         half = len(reply) // 2
         chunks += [p, _data(adk(reply[:half], partial=True)), p]
         chunks += [_data(adk(reply[half:], partial=True)), b"data:\n\n", p, _data(adk(reply))]
+        if self.trailing_issue:
+            issue = "I encountered a temporary issue. Please try again."
+            chunks += [p, _data(adk("I encounter", partial=True)), p]
+            chunks += [_data(adk(issue[11:], partial=True)), p, _data(adk(issue))]
         return sse_stream(chunks)
 
     def cut_while_working(self, lands_after: float) -> Callable[[Request], Any]:

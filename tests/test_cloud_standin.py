@@ -20,8 +20,10 @@ from tests.cloud_standin import (
     HOSTILE,
     STATUS_SHAPES,
     CloudStandin,
+    adk,
     bare,
     fail,
+    sse,
 )
 from tests.media import photo
 from tests.test_app import lines, ready, say, tracks_text, until
@@ -178,6 +180,32 @@ async def test_a_cut_turn_is_not_called_finished_while_the_cloud_works_on(cloud,
     assert [e.code for e in events if isinstance(e, TurnError)] == ["broken"]
     assert cloud.count("run_sse") == 2  # each sent once
     assert later.note.startswith("The turn was cut off. So far it changed: Added title")
+
+
+async def test_a_temporary_issue_line_after_a_good_answer_is_dropped(cloud, tmp_path) -> None:
+    """The cloud's guide: ignore a trailing "I encountered a temporary issue" when the answer
+    before it was normal. Alone, it is the answer, and shown."""
+    cloud.trailing_issue = True
+    async with client_for(cloud, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        events = await turn(c, "add a title")
+        cloud.then("run_sse", sse(adk("I encountered a temporary issue. Please try again.")))
+        alone = await turn(c, "add a title")
+    texts = [e.text for e in events if isinstance(e, TextChunk | FinalText)]
+    assert "".join(texts) == cloud.replies["en"] * 2  # its chunks, then its final text
+    assert events[-1].actions == ["status"]  # the answer's GUI words, not the issue's
+    assert words_of(alone) == "I encountered a temporary issue. Please try again."
+
+
+def test_the_trailing_issue_filter_lets_other_words_through() -> None:
+    from tui.client.turn import _TrailingIssue
+
+    f = _TrailingIssue()
+    out = [f.feed(ev) for ev in [FinalText("Done."), TextChunk("I enc"), TextChunk("ourage you")]]
+    assert out == [[FinalText("Done.")], [], [TextChunk("I enc"), TextChunk("ourage you")]]
+    assert f.feed(FinalText("I encourage you to add music.")) == [
+        FinalText("I encourage you to add music.")
+    ]
 
 
 # ---- the GUI table: each row, in English and Chinese -------------------------------------------

@@ -59,18 +59,20 @@ class TurnCalls(Connection):
         broken: TurnError | None = None
         deadline = asyncio.get_running_loop().time() + self.turn_deadline
         events = self._stream_turn(text)
+        trailing = _TrailingIssue()
         try:
             while True:
                 try:
                     async with asyncio.timeout_at(deadline):
-                        ev = await anext(events)
+                        got = await anext(events)
                 except StopAsyncIteration:
                     break
-                if isinstance(ev, TextChunk | FinalText):
-                    saw_text = saw_text or bool(ev.text.strip())
-                    if isinstance(ev, FinalText):
-                        final_text = ev.text
-                yield ev
+                for ev in trailing.feed(got):
+                    if isinstance(ev, TextChunk | FinalText):
+                        saw_text = saw_text or bool(ev.text.strip())
+                        if isinstance(ev, FinalText):
+                            final_text = ev.text
+                    yield ev
         except TimeoutError:
             minutes = self.turn_deadline / 60
             broken = TurnError(
@@ -172,6 +174,40 @@ class TurnCalls(Connection):
                 raise StreamBroken(
                     f"the connection dropped mid-turn ({type(exc).__name__})"
                 ) from None
+
+
+# The cloud sometimes follows a good answer with this line; its own guide says to ignore it then.
+_ISSUE = "i encountered a temporary issue"
+
+
+class _TrailingIssue:
+    """Drops "I encountered a temporary issue…" when it comes after a whole answer: the chunks
+    that may be its start are held back until they are it (dropped) or are not (let through)."""
+
+    def __init__(self) -> None:
+        self.answered = False  # a FinalText with words came before
+        self.held: list[AgentEvent] = []
+
+    def feed(self, ev: AgentEvent) -> list[AgentEvent]:
+        if isinstance(ev, FinalText):
+            self.held = []  # the final text repeats its chunks
+            if self.answered and _is_issue(ev.text):
+                return []
+            self.answered = self.answered or bool(ev.text.strip())
+            return [ev]
+        if not isinstance(ev, TextChunk) or not self.answered:
+            return [ev]
+        held = "".join(e.text for e in self.held if isinstance(e, TextChunk)) + ev.text
+        start = held.lstrip().lower()
+        if _ISSUE.startswith(start) or start.startswith(_ISSUE):
+            self.held.append(ev)  # maybe the line: wait and see
+            return []
+        out, self.held = [*self.held, ev], []
+        return out
+
+
+def _is_issue(text: str) -> bool:
+    return text.strip().lower().startswith(_ISSUE)
 
 
 def _sse_line(decoder: EventReader, line: str) -> list[AgentEvent]:
