@@ -6,6 +6,7 @@ URL uploads, and the state's other fields (`video_infos`, `generated_media`)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from itertools import pairwise
@@ -586,6 +587,13 @@ def test_render_prints_what_the_cloud_made(cloud, tmp_path, capsys) -> None:
     url = f"{cloud.cdn.url}/gen/clip_1.mp4"
     assert f"The cloud made clip_1.mp4 (video, 1280×720, 5s): {url}" in printed.out
     assert out.read_bytes() == cloud.video
+    code = main(
+        ["render", str(img), "-p", "generate", "-o", str(out), "--api", cloud.url, "--json"]
+    )
+    facts = json.loads(capsys.readouterr().out)
+    assert code == 0 and facts["made"] == [
+        {"name": "clip_2.mp4", "url": f"{cloud.cdn.url}/gen/clip_2.mp4", "kind": "video"}
+    ]
 
 
 # ---- the app against the stand-in --------------------------------------------------------------
