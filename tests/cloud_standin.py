@@ -3,15 +3,15 @@
 `FakeBackend` answers every endpoint of ../shared/protocol.md in its default, well-behaved way;
 `then(name, response)` queues one misbehaviour for the next request to that endpoint.
 `CloudStandin` is the same server with the cloud's own habits by default, as the protocol page
-describes the cloud (not as our engine does it): turns that end with no text (every third),
-replies with GUI words in the session's language (and, on demand, the "I encountered a
-temporary issue" line after a good one), `: ping` and empty `data:` heartbeats, a
-silence before the first byte, the `{"success", …}` envelope on the render endpoints, each of
-the render-status shapes, renders that take several polls with no Retry-After (the cloud's
-cadence is the client's poll interval, scaled down in tests), files on another host (`CdnHost`,
-which records what it was sent: never our token), a free plan that refuses exports with 402,
-and one project per session (a draft with no size until the first upload, `video_infos`,
-`generated_media`): a new session starts empty.
+describes the cloud (not as our engine does it): turns that end with no text (every third edit),
+generating turns in two stages (two messages), replies with GUI words in the session's language
+(and, on demand, the "I encountered a temporary issue" line after a good one), `: ping` and
+empty `data:` heartbeats, a silence before the first byte, the `{"success", …}` envelope on the
+render endpoints, each of the render-status shapes, renders that take several polls with no
+Retry-After (the cloud's cadence is the client's poll interval, scaled down in tests), files on
+another host (`CdnHost`, which records what it was sent: never our token), a free plan that
+refuses exports with 402, and one project per session (a draft with no size until the first
+upload, `video_infos`, `generated_media`): a new session starts empty.
 
 Both run Starlette under uvicorn in a thread of their own and record every request they see.
 """
@@ -461,6 +461,9 @@ CLOUD_REPLIES = {
     "zh": "已添加标题。请在时间线中预览效果。",
 }
 
+# The first of a generating turn's two messages: the raw clip is ready, post-production follows.
+RAW_READY = "Your raw video is ready (5 s). Adding music now."
+
 # The render-status shapes the protocol page lists (see render_answer).
 STATUS_SHAPES = ("data", "top", "task")
 
@@ -591,6 +594,10 @@ class CloudStandin(FakeBackend):
             )
             seg = {"id": f"g{n}", "src": made, "st": 0, "d": 5000, "m": {"name": f"clip_{n}.mp4"}}
             project.draft["t"].append({"tt": 0, "sg": [seg]})
+            # Its second stage, in the same turn: music added after the raw clip.
+            bgm = {"id": f"b{n}", "src": "builtin:lofi", "st": 0, "d": 5000}
+            bgm["m"] = {"name": "Lo-fi", "volume": 0.35}
+            project.draft["t"].append({"tt": 1, "sg": [bgm]})
         else:
             seg = {"id": f"t{n}", "st": 0, "d": 3000, "m": {"text": f"Title {n}"}}
             project.draft["t"].append({"tt": 7, "sg": [seg]})
@@ -601,7 +608,9 @@ class CloudStandin(FakeBackend):
         chunks: list[bytes | float | BaseException] = [self.silence] if self.silence else []
         chunks += [b": ping\n\n", p, _data(adk(parts=[call])), p, b"data:\n\n", p]
         chunks += [_data(adk(parts=[result])), p, b": ping\n\n"]
-        if self.silent_every and n % self.silent_every == 0:
+        if made:  # two stages, two messages: the raw clip first, then the rest of the reply
+            chunks += [_data(adk(RAW_READY, partial=True)), p, _data(adk(RAW_READY)), p]
+        elif self.silent_every and n % self.silent_every == 0:
             return sse_stream(chunks)  # the stream closes: no text at all
         reply = self.replies.get(project.language, self.replies["en"])
         half = len(reply) // 2

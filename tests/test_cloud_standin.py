@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 
 from tests.cloud_standin import (
     HOSTILE,
+    RAW_READY,
     STATUS_SHAPES,
     CloudStandin,
     adk,
@@ -514,6 +515,7 @@ async def test_what_the_cloud_made_is_read_and_new_only_once(cloud, tmp_path) ->
     url = f"{cloud.cdn.url}/gen/clip_1.mp4"
     want = Media(url=url, name="clip_1.mp4", kind="video", width=1280, height=720, duration=5.0)
     assert made.made == [want] and later.made == []
+    assert made.changes == ["Added video clip_1.mp4 (0-5s)", "Added BGM Lo-fi (0-5s, 35%)"]
     assert state.generated_media == [want]
     assert [(m.name, m.kind, m.width) for m in state.video_infos] == [("photo.png", "image", 1920)]
     assert state.video_infos[0].url == f"{cloud.cdn.url}/up/photo.png"
@@ -608,6 +610,9 @@ async def test_the_app_shows_what_the_cloud_made_and_status_lists_it(cloud, tmp_
         said = f"The cloud made clip_1.mp4 (video, 1280×720, 5s): {url}"
         await until(pilot, lambda: said in lines(app), 20, "what the cloud made")
         await until(pilot, lambda: not app.busy, 20, "the turn's end")
+        shown = app.transcript.lines()  # two stages: two messages, each once, in order
+        assert shown.count(RAW_READY) == shown.count(cloud.replies["en"]) == 1
+        assert shown.index(RAW_READY) < shown.index(cloud.replies["en"]) < shown.index(said)
         await say(pilot, "/status")
         await until(pilot, lambda: "So far the cloud made clip_1.mp4" in lines(app), 20, "/status")
         assert lines(app).count(said) == 1
