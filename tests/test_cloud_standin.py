@@ -154,7 +154,7 @@ async def test_heartbeats_carry_a_turn_past_the_read_timeout(cloud, tmp_path) ->
         await c.upload([png(tmp_path)])
         started = time.monotonic()
         first = await turn(c, "make it cinematic")
-        assert time.monotonic() - started >= 1.0
+        assert time.monotonic() - started >= 0.9  # ten heartbeats 0.1 s apart: three read timeouts
         second = await turn(c, "add a title")
     assert words_of(first) == "Done at last." and sum(isinstance(e, Heartbeat) for e in first)
     assert words_of(second) == cloud.replies["en"]
@@ -480,7 +480,7 @@ async def test_429_waits_then_retries_once(cloud, tmp_path) -> None:
         cloud.then("credits", bare(429))  # no Retry-After: the client's own wait
         started = time.monotonic()
         assert (await c.credits())["available"] == 100
-        assert time.monotonic() - started >= 0.2
+        assert time.monotonic() - started >= 0.19  # waited, not retried at once
         cloud.then("credits", bare(429), bare(429))
         with pytest.raises(ClientError) as twice:
             await c.credits()
