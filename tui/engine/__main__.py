@@ -10,7 +10,8 @@ reading none of its response; default 60); `I2V_ENGINE_MAX_OPEN` sets the cap on
 open connections outright, even past what the descriptor limit fits (it shows what happens when
 accept() runs out). Render workers: `I2V_ENGINE_WORKER_MEMORY` (MB of address space each; 0: no
 limit), `I2V_ENGINE_MAX_QUEUED` (renders waiting, all users; default 50),
-`I2V_ENGINE_CANCEL_GRACE` (seconds before a cancelled render's worker is killed; default 0.5).
+`I2V_ENGINE_CANCEL_GRACE` (seconds before a cancelled render's worker is killed; default 0.5),
+`I2V_ENGINE_STAGE_CACHE` (still images kept prepared per worker for the next preview; default 2).
 Accounts: `I2V_ENGINE_MINT_RATE` (tokens a minute per address), `I2V_ENGINE_ACCOUNT_RATE` (new
 accounts an hour per address). Storage: `I2V_ENGINE_PRUNE_EVERY` (seconds between prunes).
 """

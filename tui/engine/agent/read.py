@@ -17,6 +17,7 @@ from tui.engine.agent.read_fades import read_fades, read_transition
 from tui.engine.agent.read_images import read_images, read_make
 from tui.engine.agent.read_motion import read_fit, read_focus, read_motion
 from tui.engine.agent.read_music import read_music
+from tui.engine.agent.read_show_all import read_show_all
 from tui.engine.agent.read_text import read_bare_position, read_texts
 from tui.engine.agent.read_unread import read_unread
 from tui.engine.agent.read_video_sound import read_video_sound
@@ -48,7 +49,7 @@ def read_request(msg: Message, media: list[dict], sound: bool = False) -> Reques
     if req.duration is None and req.relative is None:
         req.duration = read_follow_up(msg)
     read_canvas(msg, req)
-    req.fit = read_fit(msg)
+    req.fit = read_show_all(msg) or read_fit(msg)
     req.motion = read_motion(msg)
     req.unread = read_unread(msg)
     return req

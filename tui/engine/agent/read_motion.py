@@ -146,7 +146,7 @@ FITS = (
         "contain",
         r"\b(?:fit|show|keep|see)\s+(?:the\s+)?(?:whole|entire|full|complete)\s+(?:image|photo|picture|thing)"
         r"|\b(?:whole|entire)\s+(?:image|photo|picture)\b|\bno\s+crop(?:ping)?\b|\bdon'?t\s+crop\b"
-        r"|\bwithout\s+crop(?:ping)?\b|\bletterbox(?:ed|ing)?\b|\bcontain\b|\bfit\s+(?:it\s+)?(?:in|inside|within)\b"
+        r"|\bwithout\s+crop(?:ping)?\b|\bletterbox(?:ed|ing)?\b|\bcontain\b|\bfit\s+(?:it\s+)?(?:in|inside|within)\s+(?:the\s+)?(?:frame|screen|canvas|view)\b"
         r"|完整显示|显示完整|显示全部|整张图|完整的?图片?|不要裁剪|不裁剪|别裁剪|留黑边|加黑边|适应画面",
     ),
     (

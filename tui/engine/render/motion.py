@@ -214,17 +214,19 @@ def parallax_paths(
     easing: str = "ease",
     focus: tuple[float, float] = (0.5, 0.5),
     box: Box | None = None,
+    gain: float = PARALLAX_GAIN,
 ) -> tuple[CameraPath, CameraPath]:
     """Background and foreground paths of a 2.5D parallax shot.
 
     The camera drifts sideways so that the subject moves toward the middle, with a slight push
     in; the foreground layer moves PARALLAX_GAIN times as far as the background, and grows a
     little more, as a near object would. With a box, the drift and then the push are cut back
-    until the box stays in frame in both layers.
+    until the box stays in frame in both layers. A lower `gain` (down to 1: no parallax) moves
+    the layer less off the background, and pushes it in less in proportion.
     """
     tries = ((1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0), (0.0, 0.5), (0.0, 0.0))
     for drift, push in tries if box is not None else tries[:1]:
-        bg, fg = _parallax(n, strength, easing, focus, box, drift, push)
+        bg, fg = _parallax(n, strength, easing, focus, box, drift, push, gain)
         if box is None or (in_frame(bg, box) and in_frame(fg, box)):
             break
     return bg, fg
@@ -238,8 +240,10 @@ def _parallax(
     box: Box | None,
     drift: float,
     push: float,
+    gain: float = PARALLAX_GAIN,
 ) -> tuple[CameraPath, CameraPath]:
     n = max(1, int(n))
+    push *= (gain - 1.0) / (PARALLAX_GAIN - 1.0)
     amount = STRENGTHS.get(strength, STRENGTHS["medium"])
     t = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
     e = ease(t, easing)
@@ -266,10 +270,10 @@ def _parallax(
     # Screen position of the subject in the background: (f - cb) * zb + 0.5; the foreground
     # subject moves PARALLAX_GAIN times that displacement from its start.
     ub = (fx - bg.cx) * zb + 0.5
-    uf = ub[0] + PARALLAX_GAIN * (ub - ub[0])
+    uf = ub[0] + gain * (ub - ub[0])
     cfx = fx - (uf - 0.5) / zf
     vb = (fy - bg.cy) * zb + 0.5
-    vf = vb[0] + PARALLAX_GAIN * (vb - vb[0])
+    vf = vb[0] + gain * (vb - vb[0])
     cfy = fy - (vf - 0.5) / zf
     return bg, CameraPath(zf, cfx, cfy)
 

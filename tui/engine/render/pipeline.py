@@ -7,6 +7,12 @@
 - A still is framed on its subject (saliency.find_subject: faces first, else the most salient
   region): the crop to the canvas's aspect is placed on the subject's box, and the camera path
   keeps that box inside every frame (motion.py). `m.focus` (0..1 of the image) overrides both.
+  A video source is framed the same way, by the subject of its first frame. A subject wider or
+  taller than the crop can hold is shown whole instead.
+- `m.fit` = "contain" (show it all): the whole picture over a blurred, darkened copy of itself,
+  the motion moving the picture, never cut (contain.py).
+- A draft's prepared still stage is kept for the next draft of the same file framed the same way
+  in this process (_Prepared): a preview made again skips decoding and framing.
 - Shots meeting on the track crossfade (0.5 s by default, centred on the join).
 - The draft's `m.fade_in` / `m.fade_out` (ms) fade the whole clip from / to black (luma to 16,
   chroma to 128, titles included) and the music with it.
@@ -41,9 +47,17 @@ from PIL import Image
 from tui.core.text_sizes import text_scale
 from tui.engine.render import audio as audio_mod
 from tui.engine.render import soundtrack
+from tui.engine.render.contain import (
+    VideoContainLook,
+    contain_look,
+    contain_parts,
+    contain_path,
+)
 from tui.engine.render.errors import RenderCancelled, RenderError
 from tui.engine.render.motion import (
+    MARGIN,
     MOTIONS,
+    PARALLAX_GAIN,
     CameraPath,
     camera_path,
     max_zoom_of,
@@ -361,24 +375,69 @@ class _FrameMaker:
         if motion == "parallax":
             motion = "static"
         strength = str(m.get("strength", "medium"))
+        how = str(m.get("fit", "cover"))
+        if how == "contain":  # the whole video, moving over a blurred copy of itself
+            return self._video_contain(path, m, n, motion, strength)
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
-        focus = m.get("focus") or (0.5, 0.5)
-        path_ = camera_path(
-            n,
-            motion=motion,
-            strength=strength,
-            easing=str(m.get("easing", "ease")),
-            focus=(float(focus[0]), float(focus[1])),
-        )
         source = VideoSource(
             path,
             (sw, sh),
             fps=self.canvas.fps,
-            fit=str(m.get("fit", "cover")),
+            fit=how,
             start=float(m.get("source_start_ms", 0)) / 1000,
         )
+        try:
+            focus, box = self._video_subject(source, m, how, motion, (sw, sh))
+        except BaseException:
+            source.close()
+            raise
+        path_ = camera_path(n, motion, strength, str(m.get("easing", "ease")), focus, box)
         return VideoLook(source, path_)
+
+    def _video_contain(self, path: Path, m: Mapping, n: int, motion: str, strength: str) -> Look:
+        w, h = self.canvas.width, self.canvas.height
+        fast = self.fast
+
+        def parts(rgb: np.ndarray) -> tuple:
+            return contain_parts(rgb, w, h, fast=fast)
+
+        source = VideoSource(
+            path,
+            (w, h),
+            fps=self.canvas.fps,
+            fit="contain",
+            start=float(m.get("source_start_ms", 0)) / 1000,
+            make=parts,
+        )
+        rect = source.stage_at(0)[2]
+        path_ = contain_path(n, motion, strength, str(m.get("easing", "ease")), rect)
+        return VideoContainLook(source, path_)  # type: ignore[return-value]
+
+    def _video_subject(
+        self, source: VideoSource, m: Mapping, how: str, motion: str, size: tuple[int, int]
+    ) -> tuple[tuple[float, float], tuple[float, float, float, float] | None]:
+        """A video framed as a still is: by `m.focus`, else by the subject of its first frame
+        (faces first); the crop is placed on it (`source.centre`), and the camera's aim and
+        the box it keeps in frame are returned, 0..1 of the stage."""
+        focus = m.get("focus")
+        rgb = source.first_rgb()
+        src = (rgb.shape[1], rgb.shape[0])
+        sw, sh = size
+        whole = how == "contain" or cover_window(src, sw, sh)[2:] == src
+        box = None
+        if focus is not None:
+            centre = point = (float(focus[0]), float(focus[1]))
+        elif motion == "static" and whole:
+            centre = point = (0.5, 0.5)
+        else:
+            subject = find_subject(rgb)
+            b = subject.box
+            centre, point = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), subject.point
+            box = fitted_box(b, src, sw, sh, how, centre)
+        source.centre = centre
+        aim = fitted_box((*point, *point), src, sw, sh, how, centre)[:2]
+        return (aim[0], aim[1]), box
 
     def _still(self, path: Path, m: Mapping, n: int) -> Look:
         motion = str(m.get("motion", "zoom_in"))
@@ -387,12 +446,20 @@ class _FrameMaker:
         how = str(m.get("fit", "cover"))
         if motion not in MOTIONS:
             raise RenderError(f"unknown motion {motion!r} (use one of {', '.join(MOTIONS)})")
+        if how == "contain":  # the whole picture, moving over a blurred copy of itself
+            w, h = self.canvas.width, self.canvas.height
+            rgb = load_image(path, need=(w, h))
+            return contain_look(rgb, w, h, n, motion, strength, easing, fast=self.fast)
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
+        key = _prepared_key(path, (sw, sh), m, self.fast)
+        if key is not None and (hit := _PREPARED.get(key)) is not None:
+            stage, focus, box = hit  # the same image framed the same way: a preview again
+            return StillLook(stage, camera_path(n, motion, strength, easing, focus, box))
         rgb = load_image(path, need=(sw, sh))
         src = (rgb.shape[1], rgb.shape[0])
         whole = how == "contain" or cover_window(src, sw, sh)[2:] == src  # no crop to place
-        focus, box, stage = m.get("focus"), None, None
+        focus, box, stage, face = m.get("focus"), None, None, False
         if focus is not None:  # the user's point, 0..1 of the image: framed on it, aimed at it
             centre = point = (float(focus[0]), float(focus[1]))
             fitted = fit_image(rgb, sw, sh, how, fast=self.fast, centre=centre)
@@ -410,15 +477,28 @@ class _FrameMaker:
                 if motion != "parallax":
                     stage = stage_of(fitted)
             subject: Subject = found.result()
-            b = subject.box
+            b, face = subject.box, subject.face
             centre, point = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), subject.point
+            if not whole and too_wide(b, src, sw, sh):  # no crop holds it: show it all
+                w, h = self.canvas.width, self.canvas.height
+                return contain_look(rgb, w, h, n, motion, strength, easing, fast=self.fast)
             if fitted is None:
                 fitted = fit_image(rgb, sw, sh, how, fast=self.fast, centre=centre)
             box = fitted_box(b, src, sw, sh, how, centre)
         focus = fitted_box((*point, *point), src, sw, sh, how, centre)[:2]
         del rgb
         if motion == "parallax":
-            look = parallax_look(fitted, n, strength, easing, focus, box, fast=self.fast)
+            look = parallax_look(
+                fitted,
+                n,
+                strength,
+                easing,
+                focus,
+                box,
+                fast=self.fast,
+                canvas=(self.canvas.width, self.canvas.height),
+                face=face,
+            )
             if look is not None:
                 return look
             motion = "ken_burns"  # no foreground stands out: a gentle drift instead
@@ -426,6 +506,8 @@ class _FrameMaker:
         path_ = camera_path(n, motion, strength, easing, focus, box)
         if path_.max_zoom > z + 1e-9:  # (ken_burns fallback) never sample beyond the stage
             path_ = camera_path(n, "zoom_in", strength, easing, focus, box)
+        elif key is not None:
+            _PREPARED.put(key, (stage, focus, box))
         return StillLook(stage, path_)
 
     def frame(self, i: int, out: np.ndarray) -> None:
@@ -466,6 +548,69 @@ class _FrameMaker:
             cv2.addWeighted(c, g, c, 0.0, 128.0 * (1.0 - g), dst=c)
 
 
+class _Prepared:
+    """The last few draft stages of stills this process prepared, with their framing, so that a
+    draft previewed again (a new title, other music, another length) skips decoding, finding the
+    subject, fitting and converting: the same file (path, size and mtime), stage size, fit,
+    motion, strength and focus. Stages are only read once made, so two renders may share one;
+    its per-draw scratch is used by one frame at a time (frames are drawn in order)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple | None:
+        with self._lock:
+            item = self._items.pop(key, None)
+            if item is not None:
+                self._items[key] = item  # the most recent last
+            return item
+
+    def put(self, key: tuple, item: tuple) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = item
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+
+
+_PREPARED = _Prepared(int(os.environ.get("I2V_ENGINE_STAGE_CACHE", "2")))
+
+
+def _prepared_key(path: Path, size: tuple[int, int], m: Mapping, fast: bool) -> tuple | None:
+    """The cache key of a draft's still stage (see _Prepared); None for other tiers (their
+    stages are large, and an export is made once), parallax (two layers) or a file that cannot
+    be looked at."""
+    if not fast or str(m.get("motion", "zoom_in")) == "parallax" or _PREPARED.size <= 0:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    focus = m.get("focus")
+    where = (float(focus[0]), float(focus[1])) if focus is not None else None
+    look = (str(m.get("motion", "zoom_in")), str(m.get("strength", "medium")))
+    return (
+        str(path),
+        st.st_size,
+        st.st_mtime_ns,
+        size,
+        str(m.get("fit", "cover")),
+        look,
+        where,
+        fast,
+    )
+
+
+def too_wide(box: tuple[float, float, float, float], src: tuple[int, int], w: int, h: int) -> bool:
+    """Whether the subject's box (0..1 of a `src`-sized image) is wider or taller than a crop
+    to (w, h)'s aspect can hold inside its margins: such a subject is shown whole instead."""
+    _, _, cw, ch = cover_window(src, w, h)
+    room = 1.0 - 2 * MARGIN
+    return box[2] - box[0] > room * cw / src[0] or box[3] - box[1] > room * ch / src[1]
+
+
 def parallax_look(
     fitted: np.ndarray,
     n: int,
@@ -475,19 +620,58 @@ def parallax_look(
     box: tuple[float, float, float, float] | None = None,
     *,
     fast: bool = False,
+    canvas: tuple[int, int] | None = None,
+    face: bool = False,
 ) -> ParallaxLook | None:
     """The 2.5D look of a fitted image, or None when no foreground can be separated (`fast`:
     a draft's, cut out and filled smaller, its layer blended in 8 bits). With the subject's
-    `box` (0..1 of the image) it aims at the layer's centre and keeps the box in frame."""
-    from tui.engine.render.parallax import split_layers
+    `box` (0..1 of the image) it aims at the layer's centre and keeps the box in frame. On a
+    `canvas` (w, h) the layer moves off its hole by at most parallax.uncover_limit pixels.
+    `face`: the box is a face's, and the layer that person."""
+    from tui.engine.render.parallax import split_layers, uncover_limit
 
-    layers = split_layers(fitted, fast=fast)
+    layers = split_layers(fitted, fast=fast, face=box if face else None)
     if layers is None:
         return None
     background, alpha, centre = layers
     aim = centre if box is not None or focus is None else focus
     bg, fg = parallax_paths(n, strength, easing, aim, box)
+    if canvas is not None:
+        edge = _layer_box(alpha)
+        limit = uncover_limit(*canvas)
+        gain = PARALLAX_GAIN
+        for _ in range(8):  # the offset grows about as gain - 1 does: a step or two
+            off = _uncovered(bg, fg, edge, canvas)
+            if off <= limit:
+                break
+            gain = 1.0 + (gain - 1.0) * min(0.9, limit / off)
+            bg, fg = parallax_paths(n, strength, easing, aim, box, gain)
+        else:
+            bg, fg = parallax_paths(n, strength, easing, aim, box, 1.0)
     return ParallaxLook(stage_of(background), layer_of(fitted, alpha, fast), bg, fg)
+
+
+def _layer_box(alpha: np.ndarray) -> tuple[float, float, float, float]:
+    """The bounds of where the layer shows, 0..1 of it."""
+    ys, xs = np.nonzero(alpha > 0.5)
+    h, w = alpha.shape
+    if not len(xs):
+        return 0.5, 0.5, 0.5, 0.5
+    return xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h
+
+
+def _uncovered(
+    bg: CameraPath, fg: CameraPath, box: tuple[float, float, float, float], canvas: tuple[int, int]
+) -> float:
+    """The most (canvas pixels) any corner of the layer's bounds is drawn off its place on the
+    background, over the whole path: the widest strip of the hole it can uncover."""
+    most = 0.0
+    for (i, j), size in (((0, 2), canvas[0]), ((1, 3), canvas[1])):
+        cb, cf = (bg.cx, fg.cx) if i == 0 else (bg.cy, fg.cy)
+        for p in (box[i], box[j]):
+            off = ((p - cf) * fg.zoom - (p - cb) * bg.zoom) * size
+            most = max(most, float(np.abs(off).max()))
+    return most
 
 
 def _music(draft: Mapping, media: Mapping[str, Path], canvas: Canvas) -> np.ndarray | None:

@@ -137,27 +137,65 @@ def _centroid(sal: np.ndarray, region: np.ndarray) -> tuple[float, float]:
     return fx, fy
 
 
-def foreground_mask(rgb: np.ndarray, side: int = 256) -> np.ndarray | None:
+def person_box(face: Box) -> Box:
+    """Where the person whose face (0..1 of the image) is `face` most likely is: head and hair
+    above it, shoulders either side, the body down to the picture's bottom."""
+    w, h = face[2] - face[0], face[3] - face[1]
+    return (
+        max(0.0, face[0] - 0.9 * w),
+        max(0.0, face[1] - 0.25 * h),
+        min(1.0, face[2] + 0.9 * w),
+        1.0,
+    )
+
+
+def _seed_person(gc: np.ndarray, face: Box) -> None:
+    """GrabCut's seeds for the person whose face is `face` (0..1): the face's middle sure, the
+    head and a torso below it likely, the rest of person_box likely background."""
+    h, w = gc.shape
+
+    def put(box: Box, label: int) -> None:
+        x0, y0 = max(0, round(box[0] * w)), max(0, round(box[1] * h))
+        gc[y0 : max(y0, round(box[3] * h)), x0 : max(x0, round(box[2] * w))] = label
+
+    fw, fh = face[2] - face[0], face[3] - face[1]
+    mid = (face[0] + face[2]) / 2
+    put(person_box(face), cv2.GC_PR_BGD)
+    put((face[0] - 0.3 * fw, face[1] - 0.4 * fh, face[2] + 0.3 * fw, face[3]), cv2.GC_PR_FGD)
+    put((mid - 1.2 * fw, face[3] + 0.1 * fh, mid + 1.2 * fw, 1.0), cv2.GC_PR_FGD)
+    put((mid - 0.4 * fw, face[3] - 0.1 * fh, mid + 0.4 * fw, face[3] + 0.3 * fh), cv2.GC_PR_FGD)
+    put(
+        (face[0] + 0.2 * fw, face[1] + 0.25 * fh, face[2] - 0.2 * fw, face[3] - 0.1 * fh),
+        cv2.GC_FGD,
+    )
+
+
+def foreground_mask(rgb: np.ndarray, side: int = 256, face: Box | None = None) -> np.ndarray | None:
     """A foreground mask (uint8 0/255) at a small size (long side `side`), or None.
 
-    Seeds from the salient region, refined by GrabCut and cleaned with morphology. None when no
-    plausible foreground stands out (too small, or most of the picture).
+    Seeds from the salient region (or, given a `face`, 0..1 of the image, from that person:
+    the face sure, the rest of person_box likely), refined by GrabCut and cleaned with
+    morphology. None when no plausible foreground stands out (too small, or most of the
+    picture).
     """
     small = _small(rgb, side)
     h, w = small.shape[:2]
-    sal = cv2.resize(saliency_map(rgb), (w, h), interpolation=cv2.INTER_LINEAR)
-    region = cv2.resize(
-        _main_region(sal, 0.85).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST
-    )
-    if region.sum() < 0.01 * h * w:
-        return None
     gc = np.full((h, w), cv2.GC_BGD, np.uint8)
     k = max(3, side // 16) | 1
-    near = cv2.dilate(region, np.ones((k, k), np.uint8), iterations=2)
-    gc[near > 0] = cv2.GC_PR_BGD
-    gc[region > 0] = cv2.GC_PR_FGD
-    core = cv2.erode(region, np.ones((k, k), np.uint8))
-    gc[(core > 0) & (sal > 0.8)] = cv2.GC_FGD
+    if face is not None:
+        _seed_person(gc, face)
+    else:
+        sal = cv2.resize(saliency_map(rgb), (w, h), interpolation=cv2.INTER_LINEAR)
+        region = cv2.resize(
+            _main_region(sal, 0.85).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST
+        )
+        if region.sum() < 0.01 * h * w:
+            return None
+        near = cv2.dilate(region, np.ones((k, k), np.uint8), iterations=2)
+        gc[near > 0] = cv2.GC_PR_BGD
+        gc[region > 0] = cv2.GC_PR_FGD
+        core = cv2.erode(region, np.ones((k, k), np.uint8))
+        gc[(core > 0) & (sal > 0.8)] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(1)  # GrabCut's k-means start: deterministic
     try:
@@ -176,6 +214,6 @@ def foreground_mask(rgb: np.ndarray, side: int = 256) -> np.ndarray | None:
     keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     mask = np.where(labels == keep, 255, 0).astype(np.uint8)
     frac = mask.mean() / 255.0
-    if not (0.01 <= frac <= 0.6):
+    if not (0.01 <= frac <= (0.8 if face is not None else 0.6)):  # (a person may fill more)
         return None
     return mask

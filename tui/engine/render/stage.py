@@ -103,18 +103,28 @@ def fit_cover(
     return _resize(rgb[y0 : y0 + ch, x0 : x0 + cw], w, h, fast)
 
 
-def fit_contain(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
-    """The whole image over a blurred, dimmed copy of itself filling the frame."""
-    small = fit_cover(rgb, max(16, w // 8), max(16, h // 8))
+def backdrop(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
+    """A blurred, darkened copy of the image filling (w, h): what a fitted image sits on.
+    Made at an eighth of the size (the blur hides it), so it costs little at any size."""
+    small = fit_cover(rgb, max(16, w // 8), max(16, h // 8), fast=True)
     small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(w, h) / 160)
-    bg = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    bg = (bg.astype(np.float32) * 0.55).astype(np.uint8)
-    sh, sw = rgb.shape[:2]
+    small = cv2.convertScaleAbs(small, alpha=0.55)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def contain_rect(src: tuple[int, int], w: int, h: int) -> tuple[int, int, int, int]:
+    """(x0, y0, fw, fh): where the whole of a `src`-sized image sits, fitted and centred."""
+    sw, sh = src
     scale = min(w / sw, h / sh)
     fw, fh = max(1, round(sw * scale)), max(1, round(sh * scale))
-    fg = _resize(rgb, fw, fh, fast)
-    x0, y0 = (w - fw) // 2, (h - fh) // 2
-    bg[y0 : y0 + fh, x0 : x0 + fw] = fg
+    return (w - fw) // 2, (h - fh) // 2, fw, fh
+
+
+def fit_contain(rgb: np.ndarray, w: int, h: int, fast: bool = False) -> np.ndarray:
+    """The whole image over a blurred, dimmed copy of itself filling the frame."""
+    bg = backdrop(rgb, w, h)
+    x0, y0, fw, fh = contain_rect((rgb.shape[1], rgb.shape[0]), w, h)
+    bg[y0 : y0 + fh, x0 : x0 + fw] = _resize(rgb, fw, fh, fast)
     return bg
 
 
@@ -163,10 +173,16 @@ def fitted_box(
     )
 
 
-def build_stage(rgb: np.ndarray, w: int, h: int, fit: str = "cover") -> Stage:
-    """Stage of even size (w, h) from an RGB image."""
+def build_stage(
+    rgb: np.ndarray,
+    w: int,
+    h: int,
+    fit: str = "cover",
+    centre: tuple[float, float] = (0.5, 0.5),
+) -> Stage:
+    """Stage of even size (w, h) from an RGB image (a cover's crop placed at `centre`)."""
     w, h = w + (w & 1), h + (h & 1)
-    return stage_of(fit_contain(rgb, w, h) if fit == "contain" else fit_cover(rgb, w, h))
+    return stage_of(fit_image(rgb, w, h, fit, centre=centre))
 
 
 def stage_of(fitted: np.ndarray) -> Stage:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -50,7 +51,9 @@ class VideoSource:
 
     Output frame k shows the source frame on screen at k / fps seconds from the file's start
     (or from `start` seconds in); past the file's end the last frame is held. `need` is the
-    stage size (the canvas times the camera path's largest zoom).
+    stage size (the canvas times the camera path's largest zoom). A cover fit's crop is placed
+    at `centre` (0..1 of the upright picture: the subject, see `first_rgb`), which may be set
+    until the first stage is asked for.
     """
 
     def __init__(
@@ -61,12 +64,16 @@ class VideoSource:
         fps: int,
         fit: str = "cover",
         start: float = 0.0,
+        centre: tuple[float, float] = (0.5, 0.5),
+        make: Callable[[np.ndarray], Any] | None = None,
     ) -> None:
         self.path = Path(path)
         self.name = self.path.name
         self.need = need
         self.fps = fps
         self.fit = fit
+        self.centre = centre
+        self.make = make  # what is held per source frame, from its upright RGB (else a Stage)
         self.start = max(0.0, float(start))
         try:
             self._container = av.open(str(self.path))
@@ -93,7 +100,20 @@ class VideoSource:
         if self._next is None:
             self.close()
             raise RenderError(f"{self.name}: the video has no decodable frames")
-        self._advance()
+
+    def first_rgb(self, side: int = 576) -> np.ndarray:
+        """The first frame shown, upright, as RGB with its long side at most `side` (for
+        finding the subject before the crop is placed)."""
+        fr = self._next if self._cur is None else None
+        if fr is None:
+            raise RuntimeError("first_rgb is for before the first stage")
+        s = min(1.0, side / max(fr.width, fr.height))
+        w, h = max(2, round(fr.width * s)), max(2, round(fr.height * s))
+        rgb = fr.to_ndarray(
+            format="rgb24", width=w, height=h, src_colorspace=_colorspace(fr), interpolation="AREA"
+        )
+        turns = _quarter_turns(fr)
+        return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         try:
@@ -131,7 +151,9 @@ class VideoSource:
         self._cur = (t, self._stage(fr))
         self._pull()
 
-    def _stage(self, fr: av.VideoFrame) -> Stage:
+    def _stage(self, fr: av.VideoFrame) -> Any:
+        if self.make is not None:
+            return self.make(self._rgb(fr))
         if self.fit == "cover":
             return self._stage_yuv(fr)
         return self._stage_rgb(fr)
@@ -160,7 +182,9 @@ class VideoSource:
         y, u, v = (_plane(out, i) for i in range(3))
         if turns:
             y, u, v = (np.rot90(p, k=turns) for p in (y, u, v))
-        x0, y0 = ((cw - w) // 2) & ~1, ((ch - h) // 2) & ~1
+        cx, cy = self.centre  # the crop on the subject, as near it as the picture allows
+        x0 = min(max(0, round(cx * cw - w / 2)), cw - w) & ~1
+        y0 = min(max(0, round(cy * ch - h / 2)), ch - h) & ~1
         return Stage(
             np.ascontiguousarray(y[y0 : y0 + h, x0 : x0 + w]),
             np.ascontiguousarray(u[y0 // 2 : (y0 + h) // 2, x0 // 2 : (x0 + w) // 2]),
@@ -169,6 +193,11 @@ class VideoSource:
         )
 
     def _stage_rgb(self, fr: av.VideoFrame) -> Stage:
+        w, h = self.need
+        return build_stage(self._rgb(fr), w, h, fit=self.fit, centre=self.centre)
+
+    def _rgb(self, fr: av.VideoFrame) -> np.ndarray:
+        """The frame upright as RGB, reduced (not below what `need` covers) in swscale."""
         w, h = self.need
         # Phones store portrait video as landscape plus a display rotation: honour it.
         turns = _quarter_turns(fr)
@@ -187,10 +216,12 @@ class VideoSource:
         )
         if turns:
             rgb = np.rot90(rgb, k=turns)  # counter-clockwise, as the display matrix says
-        return build_stage(np.ascontiguousarray(rgb), w, h, fit=self.fit)
+        return np.ascontiguousarray(rgb)
 
-    def stage_at(self, k: int) -> Stage:
+    def stage_at(self, k: int) -> Any:
         """The stage for the segment's output frame `k` (k never goes backwards)."""
+        if self._cur is None:
+            self._advance()
         t = k / self.fps + 1e-3  # timestamps in ms (Matroska) are rounded: 1 ms of slack
         while self._next is not None and self._next_t <= t:
             # Skip frames that would be replaced before being shown (a faster source).
