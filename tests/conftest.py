@@ -70,8 +70,8 @@ def api(engine_url: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def _fake_backend():
-    """A programmable, misbehaving backend (tests/test_client_fakes.py), one per module."""
-    from tests.test_client_fakes import FakeBackend
+    """A programmable, misbehaving backend (tests/cloud_standin.py), one per module."""
+    from tests.cloud_standin import FakeBackend
 
     with FakeBackend() as backend:
         yield backend

@@ -1,5 +1,5 @@
 """The app against the cloud's habits, played by the programmable fake backend on a real socket
-(tests/test_client_fakes.py): GUI words in its answers become actions, a stream cut mid-answer is
+(tests/cloud_standin.py): GUI words in its answers become actions, a stream cut mid-answer is
 closed, tool calls stay out of sight until `t`, a long quiet turn says so in one line."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Faithful to the real cloud, client side: hostile text never reaches the terminal, bare HTTP
 errors mean what the error table says, sessions carry the user's language, partial drafts are
 summarised, `--api cloud`, and URL uploads. Against the programmable fake backend
-(tests/test_client_fakes.py) on real sockets, and the real engine."""
+(tests/cloud_standin.py) on real sockets, and the real engine."""
 
 from __future__ import annotations
 

@@ -93,7 +93,9 @@ class ActionQueue(Spending):
         client = self._need_client()
         if client is None:
             return
-        if action == "upload":
+        if action == "upload" and not paths and arg.startswith(("http://", "https://")):
+            await self._upload_urls(arg.split())
+        elif action == "upload":
             await self._upload(paths or [self._resolve(arg)])
         elif action == "new":
             self._cost_seen = None  # a new timeline's cost is said afresh
@@ -132,6 +134,18 @@ class ActionQueue(Spending):
             dims = f" ({f['width']}×{f['height']})" if f.get("width") and f.get("height") else ""
             facts.append(f"{f.get('filename', '?')}{dims}")
         self.post_message(StatusLine("Uploaded " + ", ".join(facts)))
+        await self._refresh(tracks=True)
+
+    async def _upload_urls(self, urls: list[str]) -> None:
+        """`/upload https://…`: the backend fetches the media itself (the cloud does; the local
+        engine says why it won't)."""
+        from urllib.parse import urlsplit
+
+        assert self.client is not None
+        files = await self.client.upload_urls(urls)
+        names = [str(f.get("filename") or "?") for f in files]
+        self.last_source = Path(urlsplit(urls[-1]).path).stem or self.last_source
+        self.post_message(StatusLine("Uploaded " + ", ".join(names) + " (fetched by the backend)"))
         await self._refresh(tracks=True)
 
     async def _turn(self, text: str, batch: bool = False) -> list[str]:
@@ -205,6 +219,7 @@ class ActionQueue(Spending):
                     self.post_message(StatusLine(ev.note))
                 if not batch:  # a batch says the cost of all its clips at once
                     self._cost_seen = self.warn_cost(ev.draft, self._cost_seen)
+                self._show_made(ev.made)
                 actions[:] = ev.actions
 
     async def _act(self, actions: list[str], export: bool = True, follow_up: bool = True) -> None:

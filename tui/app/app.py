@@ -121,6 +121,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         ask_above: float = 0.5,
         preview_auto: bool = True,
         notify: bool = True,
+        poll_interval: float | None = None,
     ):
         super().__init__()
         self.ask_above = ask_above  # config.toml: ask before a large share of the credits
@@ -138,6 +139,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         self._queue_folder: Path | None = None  # whose rows the queue pane shows
         self.still_working_every = still_working_every
         self.export_quality = export_quality
+        self.poll_interval = poll_interval  # None: the client's own (30 s on the cloud)
         self.client: Client | None = None
         self.history: History | None = None
         self.engine: EmbeddedEngine | None = None

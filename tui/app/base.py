@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tui.app.history import History
     from tui.client import Client
     from tui.core.backend import EmbeddedEngine
+    from tui.core.session_state import Media
     from tui.terminal.graphics import Graphics
     from tui.watch import Watcher
 
@@ -42,6 +43,7 @@ class AppPart(App):
     watch_settle: float
     still_working_every: float
     export_quality: str
+    poll_interval: float | None  # seconds between render polls; None: the client's default
     # The connection (connect.py).
     client: Client | None
     engine: EmbeddedEngine | None
@@ -75,6 +77,7 @@ class AppPart(App):
             self, quality: str, stem: str | None = None, ask: bool = True
         ) -> Worker[Path | None] | None: ...
         def _resume_renders(self) -> Worker[None]: ...
+        def _show_made(self, media: list[Media], said: str = "The cloud made") -> None: ...
         # connect.py
         def _read(self, what: str) -> Worker[None]: ...
         def _reconnect(self) -> Worker[None]: ...

@@ -43,7 +43,13 @@ class Connecting(AppPart):
                 state = ClientState(client_state_file(), key)
                 resumed = bool(state.backend.get("session_id"))
                 self.client = Client(
-                    url, state, token=choice.token, cloud=choice.is_cloud, owner="app"
+                    url,
+                    state,
+                    token=choice.token,
+                    cloud=choice.is_cloud,
+                    owner="app",
+                    poll_interval=self.poll_interval,
+                    on_status=self._client_says,
                 )
                 await self.client.connect()
                 self._open_history(key)
@@ -71,6 +77,13 @@ class Connecting(AppPart):
         self._resume_renders()
         if self.watch_dir is not None and self.watcher is None:
             self.call_later(self._start_watch, str(self.watch_dir))
+
+    def _client_says(self, text: str) -> None:
+        """What the client says as it recovers (a lost session replaced, a wait for a rate
+        limit, a cut download resumed): in the transcript, else a session's timeline could
+        empty with no word why. "Connecting…" is the app's own line already."""
+        if not text.startswith("Connecting"):
+            self.post_message(StatusLine(text, keep=False))
 
     def _open_history(self, key: str) -> None:
         from tui.app.history import History
@@ -117,9 +130,9 @@ class Connecting(AppPart):
                     )
                 )
             else:
-                draft = await client.draft()
-                summary = summarize_draft(draft)
-                self.post_message(TrackReady(draft, summary))
+                state = await client.session_state()
+                summary = summarize_draft(state.draft)
+                self.post_message(TrackReady(state.draft, summary))
                 self.post_message(
                     StatusLine(
                         "Timeline: " + "  ".join(summary)
@@ -127,5 +140,7 @@ class Connecting(AppPart):
                         else "The timeline is empty: upload an image"
                     )
                 )
+                if state.generated_media:
+                    self._show_made(state.generated_media, "So far the cloud made")
         except Exception as exc:
             self._report(exc)

@@ -16,6 +16,9 @@ from tui.app.spending import Spending, credits_word
 if TYPE_CHECKING:
     from textual.worker import Worker
 
+if TYPE_CHECKING:
+    from tui.core.session_state import Media
+
 
 class Exports(Spending):
     def _claim(self, stem: str) -> Path:
@@ -30,6 +33,13 @@ class Exports(Spending):
             n += 1
         self._claimed.add(cand)
         return cand
+
+    def _show_made(self, media: list[Media], said: str = "The cloud made") -> None:
+        """What the cloud's own tools made (the state's generated_media: a generated clip),
+        each with its address: the person can fetch it as it is, or /export the timeline."""
+        for m in media:
+            where = f": {m.url}" if m.url else ""
+            self.post_message(StatusLine(f"{said} {m.describe()}{where}"))
 
     @staticmethod
     def _source_stem(draft: dict) -> str | None:

@@ -91,8 +91,9 @@ names one; NEMO_TOKEN, when set, is the token (and selects the NemoVideo cloud).
 output: stdout gets the assistant's words, the track summary, the saved path and the credits left;
 stderr gets progress (a bar on a terminal, a line every 5 % elsewhere; none with -q). With --json,
 stdout gets one JSON object: path, duration, size, width, height, quality, render_id, credits,
-tracks, words, note, seconds; or {"error": ..., "code": ...}. Exit status 0 on success, 1 with
-one "error: ..." line on any failure (2: a usage or config file error).
+tracks, words, note, made (what the cloud's own tools made: name, url, kind), seconds; or
+{"error": ..., "code": ...}. Exit status 0 on success, 1 with one "error: ..." line on any
+failure (2: a usage or config file error).
 """
 
 

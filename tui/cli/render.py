@@ -37,6 +37,7 @@ class _Run:
         self.words: list[str] = []
         self.tracks: list[str] = []
         self.note = ""
+        self.made: list[dict] = []  # what the cloud's own tools made (generated_media)
 
     def out(self, text: str) -> None:
         """stdout for people; with --json, nothing (the facts go in the object at the end)."""
@@ -161,6 +162,7 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
                         "tracks": run.tracks,
                         "words": "\n".join(run.words),
                         "note": run.note,
+                        "made": run.made,
                         "seconds": round(elapsed, 2),
                     }
                 )
@@ -223,6 +225,9 @@ async def _turn(client: Client, prompt: str, run: _Run) -> None:
             if ev.note and not ev.actions:
                 run.out(ev.note + "\n")
                 run.note = ev.note
+            for m in ev.made:  # a clip the cloud's own tool made: its address, as it is
+                run.out(f"The cloud made {m.describe()}" + (f": {m.url}\n" if m.url else "\n"))
+                run.made.append({"name": m.name, "url": m.url, "kind": m.kind})
             run.tracks = list(ev.summary)
             run.out("Tracks:\n" + "".join(f"  {line}\n" for line in ev.summary))
     if failure:

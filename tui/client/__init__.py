@@ -18,6 +18,7 @@ from tui.client.renders import POLL_BLIPS, ExportResult, RenderCalls, Resumed
 from tui.client.transfer import Progress, unique_path
 from tui.client.turn import StateUpdate, TurnCalls
 from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
+from tui.core.session_state import Media, SessionState
 
 
 class Client(TurnCalls, RenderCalls):
@@ -59,10 +60,12 @@ __all__ = [
     "ExportResult",
     "FinalText",
     "Heartbeat",
+    "Media",
     "OutOfCredits",
     "Progress",
     "Resumed",
     "Session",
+    "SessionState",
     "StateUpdate",
     "TextChunk",
     "ToolCall",

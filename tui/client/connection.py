@@ -28,6 +28,7 @@ from tui.core.protocol import (
     read_envelope,
     skill_headers,
 )
+from tui.core.session_state import SessionState, read_session_state
 
 TURN_DEADLINE = 15 * 60.0  # longest agent turn, seconds (the default of Client's turn_deadline)
 
@@ -279,7 +280,8 @@ class Connection:
             return True
         if code == SESSION_NOT_FOUND and session_scoped:
             retried.add(code)
-            self._say("The session was lost; starting a new one…")
+            # A new session starts empty: what was uploaded and made in the lost one is gone.
+            self._say("The session was lost; starting a new, empty one…")
             await self.new_session()
             return True
         if code == RATE_LIMITED:
@@ -364,6 +366,10 @@ class Connection:
         )
         state = (data or {}).get("state") if isinstance(data, dict) else None
         return state if isinstance(state, dict) else {}
+
+    async def session_state(self) -> SessionState:
+        """The state read leniently: the draft, `video_infos` and `generated_media`."""
+        return read_session_state(await self.fetch_state())
 
     async def draft(self) -> dict:
         d = (await self.fetch_state()).get("draft")

@@ -30,6 +30,7 @@ from tui.core.protocol import (
     read_envelope,
     summarize_draft,
 )
+from tui.core.session_state import Media, SessionState, new_media
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class StateUpdate:
     note: str = ""
     changes: list[str] = field(default_factory=list)  # what the turn changed, in plain words
     actions: list[str] = field(default_factory=list)  # GUI words turned into actions ("export")
+    made: list[Media] = field(default_factory=list)  # new in the state's generated_media
 
 
 class TurnCalls(Connection):
@@ -48,26 +50,29 @@ class TurnCalls(Connection):
         """One agent turn: typed events as they stream, then always a StateUpdate."""
         await self.connect()
         try:
-            before: dict | None = await self.draft()
+            was: SessionState | None = await self.session_state()
         except ClientError:
-            before = None
+            was = None
+        before = was.draft if was is not None else None
         saw_text = False
         final_text = ""
         broken: TurnError | None = None
         deadline = asyncio.get_running_loop().time() + self.turn_deadline
         events = self._stream_turn(text)
+        trailing = _TrailingIssue()
         try:
             while True:
                 try:
                     async with asyncio.timeout_at(deadline):
-                        ev = await anext(events)
+                        got = await anext(events)
                 except StopAsyncIteration:
                     break
-                if isinstance(ev, TextChunk | FinalText):
-                    saw_text = saw_text or bool(ev.text.strip())
-                    if isinstance(ev, FinalText):
-                        final_text = ev.text
-                yield ev
+                for ev in trailing.feed(got):
+                    if isinstance(ev, TextChunk | FinalText):
+                        saw_text = saw_text or bool(ev.text.strip())
+                        if isinstance(ev, FinalText):
+                            final_text = ev.text
+                    yield ev
         except TimeoutError:
             minutes = self.turn_deadline / 60
             broken = TurnError(
@@ -84,15 +89,28 @@ class TurnCalls(Connection):
         if broken is not None:
             yield broken
         try:
-            draft = await self.draft()
+            now = await self.session_state()
         except ClientError as exc:
             yield TurnError(f"could not read the timeline: {exc}", "state")
-            draft = before or {}
+            now = was or SessionState()
+        draft = now.draft
+        # What the cloud's tools made during the turn (a generated clip): the caller shows it.
+        made = new_media(was.generated_media, now.generated_media) if was is not None else []
         summary = summarize_draft(draft)
         changes = diff_drafts(before, draft) if before is not None else []
         actions: list[str] = []
         note = ""
-        if not saw_text:
+        if broken is not None and before is not None and (changes or not saw_text):
+            # Cut, not finished: the cloud goes on with a turn whose stream dropped, so an
+            # unchanged timeline may yet change (never re-sent: it would run twice). A cut
+            # answer with no change yet is told by its "(cut off)" and the error alone.
+            note = (
+                "The turn was cut off. So far it changed: " + "; ".join(changes)
+                if changes
+                else "The turn was cut off before the timeline changed; the backend may still "
+                "be finishing it: check the timeline again in a minute (/status)."
+            )
+        elif not saw_text:
             if before is None:
                 note = "The assistant finished without words. The timeline now has: " + (
                     "; ".join(summary) or "nothing"
@@ -104,7 +122,7 @@ class TurnCalls(Connection):
         elif final_text:
             gui = translate_gui(final_text)
             note, actions = gui.note, gui.actions
-        yield StateUpdate(draft, summary, note, changes, actions)
+        yield StateUpdate(draft, summary, note, changes, actions, made)
 
     async def _stream_turn(self, text: str) -> AsyncIterator[AgentEvent]:
         retried: set[int] = set()
@@ -156,6 +174,40 @@ class TurnCalls(Connection):
                 raise StreamBroken(
                     f"the connection dropped mid-turn ({type(exc).__name__})"
                 ) from None
+
+
+# The cloud sometimes follows a good answer with this line; its own guide says to ignore it then.
+_ISSUE = "i encountered a temporary issue"
+
+
+class _TrailingIssue:
+    """Drops "I encountered a temporary issue…" when it comes after a whole answer: the chunks
+    that may be its start are held back until they are it (dropped) or are not (let through)."""
+
+    def __init__(self) -> None:
+        self.answered = False  # a FinalText with words came before
+        self.held: list[AgentEvent] = []
+
+    def feed(self, ev: AgentEvent) -> list[AgentEvent]:
+        if isinstance(ev, FinalText):
+            self.held = []  # the final text repeats its chunks
+            if self.answered and _is_issue(ev.text):
+                return []
+            self.answered = self.answered or bool(ev.text.strip())
+            return [ev]
+        if not isinstance(ev, TextChunk) or not self.answered:
+            return [ev]
+        held = "".join(e.text for e in self.held if isinstance(e, TextChunk)) + ev.text
+        start = held.lstrip().lower()
+        if _ISSUE.startswith(start) or start.startswith(_ISSUE):
+            self.held.append(ev)  # maybe the line: wait and see
+            return []
+        out, self.held = [*self.held, ev], []
+        return out
+
+
+def _is_issue(text: str) -> bool:
+    return text.strip().lower().startswith(_ISSUE)
 
 
 def _sse_line(decoder: EventReader, line: str) -> list[AgentEvent]:

@@ -6,7 +6,8 @@ once) with a note saying what the app does about them:
 - `export`: its Export button (导出): run the export
 - `status`: "open the X panel" (打开), "preview in the timeline", a button with no match here:
   read the timeline back and show it
-- `credits`, `undo`: its Credits and Undo buttons (an Undo offered "if you…" is only named)
+- `credits`, `undo`: its Credits and Undo buttons (an Undo offered "if you…" is only named);
+  "check your account / billing" (查看账户) is the credits too
 - `say:<words>`: a drag and drop edit (拖拽), sent to the assistant as words
 - `upload`: "drag your photo here": which file is the person's choice, so only how to upload
 
@@ -34,6 +35,12 @@ _PREVIEW = re.compile(r"\bpreview\b.{0,30}\btimeline\b|预览", re.I)
 _PANEL = re.compile(
     r"\b(click|open|go to|check)\s+(on\s+)?(the\s+)?[\[\"'“]?([\w ]{1,30}?)[\]\"'”]?\s+"
     r"(panel|tab|sidebar|pane)\b|打开.{0,8}(面板|窗口|标签)",
+    re.I,
+)
+# "check your account / billing" (查看账户、余额): its account pages are the credits here.
+_ACCOUNT = re.compile(
+    r"\b(check|see|view|visit|go to|look at)\b.{0,30}\b(account|billing|dashboard)\b"
+    r"|(查看|检查|前往).{0,10}(账户|账号|计费|余额)",
     re.I,
 )
 _CLAUSE = re.compile(r",?\s+(?:then|and then|after that)\s+|[;；]|，(?:然后|再)", re.I)
@@ -113,6 +120,8 @@ def _sentence_actions(sentence: str) -> list[str]:
         found.append("credits" if name in ("credits", "credit", "balance") else "status")
     if _PREVIEW.search(sentence):
         found.append("status")
+    if _ACCOUNT.search(sentence) and "credits" not in found:
+        found.append("credits")
     if not found:
         for m in _CLICK.finditer(sentence):
             button = (m.group(4) or m.group(5) or "").lower()
