@@ -12,6 +12,7 @@ from textual import work
 
 from tui.app.base import AppPart
 from tui.app.messages import ExportSaved, JobUpdate, StatusLine
+from tui.core.tiers import TIERS, tier_list
 
 
 class Exports(AppPart):
@@ -42,10 +43,8 @@ class Exports(AppPart):
         from tui.client import ClientError
 
         assert self.client is not None
-        if quality not in ("high", "standard", "draft"):
-            raise ClientError(
-                f"unknown quality {quality!r}", hint="use /export high, standard or draft"
-            )
+        if quality not in TIERS:
+            raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
         draft = await self.client.draft()
         dest = self._claim(stem or self._source_stem(draft) or self.last_source)
         try:

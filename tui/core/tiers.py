@@ -8,9 +8,10 @@ TIERS: tuple[str, ...] = (HIGH, STANDARD, DRAFT)  # best first: the order every 
 DEFAULT_TIER = HIGH  # the wire's default too (output.quality left out)
 
 
-def tier_list(last: str = "or") -> str:
-    """'high, standard or draft': the tiers in a sentence (an error's, a hint's)."""
-    return f"{', '.join(TIERS[:-1])} {last} {TIERS[-1]}"
+def tier_list(sep: str = ", ", last: str = " or ") -> str:
+    """'high, standard or draft' (a message's), or with sep = last = " | " 'high | standard |
+    draft' (a config example's comment)."""
+    return sep.join(TIERS[:-1]) + last + TIERS[-1]
 
 
 __all__ = ["DEFAULT_TIER", "DRAFT", "HIGH", "STANDARD", "TIERS", "tier_list"]
