@@ -60,25 +60,15 @@ class Steps:
     async def advance(self, client: Client, job: Job, again: bool = False) -> None:
         """Take `job` from its journaled step to the end, saving each step before the next."""
         assert self.journal is not None
-        j = self.journal
-        key, p = job.hash, Path(job.path)
+        # The image where this run of its steps found it: a rename meanwhile is the runner's
+        # (it sees the new name as a copy of a done image).
+        image = Path(job.path)
         if job.state == SEEN:
-            if not p.exists() or await asyncio.to_thread(file_hash, p) != key:
-                # Gone, or replaced by other bytes (those are a new image with their own row).
-                j.step(key, GONE)
-                self.emit("gone", job, detail="the file went away or changed before upload")
-                self.wake()
+            uploaded = await self._upload(client, job)
+            if uploaded is None:
                 return
-            await client.new_session(language_of(job.prompt))  # a Chinese prompt: zh replies
-            await client.upload([p])
-            job = j.step(
-                key,
-                UPLOADED,
-                session_id=client.session.session_id,
-                task_id=client.session.task_id,
-            )
-            self.emit("uploaded", job, detail=f"session {job.session_id}")
-        else:
+            job = uploaded
+        else:  # the job's own session, as the journal has it
             client.session.session_id = job.session_id
             client.session.task_id = job.task_id
 
@@ -86,14 +76,14 @@ class Steps:
             draft = await client.draft()
             if client.session.session_id != job.session_id and not again:
                 # The backend lost the session (the client opened a new, empty one).
-                job = j.step(key, SEEN, session_id="", task_id="")
+                job = self.journal.step(job.hash, SEEN, session_id="", task_id="")
                 self.emit("resumed", job, detail="the backend lost the session; starting over")
                 return await self.advance(client, job, again=True)
             if _has_segments(draft):  # the turn ran before a crash: never run it twice
                 summary = "the turn had already run"
             else:
-                summary = await self._turn(client, job)
-            job = j.step(key, TURNED)
+                summary = await self._turn(client, job.prompt, image)
+            job = self.journal.step(job.hash, TURNED)
             self.emit("turned", job, detail=summary)
 
         status = None
@@ -101,50 +91,53 @@ class Steps:
             rid = self._render_in_flight(client, job.session_id)
             if rid is None:
                 rid = await client.start_render(self.config.quality)
-            job = j.step(key, RENDERING, render_id=rid)
+            job = self.journal.step(job.hash, RENDERING, render_id=rid)
             self.emit("rendering", job, detail=rid)
 
         if job.state == RENDERING:
-            last = [-1]
-
-            def progress(s: Any) -> None:
-                pct = int(s.progress)
-                if pct != last[0]:
-                    last[0] = pct
-                    self.emit("progress", job, progress=float(pct))
-
             try:
-                status = await client.wait_render(job.render_id, progress)
+                status = await self._wait(client, job)
             except ClientError as exc:
                 if exc.code != 404 or again:
                     raise
                 # The backend no longer knows the render (its data was reset): ask again.
-                job = j.step(key, TURNED, render_id="")
+                job = self.journal.step(job.hash, TURNED, render_id="")
                 self.emit("resumed", job, detail=f"{exc.message}; rendering again")
                 return await self.advance(client, job, again=True)
-            job = j.step(key, DOWNLOADING, out=str(self._reserve_out(job)))
+            job = self.journal.step(job.hash, DOWNLOADING, out=str(self._reserve_out(job)))
 
         if job.state == DOWNLOADING:
-            out = Path(job.out)
-            if not out.exists():  # the client renames into place only when complete
-                if status is None:
-                    status, _ = await client.render_status(job.render_id)
-                await client.download(job.render_id, out, status)
-            job = j.step(key, DOWNLOADED)
-            self.emit("downloaded", job, out=job.out, detail=f"{out.stat().st_size} bytes")
+            job = await self._download(client, job, status)
 
         if job.state == DOWNLOADED:
-            moved = move_with_sidecar(p, self.done_dir) if p.exists() else None
-            job = j.step(key, DONE, moved_to=str(moved or ""))
-            self.emit(
-                "done", job, out=job.out, detail=f"image in done/{moved.name}" if moved else ""
-            )
+            self._finish(job, image)
 
-    async def _turn(self, client: Client, job: Job) -> str:
+    async def _upload(self, client: Client, job: Job) -> Job | None:
+        """SEEN to UPLOADED in a new session of its own; None if the image is gone."""
+        assert self.journal is not None
+        key, p = job.hash, Path(job.path)
+        if not p.exists() or await asyncio.to_thread(file_hash, p) != key:
+            # Gone, or replaced by other bytes (those are a new image with their own row).
+            self.journal.step(key, GONE)
+            self.emit("gone", job, detail="the file went away or changed before upload")
+            self.wake()
+            return None
+        await client.new_session(language_of(job.prompt))  # a Chinese prompt: zh replies
+        await client.upload([p])
+        job = self.journal.step(
+            key,
+            UPLOADED,
+            session_id=client.session.session_id,
+            task_id=client.session.task_id,
+        )
+        self.emit("uploaded", job, detail=f"session {job.session_id}")
+        return job
+
+    async def _turn(self, client: Client, prompt: str, image: Path) -> str:
         """The instruction's one turn; its summary, or a ClientError if it made no timeline."""
         update: StateUpdate | None = None
         said, errors = "", []
-        async for ev in client.turn(job.prompt):
+        async for ev in client.turn(prompt):
             if isinstance(ev, FinalText):
                 said = ev.text
             elif isinstance(ev, TurnError):
@@ -156,9 +149,40 @@ class Steps:
             raise ClientError(
                 "the assistant made no timeline from the instruction"
                 + (f" ({why})" if why else ""),
-                hint=f"reword the instruction in {Path(job.path).stem}.txt (or prompt.txt)",
+                hint=f"reword the instruction in {image.stem}.txt (or prompt.txt)",
             )
         return "; ".join(update.summary)
+
+    async def _wait(self, client: Client, job: Job) -> Any:
+        """The render's end (its final status), its progress emitted once per whole percent."""
+        last = [-1]
+
+        def progress(s: Any) -> None:
+            pct = int(s.progress)
+            if pct != last[0]:
+                last[0] = pct
+                self.emit("progress", job, progress=float(pct))
+
+        return await client.wait_render(job.render_id, progress)
+
+    async def _download(self, client: Client, job: Job, status: Any) -> Job:
+        """DOWNLOADING to DOWNLOADED: the clip at its reserved path (kept if already there)."""
+        assert self.journal is not None
+        out = Path(job.out)
+        if not out.exists():  # the client renames into place only when complete
+            if status is None:
+                status, _ = await client.render_status(job.render_id)
+            await client.download(job.render_id, out, status)
+        job = self.journal.step(job.hash, DOWNLOADED)
+        self.emit("downloaded", job, out=job.out, detail=f"{out.stat().st_size} bytes")
+        return job
+
+    def _finish(self, job: Job, image: Path) -> None:
+        """DOWNLOADED to DONE: the image moves to done/ (with its instruction file)."""
+        assert self.journal is not None
+        moved = move_with_sidecar(image, self.done_dir) if image.exists() else None
+        job = self.journal.step(job.hash, DONE, moved_to=str(moved or ""))
+        self.emit("done", job, out=job.out, detail=f"image in done/{moved.name}" if moved else "")
 
     def _render_in_flight(self, client: Client, session_id: str) -> str | None:
         """A render the client saved for this session before a crash cut the journal step."""
