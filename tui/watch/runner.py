@@ -386,11 +386,10 @@ class Watcher:
         try:
             await self.steps.advance(client, job)
         except OutOfCredits as exc:
-            assert self._main is not None
-            self.pacing.pause(key, exc, self._main.credits)
+            self.pacing.pause(key, exc, self._balance)
         except ClientError as exc:
             if exc.code == RATE_LIMITED or exc.transient:  # retry later, never fail the image
-                self._slow_down(key, exc)
+                self.pacing.slow_down(key, exc)
             else:
                 self.steps.fail(key, exc.message, exc.hint)
         except (OSError, ValueError) as exc:
@@ -405,10 +404,15 @@ class Watcher:
         else:
             self.pacing.succeeded()
 
+    async def _balance(self) -> dict:
+        """The account's credits, asked on the first client (the one the run connected)."""
+        assert self._main is not None
+        return await self._main.credits()
+
+    # The pace as tests/test_watch.py drives it (the rules: tests/test_watch_pacing.py).
     def _slow_down(self, key: str, exc: ClientError) -> None:
         self.pacing.slow_down(key, exc)
 
-    # The pace as tests/test_watch.py reads it (the rules themselves: tests/test_watch_pacing.py).
     @property
     def _queue(self) -> dict[str, None]:
         return self.pacing.queue
