@@ -75,3 +75,16 @@ def test_the_engine_takes_each_tier_and_refuses_another(api: httpx.Client, tmp_p
         r = start_render(api, tok, sid, draft, output={"format": "mp4", "quality": tier})
         assert r.status_code == 200, r.text
         api.post(f"/api/render/proxy/lambda/{r.json()['data']['id']}/cancel", headers=auth(tok))
+
+
+async def test_the_apps_export_refuses_another_word_naming_the_tiers(tmp_path: Path) -> None:
+    from tests.test_app import lines, ready, say, until
+    from tui.app.app import I2VApp
+
+    app = I2VApp(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await say(pilot, "/export ultra")
+        await until(pilot, lambda: "unknown quality 'ultra'" in lines(app), what="refused")
+        assert "use /export high, standard or draft" in lines(app)
+        assert not (tmp_path / "exports").exists()
