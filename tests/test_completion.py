@@ -5,8 +5,8 @@ that is not installed skips its tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import pty
 import select
 import shlex
 import shutil
@@ -18,6 +18,7 @@ import pytest
 
 from tests.cli import i2v
 from tests.media import photo
+from tests.terminal import end, spawn
 
 needs_zsh = pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 needs_fish = pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
@@ -119,11 +120,8 @@ class Zsh:
     """An interactive `zsh -f` in a pseudo-terminal, the script loaded under compinit."""
 
     def __init__(self, script: Path, cwd: Path, home: Path):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: nothing but exec
-            os.chdir(cwd)
-            env = {"PATH": os.environ["PATH"], "TERM": "dumb", "HOME": str(home)}
-            os.execvpe("zsh", ["zsh", "-f", "-i"], env)
+        env = {"PATH": os.environ["PATH"], "TERM": "dumb", "HOME": str(home)}
+        self.proc, self.fd = spawn(["zsh", "-f", "-i"], env=env, cwd=cwd)
         setup = (
             f"PS1='%% '; autoload -U compinit; compinit -u -D; source {shlex.quote(str(script))}"
         )
@@ -151,15 +149,9 @@ class Zsh:
 
     def close(self) -> None:
         self.send("\x15exit\n")
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
-            if os.waitpid(self.pid, os.WNOHANG)[0]:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(self.pid, 9)
-            os.waitpid(self.pid, 0)
-        os.close(self.fd)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        end(self.proc, self.fd)
 
 
 @needs_zsh

@@ -23,6 +23,7 @@ notifications = true
 keep_days = 7
 keep_upload_days = 10.5
 keep_gb = 0.5
+preview_auto = false
 """
 
 
@@ -61,6 +62,7 @@ def test_every_setting_comes_from_the_file(tmp_path):
         keep_days=7,
         keep_upload_days=10.5,
         keep_gb=0.5,
+        preview_auto=False,
     )
     assert set(loaded.sources.values()) == {"file"}
 
@@ -171,6 +173,7 @@ def test_config_shows_each_setting_and_where_it_came_from(tmp_path):
         "keep_days": "default",
         "keep_upload_days": "default",
         "keep_gb": "default",
+        "preview_auto": "default",
     }
     assert (
         '"from the file"' in lines[1]

@@ -26,12 +26,13 @@ LINT = "from importlinter.cli import lint_imports_command; lint_imports_command(
 
 # An import each contract forbids, planted in a copy of the tree: (file, line, the contracts it
 # breaks, by the start of their names). Every contract is broken by at least one.
-ENGINE, PANES, CLIENT, HEADLESS, CORE = (
+ENGINE, PANES, CLIENT, HEADLESS, CORE, PREVIEW = (
     "the engine imports",
     "the panes never",
     "the client and the watcher",
     "render and watch",
     "the core imports",
+    "the preview's making",
 )
 PLANTED = [
     ("tui/engine/hosts.py", "import textual", {ENGINE}),
@@ -43,6 +44,7 @@ PLANTED = [
     ("tui/core/gui_words.py", "import tui.client", {CORE}),
     # main() imports the app inside a function: a lazy import counts too.
     ("tui/cli/render.py", "import tui.cli.main", {HEADLESS}),
+    ("tui/preview/frames.py", "import widgets.preview", {PREVIEW}),
 ]
 
 
@@ -99,6 +101,7 @@ def test_each_contract_catches_the_import_it_forbids(
         "tui.cli.render",
         "tui.cli.watch",
         "tui.watch",
+        "tui.preview.frames",  # also the decoder's child process: it starts light
     ],
 )
 def test_light_faces_do_not_load_textual(module: str) -> None:

@@ -159,14 +159,11 @@ async def test_narrow_layout_hides_pixels_and_folders_clear_them(tmp_path: Path)
 
 def test_the_app_asks_before_it_starts_and_draws_sixel_in_a_pty(tmp_path: Path) -> None:
     """The real command on a pseudo-terminal that answers like xterm as a VT340."""
-    import fcntl
     import os
-    import pty
     import select
-    import struct
     import sys
-    import termios
 
+    from tests.terminal import end, spawn
     from tests.test_graphics import XTERM_VT340
     from tui.terminal.graphics import DA1_QUERY
 
@@ -176,12 +173,9 @@ def test_the_app_asks_before_it_starts_and_draws_sixel_in_a_pty(tmp_path: Path) 
     }
     env.update(TERM="xterm-256color", XTERM_VERSION="XTerm(379)", COLUMNS="120", LINES="30")
     env["I2V_FLOW_HOME"] = str(tmp_path / "home")
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the app, exactly as the console script starts it
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 960, 480))
-        os.chdir(tmp_path)
-        argv = [sys.executable, "-c", "from tui.cli.main import main; raise SystemExit(main())"]
-        os.execvpe(sys.executable, [*argv, str(folder)], env)
+    # The app, exactly as the console script starts it.
+    argv = [sys.executable, "-c", "from tui.cli.main import main; raise SystemExit(main())"]
+    proc, fd = spawn([*argv, str(folder)], env=env, cwd=tmp_path, rows=30, cols=120)
     heard = b""
 
     def read_until(pred, timeout: float, what: str) -> None:
@@ -226,19 +220,10 @@ def test_the_app_asks_before_it_starts_and_draws_sixel_in_a_pty(tmp_path: Path) 
             assert set(borders) <= set(found), f"row {y} out of line:\n{shown}"
         os.write(fd, b"\x11")  # ctrl+q
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
+        while proc.poll() is None:
+            assert time.monotonic() < deadline, "the app did not quit"
             read_until(lambda b: True, 1, "")
             time.sleep(0.1)
-        else:
-            raise AssertionError("the app did not quit")
-        assert os.waitstatus_to_exitcode(status) == 0
+        assert proc.returncode == 0
     finally:
-        try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        end(proc, fd)

@@ -23,6 +23,13 @@ class Prompt(Input):
 
     def on_mount(self) -> None:
         self.placeholder = self.PLACEHOLDER
+        # A key typed (or a path pasted) in another pane lands here with the focus: selecting
+        # the text on focus would make the next key replace it.
+        self.select_on_focus = False
+        # Its focus shows by its cursor (no pane's border is heavy then): without colour the
+        # background tint is gone, so the cursor stays lit rather than blinking out.
+        if self.app.no_color:
+            self.cursor_blink = False
         self._history: list[str] = []
         self._pos = 0
 

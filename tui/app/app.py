@@ -15,6 +15,7 @@ one part per job beside it in `tui/app/`:
 - `exports.py`: starting a render, following it to the download, resuming earlier ones
 - `watch.py`: watch mode, feeding the queue pane
 - `commands.py`: the `command_*` methods (palette, slash commands) and the key actions
+- `notify.py`: telling the person a job ended while the terminal was not looked at
 - `base.py`: the state and helpers the parts share (panes, paths, errors, refreshing)
 """
 
@@ -55,7 +56,9 @@ from tui.app.messages import (
     TranscriptChunk,
     Working,
 )
+from tui.app.notify import Notify
 from tui.app.palette import I2VCommands
+from tui.app.preview import PreviewPart
 from tui.app.watch import WatchMode
 from tui.core.backend import EmbeddedEngine, choose
 from tui.core.tiers import DEFAULT_TIER
@@ -63,6 +66,7 @@ from tui.terminal.graphics import Graphics
 from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
 from widgets.jobs import Jobs
+from widgets.preview import PreviewPane
 from widgets.prompt import Prompt
 from widgets.queue import WatchQueue
 from widgets.tracks import Tracks
@@ -73,7 +77,7 @@ if TYPE_CHECKING:
     from tui.watch import Watcher
 
 
-class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
+class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart, Notify):
     TITLE = "image-to-video-in-flow"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {I2VCommands}
@@ -85,6 +89,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         Binding("ctrl+n", "new_session", "New", priority=True),
         Binding("ctrl+o", "open", "Open", show=False, priority=True),
         Binding("f1", "help", "Help"),
+        Binding("f2", "preview", "Preview", show=False),  # in /help: the footer is full
         Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
     ]
 
@@ -100,8 +105,11 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         export_quality: str = DEFAULT_TIER,
         watch_settle: float = 2.0,
         graphics: Graphics | None = None,
+        preview_auto: bool = True,
+        notify: bool = True,
     ):
         super().__init__()
+        self.notify_done = notify  # a job that ends unseen is told (tui/app/notify.py)
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
@@ -136,6 +144,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         # Why the app ends on an error: "" while a connect attempt is in flight, the attempt's
         # error if it failed, None once connected (see `exit_status`).
         self.exit_error: str | None = None
+        self.preview_auto = preview_auto  # the preview follows each change (tui/app/preview.py)
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -143,7 +152,9 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         yield Header(icon="▶")
         with Vertical(id="main"):
             yield FilesPane(self.folder, graphics=self.graphics, id="files")
-            yield Transcript(id="transcript")
+            with Vertical(id="centre"):  # the preview, when shown, over the transcript
+                yield PreviewPane(graphics=self.graphics, id="player")
+                yield Transcript(id="transcript")
             # Scrolled by the focus moving through its panes, never a Tab stop of its own (it
             # would be one nothing shows, where typed text goes nowhere).
             with Vertical(id="side"):
@@ -230,6 +241,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     def _tracks(self, msg: TrackReady) -> None:
         if t := self._pane(Tracks):
             t.show(msg.draft, msg.summary)
+        self._timeline_changed(msg.draft)
 
     @on(CreditsReady)
     def _credits(self, msg: CreditsReady) -> None:
@@ -253,14 +265,25 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         shown = self.shown_path(msg.path) if msg.path is not None else ""
         if jobs := self._pane(Jobs):
             jobs.update_job(msg.job_id, msg.label, msg.progress, msg.state, msg.path, shown)
+        if msg.state in ("done", "failed") and not msg.job_id.startswith("upload"):
+            # An export's end (uploads are the app's own ids): told when looked away from.
+            words = f"Saved {shown}" if msg.state == "done" else f"Failed: {msg.label}"
+            self.tell_done(words, error=msg.state == "failed")
 
     @on(ExportSaved)
     def _saved(self, msg: ExportSaved) -> None:
         self.last_export = msg.path
+        self._export_landed(msg.path)
         text = f"Saved {self.shown_path(msg.path)} (/open opens it)"
         if t := self._pane(Transcript):
             t.add_status(text)
         self._record(Entry("status", text))
+
+    @on(PreviewPane.PlayheadMoved)
+    def _playhead(self, msg: PreviewPane.PlayheadMoved) -> None:
+        # Tracks draws it on its time bars where it can (an older Tracks has no playhead).
+        if (tracks := self._pane(Tracks)) and (show := getattr(tracks, "show_playhead", None)):
+            show(msg.seconds)
 
     @on(Said)
     def _said(self, msg: Said) -> None:
@@ -304,7 +327,15 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
 
     @on(Prompt.Sent)
     def _prompt(self, event: Prompt.Sent) -> None:
-        text = event.text
+        self.send(event.text)
+
+    @on(Tracks.Say)
+    def _track_key(self, event: Tracks.Say) -> None:
+        """A key in Tracks, as the words a person could have typed: sent as they would be."""
+        self.send(event.text)
+
+    def send(self, text: str) -> None:
+        """What was typed at the prompt (or said by a key): a command, or an agent turn."""
         from tui.core.intents import route  # after the first screen
 
         intent = route(text)
@@ -327,6 +358,8 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
             self.command_help()
         elif action == "open":
             self.command_open()
+        elif action == "preview":
+            self.command_preview()
         elif action == "watch":
             self._start_watch(arg)
         elif action in ("credits", "status"):
@@ -346,14 +379,28 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
     async def on_event(self, event: events.Event) -> None:
         # A path pasted (or dropped) while a pane that takes no text has the focus goes to
         # the prompt, not nowhere: the terminal's paste comes here before any pane sees it.
-        if isinstance(event, events.Paste) and not event.is_forwarded and event.text:
+        # So does a printable key no binding of the focused pane takes, as in chat apps: a
+        # sentence typed after Enter in Files goes to the prompt, while space still marks.
+        if isinstance(event, events.Paste | events.Key) and not event.is_forwarded:
+            text = event.text.splitlines()[0] if isinstance(event, events.Paste) else ""
+            key = event if isinstance(event, events.Key) else None
+            if key is not None and key.is_printable and key.character and not self._bound(key):
+                text = key.character
             prompt = self._pane(Prompt)
             mine = len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
-            if prompt is not None and mine:  # not the palette's input, nor the prompt
+            if text and prompt is not None and mine:  # not the palette's input, nor the prompt
                 prompt.focus()
-                prompt.insert_text_at_cursor(event.text.splitlines()[0])
+                prompt.insert_text_at_cursor(text)
                 return
         await super().on_event(event)
+
+    def _bound(self, key: events.Key) -> bool:
+        """Whether a binding of the focused pane (or the app's) takes `key` now."""
+        active = self.active_bindings
+        return any(
+            name in active and active[name].enabled
+            for name in (key.key, key.character, *key.aliases)
+        )
 
     @on(DirectoryTree.FileSelected)
     def _file(self, event: DirectoryTree.FileSelected) -> None:
@@ -361,10 +408,12 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands):
         said = f"/upload {self.shown_path(event.path)}"
         if self.queued():  # shown when it starts, above its own result
             self.submit("upload", str(event.path), said=said)
+            self.query_one(Prompt).focus()
             return
         self.transcript.add_user(said)
         self._record(Entry("user", said))
         self.submit("upload", str(event.path))
+        self.query_one(Prompt).focus()  # the next step is saying what it should become
 
     @on(FileBrowser.MarksChanged)
     def _marks(self, event: FileBrowser.MarksChanged) -> None:
@@ -387,6 +436,10 @@ def make_app(args: argparse.Namespace, **kw: Any) -> I2VApp:
     """The one factory, shared by the CLI and the tests."""
     if getattr(args, "quality", None):  # from the config file: the app has no flag for it
         kw.setdefault("export_quality", args.quality)
+    if getattr(args, "preview_auto", None) is not None:
+        kw.setdefault("preview_auto", args.preview_auto)
+    if getattr(args, "notify", None) is False:  # the config file's `notifications = false`
+        kw.setdefault("notify", False)
     return I2VApp(
         args.folder,
         args.out,

@@ -19,6 +19,8 @@ from textual import work
 
 from tui.app.base import AppPart
 from widgets.jobs import Jobs
+from widgets.prompt import Prompt
+from widgets.tracks import Tracks
 
 HELP = """\
 **Say what you want**, e.g. *"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi
@@ -30,8 +32,9 @@ music at 35%"*, or:
 - `/undo`, `/new`: step back; start a new session
 - `/open`: the last export
 - `/watch DIR`: a clip from every image dropped into DIR (to DIR/out); `/watch off` stops
-- `/reconnect`: restart the local engine, or reconnect
-
+- `/reconnect`: restart the local engine, or reconnect"""
+# Last, after the Tracks pane's keys (widgets/tracks.py).
+HELP_KEYS = """\
 **Space** marks files: the next instruction goes to each, one clip each. **Tab** moves between
 panes, **ctrl+p** lists every action, **ctrl+q** quits."""
 
@@ -50,6 +53,7 @@ class Commands(AppPart):
             )
             return
         self.submit("upload", str(node.data.path))
+        self.query_one(Prompt).focus()  # the next step is saying what it should become
 
     def command_upload_marked(self) -> None:
         if not self.marked:
@@ -81,7 +85,7 @@ class Commands(AppPart):
             jobs.clear_finished()
 
     def command_help(self) -> None:
-        self.transcript.add_markdown(HELP)
+        self.transcript.add_markdown("\n\n".join((HELP, Tracks.HELP, HELP_KEYS)))
 
     def command_open(self) -> None:
         if self.last_export is None:

@@ -17,6 +17,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Show the timeline", "command_status", "the tracks, read from the backend"),
     ("Undo the last change", "command_undo", "step the timeline back"),
     ("New session", "command_new_session", "start an empty timeline"),
+    ("Preview the clip", "command_preview", "play the timeline here (f2 shows or hides it)"),
     ("Open the last export", "command_open", "with the desktop's opener, else show its path"),
     ("Stop watching", "command_watch_off", "stop the watch folder (/watch DIR starts one)"),
     ("Reconnect", "command_reconnect", "restart the local engine or reconnect to the backend"),

@@ -124,11 +124,13 @@ class WatchMode(AppPart):
         elif ev.step == "done":
             out = f" → {self.shown_path(Path(ev.out))}" if ev.out else ""
             self.post_message(StatusLine(f"Watch: {ev.file} done{out} ✓", keep=False))
+            self.tell_done(f"Watch: {ev.file} done{out}")
             self._watch_credits()
         if ev.step == "failed":
             self.post_message(
                 StatusLine(f"Watch: {ev.file} failed: {ev.detail}", error=True, keep=False)
             )
+            self.tell_done(f"Watch: {ev.file} failed", error=True)
             self._watch_credits()  # a failed render's frozen credits are released
 
     @work(exclusive=True, group="watch-credits", exit_on_error=False)

@@ -73,7 +73,8 @@ def tui_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
             preview=s.preview,
             api=s.api,
             quality=s.quality,
-            notifications=s.notifications,
+            preview_auto=s.preview_auto,
+            notify=s.notifications,
         )
     return p
 
@@ -147,6 +148,7 @@ The file is TOML, every key optional:
   api = "http://127.0.0.1:8765"
   preview = "blocks"           # auto | pixels | blocks
   notifications = true
+  preview_auto = false         # the app's preview (f2) waits to be asked again
   keep_days = 14               # the engine's storage limits: see i2v-flow gc --help
 Exit status 0, or 2 with one "error: FILE line N: ..." line when the file is wrong.
 """

@@ -15,12 +15,14 @@ FILES = r"""
 .TP
 .I ~/.config/image-to-video-in-flow/config.toml
 Settings (TOML): \fBprompt\fR, \fBquality\fR, \fBout\fR, \fBapi\fR, \fBpreview\fR,
-\fBnotifications\fR. Flags win over the environment, which wins over the file, which wins over
-the built-in defaults. \fBi2v-flow config\fR shows each setting and where it came from.
+\fBnotifications\fR (false: the app does not tell when an export or a watched image ends
+while you look elsewhere), \fBpreview_auto\fR. Flags win over the environment, which wins over the
+file, which wins over the built-in defaults. \fBi2v-flow config\fR shows each setting and
+where it came from.
 .TP
 .I ~/.local/share/image-to-video-in-flow/
-State (or \fBI2V_FLOW_HOME\fR): \fIclient.json\fR, \fIhistory/\fR, \fIwatch.db\fR and the
-embedded engine's \fIengine/\fR folder.
+State (or \fBI2V_FLOW_HOME\fR): \fIclient.json\fR, \fIhistory/\fR, \fIwatch.db\fR, the
+preview's last draft in \fIpreview/\fR and the embedded engine's \fIengine/\fR folder.
 """
 
 ENVIRONMENT = r"""

@@ -29,7 +29,8 @@ quality = "standard"          # {tier_list(" | ", " | ")}
 out = "~/Videos/i2v"          # where clips go (render, watch, the app's exports)
 api = "http://127.0.0.1:8765" # a backend to use instead of the embedded engine
 preview = "blocks"            # auto | pixels | blocks
-notifications = true          # kept for the app
+notifications = true          # the app tells when an export or watch job ends unseen
+preview_auto = true           # the app's preview (f2) plays each new timeline by itself
 keep_days = 14                # the engine keeps finished renders this long
 keep_upload_days = 30         # and uploads of sessions touched in this many days
 keep_gb = 5                   # and at most this much of both (oldest go first)
@@ -43,11 +44,13 @@ class Settings:
     out: Path | None = None  # None: each command's own default place
     api: str | None = None  # None: the embedded engine
     preview: str = "auto"
-    notifications: bool = False
+    # The app tells (a toast and the terminal's notification) when a job ends unseen.
+    notifications: bool = True
     # Storage limits of the embedded engine (tui/engine/prune.py; `i2v-flow gc`).
     keep_days: float = 14
     keep_upload_days: float = 30
     keep_gb: float = 5
+    preview_auto: bool = True  # the app's preview renders each new timeline's draft by itself
 
 
 @dataclass(frozen=True)
@@ -210,4 +213,5 @@ _CHECKS = {
     "keep_days": _amount,
     "keep_upload_days": _amount,
     "keep_gb": _amount,
+    "preview_auto": _flag,
 }

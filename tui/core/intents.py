@@ -72,11 +72,13 @@ def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class Intent:
-    action: str  # agent | export | credits | status | upload | undo | new | open | watch | help
+    action: str  # agent, or one of SLASH: export, credits, status, upload, undo, preview…
     arg: str = ""
 
 
-SLASH = ("upload", "export", "credits", "status", "undo", "new", "open", "watch", "help")
+SLASH = (
+    "upload", "export", "credits", "status", "undo", "new", "open", "watch", "help", "preview",
+)  # fmt: skip
 
 
 def _unquote_path(text: str) -> str:

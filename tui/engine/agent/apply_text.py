@@ -94,6 +94,13 @@ def _set_text(new: dict, edit: TextEdit, append: bool, notes: list[tuple[str, st
     if edit.longer:
         dur = max(100, dur + edit.longer)
         st = min(st, d - dur)  # past the clip's end it grows earlier: still that much longer
+    if edit.shift:  # its length kept, within the clip
+        st = max(0, min(st + edit.shift, d - dur))
+        if st == int(seg["st"]):
+            notes.append(_cannot_move(edit.role, edit.shift > 0))
+            others = (edit.text, edit.position, edit.size, edit.color, edit.start, edit.dur)
+            if others == (None,) * len(others) and not edit.longer and edit.tail is None:
+                return []  # nothing else asked: no change to report
     st = max(0, min(st, d - 100))
     seg["st"], seg["d"] = st, max(100, min(dur, d - st))
     span = f"{secs(seg['st'])}-{secs(seg['st'] + seg['d'])}"
@@ -131,6 +138,11 @@ def _size_at_end(step: str, role: str) -> tuple[str, str]:
         f"The {role} is already {word_en} as it goes.",
         f"{ROLE_ZH[role]}已经是{word_zh}的字号了。",
     )
+
+
+def _cannot_move(role: str, later: bool) -> tuple[str, str]:
+    en, zh = ("ends with the clip", "已经在结尾了") if later else ("starts at 0 s", "已经在开头了")
+    return f"The {role} already {en}.", f"{ROLE_ZH[role]}{zh}。"
 
 
 def _none_to_remove(role: str) -> tuple[str, str]:

@@ -18,7 +18,10 @@ def read_clip_duration(msg: Message) -> int | None:
         return time_ms(m)
     pattern = (
         r"(?:\b(?:length|duration|runtime|clip|video)\s*(?:of|to|is|=|:|at)?"
-        r"|总时长|时长|总长度?|长度|视频)\s*(?:长|为|设为|改为|改成|调到|调整为|是|:)?\s*" + TIME
+        r"|总时长|时长|总长度?|长度|视频)\s*(?:长|为|设为|改为|改成|调到|调整为|是|:)?\s*"
+        + TIME
+        # "make the clip 1 second longer" is a change of its length (read_relative_duration)
+        + r"(?!\s*(?:longer|shorter|more|less)\b)"
     )
     start = 0
     while m := msg.find(pattern, start):

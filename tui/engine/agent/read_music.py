@@ -52,6 +52,18 @@ QUIETER = (
     r"|(?:音量|声音|音乐|配乐)再?调?(?:小|低|轻)|调低音量|降低音量|小声|轻声"
 )
 VOLUME_STEP = 0.15
+# A step by an amount: "10% louder", "turn the music down by 20%", "音量调大10%" (points of
+# volume, not the last step's 15: "10%" here is never the volume itself).
+BY_UP = (
+    N + r"\s*%\s*(?:louder|higher|up)\b"
+    + r"|\bturn\s+(?:it\s+|the\s+music\s+)?up\s+(?:by\s+)?" + N + r"\s*%"
+    + r"|(?:音量|声音|音乐|配乐)再?调?(?:大|高)\s*" + N + r"\s*%"
+)  # fmt: skip
+BY_DOWN = (
+    N + r"\s*%\s*(?:quieter|softer|lower|down)\b"
+    + r"|\bturn\s+(?:it\s+|the\s+music\s+)?down\s+(?:by\s+)?" + N + r"\s*%"
+    + r"|(?:音量|声音|音乐|配乐)再?调?(?:小|低)\s*" + N + r"\s*%"
+)  # fmt: skip
 
 
 def read_music(msg: Message, media: list[dict]) -> dict[str, Any]:
@@ -74,10 +86,15 @@ def read_music(msg: Message, media: list[dict]) -> dict[str, Any]:
             out["style"] = "lofi"  # "my song", but none was uploaded: the reply says so
             out["no_song"] = True
     out["style"] = next((st for st, pat in MUSIC_STYLES if msg.take(pat)), out.get("style"))
+    for pattern, sign in ((BY_UP, 1), (BY_DOWN, -1)):  # before "music" is taken from them
+        if m := msg.take(pattern):
+            out["delta"] = sign * float(next(g for g in m.groups() if g)) / 100
     generic = msg.take(r"\b(?:music|bgm|soundtrack|song)\b|背景音乐|音乐|配乐|bgm")
     if m := msg.take(VOLUME):
         out["volume"] = volume_value(m)
-    if msg.take(LOUDER):
+    if "delta" in out:
+        pass
+    elif msg.take(LOUDER):
         out["delta"] = VOLUME_STEP
     elif msg.take(QUIETER):
         out["delta"] = -VOLUME_STEP

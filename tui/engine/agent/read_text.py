@@ -12,12 +12,18 @@ from tui.engine.agent.read_text_style import (
     read_text_look,
     read_text_position,
 )
-from tui.engine.agent.read_text_timing import read_text_longer, read_text_timing
+from tui.engine.agent.read_text_timing import (
+    read_text_longer,
+    read_text_shift,
+    read_text_timing,
+)
 from tui.engine.agent.request import TextEdit
 from tui.engine.agent.words import Message, rx
 
-TEXT_KW = (  # "title font" and "标题的字体" are one keyword; "font" alone is the title's
-    r"\b(?:titles?|headlines?|captions?|subtitles?|texts?|overlays?|words)(?:\s+fonts?)?\b"
+TEXT_KW = (  # "title font", "caption text" and "标题的字体" are one keyword each; "font" alone
+    # is the title's
+    r"\b(?:titles?|headlines?|captions?|subtitles?|texts?|overlays?|words)"
+    r"(?:\s+(?:fonts?|texts?))?\b"
     r"|\bfonts?\b|(?:标题|字幕|文字|文案)(?:的?(?:字体|字号))?|字体|字号"
     r"|(?<![数名大小文汉打])字(?![幕母])"  # "字大一点": the text, not 数字 or 大字
 )
@@ -111,7 +117,8 @@ def _read_text_piece(msg: Message, role: str, at: int, a: int, b: int) -> TextEd
     if ids:
         edit.text = msg.quotes[ids[0]]
         msg.claim_quote(ids[0])
-    read_text_longer(msg, edit, at, a, b)  # first: "2 more seconds" is not a length of 2 s
+    read_text_shift(msg, edit, at, a, b)  # first: "2 s later" is neither a length nor a start
+    read_text_longer(msg, edit, at, a, b)  # before: "2 more seconds" is not a length of 2 s
     read_text_timing(msg, edit, at, a, b)
     edit.append = bool(
         msg.take(r"\b(?:another|also|one more|a\s+second|extra)\b|再加|另1个|再添加|再来1个", a, b)
@@ -119,5 +126,5 @@ def _read_text_piece(msg: Message, role: str, at: int, a: int, b: int) -> TextEd
     read_text_position(msg, edit, a, b)
     read_text_look(msg, edit, at, a, b)
     said = (edit.text, edit.start, edit.dur, edit.tail, edit.position, edit.longer, edit.size)
-    said += (edit.color,)
+    said += (edit.color, edit.shift)
     return None if said == (None,) * len(said) else edit

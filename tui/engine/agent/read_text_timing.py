@@ -1,5 +1,5 @@
-"""When a title or caption shows: a span, the first or last N s, a start, a length, or a
-change to its length ("2 more seconds", "标题再长一点")."""
+"""When a title or caption shows: a span, the first or last N s, a start, a length, a change
+to its length ("2 more seconds", "标题再长一点") or a move in time ("0.5 seconds later")."""
 
 from __future__ import annotations
 
@@ -100,4 +100,34 @@ def read_text_longer(msg: Message, edit: TextEdit, at: int, a: int, b: int) -> N
     for pat, sign in LONGER_WORDS:
         if msg.take_near(pat, after, b):
             edit.longer = sign * TEXT_STEP_MS
+            return
+
+
+SHIFT_VERB = r"\b(?:move|shift|push|slide|nudge)\s+(?:the\s+|my\s+)?"
+SHIFT_BY = (  # after the keyword, in English after SHIFT_VERB: (pattern, sign, english)
+    (r"(?:\bby\s+)?" + TIME + r"\s*later\b|\blater\s+by\s+" + TIME, +1, True),
+    (r"(?:\bby\s+)?" + TIME + r"\s*earlier\b|\bearlier\s+by\s+" + TIME, -1, True),
+    (r"\blater\b", +1, True),
+    (r"\bearlier\b", -1, True),
+    (r"(?:往后|向后|推迟|延后)(?:移|挪|推)?了?\s*" + TIME, +1, False),
+    (r"(?:往前|向前|提前)(?:移|挪)?了?\s*" + TIME, -1, False),
+    (r"(?:往后|向后)(?:移|挪|推)|推迟|延后", +1, False),
+    (r"(?:往前|向前)(?:移|挪)|提前", -1, False),
+)
+
+
+def read_text_shift(msg: Message, edit: TextEdit, at: int, a: int, b: int) -> None:
+    """A move in time, its length kept: "move the title 0.5 seconds later", "shift the caption
+    1 s earlier", "标题往后移1秒", "字幕提前0.5秒" (by `TEXT_STEP_MS` with no amount). In English
+    the verb before the keyword is needed: "the title 2 s later" alone moves nothing."""
+    after = msg.keyword_end(at)
+    verb = msg.find_before(SHIFT_VERB, a, at)
+    for pat, sign, english in SHIFT_BY:
+        if english and verb is None:
+            continue
+        if m := msg.take_near(pat, after, b):
+            if verb is not None:
+                msg.blank(*verb.span())
+            timed = any(g is not None for g in m.groups())
+            edit.shift = sign * (any_time_ms(m) if timed else TEXT_STEP_MS)
             return

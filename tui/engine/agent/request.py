@@ -18,6 +18,7 @@ class TextEdit:
     position: str | None = None
     append: bool = False
     longer: int | None = None  # ms added to how long it shows (negative: shorter)
+    shift: int | None = None  # ms it moves later (negative: earlier), its length kept
     size: str | None = None  # a name in apply_text.SIZES, or "bigger" / "smaller": one step
     color: str | None = None  # "#RRGGBB" (text_colours)
     # Said of "the text" or "it", not of a title or caption by name: the only text on screen.

@@ -1,0 +1,382 @@
+"""The preview: draft renders of the real engine decoded into half-block frames, and the pane
+played with a Pilot (play, pause, step, loop, refresh after a turn), with SVG snapshots."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from textual.app import App, ComposeResult
+
+from tests.media import RED, colour_video
+from tui.app.app import I2VApp
+from tui.client import Client
+from tui.client.state import ClientState
+from tui.preview.frames import HALF, cell_rows, decode, fit
+from tui.preview.source import OWNER, render_draft, sound_words
+from tui.terminal.graphics import Graphics
+from widgets.pixels import PixelPreview
+from widgets.preview import FrameView, PreviewPane
+from widgets.prompt import Prompt
+from widgets.tracks import Tracks
+
+BLUE = (30, 60, 220)
+
+
+def flat(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (320, 180)) -> Path:
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def near(a, b, tol: int = 24) -> bool:
+    return all(abs(int(x) - int(y)) <= tol for x, y in zip(a, b, strict=True))
+
+
+def centre_cell(rows) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The colours (upper, lower pixel) of the cell in the middle of the picture."""
+    row = rows[len(rows) // 2]
+    middle, at = sum(len(s.text) for s in row) // 2, 0
+    for seg in row:
+        if at + len(seg.text) > middle:
+            bottom = seg.style.bgcolor.triplet
+            return (seg.style.color.triplet if seg.text[0] == HALF else bottom), bottom
+        at += len(seg.text)
+    raise AssertionError("an empty row")
+
+
+# ---- frames: decode and half-blocks ---------------------------------------------------------
+
+
+def test_fit_keeps_the_shape_inside_the_box_with_an_even_height() -> None:
+    assert fit(1920, 1080, 80, 44) == (78, 44)
+    assert fit(1080, 1920, 80, 44) == (25, 44)
+    assert fit(960, 540, 100, 60) == (100, 56)
+    assert fit(100, 100, 7, 9) == (7, 6)
+    assert fit(0, 10, 80, 44) == (2, 2)
+
+
+def test_cell_rows_put_the_upper_pixel_over_the_lower_and_merge_runs() -> None:
+    frame = np.zeros((4, 6, 3), np.uint8)
+    frame[0], frame[1] = RED, BLUE  # cell row 0: red over blue
+    frame[2:, :3], frame[2:, 3:] = (0, 200, 0), (255, 255, 255)  # row 1: two runs
+    rows = cell_rows(frame)
+    assert len(rows) == 2
+    assert [len(s.text) for s in rows[0]] == [6] and rows[0][0].text == HALF * 6
+    assert near(rows[0][0].style.color.triplet, RED, 4)
+    assert near(rows[0][0].style.bgcolor.triplet, BLUE, 4)
+    assert [s.text for s in rows[1]] == [" " * 3] * 2  # one colour a cell: a space on it
+    assert near(rows[1][1].style.bgcolor.triplet, (255, 255, 255), 4)
+    # An odd height repeats its last pixel row below it.
+    assert len(cell_rows(np.zeros((5, 2, 3), np.uint8))) == 3
+
+
+def test_sound_words_say_music_and_a_videos_own_sound() -> None:
+    video = {"tt": 0, "sg": [{"m": {"name": "clip.mp4"}}]}
+    image = {"tt": 0, "sg": [{"m": {"name": "photo.jpg"}}]}
+    music = {"tt": 1, "sg": [{"m": {"volume": 0.35}}]}
+    assert sound_words({"t": [image]}) == ""
+    assert sound_words({"t": [image, music]}) == "music"
+    assert sound_words({"t": [video, music]}) == "music + video sound"
+    muted = {"tt": 0, "sg": [{"m": {"name": "clip.mp4", "mute": True}}]}
+    assert sound_words({"t": [muted, {"tt": 1, "sg": [{"m": {"volume": 0}}]}]}) == ""
+
+
+async def test_frames_of_a_real_draft_render(engine_url: str, tmp_path: Path, _home) -> None:
+    """A red image, one turn, the draft tier rendered into the state folder and decoded."""
+    img = flat(tmp_path / "red.png", RED)
+    state = ClientState(tmp_path / "client.json", "local")
+    async with Client(engine_url, state, poll_interval=0.2) as c:
+        await c.connect()
+        await c.upload([img])
+        [ev async for ev in c.turn("a 2 second clip, lo-fi music at 35%")]
+        draft = await c.draft()
+        source = await render_draft(c, draft)
+    assert source.path.parent == _home / "preview"  # the app's state, not the exports
+    assert source.sound == "music"
+    renders = json.loads((tmp_path / "client.json").read_text())["renders"]
+    assert [r["owner"] for r in renders.values()] == [OWNER]  # never resumed as an export
+    seen: list[int] = []
+    clip = decode(source.path, 80, 22, on_frame=lambda c: seen.append(len(c.frames)))
+    assert seen[0] == 1  # the first frame is handed over before the rest decode
+    assert clip.done and len(clip.frames) == 60 and clip.fps == 30
+    assert abs(clip.duration - 2.0) < 0.05 and clip.sound
+    assert (clip.width, clip.height) == (78, 44)  # 16:9 in 80x22 cells, two pixels a cell
+    assert clip.frames[0].shape == (44, 78, 3)
+    rows = cell_rows(clip.frames[30])
+    assert len(rows) == 22 and all(sum(len(s.text) for s in r) == 78 for r in rows)
+    top, bottom = centre_cell(rows)
+    assert near(top, RED) and near(bottom, RED)
+
+
+# ---- the pane in the app --------------------------------------------------------------------
+
+
+async def until(pilot, cond: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            t = getattr(pilot.app, "transcript", None)
+            lines = "\n".join(t.lines()) if t is not None else ""
+            pane = pilot.app.query_one(PreviewPane)
+            raise AssertionError(f"not met in {timeout} s: {what} ({pane.note})\n{lines}")
+        await pilot.pause(0.05)
+
+
+async def say(pilot, text: str) -> None:
+    prompt = pilot.app.query_one(Prompt)
+    prompt.focus()
+    prompt.value = text
+    await pilot.press("enter")
+
+
+def red_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    flat(folder / "red.png", RED)
+    return folder
+
+
+async def a_clip(pilot, seconds: int = 2) -> None:
+    """Ready, red.png uploaded and a clip described."""
+    app = pilot.app
+    app.query_one(Prompt).cursor_blink = False
+    await until(pilot, lambda: "Ready" in app.transcript.lines(), what="Ready")
+    await say(pilot, "/upload red.png")
+    await say(pilot, f"a {seconds} second clip")
+    await until(pilot, lambda: "Video" in str(app.query_one(Tracks).render()), what="tracks")
+    await until(pilot, lambda: not app.busy, what="the turn's end")
+
+
+def shown(pane: PreviewPane) -> bool:
+    """The file the pane was last given is decoded and on show."""
+    clip = pane.clip
+    return (
+        clip is not None
+        and clip.done
+        and clip.path == pane.source
+        and bool(pane.query_one(FrameView)._rows)
+    )
+
+
+async def test_play_pause_step_loop_and_refresh_after_a_turn(engine_url, tmp_path) -> None:
+    moved: list[float | None] = []
+
+    def hook(msg) -> None:
+        if isinstance(msg, PreviewPane.PlayheadMoved):
+            moved.append(msg.seconds)
+
+    app = I2VApp(red_folder(tmp_path), api=engine_url)
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await a_clip(pilot)
+        pane = app.query_one(PreviewPane)
+        assert not pane.display
+        await pilot.press("f2")
+        assert pane.display and app.focused is pane
+        await until(pilot, lambda: shown(pane), what="the first clip decoded")
+        assert pane.playing and abs(pane.clip.duration - 2) < 0.05
+        view = pane.query_one(FrameView)
+        assert near(centre_cell(view._rows)[0], RED)
+        facts = str(pane.query_one("#facts").render())
+        assert "/ 2.0 s" in facts and "loop" in facts and "silent" in facts
+        # Playing: the frame shown moves on by the clock, and the playhead with it.
+        first = pane.index
+        await until(pilot, lambda: pane.index != first, what="the next frame")
+        await until(pilot, lambda: len({m for m in moved if m}) >= 2, what="playhead moving")
+        await pilot.press("space")
+        assert not pane.playing
+        paused = pane.index
+        await pilot.pause(0.3)
+        assert pane.index == paused  # paused: stays put
+        assert moved[-1] == pytest.approx(paused / 30)
+        await pilot.press("right")
+        assert pane.index == (paused + 1) % 60
+        await pilot.press("left", "left")
+        assert pane.index == (paused - 1) % 60
+        await pilot.press("home")
+        assert pane.index == 0 and moved[-1] == 0
+        assert "‖ 0.0 / 2.0 s" in str(pane.query_one("#facts").render())
+        # Once, not looping: played to the end it stops on the last frame.
+        await pilot.press("l", "space")
+        assert "once" in str(pane.query_one("#facts").render())
+        await until(pilot, lambda: not pane.playing, timeout=10, what="the end")
+        assert pane.index == 59
+        # A turn that changes the timeline: the preview renders and plays the new one.
+        old = pane.source  # a new render is a new file (a new size, a new Clip)
+        await say(pilot, "make it 3 seconds")
+        await until(pilot, lambda: pane.source != old and shown(pane), what="the new clip")
+        assert abs(pane.clip.duration - 3) < 0.05 and len(pane.clip.frames) == 90
+        # f2 again hides it, the prompt taking the keys, the playhead gone from Tracks.
+        await pilot.press("f2")
+        assert not pane.display and isinstance(app.focused, Prompt)
+        await pilot.pause()
+        assert moved[-1] is None and not pane.playing
+        # A new session empties the timeline: no picture, no playhead, and why.
+        await pilot.press("f2")
+        await say(pilot, "/new")
+        await until(pilot, lambda: pane.clip is None, what="cleared")
+        assert "nothing to play yet" in pane.note and not pane.query_one(FrameView)._rows
+
+
+async def test_preview_auto_off_keeps_the_clip_until_asked(engine_url, tmp_path) -> None:
+    app = I2VApp(red_folder(tmp_path), api=engine_url, preview_auto=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await a_clip(pilot)
+        await say(pilot, "/preview")
+        pane = app.query_one(PreviewPane)
+        await until(pilot, lambda: shown(pane), what="the clip")
+        old = pane.source
+        pane.focus()
+        await pilot.press("space")
+        await say(pilot, "make it 3 seconds")
+        await until(pilot, lambda: "3s" in str(app.query_one(Tracks).border_subtitle))
+        await pilot.pause(1.0)
+        assert pane.source == old  # no render of its own
+        await say(pilot, "/preview")  # hidden, then shown again: now it renders the new one
+        await say(pilot, "/preview")
+        await until(pilot, lambda: pane.source != old and shown(pane), what="the new clip")
+        assert abs(pane.clip.duration - 3) < 0.05
+
+
+def test_preview_auto_is_a_setting(tmp_path, monkeypatch) -> None:
+    from tui.cli.main import tui_parser
+    from tui.core.config import load
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("preview_auto = false\n")
+    monkeypatch.setenv("I2V_FLOW_CONFIG", str(cfg))
+    loaded = load()
+    assert loaded.settings.preview_auto is False and loaded.sources["preview_auto"] == "file"
+    from tui.app.app import make_app
+
+    app = make_app(tui_parser(loaded.settings).parse_args([str(tmp_path)]))
+    assert app.preview_auto is False
+
+
+async def _paused_at_start(pilot) -> None:
+    await a_clip(pilot)
+    await pilot.press("f2")
+    pane = pilot.app.query_one(PreviewPane)
+    await until(pilot, lambda: shown(pane), what="the clip")
+    credits = pilot.app.query_one("#credits")
+    await until(pilot, lambda: "98 available" in str(credits.render()), what="the draft paid")
+    await pilot.press("space", "home")
+    # The transcript, shorter now, at its end (where it follows to after the layout settles).
+    await pilot.pause(0.2)
+    t = pilot.app.transcript
+    t.scroll_end(animate=False, immediate=True)
+    await until(pilot, lambda: t.scroll_y == t.max_scroll_y, what="the end")
+    await pilot.pause(0.1)
+
+
+def test_snapshot_preview_80x24(snap_compare, tmp_path) -> None:
+    """You should see, at 80x24, the Preview pane (heavy border: focused) over the transcript
+    in the right column: a red 16:9 picture in half-blocks, and under it "‖ 0.0 / 2.0 s ·
+    loop · silent"; the footer lists space, ←, →, l and home."""
+    app = I2VApp(red_folder(tmp_path))  # the embedded engine: the header says "local engine"
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_paused_at_start)
+
+
+def test_snapshot_preview_120x40(snap_compare, tmp_path) -> None:
+    """You should see, at 120x40, Files | the Preview (a red 16:9 picture, paused at 0.0 of
+    2.0 s) over the transcript | Tracks and credits."""
+    app = I2VApp(red_folder(tmp_path))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_paused_at_start)
+
+
+# ---- the pane alone: a file of known frames ---------------------------------------------------
+
+
+class PaneAlone(App):
+    def __init__(self, graphics: Graphics | None = None) -> None:
+        super().__init__()
+        self.graphics = graphics
+
+    def compose(self) -> ComposeResult:
+        yield PreviewPane(graphics=self.graphics, id="player")
+
+
+def red_then_blue(tmp_path: Path) -> Path:
+    """1 s at 12 fps: six red frames, then six blue, 160x120 (4:3)."""
+    return colour_video(tmp_path / "rb.mp4", [RED] * 6 + [BLUE] * 6, (160, 120), fps=12)
+
+
+async def test_steps_show_each_frame_and_a_resize_decodes_again(tmp_path) -> None:
+    app = PaneAlone()
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.focus()
+        pane.play(red_then_blue(tmp_path))
+        await until(pilot, lambda: shown(pane), what="decoded")
+        await pilot.press("space", "home")
+        view = pane.query_one(FrameView)
+        size = view.size
+        assert (pane.clip.width, pane.clip.height) == fit(160, 120, size.width, size.height * 2)
+        assert len(view._rows) == pane.clip.height // 2
+        assert near(centre_cell(view._rows)[0], RED)
+        await pilot.press(*["right"] * 6)
+        assert pane.index == 6 and near(centre_cell(view._rows)[0], BLUE)
+        await pilot.press("comma")
+        assert pane.index == 5 and near(centre_cell(view._rows)[1], RED)
+        old = pane.clip
+        await pilot.resize_terminal(100, 30)
+        await until(pilot, lambda: pane.clip is not old and shown(pane), what="decoded again")
+        assert pane.clip.height > old.height and pane.index == 5  # the same place, bigger
+        assert near(centre_cell(view._rows)[0], RED)
+
+
+async def test_a_paused_frame_in_real_pixels(tmp_path) -> None:
+    """Where the terminal draws Sixel: paused, the frame shows as a picture; playing, blocks."""
+    app = PaneAlone(Graphics("sixel", 10, 20))
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.focus()
+        pane.play(red_then_blue(tmp_path))
+        await until(pilot, lambda: shown(pane), what="decoded")
+        await pilot.press("space", "home", "right", "right", "right", "right", "right", "right")
+        still = pane.query_one(PixelPreview)
+        await until(pilot, lambda: pane.has_class("-pixels"), what="the picture")
+        picture = still.picture
+        assert picture is not None and picture.kind == "sixel" and picture.data.startswith("\x1bP")
+        assert picture.cols <= pane.picture_size.width
+        await pilot.press("space")
+        assert pane.playing and not pane.has_class("-pixels")  # playing: half-blocks
+
+
+def test_which_backends_get_a_draft_render() -> None:
+    from tui.core.backend import CLOUD_URL
+    from tui.preview.source import renders_drafts
+
+    assert renders_drafts(None)  # the embedded engine
+    assert renders_drafts("http+unix://%2Ftmp%2Fengine.sock")
+    assert renders_drafts("http://127.0.0.1:8765") and renders_drafts("http://localhost:1")
+    assert not renders_drafts(CLOUD_URL)  # the cloud: the last export plays
+    assert not renders_drafts("https://example.com")
+
+
+def test_a_long_clip_in_a_big_pane_keeps_fewer_frames() -> None:
+    from tui.preview.frames import MAX_BYTES, stride
+
+    assert stride(96, 54, 30, 5) == 1  # a 5 s draft at 100x30: every frame (2.3 MB)
+    assert stride(130, 70, 30, 60) == 2  # 60 s in a 130x35-cell pane: 49 MB -> every 2nd
+    w, h, fps, secs = 200, 110, 60, 60
+    assert w * h * 3 * fps * secs / stride(w, h, fps, secs) <= MAX_BYTES
+
+
+async def test_the_playhead_reaches_the_tracks_pane(engine_url, tmp_path) -> None:
+    app = I2VApp(red_folder(tmp_path), api=engine_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await a_clip(pilot)
+        await pilot.press("f2")
+        pane, tracks = app.query_one(PreviewPane), app.query_one(Tracks)
+        await until(pilot, lambda: shown(pane), what="the clip")
+        await pilot.press("space", "home", "right", "right", "right")
+        await pilot.pause()
+        assert tracks.playhead == 100  # frame 3 of 30 a second
+        await pilot.press("f2")  # put away: no playhead
+        await pilot.pause()
+        assert tracks.playhead is None

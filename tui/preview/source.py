@@ -1,0 +1,137 @@
+"""What the preview plays, and making it: the engine's draft tier of the current timeline (the
+local engine), or the last exported file (the cloud, where every render costs real credits).
+
+The draft is rendered through the client like an export, into the app's state folder (never the
+user's exports), polled briskly (the engine answers a 5 s draft in well under a second; an
+export's 1 s poll would double the wait) and handed over to nobody else: its render is marked
+owner "preview", so a restart never resumes it as an export.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.client.transfer import file_stem
+from tui.core.paths import home
+from tui.core.protocol import TRACK_AUDIO, TRACK_VIDEO, draft_ready, file_kind
+
+if TYPE_CHECKING:
+    from tui.client import Client
+
+OWNER = "preview"
+POLL_FIRST, POLL_MOST = 0.05, 0.1  # seconds between status reads: a loopback read is cheap
+DEADLINE = 300.0  # a draft render that takes longer than this has gone wrong
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to play, what was made from, and the sound it has ("" when none)."""
+
+    path: Path
+    sound: str = ""
+    key: str = ""  # the timeline it shows (a draft's JSON), "" for an exported file
+
+
+def renders_drafts(url: str | None) -> bool:
+    """Whether the backend is our own engine: embedded (None), on a Unix socket or on this
+    machine (`i2v-flow serve`). Elsewhere, a draft would cost the service's credits each turn."""
+    if url is None or url.startswith("http+unix://"):
+        return True
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def cache_dir() -> Path:
+    path = home() / "preview"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def draft_key(draft: dict) -> str:
+    """The same timeline gives the same key: no render when a turn changed nothing."""
+    return json.dumps(draft, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def sound_words(draft: dict) -> str:
+    """'music', 'video sound', both, or '': what a listener would hear (none is played)."""
+    music = own = False
+    for track in draft.get("t") or []:
+        if not isinstance(track, dict):
+            continue
+        for seg in track.get("sg") or []:
+            if not isinstance(seg, dict):
+                continue
+            m = seg.get("m") or {}
+            loud = _volume(m.get("volume")) > 0
+            if track.get("tt") == TRACK_AUDIO and loud:
+                music = True
+            elif track.get("tt") == TRACK_VIDEO and loud and not _muted(m.get("mute")):
+                own = own or file_kind(str(m.get("name") or m.get("src") or "")) == "video"
+    return " + ".join(w for w, on in (("music", music), ("video sound", own)) if on)
+
+
+def _volume(v: Any) -> float:
+    try:
+        return float(v) if v is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _muted(v: Any) -> bool:
+    return v is True or str(v or "").lower() in ("1", "true", "yes")
+
+
+async def render_draft(client: Client, draft: dict) -> Source:
+    """Render `draft` at the draft tier and download it into the cache; cancelled (a newer
+    timeline came), the render is cancelled too, so it neither runs on nor counts as busy."""
+    from tui.client import ClientError
+
+    if not draft_ready(draft):
+        raise ClientError("nothing to preview yet", hint="upload an image and describe the clip")
+    folder = cache_dir()
+    rid = await client.start_render("draft", draft, target=folder)
+    client.state.update_render(rid, owner=OWNER)
+    # A file per render: a cut download's `.part` never meets another render's bytes, and the
+    # file being played is never written over.
+    dest = folder / f"draft-{file_stem(rid)}.mp4"
+    try:
+        status = await _wait(client, rid)
+        path = await client.download(rid, dest, status)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(client.cancel_render(rid))
+        raise
+    for old in folder.glob("*draft-*.mp4*"):  # earlier drafts (a player's open file stays)
+        if old != path:
+            old.unlink(missing_ok=True)
+    return Source(path, sound_words(draft), draft_key(draft))
+
+
+async def _wait(client: Client, rid: str):
+    from tui.client import ClientError
+
+    pause, deadline = POLL_FIRST, time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        status, _ = await client.render_status(rid)
+        if status.done:
+            if status.status != "completed":
+                raise ClientError(f"preview render {status.status}: {status.error or 'no reason'}")
+            return status
+        await asyncio.sleep(pause)
+        pause = min(POLL_MOST, pause * 1.5)
+    raise ClientError("the preview render took too long", hint="try /preview again")
+
+
+def exported(path: Path | None) -> Source | None:
+    """The cloud's preview: the last exported file, when there is one."""
+    if path is None or not Path(path).is_file():
+        return None
+    return Source(Path(path), "")
