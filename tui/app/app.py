@@ -65,6 +65,7 @@ from tui.app.preview import PreviewPart
 from tui.app.state import AppState, load_state, save_state
 from tui.app.watch import WatchMode
 from tui.core.backend import EmbeddedEngine, choose
+from tui.core.tiers import DEFAULT_TIER
 from tui.terminal.graphics import Graphics
 from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
@@ -115,7 +116,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         watch: Path | None = None,
         watch_prompt: str | None = None,
         still_working_every: float = STILL_WORKING_EVERY,
-        export_quality: str = "high",
+        export_quality: str = DEFAULT_TIER,
         watch_settle: float = 2.0,
         graphics: Graphics | None = None,
         ask_above: float = 0.5,

@@ -12,11 +12,11 @@ from textual import work
 
 from tui.app.messages import ExportSaved, JobUpdate, StatusLine
 from tui.app.spending import Spending, credits_word
+from tui.core.tiers import TIERS, tier_list
 
 if TYPE_CHECKING:
     from textual.worker import Worker
 
-if TYPE_CHECKING:
     from tui.core.session_state import Media
 
 
@@ -59,10 +59,8 @@ class Exports(Spending):
         from tui.client import ClientError
 
         assert self.client is not None
-        if quality not in ("high", "standard", "draft"):
-            raise ClientError(
-                f"unknown quality {quality!r}", hint="use /export high, standard or draft"
-            )
+        if quality not in TIERS:
+            raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
         draft = await self.client.draft()
         name = stem or self._source_stem(draft) or self.last_source
         cost = self.cost_of(draft)

@@ -10,6 +10,7 @@ from pathlib import Path
 from tui import __version__
 from tui.core.args import api_arg, quality_arg, quiet_arg, version_arg
 from tui.core.config import PREVIEWS, ConfigError, Loaded, Settings, load
+from tui.core.tiers import tier_list
 
 COMMANDS = ("render", "watch", "serve", "config", "gc", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
@@ -136,7 +137,7 @@ def render_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     return p
 
 
-CONFIG_EPILOG = """\
+CONFIG_EPILOG = f"""\
 examples:
   i2v-flow config                          what the settings are, and where each comes from
   i2v-flow config --quality draft          what they would be with this flag
@@ -144,7 +145,7 @@ examples:
 
 The file is TOML, every key optional:
   prompt = "a 5-second vertical clip, lo-fi music at 35%"
-  quality = "standard"         # high | standard | draft
+  quality = "standard"         # {tier_list(" | ", " | ")}
   out = "~/Videos/i2v"         # where clips go
   api = "http://127.0.0.1:8765"
   preview = "blocks"           # auto | pixels | blocks

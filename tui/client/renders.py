@@ -16,6 +16,7 @@ from tui.client.errors import ClientError
 from tui.client.transfer import TransferCalls, file_stem, in_path, unique_path
 from tui.client.wire import json_body, retry_after
 from tui.core.protocol import SESSION_NOT_FOUND, RenderStatus, draft_ready, read_render_status
+from tui.core.tiers import DEFAULT_TIER
 
 POLL_BLIPS = 3  # failed polls in a row that a render wait rides out
 
@@ -56,7 +57,7 @@ def new_render_id() -> str:
 
 class RenderCalls(TransferCalls):
     async def start_render(
-        self, quality: str = "high", draft: dict | None = None, *, target: Path | None = None
+        self, quality: str = DEFAULT_TIER, draft: dict | None = None, *, target: Path | None = None
     ) -> str:
         if draft is None:
             draft = await self.draft()
@@ -137,7 +138,7 @@ class RenderCalls(TransferCalls):
         return read_render_status(data, render_id)
 
     async def export(
-        self, dest: Path, quality: str = "high", on_progress: OnStatus | None = None
+        self, dest: Path, quality: str = DEFAULT_TIER, on_progress: OnStatus | None = None
     ) -> ExportResult:
         rid = await self.start_render(quality, target=Path(dest))
         status = await self.wait_render(rid, on_progress)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from tui import __version__
-from tui.core.config import QUALITIES
+from tui.core.tiers import DEFAULT_TIER, TIERS
 
 
 def version_arg(p: argparse.ArgumentParser) -> None:
@@ -22,10 +22,10 @@ def api_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def quality_arg(p: argparse.ArgumentParser, default: str | None = "high") -> None:
+def quality_arg(p: argparse.ArgumentParser, default: str | None = DEFAULT_TIER) -> None:
     p.add_argument(
         "--quality",
-        choices=QUALITIES,
+        choices=TIERS,
         default=default,
         help="render quality (default: %(default)s; draft is 540p and quickest)",
     )

@@ -16,15 +16,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from tui.core.tiers import DEFAULT_TIER, TIERS, tier_list
+
 APP_NAME = "image-to-video-in-flow"
 CONFIG_ENV = "I2V_FLOW_CONFIG"
-QUALITIES = ("high", "standard", "draft")
 PREVIEWS = ("auto", "pixels", "blocks")
 
-EXAMPLE = """\
+EXAMPLE = f"""\
 # ~/.config/image-to-video-in-flow/config.toml (or the file I2V_FLOW_CONFIG names)
 prompt = "a 5-second vertical clip, lo-fi music at 35%"  # the default instruction
-quality = "standard"          # high | standard | draft
+quality = "standard"          # {tier_list(" | ", " | ")}
 out = "~/Videos/i2v"          # where clips go (render, watch, the app's exports)
 api = "http://127.0.0.1:8765" # a backend to use instead of the embedded engine
 preview = "blocks"            # auto | pixels | blocks
@@ -41,7 +42,7 @@ ask_above = 0.5               # the app asks before an export or batch costs mor
 @dataclass(frozen=True)
 class Settings:
     prompt: str | None = None  # None: each command's own default instruction
-    quality: str = "high"
+    quality: str = DEFAULT_TIER
     out: Path | None = None  # None: each command's own default place
     api: str | None = None  # None: the embedded engine
     preview: str = "auto"
@@ -216,7 +217,7 @@ def _shown(value: Any) -> str:
 
 _CHECKS = {
     "prompt": _text,
-    "quality": _choice(QUALITIES),
+    "quality": _choice(TIERS),
     "out": _folder,
     "api": _url,
     "preview": _choice(PREVIEWS),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tui.client.transfer import file_stem
 from tui.core.paths import home
 from tui.core.protocol import TRACK_AUDIO, TRACK_VIDEO, draft_ready, file_kind
+from tui.core.tiers import DRAFT
 
 if TYPE_CHECKING:
     from tui.client import Client
@@ -97,7 +98,7 @@ async def render_draft(client: Client, draft: dict) -> Source:
     if not draft_ready(draft):
         raise ClientError("nothing to preview yet", hint="upload an image and describe the clip")
     folder = cache_dir()
-    rid = await client.start_render("draft", draft, target=folder)
+    rid = await client.start_render(DRAFT, draft, target=folder)
     client.state.update_render(rid, owner=OWNER)
     # A file per render: a cut download's `.part` never meets another render's bytes, and the
     # file being played is never written over.

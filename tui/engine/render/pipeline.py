@@ -45,6 +45,7 @@ import numpy as np
 from PIL import Image
 
 from tui.core.text_sizes import text_scale
+from tui.core.tiers import DEFAULT_TIER, DRAFT, HIGH, STANDARD, TIERS, tier_list
 from tui.engine.render import audio as audio_mod
 from tui.engine.render import soundtrack
 from tui.engine.render.contain import (
@@ -80,12 +81,13 @@ from tui.engine.render.stage import (
 from tui.engine.render.text import TextOverlay, make_overlay, parse_colour
 from tui.engine.render.video_source import VideoSource, is_video
 
+# x264's settings for each tier (tui/core/tiers.py names them; a test keeps the two in step).
 QUALITY = {
-    "high": {"preset": "medium", "crf": "20"},
-    "standard": {"preset": "veryfast", "crf": "23"},
+    HIGH: {"preset": "medium", "crf": "20"},
+    STANDARD: {"preset": "veryfast", "crf": "23"},
     # A constant quantiser: 20 % less x264 time and half the bytes of crf 26 at ultrafast, for
     # 0.4 dB less PSNR (measured on 150 draft frames): a preview is for seeing, quickly.
-    "draft": {"preset": "ultrafast", "qp": "26"},
+    DRAFT: {"preset": "ultrafast", "qp": "26"},
 }
 FPS_ALLOWED = (24, 25, 30, 60)
 AAC_FRAME = 1024
@@ -122,7 +124,7 @@ class RenderResult:
     elapsed: float
 
 
-def canvas_of(draft: Mapping, quality: str = "high") -> Canvas:
+def canvas_of(draft: Mapping, quality: str = DEFAULT_TIER) -> Canvas:
     meta = draft.get("m") or {}
     w, h = int(meta.get("width", 1920)), int(meta.get("height", 1080))
     fps = int(meta.get("fps", 30))
@@ -133,7 +135,7 @@ def canvas_of(draft: Mapping, quality: str = "high") -> Canvas:
         raise RenderError(f"duration {d / 1000:g} s is out of range (1 to 60 s)")
     if not (16 <= w <= 3840 and 16 <= h <= 3840):
         raise RenderError(f"canvas {w}x{h} is out of range")
-    if quality == "draft":
+    if quality == DRAFT:
         scale = 540 / min(w, h)
         if scale < 1:
             w, h = round(w * scale), round(h * scale)
@@ -731,8 +733,8 @@ def _fade_music(bed: np.ndarray, canvas: Canvas) -> None:
 
 
 def _check(draft: Mapping, quality: str) -> None:
-    if quality not in QUALITY:
-        raise RenderError(f"unknown quality {quality!r} (use high, standard or draft)")
+    if quality not in TIERS:
+        raise RenderError(f"unknown quality {quality!r} (use {tier_list()})")
     if not _tracks(draft, 0) and not _tracks(draft, 7):
         raise RenderError("the timeline is empty: add an image first")
 
@@ -742,7 +744,7 @@ def render_draft(
     media: Mapping[str, Path],
     out: Path,
     *,
-    quality: str = "high",
+    quality: str = DEFAULT_TIER,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> RenderResult:
@@ -754,7 +756,7 @@ def render_draft(
     started = time.perf_counter()
     _check(draft, quality)
     canvas = canvas_of(draft, quality)
-    maker = _FrameMaker(draft, media, canvas, fast=quality == "draft")
+    maker = _FrameMaker(draft, media, canvas, fast=quality == DRAFT)
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
@@ -781,13 +783,13 @@ def render_still(
     t_seconds: float,
     out_png: Path,
     *,
-    quality: str = "high",
+    quality: str = DEFAULT_TIER,
 ) -> Path:
     """A PNG of the frame shown at `t_seconds` (clamped to the clip), converted with BT.709."""
     _check(draft, quality)
     canvas = canvas_of(draft, quality)
     i = min(canvas.frames - 1, max(0, int(float(t_seconds) * canvas.fps + 1e-6)))
-    maker = _FrameMaker(draft, media, canvas, start=i, fast=quality == "draft")
+    maker = _FrameMaker(draft, media, canvas, start=i, fast=quality == DRAFT)
     try:
         buf = np.empty((canvas.height * 3 // 2, canvas.width), np.uint8)
         maker.frame(i, buf)

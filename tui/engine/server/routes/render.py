@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from tui.core.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope, render_cost
+from tui.core.tiers import DEFAULT_TIER, TIERS, tier_list
 from tui.engine.server.drafts import check_draft
 from tui.engine.server.envelope import ApiFailure, bad, iso, ok, pick, read_json
 from tui.engine.server.routes.sessions import owned_session
@@ -66,9 +67,9 @@ async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
         raise bad('output must be an object like {"format": "mp4", "quality": "high"}')
     if output.get("format", "mp4") != "mp4":
         raise bad("output.format must be mp4")
-    quality = output.get("quality", "high")
-    if quality not in ("high", "standard", "draft"):
-        raise bad("output.quality must be high, standard or draft")
+    quality = output.get("quality", DEFAULT_TIER)
+    if quality not in TIERS:
+        raise bad(f"output.quality must be {tier_list()}")
     cost = render_cost(seconds, short)
     if engine.jobs.queue_full():  # all users together: the engine's queue stays bounded
         raise ApiFailure(
