@@ -147,6 +147,13 @@ async def a_clip(pilot, seconds: int = 2) -> None:
     app.query_one(Prompt).cursor_blink = False
     await until(pilot, lambda: "Ready" in app.transcript.lines(), what="Ready")
     await say(pilot, "/upload red.png")
+    # Upload done before the next words, as a person waits for it (else they are queued, and
+    # under load the transcript says so: a snapshot that changed with the machine's speed).
+    await until(
+        pilot,
+        lambda: any(x.startswith("Uploaded red.png") for x in app.transcript.lines()),
+        what="the upload",
+    )
     await say(pilot, f"a {seconds} second clip")
     await until(pilot, lambda: "Video" in str(app.query_one(Tracks).render()), what="tracks")
     await until(pilot, lambda: not app.busy, what="the turn's end")
