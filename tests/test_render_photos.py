@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.test_render_reframe import frames, one_shot
 from tui.engine.render import render_draft
 from tui.engine.render.faces import available as faces_available
 from tui.engine.render.motion import MOTIONS, max_zoom_of
@@ -34,19 +34,6 @@ MATCH_PARALLAX = 0.8
 
 def photo(name: str) -> np.ndarray:
     return np.asarray(Image.open(PHOTOS / f"{name}.jpg").convert("RGB"))
-
-
-def frames(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as c:
-        return [
-            f.to_ndarray(format="rgb24", src_colorspace="ITU709", dst_colorspace="ITU709")
-            for f in c.decode(video=0)
-        ]
-
-
-def one_shot(w: int, h: int, **m) -> dict:
-    seg = {"id": "s1", "src": "img", "st": 0, "d": 1000, "m": {"name": "x", **m}}
-    return {"d": 1000, "m": {"width": w, "height": h, "fps": 24}, "t": [{"tt": 0, "sg": [seg]}]}
 
 
 def best_match(frame: np.ndarray, patch: np.ndarray, scales: np.ndarray) -> float:

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.test_render_reframe import frames, one_shot
 from tui.engine import agent
 from tui.engine.render import render_draft
 from tui.engine.render.contain import contain_path
@@ -147,19 +148,6 @@ def patched_photo(path: Path) -> tuple[Path, tuple[int, int]]:
 def colour_mask(rgb: np.ndarray, col: tuple[int, int, int]) -> np.ndarray:
     diff = np.abs(rgb.astype(int) - np.array(col)).max(axis=2)
     return diff < 60
-
-
-def frames(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as c:
-        return [
-            f.to_ndarray(format="rgb24", src_colorspace="ITU709", dst_colorspace="ITU709")
-            for f in c.decode(video=0)
-        ]
-
-
-def one_shot(w: int, h: int, **m) -> dict:
-    seg = {"id": "s1", "src": "img", "st": 0, "d": 1000, "m": {"name": "x", **m}}
-    return {"d": 1000, "m": {"width": w, "height": h, "fps": 24}, "t": [{"tt": 0, "sg": [seg]}]}
 
 
 @pytest.mark.parametrize("motion", ["zoom_in", "zoom_out", "pan_right", "pan_up", "ken_burns"])

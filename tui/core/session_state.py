@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui.core.clean_text import clean
+from tui.core.protocol import _num
 
 # The keys a URL, a name or a kind goes by in the API's other answers (upload, render status).
 _URL_KEYS = ("url", "cdn_url", "cdnUrl", "outputUrl", "output_url", "video_url", "download_url")
@@ -58,13 +59,8 @@ def _first(d: dict, keys: tuple[str, ...]) -> Any:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return v if v == v and abs(v) != float("inf") and v >= 0 else None
+    v = _num(value)  # the draft reader's: finite, never a boolean
+    return v if v is not None and v >= 0 else None
 
 
 def _url(d: dict) -> str:
