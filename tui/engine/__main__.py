@@ -76,6 +76,18 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.core.sqlite_schema import SchemaTooNew
     from tui.engine.server import HEARTBEAT_SECONDS, serve
+    from tui.engine.stores import database_from_env, is_postgres, redact
+
+    database = database_from_env(getattr(args, "database", None))
+    if database is not None and not is_postgres(database):
+        print(f"error: I2V_FLOW_DATABASE is not a postgresql:// URL: {database!r}", file=sys.stderr)
+        return 2
+    if database is not None and not _have_psycopg():
+        print(
+            "error: --database needs psycopg: pip install 'image-to-video-in-flow[scale]'",
+            file=sys.stderr,
+        )
+        return 2
 
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)
@@ -93,9 +105,14 @@ def run(args: argparse.Namespace) -> int:
             allow_files=tuple(getattr(args, "allow_files", None) or ()),
             socket_path=sock,
             limits=_limits(),
+            database=database,
         )
     except SchemaTooNew as exc:  # a newer release's database: said once, left untouched
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except _db_errors() as exc:  # the database cannot be reached or refused us
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "unreachable")
+        print(f"error: {redact(database or '')}: {first}", file=sys.stderr)
         return 1
     except OSError as exc:
         where = sock if sock is not None else f"{args.host}:{args.port}"
@@ -104,6 +121,20 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _have_psycopg() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("psycopg") is not None
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    if not _have_psycopg():
+        return ()
+    import psycopg
+
+    return (psycopg.OperationalError,)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from tui.engine.store import Store
+from tui.engine.stores import EngineStore, open_store
 
 log = logging.getLogger("i2v.engine.worker")
 
@@ -69,7 +69,7 @@ def _was_memory(exc: BaseException, limit_mb: int) -> bool:
     return any(isinstance(e, MemoryError) for e in chain) or _near_limit(limit_mb)
 
 
-def run_job(store: Store, render_id: str, out_dir: Path, limit_mb: int = 0) -> str:
+def run_job(store: EngineStore, render_id: str, out_dir: Path, limit_mb: int = 0) -> str:
     """Render one job and settle it in the table. Returns the final status."""
     from tui.engine.render import RenderCancelled, RenderError, render_draft
 
@@ -123,7 +123,9 @@ def _read_jobs(jobs: queue.Queue[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parent, db, out_dir, limit_mb = int(argv[0]), Path(argv[1]), Path(argv[2]), int(argv[3])
+    parent, db, out_dir, limit_mb = int(argv[0]), argv[1], Path(argv[2]), int(argv[3])
+    if db == "env":  # a PostgreSQL URL, passed in the environment (tui/engine/jobs.py)
+        db = os.environ.pop("I2V_WORKER_DATABASE")
     _die_with_parent(parent)
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # what libraries print goes to stderr, never into the answers
@@ -132,7 +134,7 @@ def main(argv: list[str]) -> int:
     _limit_memory(limit_mb)  # after the imports: too small a limit fails renders, not starts
     jobs: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_jobs, args=(jobs,), daemon=True, name="jobs").start()
-    store = Store(db)
+    store = open_store(db, out_dir.parent)
     answers.write("ready\n")
     while True:
         rid = jobs.get()

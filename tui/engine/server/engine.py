@@ -24,7 +24,7 @@ from tui.engine.server.guard import guarded
 from tui.engine.server.ratelimit import RateLimiter
 from tui.engine.server.routes import credits, render, sessions, tokens, turn, upload
 from tui.engine.server.sse import HEARTBEAT_SECONDS
-from tui.engine.store import Store
+from tui.engine.stores import open_store
 
 log = logging.getLogger("i2v.engine")
 
@@ -81,10 +81,12 @@ class Engine:
         turn_delay: float = 0.0,
         loopback: bool = True,
         allow_files: tuple[Path, ...] = (),
+        database: str | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(self.data_dir / "engine.sqlite3")
+        # SQLite in the data folder, or PostgreSQL (`database`, a URL) shared with other nodes.
+        self.store = open_store(database or self.data_dir / "engine.sqlite3", self.data_dir)
         self.media_dir = self.data_dir / "media"
         self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
         self.heartbeat = max(0.01, float(heartbeat))
