@@ -444,6 +444,7 @@ def test_bash_completion_offers_commands_flags_choices_and_paths(tmp_path):
         "render",
         "serve",
         "watch",
+        "worker",
     ]
     assert complete("render", "--qua") == ["--quality"]
     assert complete("render", "--quality", "d") == ["draft"]

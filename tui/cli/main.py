@@ -12,7 +12,7 @@ from tui.core.args import api_arg, quality_arg, quiet_arg, version_arg
 from tui.core.config import PREVIEWS, ConfigError, Loaded, Settings, load
 from tui.core.tiers import tier_list
 
-COMMANDS = ("render", "watch", "serve", "config", "gc", "completion", "man")
+COMMANDS = ("render", "watch", "serve", "worker", "config", "gc", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
 
 EPILOG = """\
@@ -21,6 +21,7 @@ commands:
   i2v-flow render IMAGE...     one clip, headless: upload, one agent turn, export
   i2v-flow watch DIR           turn every image dropped into DIR into a clip
   i2v-flow serve               run the embedded engine alone
+  i2v-flow worker --storage D  run render jobs from a PostgreSQL queue (scaling out)
   i2v-flow config              the settings in effect, and where each comes from
   i2v-flow gc [--dry-run]      free the engine's old renders and unused uploads
   i2v-flow completion SHELL    a bash, zsh or fish completion script
@@ -352,13 +353,14 @@ def man_parser() -> argparse.ArgumentParser:
 def parsers() -> dict[str, argparse.ArgumentParser]:
     """Every command's parser ("": the app itself), as the completion script reads them."""
     from tui.cli.watch import watch_parser
-    from tui.engine.args import serve_parser
+    from tui.engine.args import serve_parser, worker_parser
 
     return {
         "": tui_parser(),
         "render": render_parser(),
         "watch": watch_parser(),
         "serve": serve_parser(),
+        "worker": worker_parser(),
         "config": config_parser(),
         "gc": gc_parser(),
         "completion": completion_parser(),
@@ -385,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
         from tui.engine.args import serve_parser
 
         return run(serve_parser().parse_args(argv[1:]))
+    if argv and argv[0] == "worker":  # render jobs from a PostgreSQL queue: no user settings
+        from tui.engine.queue_worker import main as worker_main
+
+        return worker_main(argv[1:])
     try:
         loaded = load()
     except ConfigError as exc:

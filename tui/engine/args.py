@@ -77,3 +77,39 @@ def _folder(value: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{value!r} is not a folder")
     return path
+
+
+WORKER_EPILOG = """\
+examples:
+  i2v-flow worker --database postgresql://i2v@db/i2v --storage /shared/i2v
+  i2v-flow worker --storage /shared/i2v --jobs 2     (I2V_FLOW_DATABASE names the database)
+
+Runs render jobs that any `serve --database` node queued, until stopped (Ctrl+C or SIGTERM
+finish the renders under way first). --storage is the folder the nodes' --data names (shared,
+e.g. NFS): uploads are read from it and clips written to it.
+"""
+
+
+def worker_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="i2v-flow worker",
+        description="Run render jobs from a PostgreSQL queue (the `scale` extra).",
+        epilog=WORKER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--database",
+        type=_database,
+        metavar="URL",
+        help="the PostgreSQL the serve nodes use (default: I2V_FLOW_DATABASE)",
+    )
+    p.add_argument(
+        "--storage",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the shared folder of uploads and clips (the nodes' --data)",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="renders at once (default: 1)")
+    version_arg(p)
+    return p

@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,9 @@ class _Tx:
 
 class PgStore:
     path: Path | None = None  # no local database file
+    # Called in create_render's transaction (connection, render id, user id): the queue defers
+    # the render's job there (tui/engine/queue.py), so both commit or neither does.
+    on_render: Callable[[psycopg.Connection, str, str], None] | None = None
 
     def __init__(self, url: str, data_dir: Path):
         self.locator = url
@@ -141,6 +144,11 @@ class PgStore:
     def tx(self) -> Iterator[_Tx]:
         with self._lock, self._db.transaction():
             yield _Tx(self._db)
+
+    def run(self, fn: Callable[[psycopg.Connection], Any]) -> Any:
+        """`fn` on this store's connection, in a transaction (the queue's own statements)."""
+        with self._lock, self._db.transaction():
+            return fn(self._db)
 
     def one(self, sql: str, *args: Any) -> dict | None:
         with self._lock:
@@ -334,6 +342,8 @@ class PgStore:
                 "INSERT INTO ledger (user_id, render_id, kind, amount, at) VALUES (?,?,?,?,?)",
                 (user_id, render_id, "freeze", cost, now),
             )
+            if self.on_render is not None:
+                self.on_render(self._db, render_id, user_id)
         return "ok"
 
     def render(self, render_id: str) -> dict | None:

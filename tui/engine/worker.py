@@ -109,8 +109,12 @@ def run_job(store: EngineStore, render_id: str, out_dir: Path, limit_mb: int = 0
         store.finish_render(render_id, "failed", error=f"internal error: {exc}")
         return "failed"
     if not store.finish_render(render_id, "completed", output=str(out)):
-        out.unlink(missing_ok=True)  # cancelled at the very end
-        return "cancelled"
+        r = store.render(render_id)
+        # Cancelled at the very end: the clip goes. Unless another attempt (the queue's reaper
+        # ran it again while this worker was stalled) completed it: the file is its.
+        if not (r and r["status"] == "completed" and r["output"] == str(out)):
+            out.unlink(missing_ok=True)
+        return "cancelled" if r is None or r["status"] != "completed" else "completed"
     return "completed"
 
 

@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,6 +26,9 @@ from tui.engine.server.ratelimit import RateLimiter
 from tui.engine.server.routes import credits, render, sessions, tokens, turn, upload
 from tui.engine.server.sse import HEARTBEAT_SECONDS
 from tui.engine.stores import open_store
+
+if TYPE_CHECKING:
+    from tui.engine.queue import QueueJobs
 
 log = logging.getLogger("i2v.engine")
 
@@ -88,7 +92,15 @@ class Engine:
         # SQLite in the data folder, or PostgreSQL (`database`, a URL) shared with other nodes.
         self.store = open_store(database or self.data_dir / "engine.sqlite3", self.data_dir)
         self.media_dir = self.data_dir / "media"
-        self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
+        self.jobs: JobRunner | QueueJobs
+        if self.store.path is None:  # PostgreSQL: renders go to the queue, `i2v-flow worker`s
+            from tui.engine.queue import QueueJobs
+            from tui.engine.store_pg import PgStore
+
+            assert isinstance(self.store, PgStore)
+            self.jobs = QueueJobs(self.store)
+        else:
+            self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
         self.heartbeat = max(0.01, float(heartbeat))
         self.turn_delay = max(0.0, float(turn_delay))
         self.stopping = threading.Event()  # set at shutdown: the turn-delay knob's waits end
