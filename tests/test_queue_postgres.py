@@ -247,3 +247,36 @@ def test_serve_refuses_a_database_it_cannot_use(tmp_path: Path) -> None:
     assert down.returncode == 1, down.stderr
     (line,) = down.stderr.strip().splitlines()[-1:]
     assert line.startswith("error: postgresql://u:***@/nothing") and "hunter2" not in down.stderr
+
+
+def test_a_render_and_its_job_commit_together_and_users_interleave(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """create_render defers the job in its own transaction: a refused render (busy, out of
+    credits) queues nothing. Priorities interleave users: each user's n-th unfinished render
+    waits behind every user's first."""
+    from tui.engine.queue import QueueJobs
+    from tui.engine.store_pg import PgStore
+
+    store = PgStore(pg_url, tmp_path)
+    try:
+        jobs = QueueJobs(store)
+        a, b = store.new_token("a")[0].user_id, store.new_token("b")[0].user_id
+        sid = store.new_session(a, "t", "en")["session_id"]
+        assert store.create_render("a1", a, sid, {}, "draft", 1, 2) == "ok"
+        assert store.create_render("a2", a, sid, {}, "draft", 1, 2) == "ok"
+        assert store.create_render("a3", a, sid, {}, "draft", 1, 2) == "busy"
+        assert store.create_render("b1", b, sid, {}, "draft", 101, 2) == "credits"
+        assert store.create_render("b2", b, sid, {}, "draft", 1, 2) == "ok"
+        rows = store.all(
+            "SELECT args->>'render_id' AS rid, priority FROM procrastinate_jobs"
+            " ORDER BY priority DESC, id"
+        )
+        assert [(r["rid"], r["priority"]) for r in rows] == [("a1", -1), ("b2", -1), ("a2", -2)]
+        assert not jobs.queue_full()
+        store.finish_render("a1", "cancelled")
+        jobs.cancel("a1")  # a waiting job leaves the queue
+        left = store.all("SELECT args->>'render_id' AS rid, status::text FROM procrastinate_jobs")
+        assert {r["rid"]: r["status"] for r in left}["a1"] == "cancelled"
+    finally:
+        store.close()

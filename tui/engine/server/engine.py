@@ -35,6 +35,7 @@ log = logging.getLogger("i2v.engine")
 WARM_AFTER = 3.0  # seconds after start: start a render worker, load the agent (see _lifespan)
 PRUNE_EVERY = 6 * 3600.0  # seconds between storage prunes (the first at WARM_AFTER)
 PRUNE_EVERY_ENV = "I2V_ENGINE_PRUNE_EVERY"  # another interval, in seconds (tests)
+SHARED_PARTIAL_AGE = 3600.0  # an upload untouched this long in a shared folder is a dead one's
 
 
 async def health(engine: Engine, request: Request) -> Response:
@@ -138,7 +139,8 @@ class Engine:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        clean_partial(self.media_dir)
+        # A shared folder (PostgreSQL: several nodes) holds other nodes' uploads under way.
+        clean_partial(self.media_dir, 0.0 if self.store.path else SHARED_PARTIAL_AGE)
         n = self.jobs.resume()
         if n:
             log.info("resumed %d render job(s)", n)
