@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.decode import probe
-from tests.test_abuse_workers import User, wait_for
+from tests.test_abuse_workers import User, cpu_ticks, wait_for
 from tests.test_engine_api import auth
 from tests.test_engine_lifecycle import (
     HIGH,
@@ -106,11 +107,21 @@ class Cluster:
         self.workers.append(w)
         return w
 
-    def running(self, rid: str) -> WorkerProc:
-        """The worker whose render process runs `rid` now (waits up to 30 s)."""
-        found = wait_for(
-            lambda: [w for w in self.workers if w.proc.poll() is None and w.renders()], 30
-        )
+    def running(self, rid: str) -> tuple[WorkerProc, int]:
+        """The live worker, and its render process, writing `rid` now (waits up to 30 s): the
+        one whose child's partial file is there (workers keep idle render processes too)."""
+
+        def find() -> list[tuple[WorkerProc, int]]:
+            writing = {int(p.name.split(".")[-2]) for p in self.parts() if f".{rid}." in p.name}
+            return [
+                (w, pid)
+                for w in self.workers
+                if w.proc.poll() is None
+                for pid in w.renders()
+                if pid in writing
+            ]
+
+        found = wait_for(find, 30)
         assert found, f"no worker runs {rid}"
         return found[0]
 
@@ -146,7 +157,8 @@ def test_a_killed_render_process_runs_again_on_its_worker(cluster: Cluster, tmp_
         u = User(api, tmp_path, "u")
         rid = u.render_id(3, (1280, 720), output=HIGH)
         _wait_processing(api, u.tok, rid)
-        (child,) = wait_for(w.renders)
+        runner, child = cluster.running(rid)
+        assert runner is w
         os.kill(child, signal.SIGKILL)
         assert wait_finished(api, u.tok, rid)["status"] == "completed"
         r = api.get(f"/api/render/proxy/{rid}/download", headers=auth(u.tok))
@@ -168,8 +180,7 @@ def test_kill_9_of_a_worker_mid_render_completes_once_on_the_other(
         u = User(api, tmp_path, "u")
         rid = u.render_id(3, (1280, 720), output=HIGH)
         _wait_processing(api, u.tok, rid)
-        victim = cluster.running(rid)
-        assert wait_for(cluster.parts), "the render had begun writing"
+        victim, _ = cluster.running(rid)  # and it has begun writing
         victim.kill9()
         assert wait_finished(api, u.tok, rid)["status"] == "completed"
         (other,) = [w for w in cluster.workers if w is not victim]
@@ -190,11 +201,17 @@ def test_cancel_mid_render_releases_once(cluster: Cluster, tmp_path: Path) -> No
         u = User(api, tmp_path, "u")
         rid = u.render_id(6, (1280, 720), output=HIGH)
         _wait_processing(api, u.tok, rid)
-        w = cluster.running(rid)
+        _, child = cluster.running(rid)
         r = api.post(f"/api/render/proxy/lambda/{rid}/cancel", headers=auth(u.tok))
         assert r.json()["data"]["status"] == "cancelled"
         assert api.post(f"/api/render/proxy/lambda/{rid}/cancel", headers=auth(u.tok)).is_success
-        assert wait_for(lambda: not w.renders(), 10), "the render process stopped"
+
+        def stopped() -> bool:  # killed, or idle (it noticed first): no CPU used over 0.3 s
+            before = cpu_ticks(child)
+            time.sleep(0.3)
+            return before == -1 or cpu_ticks(child) in (before, -1)
+
+        assert wait_for(stopped, 10), "the render process stopped"
         assert wait_for(lambda: cluster.jobs() and cluster.jobs()[0][0] != "doing", 10)
         assert u.balance() == {"available": 100, "frozen": 0, "total": 100}
         assert wait_for(lambda: not cluster.parts(), 5)
@@ -213,9 +230,9 @@ def test_a_job_that_kills_every_worker_fails_after_two_attempts(
         u = User(api, tmp_path, "u")
         rid = u.render_id(6, (1280, 720), output=HIGH)
         _wait_processing(api, u.tok, rid)
-        first = cluster.running(rid)
+        first, _ = cluster.running(rid)
         first.kill9()
-        second = cluster.running(rid)  # the reaper gave it to the other worker
+        second, _ = cluster.running(rid)  # the reaper gave it to the other worker
         assert second is not first
         second.kill9()
         cluster.worker()  # a worker to see the second death

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,41 @@ class WorkerState:
     store: PgStore
     out_dir: Path  # STORAGE/renders: where every node's downloads read from
     memory_mb: int
+    # Render processes that finished a job, kept for the next (importing av, cv2 and numpy
+    # takes a second or two: as long as a small render).
+    idle: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    async def take(self) -> asyncio.subprocess.Process:
+        while self.idle:
+            proc = self.idle.pop()
+            if proc.returncode is None:
+                return proc
+        return await self.spawn()
+
+    async def spawn(self) -> asyncio.subprocess.Process:
+        """A render process (tui/engine/worker.py), dying with this one; the database URL in
+        its environment, never on its command line."""
+        env = {**os.environ, "I2V_WORKER_DATABASE": self.store.locator}
+        args = [str(os.getpid()), "env", str(self.out_dir), str(self.memory_mb)]
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tui.engine.worker",
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+
+    async def warm(self, n: int) -> None:
+        self.idle.extend([await self.spawn() for _ in range(n)])
+
+    async def close(self) -> None:
+        for proc in self.idle:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                proc.kill()
+            await proc.wait()
+        self.idle.clear()
 
 
 def _env(name: str, default: float) -> float:
@@ -58,36 +93,29 @@ async def render_job(context: procrastinate.JobContext, render_id: str) -> None:
     row = st.store.render(render_id)
     if row is None or row["status"] not in ("pending", "processing"):
         return  # cancelled (or settled) while it waited
-    env = {**os.environ, "I2V_WORKER_DATABASE": st.store.locator}
-    args = [str(os.getpid()), "env", str(st.out_dir), str(st.memory_mb)]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tui.engine.worker",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        env=env,
-    )
+    proc = await st.take()
     assert proc.stdin is not None and proc.stdout is not None
-    status = None
+    status = last = None
     try:
         proc.stdin.write(f"{render_id}\n".encode())
         await proc.stdin.drain()
         while line := await proc.stdout.readline():
             words = line.decode(errors="replace").split()
-            if len(words) >= 3 and words[:2] == ["done", render_id]:
-                status = words[2]
+            if len(words) == 4 and words[:2] == ["done", render_id]:
+                status, last = words[2], words[3]
                 break
     finally:  # done, lost, or aborted (a cancel: asyncio cancels this task)
-        with contextlib.suppress(ProcessLookupError, OSError):
-            proc.stdin.close()  # its end of input: the child exits
-            if status is None:
-                proc.kill()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(proc.wait())
-        for p in _parts(st.out_dir, render_id, proc.pid):
-            p.unlink(missing_ok=True)
+        if status is not None and last == "next":
+            st.idle.append(proc)  # kept warm for the next job
+        else:  # lost, aborted, or retiring near its memory limit
+            with contextlib.suppress(ProcessLookupError, OSError):
+                proc.stdin.close()  # its end of input: the child exits
+                if status is None:
+                    proc.kill()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(proc.wait())
+            for p in _parts(st.out_dir, render_id, proc.pid):
+                p.unlink(missing_ok=True)
     if status is not None:
         return
     how = f"signal {-proc.returncode}" if (proc.returncode or 0) < 0 else "its exit"
@@ -155,6 +183,7 @@ async def serve_jobs(url: str, storage: Path, jobs: int, memory_mb: int) -> None
     stall = max(heartbeat * 2, _env("I2V_QUEUE_STALL", STALL))
     app = make_app(url)
     try:
+        await st.warm(max(1, jobs))
         async with app.open_async():
             reaper = asyncio.create_task(_reap_forever(app, st, heartbeat, stall))
             try:
@@ -171,6 +200,7 @@ async def serve_jobs(url: str, storage: Path, jobs: int, memory_mb: int) -> None
             finally:
                 reaper.cancel()
     finally:
+        await st.close()
         store.close()
 
 
