@@ -297,3 +297,34 @@ def test_a_render_and_its_job_commit_together_and_users_interleave(
         assert {r["rid"]: r["status"] for r in left}["a1"] == "cancelled"
     finally:
         store.close()
+
+
+def test_a_worker_paused_past_the_stall_timeout_charges_nothing_twice(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A worker and its render process stopped (SIGSTOP) mid-render for longer than the stall
+    timeout: the other worker runs the job again and completes it. Resumed, the first finishes
+    its copy too: it is not charged again and the clip the other made stays."""
+    cluster.worker(), cluster.worker()
+    with httpx.Client(base_url=cluster.node.url, timeout=30) as api:
+        u = User(api, tmp_path, "u")
+        rid = u.render_id(3, (1280, 720), output=HIGH)
+        _wait_processing(api, u.tok, rid)
+        paused, child = cluster.running(rid)
+        for pid in (paused.pid, child):
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            assert wait_finished(api, u.tok, rid)["status"] == "completed"
+        finally:
+            for pid in (child, paused.pid):
+                os.kill(pid, signal.SIGCONT)
+        # The resumed copy runs to its end (or notices it is settled) and leaves nothing.
+        assert wait_for(lambda: not cluster.parts(), 30)
+        r = api.get(f"/api/render/proxy/{rid}/download", headers=auth(u.tok))
+        assert r.status_code == 200
+        (tmp_path / "out.mp4").write_bytes(r.content)
+        assert probe(tmp_path / "out.mp4").video_seconds == pytest.approx(3.0, abs=0.05)
+        assert u.balance() == {"available": 97, "frozen": 0, "total": 97}
+        u.normal_render_completes()
+    assert all(w.proc.poll() is None for w in cluster.workers)  # both serve on
+    books_balance(cluster.url)

@@ -90,8 +90,10 @@ def run_job(store: EngineStore, render_id: str, out_dir: Path, limit_mb: int = 0
             store.set_progress(render_id, round(frac * 99.0, 1))
 
     def cancelled() -> bool:
+        # Cancelled, or settled by another attempt (the queue's reaper re-ran it while this
+        # one was stalled): either way this copy stops.
         r = store.render(render_id)
-        return r is None or r["status"] == "cancelled"
+        return r is None or r["status"] not in ("pending", "processing")
 
     try:
         render_draft(draft, media, out, quality=row["quality"], progress=progress, cancel=cancelled)
