@@ -216,7 +216,9 @@ def test_cancel_mid_render_releases_once(cluster: Cluster, tmp_path: Path) -> No
         assert u.balance() == {"available": 100, "frozen": 0, "total": 100}
         assert wait_for(lambda: not cluster.parts(), 5)
         u.normal_render_completes()  # both workers still serve
-    assert all(w.proc.poll() is None for w in cluster.workers)
+    for w in cluster.workers:  # SIGTERM: a clean stop
+        w.proc.terminate()
+        assert w.proc.wait(15) == 0, w.proc.stderr.read().decode()[-2000:]
     books_balance(cluster.url)  # one freeze, one release
 
 
@@ -326,5 +328,6 @@ def test_a_worker_paused_past_the_stall_timeout_charges_nothing_twice(
         assert probe(tmp_path / "out.mp4").video_seconds == pytest.approx(3.0, abs=0.05)
         assert u.balance() == {"available": 97, "frozen": 0, "total": 97}
         u.normal_render_completes()
-    assert all(w.proc.poll() is None for w in cluster.workers)  # both serve on
+    dead = [w for w in cluster.workers if w.proc.poll() is not None]
+    assert not dead, [w.proc.stderr.read().decode()[-3000:] for w in dead]  # both serve on
     books_balance(cluster.url)

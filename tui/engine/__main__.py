@@ -14,6 +14,8 @@ limit), `I2V_ENGINE_MAX_QUEUED` (renders waiting, all users; default 50),
 `I2V_ENGINE_STAGE_CACHE` (still images kept prepared per worker for the next preview; default 2).
 Accounts: `I2V_ENGINE_MINT_RATE` (tokens a minute per address), `I2V_ENGINE_ACCOUNT_RATE` (new
 accounts an hour per address). Storage: `I2V_ENGINE_PRUNE_EVERY` (seconds between prunes).
+State: `I2V_FLOW_DATABASE` (a postgresql:// URL, as --database: renders then go to the queue
+that `i2v-flow worker`s run, tui/engine/queue.py).
 """
 
 from __future__ import annotations
@@ -80,11 +82,13 @@ def run(args: argparse.Namespace) -> int:
 
     database = database_from_env(getattr(args, "database", None))
     if database is not None and not is_postgres(database):
-        print(f"error: I2V_FLOW_DATABASE is not a postgresql:// URL: {database!r}", file=sys.stderr)
+        what = f"I2V_FLOW_DATABASE is not a postgresql:// URL: {redact(database)!r}"
+        print(f"error: {what}", file=sys.stderr)
         return 2
-    if database is not None and not _have_psycopg():
+    if database is not None and not _have_scale():
         print(
-            "error: --database needs psycopg: pip install 'image-to-video-in-flow[scale]'",
+            "error: --database needs psycopg and procrastinate: "
+            "pip install 'image-to-video-in-flow[scale]'",
             file=sys.stderr,
         )
         return 2
@@ -123,14 +127,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _have_psycopg() -> bool:
+def _have_scale() -> bool:
+    """The `scale` extra is installed (PostgreSQL and its queue)."""
     import importlib.util
 
-    return importlib.util.find_spec("psycopg") is not None
+    return all(importlib.util.find_spec(m) is not None for m in ("psycopg", "procrastinate"))
 
 
 def _db_errors() -> tuple[type[BaseException], ...]:
-    if not _have_psycopg():
+    if not _have_scale():
         return ()
     import psycopg
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -171,8 +172,52 @@ async def _reap_forever(app: procrastinate.App, st: WorkerState, every: float, s
             log.exception("reaper")
 
 
+async def _work(
+    app: procrastinate.App, st: WorkerState, jobs: int, heartbeat: float, stall: float
+) -> None:
+    """procrastinate's worker until SIGINT or SIGTERM (which let the renders under way finish).
+    A worker taken for dead (paused or cut off past the stall timeout: its row pruned, its job
+    run elsewhere) can find its heartbeat or a settlement refused and stop: it starts afresh."""
+    from tui.engine.queue import QUEUE
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    current: list[asyncio.Task] = []
+
+    def stop() -> None:
+        stopping.set()
+        for task in current:
+            task.cancel()  # procrastinate's graceful stop: running jobs end first
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    while not stopping.is_set():
+        task = asyncio.create_task(
+            app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=max(1, jobs),
+                name=f"i2v-{socket.gethostname()}-{os.getpid()}",
+                update_heartbeat_interval=heartbeat,
+                stalled_worker_timeout=stall,
+                additional_context={"i2v": st},
+                install_signal_handlers=False,
+            )
+        )
+        current[:] = [task]
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not stopping.is_set():
+                raise
+        except Exception:
+            log.exception("the queue worker failed")
+        if not stopping.is_set():
+            log.warning("the queue worker stopped; starting it again")
+            await asyncio.sleep(heartbeat)
+
+
 async def serve_jobs(url: str, storage: Path, jobs: int, memory_mb: int) -> None:
-    from tui.engine.queue import QUEUE, ensure_schema, make_app
+    from tui.engine.queue import ensure_schema, make_app
     from tui.engine.store_pg import PgStore
 
     store = PgStore(url, storage)
@@ -188,15 +233,7 @@ async def serve_jobs(url: str, storage: Path, jobs: int, memory_mb: int) -> None
             reaper = asyncio.create_task(_reap_forever(app, st, heartbeat, stall))
             try:
                 print(f"i2v-flow worker {socket.gethostname()}:{os.getpid()} ready", flush=True)
-                await app.run_worker_async(
-                    queues=[QUEUE],
-                    concurrency=max(1, jobs),
-                    name=f"i2v-{socket.gethostname()}-{os.getpid()}",
-                    update_heartbeat_interval=heartbeat,
-                    stalled_worker_timeout=stall,
-                    additional_context={"i2v": st},
-                    install_signal_handlers=True,
-                )
+                await _work(app, st, jobs, heartbeat, stall)
             finally:
                 reaper.cancel()
     finally:
