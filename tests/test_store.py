@@ -204,3 +204,32 @@ def test_a_newer_postgres_schema_is_refused(pg_url: str, tmp_path: Path) -> None
 def test_redact_hides_a_password() -> None:
     assert redact("postgresql://u:secret@db:5432/i2v") == "postgresql://u:***@db:5432/i2v"
     assert redact("postgresql://u@/i2v?host=/run") == "postgresql://u@/i2v?host=/run"
+
+
+def test_gc_prunes_a_postgres_store(pg_url: str, tmp_path: Path) -> None:
+    """`i2v-flow gc --database URL --data SHARED`: the command on the nodes' state."""
+    import json
+
+    from tests.cli import i2v
+
+    data = tmp_path / "shared"
+    store = open_store(pg_url, data)
+    try:
+        user = account(store)
+        sid = store.new_session(user, "task", "en")["session_id"]
+        out = data / "renders" / "r1.mp4"
+        out.parent.mkdir(parents=True)
+        out.write_bytes(b"x" * 100)
+        store.create_render("r1", user, sid, {}, "standard", 1)
+        store.finish_render("r1", "completed", output=str(out))
+    finally:
+        store.close()
+    dry = i2v(tmp_path, "gc", "--data", str(data), "--dry-run", "--json", "--database", pg_url)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["renders"] == [] and out.exists()  # 14 days not yet past
+    env = {"I2V_FLOW_DATABASE": pg_url}
+    done = i2v(tmp_path, "gc", "--data", str(data), "--keep-days", "0", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["renders"] == ["r1"] and not out.exists()
+    bad = i2v(tmp_path, "gc", "--data", str(data), "--database", "mysql://u:pw@h/x")
+    assert bad.returncode == 2 and "pw" not in bad.stderr

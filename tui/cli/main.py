@@ -251,6 +251,12 @@ def gc_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--data", type=Path, metavar="DIR", help="data folder (default: I2V_FLOW_HOME/engine)"
     )
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="the nodes' PostgreSQL (default: I2V_FLOW_DATABASE); --data is then their shared "
+        "folder",
+    )
     p.add_argument("--dry-run", "-n", action="store_true", help="say what would go; remove none")
     p.add_argument(
         "--keep-days",
@@ -284,6 +290,7 @@ def run_gc(args: argparse.Namespace) -> int:
     from tui.core.sqlite_schema import SchemaTooNew
     from tui.engine.prune import GB, Freed, Limits, prune
     from tui.engine.store import Store
+    from tui.engine.stores import database_from_env, is_postgres, open_store, redact
 
     if min(args.keep_days, args.keep_upload_days, args.keep_gb) < 0:
         print(
@@ -297,7 +304,22 @@ def run_gc(args: argparse.Namespace) -> int:
         args.data = engine_dir()
     db = args.data / "engine.sqlite3"
     limits = Limits(args.keep_days, args.keep_upload_days, int(args.keep_gb * GB))
-    if not db.is_file():  # nothing stored yet: made by no engine, so none is made here
+    url = database_from_env(args.database)
+    if url is not None:  # the shared state of `serve --database` nodes
+        if not is_postgres(url):
+            print(f"error: not a postgresql:// URL: {redact(url)!r}", file=sys.stderr)
+            return 2
+        try:
+            store = open_store(url, args.data)
+        except Exception as exc:  # unreachable, refused, too new: one line
+            first = next((ln for ln in str(exc).splitlines() if ln.strip()), repr(exc))
+            print(f"error: {redact(url)}: {first}", file=sys.stderr)
+            return 1
+        try:
+            freed = prune(store, limits, dry_run=args.dry_run)
+        finally:
+            store.close()
+    elif not db.is_file():  # nothing stored yet: made by no engine, so none is made here
         freed = Freed(dry_run=args.dry_run)
     else:
         try:
