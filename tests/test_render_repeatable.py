@@ -22,7 +22,7 @@ from tui.engine.render.x264_cpu import asm_for, cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAFT = one_shot(360, 640, motion="parallax", strength="strong")  # 23 macroblocks wide
-OTHERS = [("chelsea", 640, 360), ("coffee", 640, 360)]
+OTHERS = [("chelsea", 640, 360)]
 
 _RENDER = """
 import sys
