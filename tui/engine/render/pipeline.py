@@ -80,6 +80,7 @@ from tui.engine.render.stage import (
 )
 from tui.engine.render.text import TextOverlay, make_overlay, parse_colour
 from tui.engine.render.video_source import VideoSource, is_video
+from tui.engine.render.x264_cpu import x264_asm
 
 # x264's settings for each tier (tui/core/tiers.py names them; a test keeps the two in step).
 QUALITY = {
@@ -822,11 +823,13 @@ def _open_output(path: Path, canvas: Canvas, quality: str, audio: bool):
     cc.color_primaries = 1  # BT.709
     cc.color_trc = 1  # BT.709
     cc.color_range = av.video.reformatter.ColorRange.MPEG
+    params = "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv"
+    asm = x264_asm()  # (not AVX-512: the same frames must give the same file, see x264_cpu)
     vs.options = {
         "preset": q["preset"],
         **({"qp": q["qp"]} if "qp" in q else {"crf": q["crf"]}),  # the tier's rate control
         "profile": "high",
-        "x264-params": "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv",
+        "x264-params": params + (f":asm={asm}" if asm else ""),
     }
     astream = None
     if audio:
