@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from textual.app import App, ComposeResult
 
+from tests.cloud_standin import CloudStandin
 from tests.media import RED, colour_video
 from tui.app.app import I2VApp
 from tui.client import Client
@@ -354,15 +355,44 @@ async def test_a_paused_frame_in_real_pixels(tmp_path) -> None:
         assert pane.playing and not pane.has_class("-pixels")  # playing: half-blocks
 
 
-def test_which_backends_get_a_draft_render() -> None:
-    from tui.core.backend import CLOUD_URL
-    from tui.preview.source import renders_drafts
+async def test_our_engine_is_known_by_its_health_not_its_address(engine_url, tmp_path) -> None:
+    """Both on 127.0.0.1: the engine names itself on /health, the cloud's stand-in has none."""
+    with CloudStandin() as cloud:
+        for url, ours in ((engine_url, True), (cloud.url, False)):
+            async with Client(url, ClientState(tmp_path / "client.json", url)) as c:
+                assert await c.own_engine() is ours
+                assert await c.own_engine() is ours  # asked once: the answer is kept
+        assert cloud.seen == []  # the question reached no endpoint of the protocol
 
-    assert renders_drafts(None)  # the embedded engine
-    assert renders_drafts("http+unix://%2Ftmp%2Fengine.sock")
-    assert renders_drafts("http://127.0.0.1:8765") and renders_drafts("http://localhost:1")
-    assert not renders_drafts(CLOUD_URL)  # the cloud: the last export plays
-    assert not renders_drafts("https://example.com")
+
+async def test_on_the_cloud_the_preview_plays_the_last_export(tmp_path) -> None:
+    """The cloud (its stand-in, on loopback): no draft render, ever; the export plays."""
+    with CloudStandin() as cloud:
+        cloud.video = red_then_blue(tmp_path).read_bytes()  # what its render makes
+        app = I2VApp(red_folder(tmp_path), tmp_path / "out", cloud.url, poll_interval=0.03)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: "Ready" in app.transcript.lines(), what="Ready")
+            await say(pilot, "/upload red.png")
+            await until(pilot, lambda: "Video" in str(app.query_one(Tracks).render()), what="up")
+            await until(pilot, lambda: not app.busy, what="the upload's end")
+            await pilot.press("f2")
+            pane = app.query_one(PreviewPane)
+            await until(pilot, lambda: "/export, then it plays here" in pane.note, what="why")
+            assert pane.clip is None
+            await say(pilot, "/export")
+            saved = tmp_path / "out" / "red.mp4"
+            await until(pilot, lambda: pane.source == saved and shown(pane), what="the export")
+            assert saved.read_bytes() == cloud.video
+            assert pane.clip.duration == pytest.approx(1.0, abs=0.05)
+            assert len(pane.clip.frames) == 12
+            assert near(pane.clip.frames[2][pane.clip.height // 2, pane.clip.width // 2], RED)
+            assert near(pane.clip.frames[9][pane.clip.height // 2, pane.clip.width // 2], BLUE)
+            # A turn changes the timeline: still no render of the preview's own.
+            await say(pilot, "add a title")
+            await until(pilot, lambda: cloud.count("run_sse") == 1 and not app.busy, what="turn")
+            await pilot.pause(1.0)  # past the preview's settle time
+            assert cloud.count("render") == 1  # the export's, nothing else
+            assert pane.source == saved
 
 
 def test_a_long_clip_in_a_big_pane_keeps_fewer_frames() -> None:

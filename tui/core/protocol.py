@@ -22,6 +22,9 @@ VIDEO_TYPES = ("mp4", "mov", "avi", "webm", "mkv")
 AUDIO_TYPES = ("mp3", "wav", "m4a", "aac")
 ACCEPTED_TYPES = IMAGE_TYPES + VIDEO_TYPES + AUDIO_TYPES
 APP_NAME = "nemo_agent"
+# What our own engine's GET /health names it (`data.engine`): how a client tells it from the
+# cloud, which has no such answer, wherever it runs (a loopback port, a socket, another host).
+ENGINE_NAME = "i2v-flow"
 
 # Error codes of the envelope.
 TOKEN_EXPIRED = 1001
