@@ -187,6 +187,9 @@ async def test_play_pause_step_loop_and_refresh_after_a_turn(engine_url, tmp_pat
         assert pane.display and app.focused is pane
         await until(pilot, lambda: shown(pane), what="the first clip decoded")
         assert pane.playing and abs(pane.clip.duration - 2) < 0.05
+        # The draft was free: nothing spent or frozen, and the Credits pane says so.
+        assert await app.client.credits() == {"available": 100, "frozen": 0, "total": 100}
+        await until(pilot, lambda: "100 available" in str(app.query_one("#credits").render()))
         view = pane.query_one(FrameView)
         assert near(centre_cell(view._rows)[0], RED)
         facts = str(pane.query_one("#facts").render())
@@ -271,7 +274,7 @@ async def _paused_at_start(pilot) -> None:
     pane = pilot.app.query_one(PreviewPane)
     await until(pilot, lambda: shown(pane), what="the clip")
     credits = pilot.app.query_one("#credits")
-    await until(pilot, lambda: "98 available" in str(credits.render()), what="the draft paid")
+    await until(pilot, lambda: "100 available" in str(credits.render()), what="credits read")
     await pilot.press("space", "home")
     # The transcript, shorter now, at its end (where it follows to after the layout settles).
     await pilot.pause(0.2)
@@ -353,6 +356,84 @@ async def test_a_paused_frame_in_real_pixels(tmp_path) -> None:
         assert picture.cols <= pane.picture_size.width
         await pilot.press("space")
         assert pane.playing and not pane.has_class("-pixels")  # playing: half-blocks
+
+
+async def test_a_paused_frame_in_kitty_graphics(tmp_path, monkeypatch) -> None:
+    """Where the terminal answers as kitty 0.35 does: a paused frame goes as the Kitty graphics
+    protocol (PNG in 4 KB base64 chunks, then a virtual placement shown by placeholders); the
+    next one under a new image id, the old one deleted; playing, half-blocks and nothing sent."""
+    import base64
+    import io
+    import re
+
+    from tests.test_graphics import KITTY
+    from tui.terminal.graphics import read_replies, usable
+    from widgets.pixels import DIACRITICS, PLACEHOLDER
+
+    graphics = usable(read_replies(KITTY), {})
+    assert graphics == Graphics("kitty", cell_width=10, cell_height=20)
+    sent: list[str] = []  # every Kitty escape the pane hands the compositor, in order
+    render_lines = PixelPreview.render_lines
+
+    def recorded(self, crop):
+        strips = render_lines(self, crop)
+        text = "".join(seg.text for strip in strips for seg in strip)
+        sent.extend(re.findall(r"\x1b_G[^\x1b]*\x1b\\", text))
+        return strips
+
+    monkeypatch.setattr(PixelPreview, "render_lines", recorded)
+    app = PaneAlone(graphics)
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.focus()
+        pane.play(red_then_blue(tmp_path))
+        await until(pilot, lambda: shown(pane), what="decoded")
+        assert not sent  # playing: half-blocks only
+        await pilot.press("space", "home")
+        still = pane.query_one(PixelPreview)
+        await until(pilot, lambda: pane.has_class("-pixels") and sent, what="the picture")
+        first = still.picture
+        assert first.kind == "kitty" and 0 < first.image_id < 2**24
+        # Transmitted in chunks of at most 4096 base64 bytes, m=1 on all but the last.
+        head = f"a=t,f=100,t=d,i={first.image_id},q=2,"
+        chunks = [re.fullmatch(r"\x1b_G(.*?)m=([01]);(.*)\x1b\\", e) for e in sent[:-1]]
+        assert all(chunks) and chunks[0].group(1) == head
+        assert all(c.group(1) == "" for c in chunks[1:])
+        assert [c.group(2) for c in chunks] == ["1"] * (len(chunks) - 1) + ["0"]
+        data = "".join(c.group(3) for c in chunks)
+        assert all(0 < len(c.group(3)) <= 4096 for c in chunks) and data == first.data
+        assert len(chunks) == -(-len(data) // 4096)
+        cols, rows = first.cols, first.rows
+        assert sent[-1] == f"\x1b_Ga=p,U=1,i={first.image_id},c={cols},r={rows},q=2\x1b\\"
+        assert cols <= pane.picture_size.width and rows <= pane.picture_size.height
+        # The PNG is the paused frame: red, in whole cells of the terminal's size.
+        image = Image.open(io.BytesIO(base64.standard_b64decode(data))).convert("RGB")
+        assert image.size == (cols * 10, rows * 20)
+        assert near(image.getpixel((image.width // 2, image.height // 2)), RED)
+        # Placeholders in the cells: the id as their colour, row and column as diacritics.
+        await pilot.pause()
+        lines = still.render_lines(still.region.reset_offset)
+        row = "".join(seg.text for seg in lines[1])
+        assert row.count(PLACEHOLDER) == cols
+        assert row.startswith(PLACEHOLDER + chr(DIACRITICS[1]) + chr(DIACRITICS[0]))
+        colour = lines[1]._segments[0].style.color.triplet
+        assert (colour.red << 16 | colour.green << 8 | colour.blue) == first.image_id
+        # Six frames on: blue, under a new id, the old image deleted before it is sent.
+        sent.clear()
+        await pilot.press(*["right"] * 6)
+        await until(pilot, lambda: still.picture is not first and sent, what="the next one")
+        second = still.picture
+        assert second.image_id != first.image_id
+        assert sent[0] == f"\x1b_Ga=d,d=I,i={first.image_id},q=2\x1b\\"
+        assert sent[1].startswith(f"\x1b_Ga=t,f=100,t=d,i={second.image_id},q=2,")
+        blue = Image.open(io.BytesIO(base64.standard_b64decode(second.data))).convert("RGB")
+        assert near(blue.getpixel((blue.width // 2, blue.height // 2)), BLUE)
+        # Playing again: half-blocks, and no image goes out while it plays.
+        sent.clear()
+        await pilot.press("space")
+        assert pane.playing and not pane.has_class("-pixels")
+        await pilot.pause(0.3)
+        assert not [e for e in sent if "a=t" in e]
 
 
 async def test_our_engine_is_known_by_its_health_not_its_address(engine_url, tmp_path) -> None:

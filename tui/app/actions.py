@@ -265,7 +265,7 @@ class ActionQueue(Spending):
                     await self._upload([p])
                     # Its Export button is this export: acted on once, not twice.
                     await self._act(await self._turn(text, batch=True), export=False)
-                    costs.append(self.cost_of(await self.client.draft()))
+                    costs.append(self.cost_of(await self.client.draft(), self.export_quality))
                     made.append((p, (session.session_id, session.task_id)))
                 except Exception as exc:
                     failed.append(f"{p.name} ({_reason(exc)})")

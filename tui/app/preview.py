@@ -72,15 +72,10 @@ class PreviewPart(AppPart):
 
     @work(group="preview-export", exit_on_error=False)
     async def _after_export(self) -> None:
-        """The cloud's preview is the export just saved; on our engine, a draft that waited for
-        a draft-tier export (see `_draft_export_running`) may render now."""
+        """On the cloud, the preview is the export just saved."""
         client = self.client
-        if client is None:
-            return
-        if not await client.own_engine():
+        if client is not None and not await client.own_engine():
             self._play_export()
-        elif self.preview_auto:
-            self._load_preview()
 
     def _play_export(self) -> None:
         from tui.preview.source import exported
@@ -93,21 +88,6 @@ class PreviewPart(AppPart):
             pane.say("the cloud's renders cost credits: /export, then it plays here")
         elif source.path != pane.source:
             pane.play(source.path)
-
-    def _draft_export_running(self) -> bool:
-        """A draft-tier export of this session still rendering: our engine keeps one draft in
-        flight a session (a newer one cancels the older), so the preview waits for it."""
-        from tui.core.tiers import DRAFT
-        from tui.preview.source import OWNER
-
-        client = self.client
-        if client is None:
-            return False
-        sid = client.session.session_id
-        return any(
-            r.get("quality") == DRAFT and r.get("session_id") == sid and r.get("owner") != OWNER
-            for r in client.state.pending_renders().values()
-        )
 
     @work(exclusive=True, group="preview", exit_on_error=False)
     async def _make_preview(self, draft: dict | None, settle: bool) -> None:
@@ -135,9 +115,6 @@ class PreviewPart(AppPart):
             return
         if settle:  # another change came just now: wait for the burst to end (a newer one
             await asyncio.sleep(SETTLE)  # cancels this worker and waits in its place)
-        if self._draft_export_running():
-            pane.say("waiting for the draft export (a new draft would cancel it)")
-            return  # its landing (`_export_landed`) asks again
         pane.say("rendering the draft…")
         await asyncio.to_thread(warm_up)  # the decoder starts while the engine renders
         try:

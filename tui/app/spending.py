@@ -20,18 +20,19 @@ class Spending(AppPart):
     ask_above: float  # config.toml: ask before spending more than this share of the balance
     _cost_seen: int | None  # the last cost said or passed over after a turn
 
-    def cost_of(self, draft: dict) -> int | None:
-        """What rendering `draft` costs, when the backend's price is known (the local engine)."""
+    def cost_of(self, draft: dict, quality: str) -> int | None:
+        """What rendering `draft` at `quality` costs, when the backend's price is known (the
+        local engine; its draft tier is free)."""
         from tui.core.protocol import draft_cost
 
         if self.client is None or self.client.cloud:
             return None
-        return draft_cost(draft)
+        return draft_cost(draft, quality)
 
     def warn_cost(self, draft: dict, before: int | None) -> int | None:
         """After a turn: the export's cost when it changed to a large share of the credits
         (a 60 s 4K clip), said before anyone asks for the render. Returns the cost."""
-        cost = self.cost_of(draft)
+        cost = self.cost_of(draft, self.export_quality)
         credits = self._pane(Credits)
         available = credits.available if credits is not None else None
         if cost is None or cost == before or available is None or not self._large(cost, available):
@@ -53,7 +54,7 @@ class Spending(AppPart):
         from tui.client import ClientError
 
         assert self.client is not None
-        if cost is None:
+        if not cost:  # unpriced (the cloud) or free (a draft): nothing to say or ask
             return True
         c = await self.client.credits()
         self.post_message(CreditsReady(c["available"], c["frozen"], c["total"]))
