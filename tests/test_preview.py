@@ -354,8 +354,10 @@ async def test_a_paused_frame_in_real_pixels(tmp_path) -> None:
         picture = still.picture
         assert picture is not None and picture.kind == "sixel" and picture.data.startswith("\x1bP")
         assert picture.cols <= pane.picture_size.width
+        assert "pixels when paused" not in str(pane.query_one("#facts").render())
         await pilot.press("space")
         assert pane.playing and not pane.has_class("-pixels")  # playing: half-blocks
+        assert str(pane.query_one("#facts").render()).endswith("silent · pixels when paused")
 
 
 async def test_a_paused_frame_in_kitty_graphics(tmp_path, monkeypatch) -> None:
