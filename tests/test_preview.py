@@ -114,6 +114,33 @@ async def test_frames_of_a_real_draft_render(engine_url: str, tmp_path: Path, _h
     assert near(top, RED) and near(bottom, RED)
 
 
+async def test_a_newer_timeline_cancels_the_draft_in_flight(engine_url, tmp_path, _home) -> None:
+    """The preview's older draft is cancelled on the engine when a newer one replaces it (the
+    app's worker is cancelled): it neither renders on nor holds one of the user's two places."""
+    import asyncio
+    import contextlib
+
+    img = flat(tmp_path / "red.png", RED)
+    state = ClientState(tmp_path / "client.json", "local")
+    async with Client(engine_url, state, poll_interval=0.2) as c:
+        await c.connect()
+        await c.upload([img])
+        [ev async for ev in c.turn("a 60 second clip")]
+        task = asyncio.create_task(render_draft(c, await c.draft()))
+        deadline = time.monotonic() + 20
+        while not state.pending_renders(OWNER):
+            assert time.monotonic() < deadline and not task.done(), "no draft started"
+            await asyncio.sleep(0.02)
+        [rid] = state.pending_renders(OWNER)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        status, _ = await c.render_status(rid)
+        assert status.status == "cancelled"
+        assert await c.credits() == {"available": 100, "frozen": 0, "total": 100}
+    assert not list((_home / "preview").glob("draft-*.mp4"))  # nothing half-written kept
+
+
 # ---- the pane in the app --------------------------------------------------------------------
 
 
