@@ -158,7 +158,10 @@ async def test_what_a_render_costs_is_said_before_it_starts(tmp_path: Path) -> N
         await say(pilot, "a 60 second 4k clip")
         await until(pilot, lambda: not app.busy and "Done:" in lines(app), 30, "turn")
         assert "Exporting this clip will cost 120 credits; you have 100" in lines(app)
-        assert "→ a shorter or smaller clip costs less: 1 credit a second, 2 at 4K" in lines(app)
+        cheaper = (
+            "→ a shorter or smaller clip costs less: 1 credit a second, 2 at 4K; a draft is free"
+        )
+        assert cheaper in lines(app)
         # A change that does not change the cost does not say it again.
         await say(pilot, "title 'Sale'")
         await until(pilot, lambda: not app.busy and "Sale" in tracks_text(app), 30, "title")
@@ -209,7 +212,10 @@ def test_the_error_words_say_the_true_reason() -> None:
         client_id="c",
     )
     assert exc.message == "not enough credits: this render needs 120, you have 55"
-    assert exc.hint == "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K"
+    assert (
+        exc.hint
+        == "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K; a draft is free"
+    )
     exc = error_for(
         OUT_OF_CREDITS,
         "out of credits: this render needs 5, you have 0",

@@ -9,7 +9,7 @@ from tui.app.messages import CreditsReady, StatusLine
 from widgets.confirm import Confirm
 from widgets.credits import Credits
 
-CHEAPER = "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K"
+CHEAPER = "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K; a draft is free"
 
 
 def credits_word(n: int) -> str:
