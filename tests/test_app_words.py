@@ -147,6 +147,20 @@ async def test_a_batch_above_the_share_asks_first_and_no_is_nothing_spent(
 # ---- item 10: words ---------------------------------------------------------------------------
 
 
+async def test_our_engine_at_an_address_says_its_price_too(engine_url, tmp_path: Path) -> None:
+    """`--api http://127.0.0.1:…` (`i2v-flow serve`): our engine by its /health, so its price
+    is said as the embedded one's is (an address alone no longer counts as the cloud)."""
+    app = I2VApp(pics(tmp_path), api=engine_url, export_quality="standard")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await say(pilot, "/upload beach.jpg")
+        await until(pilot, lambda: "Uploaded beach.jpg" in lines(app))
+        await until(pilot, lambda: app.query_one(Credits).available == 100, what="credits")
+        await say(pilot, "a 60 second 4k clip")
+        await until(pilot, lambda: not app.busy and "Done:" in lines(app), 30, "turn")
+        assert "Exporting this clip will cost 120 credits; you have 100" in lines(app)
+
+
 async def test_what_a_render_costs_is_said_before_it_starts(tmp_path: Path) -> None:
     app = I2VApp(pics(tmp_path), export_quality="standard")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -63,7 +63,7 @@ class Exports(Spending):
             raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
         draft = await self.client.draft()
         name = stem or self._source_stem(draft) or self.last_source
-        cost = self.cost_of(draft, quality)
+        cost = await self.cost_of(draft, quality)
         if ask and not await self.may_spend(cost, f"{name}.mp4"):
             return None
         dest = self._claim(name)
