@@ -14,6 +14,8 @@ refuses exports with 402, and one project per session (a draft with no size unti
 upload, `video_infos`, `generated_media`): a new session starts empty.
 
 Both run Starlette under uvicorn in a thread of their own and record every request they see.
+Neither answers GET /health as our engine does (`data.engine`, tui/core/protocol.py ENGINE_NAME),
+so on loopback too the app takes them for the cloud: the preview plays the last export.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ async def test_side_column_after_ten_jobs(snapshot, tmp_path: Path) -> None:
 
     svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
     app = _app(tmp_path)
-    app.export_quality = "draft"
+    app.export_quality = "standard"  # priced (the draft tier is free): 98 available
     async with app.run_test(size=(80, 24)) as pilot:
         app.query_one(Prompt).cursor_blink = False
         await _until(pilot, lambda: "Ready" in app.transcript.lines())

@@ -218,7 +218,7 @@ class ActionQueue(Spending):
                 if ev.note:
                     self.post_message(StatusLine(ev.note))
                 if not batch:  # a batch says the cost of all its clips at once
-                    self._cost_seen = self.warn_cost(ev.draft, self._cost_seen)
+                    self._cost_seen = await self.warn_cost(ev.draft, self._cost_seen)
                 self._show_made(ev.made)
                 actions[:] = ev.actions
 
@@ -265,7 +265,7 @@ class ActionQueue(Spending):
                     await self._upload([p])
                     # Its Export button is this export: acted on once, not twice.
                     await self._act(await self._turn(text, batch=True), export=False)
-                    costs.append(self.cost_of(await self.client.draft()))
+                    costs.append(await self.cost_of(await self.client.draft(), self.export_quality))
                     made.append((p, (session.session_id, session.task_id)))
                 except Exception as exc:
                     failed.append(f"{p.name} ({_reason(exc)})")

@@ -63,7 +63,7 @@ class Exports(Spending):
             raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
         draft = await self.client.draft()
         name = stem or self._source_stem(draft) or self.last_source
-        cost = self.cost_of(draft)
+        cost = await self.cost_of(draft, quality)
         if ask and not await self.may_spend(cost, f"{name}.mp4"):
             return None
         dest = self._claim(name)
@@ -72,7 +72,9 @@ class Exports(Spending):
         except Exception:
             self._claimed.discard(dest)
             raise
-        price = f", {credits_word(cost)}" if cost is not None else ""
+        price = ""
+        if cost is not None:
+            price = f", {credits_word(cost)}" if cost else ", free"
         self.post_message(StatusLine(f"Rendering {dest.name} ({quality}{price})…"))
         worker = self._follow_render(rid, dest)
         await self._refresh(credits=True, quiet=True)

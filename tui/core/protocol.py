@@ -14,6 +14,7 @@ from typing import Any
 from tui import __version__
 from tui.core.clean_text import clean, clean_obj
 from tui.core.text_colours import WHITE, colour_hex, colour_label
+from tui.core.tiers import DRAFT
 
 SKILL_SOURCE = "image-to-video-in-flow"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -22,6 +23,9 @@ VIDEO_TYPES = ("mp4", "mov", "avi", "webm", "mkv")
 AUDIO_TYPES = ("mp3", "wav", "m4a", "aac")
 ACCEPTED_TYPES = IMAGE_TYPES + VIDEO_TYPES + AUDIO_TYPES
 APP_NAME = "nemo_agent"
+# What our own engine's GET /health names it (`data.engine`): how a client tells it from the
+# cloud, which has no such answer, wherever it runs (a loopback port, a socket, another host).
+ENGINE_NAME = "i2v-flow"
 
 # Error codes of the envelope.
 TOKEN_EXPIRED = 1001
@@ -36,23 +40,30 @@ RATE_LIMITED = 429
 TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
 
 # The local engine's price of a render, in credits: one a started second, two at 4K (a short
-# side of 2160 px or more). The engine charges by `render_cost`; the app says it up front.
+# side of 2160 px or more); the draft tier is free (the preview renders one after each change),
+# bounded instead: a draft is DRAFT_SHORT_SIDE px at most, and counts in a user's renders in
+# flight (tui/engine/server/routes/render.py). The engine charges by `render_cost`; the app says
+# it up front.
 UHD_SHORT_SIDE = 2160
+DRAFT_SHORT_SIDE = 540
 
 
-def render_cost(seconds: int, short_side: int) -> int:
+def render_cost(seconds: int, short_side: int, quality: str) -> int:
+    if quality == DRAFT:
+        return 0
     return seconds * (2 if short_side >= UHD_SHORT_SIDE else 1)
 
 
-def draft_cost(draft: Any) -> int | None:
-    """What rendering `draft` costs on the local engine; None for a draft it could not price."""
+def draft_cost(draft: Any, quality: str) -> int | None:
+    """What rendering `draft` at `quality` costs on the local engine; None for a draft it could
+    not price."""
     try:
         m = draft["m"]
         seconds = math.ceil(float(draft["d"]) / 1000 - 1e-9)
         short = int(min(float(m["width"]), float(m["height"])))
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    return render_cost(seconds, short) if seconds > 0 else None
+    return render_cost(seconds, short, quality) if seconds > 0 else None
 
 
 # An HTTP status that says what the table's code would, for an answer without a usable code (a

@@ -1,5 +1,6 @@
-"""What the preview plays, and making it: the engine's draft tier of the current timeline (the
-local engine), or the last exported file (the cloud, where every render costs real credits).
+"""What the preview plays, and making it: the engine's draft tier of the current timeline (our
+own engine, where drafts are free), or the last exported file (the cloud, where every render
+costs real credits).
 
 The draft is rendered through the client like an export, into the app's state folder (never the
 user's exports), polled briskly (the engine answers a 5 s draft in well under a second; an
@@ -37,17 +38,6 @@ class Source:
     path: Path
     sound: str = ""
     key: str = ""  # the timeline it shows (a draft's JSON), "" for an exported file
-
-
-def renders_drafts(url: str | None) -> bool:
-    """Whether the backend is our own engine: embedded (None), on a Unix socket or on this
-    machine (`i2v-flow serve`). Elsewhere, a draft would cost the service's credits each turn."""
-    if url is None or url.startswith("http+unix://"):
-        return True
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def cache_dir() -> Path:

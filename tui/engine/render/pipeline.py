@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from tui.core.protocol import DRAFT_SHORT_SIDE
 from tui.core.text_sizes import text_scale
 from tui.core.tiers import DEFAULT_TIER, DRAFT, HIGH, STANDARD, TIERS, tier_list
 from tui.engine.render import audio as audio_mod
@@ -136,8 +137,8 @@ def canvas_of(draft: Mapping, quality: str = DEFAULT_TIER) -> Canvas:
         raise RenderError(f"duration {d / 1000:g} s is out of range (1 to 60 s)")
     if not (16 <= w <= 3840 and 16 <= h <= 3840):
         raise RenderError(f"canvas {w}x{h} is out of range")
-    if quality == DRAFT:
-        scale = 540 / min(w, h)
+    if quality == DRAFT:  # free (tui/core/protocol.py render_cost), so never larger
+        scale = DRAFT_SHORT_SIDE / min(w, h)
         if scale < 1:
             w, h = round(w * scale), round(h * scale)
     fade_in, fade_out = _ms(meta, "fade_in", d), _ms(meta, "fade_out", d)

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tui import __version__
+from tui.core.protocol import ENGINE_NAME
 from tui.engine.jobs import JobRunner
 from tui.engine.media import clean_partial
 from tui.engine.server.envelope import http_error, ok
@@ -39,7 +41,8 @@ SHARED_PARTIAL_AGE = 3600.0  # an upload untouched this long in a shared folder 
 
 
 async def health(engine: Engine, request: Request) -> Response:
-    return ok({"status": "ok"})
+    # Named: the client prices drafts (free here) by whether the backend is this engine.
+    return ok({"status": "ok", "engine": ENGINE_NAME, "version": __version__})
 
 
 # (path, endpoint, methods, needs a token); each endpoint is `fn(engine, request[, user])`.
