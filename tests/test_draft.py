@@ -27,6 +27,8 @@ from tui.core.draft import (
 from tui.core.draft_words import summarize_draft
 from tui.core.text_colours import TEXT_COLOURS
 from tui.engine import agent
+from widgets.track_edits import segments_of
+from widgets.tracks import render_tracks, rows_of
 
 _JSON = st.recursive(
     st.none()
@@ -180,3 +182,28 @@ async def test_the_stand_ins_partial_drafts_read_as_the_cloud_sent_them(_standin
     assert draft.segments[2].percent == 35
     assert all(s.count == 1 and s.nth == 1 for s in draft.segments)  # one track a segment
     assert not [t for t in draft.tracks if t.type == TRACK_TEXT]
+
+
+def test_the_tracks_pane_draws_each_bar_from_its_own_segment() -> None:
+    # Odd entries (a number for a segment, a string for a track) shift nothing.
+    draft = {
+        "d": 4000,
+        "t": [
+            {"tt": 0, "sg": [5, {"id": "v", "st": 0, "d": 4000, "m": {"name": "a.jpg"}}]},
+            "junk",
+            {"tt": 7, "sg": [{"id": "t", "st": 2000, "d": 2000, "m": {"text": "Hi"}}]},
+        ],
+    }
+    rows = rows_of(draft)
+    assert [(seg.key, said) for seg, said in rows] == [
+        ("v", "1. Video: a.jpg (0-4s)"),
+        ("t", '2. Title: "Hi" (2-4s)'),
+    ]
+    assert [said for _, said in rows] == summarize_draft(draft)
+    drawn = render_tracks(draft, summarize_draft(draft)).plain.splitlines()
+    assert drawn == [rows[0][1], "   " + "█" * 20, rows[1][1], "   " + "·" * 10 + "█" * 10]
+    assert [s.text for s in segments_of(draft)] == ["", "Hi"]
+    assert [(s.kind, s.name, s.start, s.dur) for s in segments_of(draft)] == [
+        ("video", "a.jpg", 0, 4000),
+        ("title", "", 2000, 2000),
+    ]
