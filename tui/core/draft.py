@@ -93,6 +93,18 @@ def _rest(wire: dict, typed: dict) -> dict:
     return {k: v for k, v in wire.items() if k not in typed or not _same(typed[k], v)}
 
 
+def _kept(extra: dict, wire: dict, key: str) -> dict:
+    """`extra` without the nested part `key` (`m`, `t`, `sg`) when its shape gives it back as it
+    came: a dict, or a list of dicts, that holds something (each shape gives back the dict it
+    read, so the part is not rebuilt to see)."""
+    part = wire.get(key)
+    if key == "m":
+        whole = isinstance(part, dict)
+    else:
+        whole = isinstance(part, list) and all(isinstance(x, dict) for x in part)
+    return {k: v for k, v in extra.items() if k != key} if part and whole else extra
+
+
 def _filled(nested: dict[str, Any]) -> dict[str, Any]:
     """The nested parts (`m`, `t`, `sg`) that hold something: an empty one is not written."""
     return {k: v for k, v in nested.items() if v}
@@ -158,10 +170,11 @@ class Segment:
     dur: Number | None = None  # `d`, ms
     meta: SegmentMeta = field(default_factory=SegmentMeta)
     extra: dict = field(default_factory=dict)
-    track: Plain | None = None  # the `tt` of its track
-    nth: int = 1
-    count: int = 1
-    order: int = 0
+    # Where it sits (not on the wire: two segments are equal when their wire dicts are).
+    track: Plain | None = field(default=None, compare=False)  # the `tt` of its track
+    nth: int = field(default=1, compare=False)
+    count: int = field(default=1, compare=False)
+    order: int = field(default=0, compare=False)
 
     READERS = {
         "id": ("id", _plain),
@@ -176,7 +189,7 @@ class Segment:
             return cls(**place)
         meta = SegmentMeta.from_wire(wire.get("m"))
         got = _read(wire, cls.READERS)
-        got["extra"] = _rest(got["extra"], _filled({"m": meta.to_wire()}))
+        got["extra"] = _kept(got["extra"], wire, "m")
         return cls(meta=meta, **got, **place)
 
     def to_wire(self) -> dict:
@@ -242,8 +255,7 @@ class Track:
             Segment.from_wire(s, track=tt, nth=i, count=len(segs), order=order + i - 1)
             for i, s in enumerate(segs, 1)
         )
-        nested = _filled({"sg": [s.to_wire() for s in segments]})
-        return cls(type=tt, segments=segments, extra=_rest(got["extra"], nested))
+        return cls(type=tt, segments=segments, extra=_kept(got["extra"], wire, "sg"))
 
     def to_wire(self) -> dict:
         return _write(self, self.READERS, {"sg": [s.to_wire() for s in self.segments]})
@@ -305,7 +317,7 @@ class Draft:
         for track in t if isinstance(t, list) else []:
             if isinstance(track, dict):
                 tracks.append(Track.from_wire(track, sum(len(x.segments) for x in tracks)))
-        got["extra"] = _rest(got["extra"], _filled(_nested(meta, tracks)))
+        got["extra"] = _kept(_kept(got["extra"], wire, "m"), wire, "t")
         return cls(meta=meta, tracks=tuple(tracks), **got)
 
     def to_wire(self) -> dict:

@@ -100,7 +100,7 @@ def diff_drafts(before: Any, after: Any) -> list[str]:
             changes.append(f"Added {_lower(kind)} {what} ({span})")
             continue
         oseg = old[key]
-        if oseg.to_wire() == seg.to_wire():
+        if oseg == seg:  # the same wire dict (where it sits is not compared)
             continue
         okind, owhat, ospan = parts(oseg)
         if (okind, owhat, ospan) != (kind, what, span):
@@ -130,7 +130,7 @@ def diff_drafts(before: Any, after: Any) -> list[str]:
 
 def _raw_meta(seg: Segment) -> dict:
     """Its `m` as the wire had it (every key, read or not): the words of a change name them."""
-    m = seg.to_wire().get("m")
+    m = seg.meta.to_wire() if "m" not in seg.extra else seg.extra["m"]
     return m if isinstance(m, dict) else {}
 
 
