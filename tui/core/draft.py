@@ -18,6 +18,7 @@ from tui.core.text_colours import colour_hex, colour_label
 from tui.core.text_sizes import text_scale
 
 TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
+_HUGE = 2**1000  # an int past this is past every float, so no number here (as `num` says)
 Number = int | float
 Plain = str | int | float
 
@@ -38,9 +39,12 @@ def num(value: Any) -> float | None:
 
 def _number(value: Any) -> Number | None:
     """A number as the wire has it (an int stays an int), a numeric string as a float."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value if num(value) is not None else None
-    return num(value) if isinstance(value, str) else None
+    if type(value) is int and -_HUGE < value < _HUGE:
+        return value
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        v = num(value)
+        return None if v is None else (v if isinstance(value, str) else value)
+    return None
 
 
 def _plain(value: Any) -> Plain | None:
@@ -84,9 +88,15 @@ def _same(a: Any, b: Any) -> bool:
 
 def _read(wire: dict, readers: Readers) -> dict[str, Any]:
     """The typed fields of `wire` by `readers`, with `extra`: what they do not give back."""
-    out = {name: reader(wire.get(key)) for name, (key, reader) in readers.items()}
-    typed = {key: out[name] for name, (key, _) in readers.items() if out[name] is not None}
-    return out | {"extra": _rest(wire, typed)}
+    out: dict[str, Any] = dict.fromkeys(readers)
+    typed = {}
+    for name, (key, reader) in readers.items():
+        if key in wire:  # (most shapes hold a few of their fields: the rest are not read)
+            out[name] = value = reader(wire[key])
+            if value is not None:
+                typed[key] = value
+    out["extra"] = _rest(wire, typed)
+    return out
 
 
 def _rest(wire: dict, typed: dict) -> dict:
