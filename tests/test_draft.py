@@ -30,23 +30,46 @@ from tui.engine import agent
 from widgets.track_edits import segments_of
 from widgets.tracks import render_tracks, rows_of
 
-_JSON = st.recursive(
+_SCALAR = (
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats()
     | st.text(max_size=8)
-    | st.sampled_from(["0", "1000", "yes", "caption", "yellow", "#abc", "large", "x"]),
+    | st.sampled_from(["0", "1000", "yes", "caption", "yellow", "#abc", "large", "x", ""])
+)
+_JSON = st.recursive(
+    _SCALAR,
     lambda inner: (
         st.lists(inner, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(["t", "tt", "sg", "m", "d", "st", "id", "src", "name", "text", "mute"])
-            | st.sampled_from(["volume", "color", "size", "role", "width", "height", "fps", "zz"]),
-            inner,
-            max_size=5,
-        )
+        | st.dictionaries(st.sampled_from(["t", "tt", "sg", "m", "d", "st", "id", "zz"]), inner)
     ),
-    max_leaves=30,
+    max_leaves=20,
+)
+_ODD = (  # what a field may hold: a scalar, or a small list or dict where a scalar goes
+    _SCALAR
+    | st.lists(_SCALAR, max_size=2)
+    | st.dictionaries(st.sampled_from(["zz", "t", "m", "sg"]), _SCALAR, max_size=2)
+)
+_META_KEYS = ["name", "text", "role", "position", "color", "size", "volume", "mute", "motion"]
+_META_KEYS += ["strength", "width", "height", "fps", "title", "fade_in", "zz"]
+_META = st.dictionaries(st.sampled_from(_META_KEYS), _ODD, max_size=6)
+_SEG = st.fixed_dictionaries(
+    {}, optional={k: _ODD for k in ("id", "src", "st", "d", "zz")} | {"m": _META | _ODD}
+)
+_MOSTLY_SEG = st.one_of(_SEG, _SEG, _SEG, _SCALAR)  # (one_of picks a branch evenly)
+_TT = st.sampled_from([0, 1, 7, 3, "0", 0.0, True, None]) | _ODD
+_TRACK = st.fixed_dictionaries(
+    {"sg": st.lists(_MOSTLY_SEG, min_size=1, max_size=4)}, optional={"tt": _TT, "zz": _ODD}
+) | st.fixed_dictionaries({}, optional={"tt": _TT, "sg": _ODD, "zz": _ODD})
+# A draft's shape with odd values anywhere; its parts odd; or any JSON at all.
+_ANY = st.one_of(
+    st.fixed_dictionaries(
+        {"t": st.lists(st.one_of(_TRACK, _TRACK, _SCALAR), min_size=1, max_size=4)},
+        optional={"d": _ODD, "m": _META | _ODD, "zz": _ODD},
+    ),
+    st.fixed_dictionaries({}, optional={"d": _ODD, "m": _ODD, "t": _ODD, "zz": _ODD}),
+    _JSON,
 )
 
 
@@ -59,8 +82,8 @@ def _touch(draft: Draft) -> None:
         assert math.isfinite(draft.text_scale(seg))
 
 
-@settings(max_examples=300, deadline=None)
-@given(_JSON)
+@settings(max_examples=400, deadline=None)
+@given(_ANY)
 def test_any_json_reads_without_raising_and_dicts_come_back_as_they_were(value: object) -> None:
     draft = Draft.from_wire(value)
     _touch(draft)

@@ -48,14 +48,22 @@ def _number(value: Any) -> Number | None:
 
 
 def _plain(value: Any) -> Plain | None:
-    """A plain value (a string or a number), as it came; never a boolean, a dict or a list."""
-    return value if isinstance(value, Plain) and not isinstance(value, bool) else None
+    """A plain value (a string, a number, a boolean: JSON's scalars) as it came; never a dict
+    or a list."""
+    return value if isinstance(value, Plain) else None
 
 
 def _words(value: Any) -> str | None:
-    """A plain value as words: a name the cloud sent as a number reads as that number."""
+    """A plain value as words: a name the cloud sent as a number reads as that number (and
+    `true` as "True", as the summary always said it)."""
     v = _plain(value)
     return None if v is None else str(v)
+
+
+def _name(value: Any) -> str | None:
+    """A name: words, but none when it is empty, 0 or false (the src stands in, as it always
+    did)."""
+    return _words(value) if value else None
 
 
 def _string(value: Any) -> str | None:
@@ -149,7 +157,7 @@ class SegmentMeta:
     extra: dict = field(default_factory=dict)
 
     READERS = {
-        "name": ("name", _words),
+        "name": ("name", _name),
         "text": ("text", _words),
         "role": ("role", _string),
         "position": ("position", _string),

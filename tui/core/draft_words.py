@@ -19,7 +19,7 @@ def _secs(ms: Number) -> str:
 
 def _shown(value: Any, missing: str) -> str:
     """A field's value as words (cleaned of terminal controls); `missing` when it has none."""
-    return missing if value is None or isinstance(value, bool) else clean(value)
+    return missing if value is None else clean(value)
 
 
 def _name(seg: Segment, other: Any) -> str:
