@@ -53,8 +53,9 @@ def render_tracks(
     selected: int | None = None,
     playhead: int | None = None,
 ) -> Text:
-    """The lines and bars; `summary`: the timeline's lines (none: the empty timeline's words);
-    `selected`: the index of the selected line; `playhead`: ms."""
+    """The lines and bars; `summary`: the timeline's lines (summarize_draft's: each is drawn
+    here from its own segment, with its bar; none: the empty timeline's words); `selected`: the
+    index of the selected line; `playhead`: ms."""
     if not summary:
         return Text("(empty: upload an image, then say what you want)", style="dim")
     view = Draft.from_wire(draft)
