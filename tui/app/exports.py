@@ -43,13 +43,11 @@ class Exports(Spending):
 
     @staticmethod
     def _source_stem(draft: dict) -> str | None:
-        for t in draft.get("t") or []:
-            if isinstance(t, dict) and t.get("tt") == 0:
-                for s in t.get("sg") or []:
-                    name = (s.get("m") or {}).get("name")
-                    if name:
-                        return Path(name).stem
-        return None
+        """The first named image's or video's name, for the export's file name."""
+        from tui.core.draft import TRACK_VIDEO, Draft
+
+        names = (s.meta.name for s in Draft.from_wire(draft).segments if s.track == TRACK_VIDEO)
+        return next((Path(n).stem for n in names if n), None)
 
     async def _start_export(
         self, quality: str, stem: str | None = None, ask: bool = True

@@ -96,8 +96,8 @@ class TurnCalls(Connection):
         draft = now.draft
         # What the cloud's tools made during the turn (a generated clip): the caller shows it.
         made = new_media(was.generated_media, now.generated_media) if was is not None else []
-        summary = summarize_draft(draft)
-        changes = diff_drafts(before, draft) if before is not None else []
+        summary = summarize_draft(now.timeline)  # the draft read once for both
+        changes = diff_drafts(was.timeline, now.timeline) if was is not None else []
         actions: list[str] = []
         note = ""
         if broken is not None and before is not None and (changes or not saw_text):

@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from tui.core.draft import Draft
 from tui.engine.stores import EngineStore, open_store
 
 log = logging.getLogger("i2v.engine.worker")
@@ -77,8 +78,8 @@ def run_job(store: EngineStore, render_id: str, out_dir: Path, limit_mb: int = 0
     if row is None or row["status"] not in ("pending", "processing"):
         return row["status"] if row else "missing"
     draft = json.loads(row["draft"])
-    hashes = [s.get("src", "") for t in draft.get("t", []) for s in t.get("sg", [])]
-    media = store.media_paths([h for h in hashes if h and not h.startswith("builtin:")])
+    hashes = [s.src for s in Draft.from_wire(draft).segments if s.src]
+    media = store.media_paths([h for h in hashes if not h.startswith("builtin:")])
     store.set_progress(render_id, 0.0)
     out = out_dir / f"{render_id}.mp4"
     last = [0.0]

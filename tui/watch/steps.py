@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.client import Client, ClientError, StateUpdate, unique_path
+from tui.core.draft import Draft
 from tui.core.intents import language_of
 from tui.core.protocol import FinalText, TurnError
 from tui.watch.journal import (
@@ -35,7 +36,7 @@ from tui.watch.shapes import Emit, WatchConfig
 
 
 def _has_segments(draft: Any) -> bool:
-    return isinstance(draft, dict) and any(t.get("sg") for t in draft.get("t") or [])
+    return Draft.from_wire(draft).ready
 
 
 class Steps:
