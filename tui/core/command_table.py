@@ -21,12 +21,13 @@ from tui.core.tiers import tier_list
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # the first slash word when it has one (Intent.action), else its own name
-    run: str  # the App method: a `command_*` (its argument is what follows the slash word,
-    # when `usage` says it takes one), or a Textual `action_*` the key is bound to directly
+    name: str  # its first slash word when it has one (the Intent's action), else a name
+    # The App method it runs: a `command_*` (given what follows the slash word when `usage` says
+    # it takes something), or a Textual `action_*`, which its key is bound to as it is.
+    run: str
     words: tuple[str, ...] = ()  # the slash words; /help shows the first
     usage: str = ""  # what the slash word takes ("PATH"); a command with one is given it
-    help: str = ""  # its part of the /help line ("" and no key help: not in /help)
+    help: str = ""  # its words on its /help line (a key-only command's: after its key)
     line: str = ""  # said on this other command's /help line (its words, then ours)
     key: str = ""  # an app-wide key
     label: str = ""  # the key's name in the footer
@@ -36,16 +37,16 @@ class Command:
     about: str = ""  # the palette entry's help
 
 
-# In the order the footer says the keys (after f1 Help, which HelpFooter puts first), /help says
-# the slash commands and the palette lists its entries.
+# One order for every list made from it: the footer's keys (after f1 Help, which HelpFooter puts
+# first; then ^q Quit), /help's slash commands, the palette's entries, "did you mean"'s ties.
 COMMANDS: tuple[Command, ...] = (
     Command("quit", "action_quit", help="quits", key="ctrl+q", label="Quit", priority=True),
     Command(
         "upload",
         "command_upload",
-        ("upload",),
-        "PATH",
-        "upload a file (or **Enter** on it in Files)",
+        words=("upload",),
+        usage="PATH",
+        help="upload a file (or **Enter** on it in Files)",
         title="Upload the highlighted file",
         about="the file under the cursor in Files",
     ),
@@ -64,9 +65,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "export",
         "command_export",
-        ("export",),
-        f"[{tier_list('|', '|')}]",
-        "render and save to the exports folder",
+        words=("export",),
+        usage=f"[{tier_list('|', '|')}]",  # the tiers as tiers.py says them
+        help="render and save to the exports folder",
         key="ctrl+s",
         label="Export",
         priority=True,
@@ -76,7 +77,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "credits",
         "command_credits",
-        ("credits",),
+        words=("credits",),
         help="the balance",
         key="ctrl+r",
         label="Credits",
@@ -87,7 +88,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "status",
         "command_status",
-        ("status",),
+        words=("status",),
         help="the timeline",
         line="credits",
         title="Show the timeline",
@@ -96,7 +97,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "undo",
         "command_undo",
-        ("undo",),
+        words=("undo",),
         help="step back, and forward again",
         title="Undo the last change",
         about="step the timeline back",
@@ -104,7 +105,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "redo",
         "command_redo",
-        ("redo",),
+        words=("redo",),
         line="undo",
         title="Redo",
         about="step forward again after an undo",
@@ -112,7 +113,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "new",
         "command_new_session",
-        ("new",),
+        words=("new",),
         help="start a new session",
         line="undo",
         key="ctrl+n",
@@ -124,7 +125,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "open",
         "command_open",
-        ("open",),
+        words=("open",),
         help="open the last export (over SSH: where it is)",
         key="ctrl+o",
         label="Open",
@@ -136,7 +137,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "preview",
         "command_preview",
-        ("preview",),
+        words=("preview",),
         help="show or hide the preview of the clip",
         key="f2",
         label="Preview",
@@ -147,9 +148,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "watch",
         "command_watch",
-        ("watch",),
-        "DIR",
-        "a clip from every image dropped into DIR (to DIR/out); `/watch off` stops",
+        words=("watch",),
+        usage="DIR",
+        help="a clip from every image dropped into DIR (to DIR/out); `/watch off` stops",
     ),
     Command(
         "watch_off",
@@ -160,7 +161,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "reconnect",
         "command_reconnect",
-        ("reconnect",),
+        words=("reconnect",),
         help="restart the local engine, or reconnect",
         title="Reconnect",
         about="restart the local engine or reconnect to the backend",
@@ -168,7 +169,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "help",
         "command_help",
-        ("help",),
+        words=("help",),
         key="f1",
         label="Help",
         title="Help",
