@@ -52,13 +52,7 @@ def bindings() -> list[Binding]:
     """The app's keys: a command's `action_*` bound as itself, a `command_*` through
     `action_command`."""
     return [
-        Binding(
-            c.key,
-            c.run.removeprefix("action_") if c.run.startswith("action_") else key_action(c.name),
-            c.label,
-            show=c.footer,
-            priority=c.priority,
-        )
+        Binding(c.key, key_action(c.name), c.label, show=c.footer, priority=c.priority)
         for c in COMMANDS
         if c.key
     ]
@@ -66,7 +60,8 @@ def bindings() -> list[Binding]:
 
 def key_action(name: str) -> str:
     """The binding's action for the command `name` (HelpFooter puts f1's first)."""
-    return f"command({name!r})"
+    run = BY_NAME[name].run
+    return run.removeprefix("action_") if run.startswith("action_") else f"command({name!r})"
 
 
 def unknown_command(name: str) -> str:
