@@ -38,9 +38,6 @@ class PreviewPart(AppPart):
         pane.focus()
         self._load_preview()
 
-    def action_preview(self) -> None:
-        self.command_preview()
-
     def _load_preview(self) -> None:
         """What the pane should play now, if it is not playing it already."""
         pane = self._pane(PreviewPane)
