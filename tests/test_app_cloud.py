@@ -114,7 +114,7 @@ async def test_an_undo_offered_if_you_want_is_only_named(fb, tmp_path) -> None:
 
 async def test_a_cut_stream_closes_its_answer_and_the_next_reply_has_its_own(fb, tmp_path):
     fb.then("run_sse", fb.cut_turn("Setting the clip to"))
-    app = _app(fb, tmp_path)
+    app = _app(fb, tmp_path, poll_interval=0.05)  # the timeline read again 0.05 and 0.1 s on
     async with app.run_test(size=(120, 40)) as pilot:
         await _uploaded(pilot)
         await say(pilot, "make it 5 s")

@@ -5,7 +5,6 @@ URL uploads, and the state's other fields (`video_infos`, `generated_media`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -161,27 +160,42 @@ async def test_heartbeats_carry_a_turn_past_the_read_timeout(cloud, tmp_path) ->
     assert not [e for e in first + second if isinstance(e, TurnError)]
 
 
-async def test_a_cut_turn_is_not_called_finished_while_the_cloud_works_on(cloud, tmp_path):
-    """The stream drops after the tool call; the cloud goes on and the edit lands later. The
-    client does not call the turn finished, nor send it again; a later read shows the edit."""
-    cloud.then("run_sse", cloud.cut_while_working(0.3))
+async def test_a_cut_turn_is_read_again_until_its_edit_lands(cloud, tmp_path):
+    """The stream drops after the tool call; the cloud goes on and the edit lands 1.5 s later.
+    The turn is never sent again: the state is read at once, again one poll interval after
+    the cut (the cloud's 30 s, here 1 s: not landed yet) and two (landed: said)."""
+    cloud.then("run_sse", cloud.cut_while_working(1.5))
+    async with client_for(cloud, tmp_path, poll_interval=1.0) as c:
+        await c.upload([png(tmp_path)])
+        events = await turn(c, "add a title")
+    assert [e.code for e in events if isinstance(e, TurnError)] == ["broken"]
+    assert cloud.count("run_sse") == 1  # never re-sent: it would run and charge twice
+    sent = next(s.at for s in cloud.seen if s.name == "run_sse")
+    reads = [s.at - sent for s in cloud.seen if s.name == "state" and s.at > sent]
+    assert len(reads) == 3 and reads[0] < 1.0 <= reads[1] < 2.0 <= reads[2]
+    assert events[-1].note == 'The turn was cut off. It changed: Added title "Late title" (0-3s)'
+
+
+async def test_a_cut_turn_that_never_lands_is_said_unknown_and_not_charged_twice(cloud, tmp_path):
+    cloud.then("run_sse", cloud.cut_while_working(30.0))  # lands long after the last read
     async with client_for(cloud, tmp_path) as c:
         await c.upload([png(tmp_path)])
         events = await turn(c, "add a title")
-        update = events[-1]
-        assert update.note == (
-            "The turn was cut off before the timeline changed; the backend may still be "
-            "finishing it: check the timeline again in a minute (/status)."
-        )
-        deadline = time.monotonic() + 5
-        while "Late title" not in str((await c.session_state()).draft):
-            assert time.monotonic() < deadline, "the edit never landed"
-            await asyncio.sleep(0.05)
-        cloud.then("run_sse", cloud.cut_while_working(0))  # lands before the stream drops
-        later = (await turn(c, "add another"))[-1]
-    assert [e.code for e in events if isinstance(e, TurnError)] == ["broken"]
+        cloud.then("run_sse", cloud.cut_while_working(0))  # landed before the stream dropped
+        landed = await turn(c, "add another")
+    sent = [s.at for s in cloud.seen if s.name == "run_sse"]
+    reads = [s.at - sent[0] for s in cloud.seen if s.name == "state" and sent[0] < s.at < sent[1]]
+    # Three reads, then it gave up (the fourth is the next turn's own, before it is sent).
+    assert len(reads) == 4 and reads[1] >= POLL and reads[2] >= 2 * POLL
+    assert events[-1].note == (
+        "The turn was cut off and the timeline had not changed 0.06 s later: its outcome is "
+        "unknown. It was not sent again, so nothing was charged twice."
+    )
     assert cloud.count("run_sse") == 2  # each sent once
-    assert later.note.startswith("The turn was cut off. So far it changed: Added title")
+    # Changed at the first read: said at once, no waiting.
+    after = [s for s in cloud.seen if s.name == "state" and s.at > sent[1]]
+    assert len(after) == 1
+    assert landed[-1].note.startswith("The turn was cut off. It changed: Added title")
 
 
 async def test_a_temporary_issue_line_after_a_good_answer_is_dropped(cloud, tmp_path) -> None:
