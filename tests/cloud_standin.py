@@ -468,10 +468,20 @@ RAW_READY = "Your raw video is ready (5 s). Adding music now."
 STATUS_SHAPES = ("data", "top", "task")
 
 
-def render_answer(shape: str, rid: str, status: str, progress: int, url: str | None) -> dict:
+def render_answer(
+    shape: str,
+    rid: str,
+    status: str,
+    progress: int,
+    url: str | None,
+    why: str = "the render ran out of time",
+    retryable: bool | None = None,
+) -> dict:
     """One poll's answer in a documented shape: `data.status`/`data.outputUrl`, a top-level
     `status` with `output.url`, or `taskId`/`output.url`; all in the `success` envelope."""
-    error = {"message": "the render ran out of time"} if status == "failed" else None
+    error: dict[str, Any] | None = {"message": why} if status == "failed" else None
+    if error and retryable is not None:
+        error["retryable"] = retryable
     if shape == "data":
         data: dict[str, Any] = {"id": rid, "status": status, "progress": progress}
         data["createdAt"] = 1773423613616
@@ -479,6 +489,8 @@ def render_answer(shape: str, rid: str, status: str, progress: int, url: str | N
             data.update(outputUrl=url, completedAt=1773423641222)
         if error:
             data["error"] = error["message"]
+            if retryable is not None:
+                data["retryable"] = retryable
         return {"success": True, "data": data}
     body: dict[str, Any] = {"status": status, "progress": progress}
     body["id" if shape == "top" else "taskId"] = rid
@@ -515,6 +527,11 @@ class CloudStandin(FakeBackend):
         self.polls_to_finish = 4
         self.shape = "data"  # the render-status shape of every poll (STATUS_SHAPES)
         self.render_fails = False
+        self.fail_next = 0  # the next N renders fail (then they complete)
+        self.render_error = "the render ran out of time"  # why a render failed
+        self.render_retryable: bool | None = None  # and whether it says it may be retried
+        self.frozen: dict[str, int] = {}  # render id → credits frozen for it while it runs
+        self.failing: set[str] = set()  # renders that will fail
         self.plan = "paid"  # "free": the render request is refused with 402
         self.silent_every = 3  # every third turn ends with no text (~30 % of the cloud's edits)
         self.silence = 0.0  # seconds before a turn's first byte, not even a heartbeat
@@ -649,8 +666,25 @@ class CloudStandin(FakeBackend):
             error = {"code": 402, "message": "Export is not available on the free plan"}
             return JSONResponse({"success": False, "error": error}, 402)
         rid = body["id"]
+        if rid in self.polls:  # the same id again: the same request, answered as before
+            return JSONResponse({"success": True, "data": {"id": rid, "status": "pending"}})
         self.polls[rid] = 0
+        # Credits frozen while it runs (1 a started second), spent when it completes, released
+        # when it fails or is cancelled.
+        cost = -(-int(body["draft"].get("d") or 0) // 1000)
+        self.credits["available"] -= cost
+        self.credits["frozen"] += cost
+        self.frozen[rid] = cost
+        if self.fail_next:
+            self.fail_next -= 1
+            self.failing.add(rid)
         return JSONResponse({"success": True, "data": {"id": rid, "status": "pending"}})
+
+    def thaw(self, rid: str, spent: bool) -> None:
+        cost = self.frozen.pop(rid, 0)
+        self.credits["frozen"] -= cost
+        if not spent:
+            self.credits["available"] += cost
 
     async def on_render_status(self, request: Request, rid: str) -> Response:
         if rid not in self.polls:
@@ -659,14 +693,19 @@ class CloudStandin(FakeBackend):
         n = self.polls[rid]
         if n < self.polls_to_finish:  # no Retry-After: the client keeps its own cadence
             status, progress, url = ("pending" if n == 1 else "processing"), 25 * n, None
-        elif self.render_fails:
+        elif self.render_fails or rid in self.failing:
             status, progress, url = "failed", 90, None
+            self.thaw(rid, spent=False)
         else:
             status, progress = "completed", 100
             url = self.cdn.put(f"render-result/{rid}.mp4", self.video)
-        return JSONResponse(render_answer(self.shape, rid, status, progress, url))
+            self.thaw(rid, spent=True)
+        why, retryable = self.render_error, self.render_retryable
+        answer = render_answer(self.shape, rid, status, progress, url, why, retryable)
+        return JSONResponse(answer)
 
     async def on_cancel(self, request: Request, rid: str) -> Response:
+        self.thaw(rid, spent=False)
         return JSONResponse({"success": True, "data": {"id": rid, "status": "cancelled"}})
 
 

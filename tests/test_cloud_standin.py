@@ -368,6 +368,50 @@ async def test_a_failed_render_in_each_shape_says_why(cloud, tmp_path, shape) ->
             await c.export(tmp_path / "clip.mp4")
     assert str(failed.value) == "render failed: the render ran out of time"
     assert not (tmp_path / "clip.mp4").exists()
+    # A timeout is a passing cause: retried once (a new id), then said; both freezes released.
+    first, second = [s.path for s in cloud.seen if s.name == "render_status"][::2]
+    assert cloud.count("render") == 2 and first != second
+    assert cloud.credits == {"available": 100, "frozen": 0}
+
+
+async def test_a_render_failed_for_a_passing_cause_is_retried_once_under_a_new_id(
+    cloud, tmp_path
+) -> None:
+    cloud.fail_next = 1
+    said: list[str] = []
+    async with client_for(cloud, tmp_path, on_status=said.append) as c:
+        await c.upload([png(tmp_path)])
+        result = await c.export(tmp_path / "clip.mp4")
+        ids = [s.path.rsplit("/", 1)[1] for s in cloud.seen if s.name == "render_status"]
+        first, second = ids[0], ids[-1]
+        assert c.state.data["renders"][second]["retry_of"] == first
+        assert c.state.data["renders"][first]["state"] == "failed"
+    assert re.fullmatch(r"render_\d{13,}", first) and re.fullmatch(r"render_\d{13,}", second)
+    assert first != second and result.render_id == second and ids.count(first) == 4
+    assert result.path.read_bytes() == cloud.video
+    assert [got.path for got in cloud.cdn.seen] == [f"/render-result/{second}.mp4"]
+    # The first freeze released, the second spent: 5 credits for the 5 s clip, once.
+    assert cloud.credits == {"available": 95, "frozen": 0}
+    assert said[1:] == ["The render failed (the render ran out of time); rendering it once more…"]
+
+
+@pytest.mark.parametrize(
+    ("why", "retryable"),
+    [("the draft has no video source", None), ("render timed out", False)],
+    ids=["the-drafts-cause", "said-not-retryable"],
+)
+async def test_a_render_failed_for_a_lasting_cause_is_not_retried(
+    cloud, tmp_path, why, retryable
+) -> None:
+    # The backend's own word, where it gives one, wins over the reading of its words.
+    cloud.fail_next, cloud.render_error, cloud.render_retryable = 1, why, retryable
+    async with client_for(cloud, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        with pytest.raises(ClientError) as failed:
+            await c.export(tmp_path / "clip.mp4")
+    assert str(failed.value) == f"render failed: {why}"
+    assert cloud.count("render") == 1
+    assert cloud.credits == {"available": 100, "frozen": 0}  # its freeze released
 
 
 # ---- the error table: each row, with its code and as a bare status ------------------------------

@@ -100,6 +100,8 @@ class TransferCalls(Connection):
         on_progress: Callable[[Progress], None] | None = None,
     ) -> Path:
         """To a temporary name beside `dest`, resuming a cut transfer with Range, then rename."""
+        if status is not None and status.id:
+            render_id = status.id  # a render retried under a new id (renders.py) is that one
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.part")
