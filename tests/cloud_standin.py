@@ -510,6 +510,7 @@ class Project:
     draft: dict = field(default_factory=lambda: {"d": 5000, "m": {"title": "project"}, "t": []})
     video_infos: list[dict] = field(default_factory=list)
     generated_media: list[dict] = field(default_factory=list)
+    uploads: list[dict] = field(default_factory=list)  # each upload's video track, in order
 
 
 class CloudStandin(FakeBackend):
@@ -571,8 +572,10 @@ class CloudStandin(FakeBackend):
         return answer
 
     async def on_upload(self, request: Request, sid: str) -> Response:
-        answer = await super().on_upload(request, sid)
         project = self.projects[sid]
+        had = len(project.draft["t"])
+        answer = await super().on_upload(request, sid)
+        project.uploads += [dict(t) for t in project.draft["t"][had:]]
         project.draft["m"].update(width=1920, height=1080, fps=30)  # sized by the first media
         body = json.loads(bytes(answer.body))
         for f in body["data"]["files"]:
@@ -603,6 +606,11 @@ class CloudStandin(FakeBackend):
         n, project = self.turns, self.projects[sid]
         text = body["new_message"]["parts"][0]["text"]
         made = None
+        only = re.search(r"only the (\d+)(?:st|nd|rd|th) photo|只用第(\d+)张", text)
+        if only and 1 <= int(only[1] or only[2]) <= len(project.uploads):
+            # One file of a batch uploaded into this session: the video track is that file's.
+            rest = [t for t in project.draft["t"] if t.get("tt") != 0]
+            project.draft["t"] = [dict(project.uploads[int(only[1] or only[2]) - 1]), *rest]
         if re.search(r"generate|生成", text):
             # A clip made by the cloud's own tool: in generated_media, and on the timeline.
             made = self.cdn.put(f"gen/clip_{n}.mp4", self.video)

@@ -52,16 +52,18 @@ class Exports(Spending):
         return None
 
     async def _start_export(
-        self, quality: str, stem: str | None = None, ask: bool = True
+        self, quality: str, stem: str | None = None, ask: bool = True, draft: dict | None = None
     ) -> Worker[Path | None] | None:
-        """Start a render of the timeline, its cost said first (and asked about when large,
-        unless `ask` is False: a batch asks once for all); None when it was not started."""
+        """Start a render of the timeline (or of `draft`, a batch's file's), its cost said first
+        (and asked about when large, unless `ask` is False: a batch asks once for all); None
+        when it was not started."""
         from tui.client import ClientError
 
         assert self.client is not None
         if quality not in TIERS:
             raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
-        draft = await self.client.draft()
+        if draft is None:
+            draft = await self.client.draft()
         name = stem or self._source_stem(draft) or self.last_source
         cost = self.cost_of(draft)
         if ask and not await self.may_spend(cost, f"{name}.mp4"):

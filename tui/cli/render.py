@@ -99,14 +99,19 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
     files = [img for img in args.images if _url_of(img) is None]
     for img in files:
         Client.check_upload(img)
-    if args.out:
+    each = bool(getattr(args, "each", False))
+    if each:  # a folder for the clips, not one file
+        out = Path(args.out or getattr(args, "out_dir", None) or Path.cwd()).expanduser()
+        if out.suffix.lower() == ".mp4":
+            raise ClientError(f"{out}: with --each, -o names a folder (one clip per image)")
+    elif args.out:
         out = Path(args.out)
     else:  # the config file's `out` folder, else here
         folder = Path(getattr(args, "out_dir", None) or Path.cwd()).expanduser()
         out = folder / f"{_stem(args.images[0]) or 'clip'}.mp4"
-    if out.suffix.lower() != ".mp4":
+    if not each and out.suffix.lower() != ".mp4":
         raise ClientError(f"{out}: the output must be an .mp4 file")
-    out = unique_path(out)
+    out = out if each else unique_path(out)
     choice = choose(args.api)
     engine: EmbeddedEngine | None = None
     started = time.perf_counter()
@@ -134,6 +139,10 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
         ) as client:
             reused = bool(state.backend.get("session_id"))
             await client.connect()
+            if each:  # one session for all the images, a turn and a clip each
+                from tui.cli.render_each import render_each
+
+                return await render_each(client, args, run, out)
             if reused:  # a fresh session per headless run: its timeline holds just these images
                 await client.new_session()
             say(f"Uploading {len(args.images)} file(s)…")
