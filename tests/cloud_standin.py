@@ -11,7 +11,10 @@ render endpoints, each of the render-status shapes, renders that take several po
 Retry-After (the cloud's cadence is the client's poll interval, scaled down in tests), files on
 another host (`CdnHost`, which records what it was sent: never our token), a free plan that
 refuses exports with 402, and one project per session (a draft with no size until the first
-upload, `video_infos`, `generated_media`): a new session starts empty.
+upload, `video_infos`, `generated_media`): a new session starts empty. A turn that says "use
+only the 2nd photo" (a batch in one session) leaves that upload alone on the video track.
+Render credits are frozen while a render runs, spent when it completes, released when it fails
+(`fail_next`, `render_error`, `render_retryable`) or is cancelled.
 
 Both run Starlette under uvicorn in a thread of their own and record every request they see.
 """

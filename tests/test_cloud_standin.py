@@ -580,6 +580,37 @@ async def test_what_the_cloud_made_is_read_and_new_only_once(cloud, tmp_path) ->
     assert want.describe() == "clip_1.mp4 (video, 1280×720, 5s)"
 
 
+async def test_what_the_cloud_made_is_saved_without_our_token(cloud, tmp_path) -> None:
+    """generated_media lives on another host (the CDN): fetched whole, under its own name,
+    never over a file, and that host never sees our token or client id."""
+    async with client_for(cloud, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        await turn(c, "generate a 5 second clip")
+        [made] = (await c.session_state()).generated_media
+        first = await c.save_media(made, tmp_path / "exports")
+        again = await c.save_media(made, tmp_path / "exports")
+        with pytest.raises(ClientError, match="gave no address"):
+            await c.save_media(Media(name="x.mp4"), tmp_path / "exports")
+    assert (first.name, again.name) == ("clip_1.mp4", "clip_1-2.mp4")
+    assert first.read_bytes() == again.read_bytes() == cloud.video
+    assert [s.path for s in cloud.cdn.seen] == ["/gen/clip_1.mp4"] * 2
+    for got in cloud.cdn.seen:
+        assert "authorization" not in got.headers and "x-client-id" not in got.headers
+    assert not list((tmp_path / "exports").glob(".*"))  # no part file left
+
+
+def test_a_made_files_name_is_safe_in_our_folder() -> None:
+    from tui.client.transfer import media_file_name
+
+    url = "https://cdn.example/gen/a%20b/clip.mov?sig=1"
+    assert media_file_name(Media(url=url, kind="video")) == "clip.mov"
+    assert media_file_name(Media(url="https://h/x/../../etc/passwd", kind="video")) == "passwd.mp4"
+    assert media_file_name(Media(name="../.hidden.png")) == "_.hidden.png"  # no dot first
+    name = media_file_name(Media(name="\x1b]0;pwned\x07.mp4", kind="video"))
+    assert not CONTROL.search(name) and "/" not in name and name.endswith(".mp4")
+    assert media_file_name(Media(url="https://h/", kind="audio")) == "made.mp3"
+
+
 def test_the_state_reader_is_lenient() -> None:
     state = read_session_state(
         {
@@ -675,6 +706,23 @@ async def test_the_app_shows_what_the_cloud_made_and_status_lists_it(cloud, tmp_
         await until(pilot, lambda: "So far the cloud made clip_1.mp4" in lines(app), 20, "/status")
         assert lines(app).count(said) == 1
         assert "Uploaded beach.jpg (1920×1080)" in lines(app)  # what the cloud's upload found
+
+
+async def test_the_app_saves_what_the_cloud_made_to_exports(cloud, tmp_path) -> None:
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "/save")
+        await until(pilot, lambda: "made nothing in this session yet" in lines(app), 20, "none")
+        await say(pilot, "generate a 5 second clip")
+        await until(pilot, lambda: "The cloud made clip_1.mp4" in lines(app), 20, "made")
+        await until(pilot, lambda: not app.busy, 20, "the turn's end")
+        await say(pilot, "/save")
+        saved = f"Saved {tmp_path / 'out' / 'clip_1.mp4'} (clip_1.mp4 (video, 1280×720, 5s))"
+        await until(pilot, lambda: saved in lines(app), 20, "/save")
+    assert (tmp_path / "out" / "clip_1.mp4").read_bytes() == cloud.video
+    [got] = cloud.cdn.seen
+    assert "authorization" not in got.headers and "x-client-id" not in got.headers
 
 
 async def test_the_app_renders_in_the_clouds_shape_from_its_cdn(cloud, tmp_path) -> None:

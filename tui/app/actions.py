@@ -106,6 +106,8 @@ class ActionQueue(Spending):
             await self._start_export(arg or self.export_quality)
         elif action == "batch":
             await self._batch(paths, arg)
+        elif action == "save":
+            await self._save_made()
         else:  # agent, undo, redo
             await self._act(await self._turn(action if action in ("undo", "redo") else arg))
 

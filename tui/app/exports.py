@@ -41,6 +41,30 @@ class Exports(Spending):
             where = f": {m.url}" if m.url else ""
             self.post_message(StatusLine(f"{said} {m.describe()}{where}"))
 
+    async def _save_made(self) -> None:
+        """/save: what the cloud's own tools made in this session (a generated clip), fetched
+        into the exports folder under its own name; its host, often another, never gets our
+        token (tui/client/transfer.py)."""
+        from tui.client import ClientError
+
+        assert self.client is not None
+        made = (await self.client.session_state()).generated_media
+        if not made:
+            self.post_message(
+                StatusLine(
+                    "The backend's own tools made nothing in this session yet",
+                    hint="/export renders the timeline",
+                )
+            )
+            return
+        for m in made:
+            try:
+                path = await self.client.save_media(m, self.out_dir)
+            except ClientError as exc:
+                self._report(exc)
+                continue
+            self.post_message(StatusLine(f"Saved {self.shown_path(path)} ({m.describe()})"))
+
     @staticmethod
     def _source_stem(draft: dict) -> str | None:
         for t in draft.get("t") or []:

@@ -79,7 +79,7 @@ class Intent:
 
 SLASH = (
     "upload", "export", "credits", "status", "undo", "redo", "new", "open", "watch", "help",
-    "preview",
+    "preview", "save",
 )  # fmt: skip
 
 
