@@ -22,10 +22,11 @@ from tui.client.state import ClientState
 from tui.core.backend import EmbeddedEngine, EngineStartError, choose
 from tui.core.intents import language_of
 from tui.core.paths import client_state_file
-from tui.core.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
+from tui.core.protocol import FinalText, Heartbeat, RenderStatus, TextChunk, ToolCall, TurnError
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")
+STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, between "⏳ Still working…" lines
 
 
 class _Run:
@@ -207,8 +208,16 @@ async def _turn(client: Client, prompt: str, run: _Run) -> None:
     """The agent's words stream to stdout; the final text replaces the chunks, never doubles."""
     shown = ""
     failure = ""
+    quiet_since, notices = time.monotonic(), 0  # a long turn says it works on, on stderr
     async for ev in client.turn(prompt):
-        if isinstance(ev, TextChunk):
+        if isinstance(ev, TextChunk | FinalText):
+            quiet_since, notices = time.monotonic(), 0
+        if isinstance(ev, Heartbeat):
+            quiet = time.monotonic() - quiet_since
+            if quiet >= STILL_WORKING_EVERY * (notices + 1):
+                notices += 1
+                run.stderr.say(f"⏳ Still working… no words for {quiet / 60:.0f} min")
+        elif isinstance(ev, TextChunk):
             run.out(ev.text)
             shown += ev.text
         elif isinstance(ev, FinalText):
