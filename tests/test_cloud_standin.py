@@ -708,6 +708,19 @@ async def test_the_app_shows_what_the_cloud_made_and_status_lists_it(cloud, tmp_
         assert "Uploaded beach.jpg (1920×1080)" in lines(app)  # what the cloud's upload found
 
 
+async def test_the_app_opens_its_session_in_the_language_set(cloud, tmp_path, monkeypatch):
+    """A Chinese user on an English locale sets I2V_FLOW_LANGUAGE=zh: the app's session is
+    opened in Chinese, and the cloud's replies come in Chinese."""
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setenv("I2V_FLOW_LANGUAGE", "zh")
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "add a title")
+        await until(pilot, lambda: cloud.replies["zh"] in lines(app), 20, "a Chinese reply")
+    assert cloud.session_bodies == [{"task_name": "project", "language": "zh"}]
+
+
 async def test_the_app_saves_what_the_cloud_made_to_exports(cloud, tmp_path) -> None:
     app = _app(cloud, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
