@@ -721,6 +721,43 @@ async def test_the_app_opens_its_session_in_the_language_set(cloud, tmp_path, mo
     assert cloud.session_bodies == [{"task_name": "project", "language": "zh"}]
 
 
+async def test_the_app_shows_no_control_from_a_hostile_cloud(cloud, tmp_path) -> None:
+    """Terminal controls in the answer, a tool call's name and arguments, a title on the
+    timeline and an uploaded file's name: none reaches the transcript or the Tracks pane."""
+
+    def hostile(request):
+        title = {"id": "h", "st": 0, "d": 3000, "m": {"text": f"Sale{HOSTILE}"}}
+        cloud.project.draft["t"].append({"tt": 7, "sg": [title]})
+        call = {"functionCall": {"id": "c", "name": f"add{HOSTILE}", "args": {HOSTILE: HOSTILE}}}
+        return sse(
+            adk(parts=[call]), adk(f"Work{HOSTILE}", partial=True), adk(f"Done{HOSTILE} now.")
+        )
+
+    async def named(request):
+        answer = await cloud.on_upload(request, request.url.path.rsplit("/", 1)[1])
+        body = json.loads(bytes(answer.body))
+        body["data"]["files"][0]["filename"] = f"beach{HOSTILE}.jpg"
+        return JSONResponse(body)
+
+    cloud.then("run_sse", hostile)
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        cloud.then("upload", named)
+        await say(pilot, "/upload beach.jpg")
+        await until(pilot, lambda: "Uploaded beach.jpg" in lines(app), 20, "the upload")
+        await until(pilot, lambda: not app.busy, 20, "the upload's end")
+        await say(pilot, "add a title")
+        await until(pilot, lambda: "Done now." in lines(app), 20, "the answer")
+        await until(pilot, lambda: '"Sale"' in tracks_text(app), 20, "the title in Tracks")
+        app.transcript.focus()
+        await pilot.press("t")  # the tool calls shown, arguments and all
+        await until(pilot, lambda: "↳ add" in lines(app), 5, "the tool call")
+        shown = lines(app) + tracks_text(app)
+    assert not CONTROL.search(shown)
+    assert "Uploaded beach.jpg (1920×1080)" in shown
+
+
 async def test_the_app_saves_what_the_cloud_made_to_exports(cloud, tmp_path) -> None:
     app = _app(cloud, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
