@@ -54,6 +54,7 @@ from tui.core.protocol import (
     UNSUPPORTED_TYPE,
 )
 from tui.core.session_state import read_media_list, read_session_state
+from widgets.credits import Credits
 
 POLL = 0.03  # the cloud's 30 s between polls, scaled down a thousand times
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -785,6 +786,25 @@ async def test_the_app_renders_in_the_clouds_shape_from_its_cdn(cloud, tmp_path)
         assert (tmp_path / "out" / "beach.mp4").read_bytes() == cloud.video
     assert cloud.count("render_status") == 4
     assert all("authorization" not in s.headers for s in cloud.cdn.seen)
+
+
+async def test_the_app_renders_once_more_after_a_passing_failure(cloud, tmp_path) -> None:
+    cloud.fail_next = 1
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "/export")
+        await until(pilot, lambda: "Saved " in lines(app), 30, "the export")
+        await until(pilot, lambda: app.query_one(Credits).available == 95, 10, "5 spent, once")
+        text = lines(app)
+    assert "The render failed (the render ran out of time); rendering it once more…" in text
+    assert "render failed:" not in text  # the retry made it: no error said
+    assert (tmp_path / "out" / "beach.mp4").read_bytes() == cloud.video
+    first, second = dict.fromkeys(s.path for s in cloud.seen if s.name == "render_status")
+    assert cloud.count("render") == 2 and first != second
+    assert [got.path for got in cloud.cdn.seen if got.path.startswith("/render-result/")] == [
+        f"/render-result/{second.rsplit('/', 1)[1]}.mp4"
+    ]
 
 
 async def test_the_app_says_a_free_plan_blocks_export(cloud, tmp_path) -> None:
