@@ -688,6 +688,40 @@ def test_render_prints_what_the_cloud_made(cloud, tmp_path, capsys) -> None:
     ]
 
 
+def test_render_saves_what_the_cloud_made_beside_the_clip(cloud, tmp_path, capsys) -> None:
+    img = photo(tmp_path / "beach.png", (160, 120))
+    out = tmp_path / "clips" / "clip.mp4"
+    cloud.polls_to_finish = 1
+    args = ["render", str(img), "-p", "generate", "-o", str(out), "--api", cloud.url]
+    code = main([*args, "--save-made", "--json", "-q"])
+    facts = json.loads(capsys.readouterr().out)
+    assert code == 0, facts
+    [made] = facts["made"]
+    assert made["path"] == str((tmp_path / "clips" / "clip_1.mp4").resolve())
+    assert Path(made["path"]).read_bytes() == out.read_bytes() == cloud.video
+    gen = [got for got in cloud.cdn.seen if got.path == "/gen/clip_1.mp4"]
+    assert len(gen) == 1 and "authorization" not in gen[0].headers
+
+
+def test_render_each_on_the_standin_names_a_refused_image(cloud, tmp_path, capsys) -> None:
+    """`render --each`: both images into one session; the cloud refuses the second's upload
+    (415): named, exit 1, and the first's clip is made all the same."""
+    a = photo(tmp_path / "beach.png", (160, 120))
+    b = photo(tmp_path / "city.png", (120, 160), seed=2)
+    cloud.polls_to_finish = 1
+    cloud.then("upload", lambda r: None, bare(415))  # the first as the cloud does, then refused
+    args = ["render", str(a), str(b), "--each", "-p", "add a title", "-o", str(tmp_path / "out")]
+    code = main([*args, "--api", cloud.url, "--json", "-q"])
+    got = capsys.readouterr()
+    facts = json.loads(got.out)
+    assert code == 1 and [c["image"] for c in facts["clips"]] == ["beach.png"]
+    [refused] = facts["failed"]
+    assert refused["image"] == "city.png" and "HTTP 415 — accepted: jpg" in refused["error"]
+    assert (tmp_path / "out" / "beach.mp4").read_bytes() == cloud.video
+    assert got.err.strip().splitlines()[-1].startswith("error: 1 of 2 clips saved to")
+    assert len({s.path for s in cloud.seen if s.name == "upload"}) == 1  # one session
+
+
 # ---- the app against the stand-in --------------------------------------------------------------
 
 

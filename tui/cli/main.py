@@ -93,7 +93,8 @@ names one; NEMO_TOKEN, when set, is the token (and selects the NemoVideo cloud).
 output: stdout gets the assistant's words, the track summary, the saved path and the credits left;
 stderr gets progress (a bar on a terminal, a line every 5 % elsewhere; none with -q). With --json,
 stdout gets one JSON object: path, duration, size, width, height, quality, render_id, credits,
-tracks, words, note, made (what the cloud's own tools made: name, url, kind), seconds; or
+tracks, words, note, made (what the cloud's own tools made: name, url, kind; path with
+--save-made), seconds; or
 {"error": ..., "code": ...}. With --each: {"clips": [one object each, with its image and
 session_id], "failed": [{"image", "error"}], "credits"}. Exit status 0 on success, 1 with one
 "error: ..." line on any failure (2: a usage or config file error).
@@ -135,6 +136,11 @@ def render_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="one clip per image, all in one session: each image's instruction is its sidecar "
         "NAME.txt, else PROMPT; -o then names a folder",
+    )
+    p.add_argument(
+        "--save-made",
+        action="store_true",
+        help="also save what the cloud's own tools made (a generated clip) beside the output",
     )
     quality_arg(p, s.quality)
     api_arg(p)

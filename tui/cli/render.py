@@ -23,6 +23,7 @@ from tui.core.backend import EmbeddedEngine, EngineStartError, choose
 from tui.core.intents import language_of
 from tui.core.paths import client_state_file
 from tui.core.protocol import FinalText, Heartbeat, RenderStatus, TextChunk, ToolCall, TurnError
+from tui.core.session_state import Media
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")
@@ -39,6 +40,7 @@ class _Run:
         self.tracks: list[str] = []
         self.note = ""
         self.made: list[dict] = []  # what the cloud's own tools made (generated_media)
+        self.made_media: list[Media] = []  # the same, to fetch with --save-made
 
     def out(self, text: str) -> None:
         """stdout for people; with --json, nothing (the facts go in the object at the end)."""
@@ -158,6 +160,11 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
 
             result = await client.export(out, args.quality, progress)
             run.stderr.end()
+            if getattr(args, "save_made", False):  # beside the clip, never with our token
+                for facts, media in zip(run.made, run.made_media, strict=True):
+                    saved = await client.save_media(media, out.parent)
+                    facts["path"] = str(saved.resolve())
+                    run.out(f"Saved {saved} (made by the cloud)\n")
             credits = await client.credits()
             elapsed = time.perf_counter() - started
             if run.as_json:
@@ -246,6 +253,7 @@ async def _turn(client: Client, prompt: str, run: _Run) -> None:
             for m in ev.made:  # a clip the cloud's own tool made: its address, as it is
                 run.out(f"The cloud made {m.describe()}" + (f": {m.url}\n" if m.url else "\n"))
                 run.made.append({"name": m.name, "url": m.url, "kind": m.kind})
+                run.made_media.append(m)
             run.tracks = list(ev.summary)
             run.out("Tracks:\n" + "".join(f"  {line}\n" for line in ev.summary))
     if failure:
