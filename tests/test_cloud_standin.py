@@ -722,6 +722,26 @@ def test_render_each_on_the_standin_names_a_refused_image(cloud, tmp_path, capsy
     assert len({s.path for s in cloud.seen if s.name == "upload"}) == 1  # one session
 
 
+def test_watch_journals_the_retried_render_it_downloads(cloud, tmp_path, _home) -> None:
+    """A watched image's render fails for a passing cause: rendered once more under a new id,
+    and the journal names that one (a restart before the download fetches it, not the
+    failed one)."""
+    import sqlite3
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(folder / "a.png", (120, 90))
+    cloud.fail_next, cloud.polls_to_finish = 1, 1
+    args = ["watch", str(folder), "--once", "--settle", "0", "-q", "--poll", "-p", "a clip"]
+    assert main([*args, "--api", cloud.url]) == 0
+    assert (folder / "out" / "a.mp4").read_bytes() == cloud.video
+    first, second = (s.path.rsplit("/", 1)[1] for s in cloud.seen if s.name == "render_status")
+    with sqlite3.connect(_home / "watch.db") as db:
+        [(journaled,)] = db.execute("SELECT render_id FROM jobs").fetchall()
+    assert first != second and journaled == second
+    assert cloud.credits == {"available": 95, "frozen": 0}
+
+
 # ---- the app against the stand-in --------------------------------------------------------------
 
 
