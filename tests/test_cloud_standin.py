@@ -861,6 +861,16 @@ async def test_the_app_renders_once_more_after_a_passing_failure(cloud, tmp_path
     ]
 
 
+@pytest.mark.parametrize("words", ["send me the video", "把视频发给我", "download"])
+async def test_the_app_takes_send_me_the_video_as_export(cloud, tmp_path, words) -> None:
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, words)
+        await until(pilot, lambda: "Saved " in lines(app), 30, "the export")
+    assert cloud.count("render") == 1 and cloud.count("run_sse") == 0  # no agent turn
+
+
 async def test_the_app_says_a_free_plan_blocks_export(cloud, tmp_path) -> None:
     cloud.plan = "free"
     app = _app(cloud, tmp_path)
