@@ -17,7 +17,14 @@ from tests.test_app import lines, ready, say, until
 from tests.test_app_words import mark
 from tui.app.app import I2VApp
 from tui.cli.main import main
-from tui.client import BatchFile, BatchItem, Client, StateUpdate, own_instruction
+from tui.client import (
+    BatchFile,
+    BatchItem,
+    Client,
+    StateUpdate,
+    own_instruction,
+    split_instructions,
+)
 from tui.client.state import ClientState
 
 
@@ -77,6 +84,21 @@ def test_a_files_own_instruction_is_its_sidecar(tmp_path: Path) -> None:
     assert own_instruction(tmp_path / "a.jpg", "typed") == "a 3 second clip"
     assert own_instruction(tmp_path / "b.jpg", "typed") == "typed"
     assert own_instruction(tmp_path / "c.jpg", "typed") == "typed"
+
+
+def test_per_file_instructions_typed_at_once() -> None:
+    names = ["beach.jpg", "city.png", "dune.webp"]
+    typed = "beach.jpg: zoom in; City: pan left\nlo-fi music at 35%"
+    assert split_instructions(typed, names) == (
+        "lo-fi music at 35%",
+        {"beach.jpg": "zoom in", "city.png": "pan left"},
+    )
+    # No file named: the words are everyone's, colons and all.
+    assert split_instructions("title: 'Sale'; 5 s", names) == ("title: 'Sale'; 5 s", {})
+    assert split_instructions("dune：慢慢放大；标题「沙丘」", names) == (
+        "标题「沙丘」",
+        {"dune.webp": "慢慢放大"},
+    )
 
 
 async def test_the_engine_takes_each_file_alone_in_one_session(engine_url, tmp_path) -> None:
@@ -147,8 +169,11 @@ async def test_the_app_batches_on_the_standin_in_one_session(cloud, tmp_path) ->
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         await mark(pilot, ["beach.jpg", "city.png"])
-        await say(pilot, "add a title")
+        await say(pilot, "city: pan left; add a title")  # city's own words, and everyone's
         await until(pilot, lambda: "Batch: 2 of 2 saved" in lines(app), 60, "the batch")
+        text = lines(app)
+    assert "› Use only the 1st photo of all 2 (beach.jpg): add a title" in text
+    assert "› Use only the 2nd photo of all 2 (city.png): pan left" in text
     assert len(cloud.session_bodies) == 2  # the app's own session, then the batch's
     assert len({s.path for s in cloud.seen if s.name == "upload"}) == 1
     assert cloud.count("render") == 2
@@ -160,7 +185,9 @@ def test_render_each_makes_one_clip_per_image_in_one_session(engine_url, tmp_pat
     b = photo(tmp_path / "city.png", (240, 320), seed=2)
     (tmp_path / "city.txt").write_text("a 2 second clip")
     out = tmp_path / "clips"
-    args = ["render", str(a), str(b), "--each", "--prompt", "a 1 second clip", "-o", str(out)]
+    # beach's own typed words; city's sidecar over the words for all (3 s).
+    prompt = "beach: a 1 second clip; a 3 second clip"
+    args = ["render", str(a), str(b), "--each", "--prompt", prompt, "-o", str(out)]
     code = main([*args, "--quality", "draft", "--api", engine_url, "--json", "-q"])
     got = json.loads(capsys.readouterr().out)
     assert code == 0, got

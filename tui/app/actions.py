@@ -246,15 +246,16 @@ class ActionQueue(Spending):
 
     async def _batch(self, paths: list[Path], text: str) -> None:
         """The marked files uploaded into one session of their own (tui/client/batch.py), then
-        each taken in turn with its own instruction (its sidecar NAME.txt, else `text`), each
-        its own render of the timeline its turn left.
+        each taken in turn with its own instruction (typed for it, "city.png: pan left; …",
+        else its sidecar NAME.txt, else the words for all), each its own render of the
+        timeline its turn left.
 
         The turns come first (they cost nothing); then the batch's cost is said, and asked
         about when large (`may_spend`), and the renders start; a summary follows their end.
         The batch's session is never saved as the current one: afterwards the next
         instruction goes to the timeline the person was working on, shown again in Tracks
         (and said), as does a quit mid-batch."""
-        from tui.client import BatchFile, BatchItem, own_instruction
+        from tui.client import BatchFile, BatchItem, own_instruction, split_instructions
 
         assert self.client is not None
         session = self.client.session
@@ -264,12 +265,14 @@ class ActionQueue(Spending):
         costs: list[int | None] = []
         failed: list[str] = []
         started: list[tuple[Path, Worker[Path | None]]] = []
+        common, typed = split_instructions(text, [p.name for p in paths])
         try:
             await self.client.open_batch()
             for p in paths:
                 try:
                     self.client.check_upload(p)  # no such file / wrong type: before a byte
-                    await self.client.add_to_batch(BatchItem(p, own_instruction(p, text)), files)
+                    words = typed.get(p.name) or own_instruction(p, common)
+                    await self.client.add_to_batch(BatchItem(p, words), files)
                 except Exception as exc:
                     failed.append(f"{p.name} ({_reason(exc)})")
                     self._report(exc)

@@ -1,7 +1,8 @@
 """`i2v-flow render --each`: a batch the seed's way (tui/client/batch.py). Every image uploaded
-into one session, then each taken in turn with its own instruction (its sidecar NAME.txt, else
---prompt), rendered and downloaded into the output folder before the next; a failed image is
-named and the others go on."""
+into one session, then each taken in turn with its own instruction (its part of --prompt,
+"a.jpg: zoom in; b.jpg: pan left", else its sidecar NAME.txt, else --prompt's words for all),
+rendered and downloaded into the output folder before the next; a failed image is named and the
+others go on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from tui.cli.render import _emit, _facts, _Run, _stem, _turn, _url_of
-from tui.client import BatchFile, BatchItem, Client, ClientError, own_instruction, unique_path
+from tui.client import (
+    BatchFile,
+    BatchItem,
+    Client,
+    ClientError,
+    own_instruction,
+    split_instructions,
+    unique_path,
+)
 from tui.core.protocol import RenderStatus
 
 
@@ -21,13 +30,14 @@ async def render_each(client: Client, args: argparse.Namespace, run: _Run, folde
     await client.open_batch()
     files: list[BatchFile] = []
     failed: list[dict[str, str]] = []
-    for image in args.images:
-        url = _url_of(image)
-        item = (
-            BatchItem(url, args.prompt)
-            if url
-            else BatchItem(image, own_instruction(image, args.prompt))
-        )
+    sources = [_url_of(image) or image for image in args.images]
+    common, typed = split_instructions(args.prompt, [BatchItem(s, "").name for s in sources])
+    for source in sources:
+        name = BatchItem(source, "").name
+        if isinstance(source, str):  # a URL: no sidecar beside it
+            item = BatchItem(source, typed.get(name) or common)
+        else:
+            item = BatchItem(source, typed.get(name) or own_instruction(source, common))
         say(f"Uploading {item.name}…")
         try:
             await client.add_to_batch(item, files)

@@ -14,7 +14,13 @@
 
 from __future__ import annotations
 
-from tui.client.batch import BatchCalls, BatchFile, BatchItem, own_instruction
+from tui.client.batch import (
+    BatchCalls,
+    BatchFile,
+    BatchItem,
+    own_instruction,
+    split_instructions,
+)
 from tui.client.connection import TURN_DEADLINE, Session
 from tui.client.errors import REGISTER_URL, ClientError, OutOfCredits, Unreachable
 from tui.client.renders import POLL_BLIPS, ExportResult, Resumed
@@ -77,5 +83,6 @@ __all__ = [
     "TurnError",
     "Unreachable",
     "own_instruction",
+    "split_instructions",
     "unique_path",
 ]

@@ -11,6 +11,7 @@ timeline, as in any conversation with the backend.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -54,6 +55,23 @@ class BatchFile:
             return f"只用第{n}张图片（共{count}张图片：{self.item.name}）：{text}"
         nth = f"{n}{'th' if 10 <= n % 100 <= 20 else _ORDINAL_ENDS.get(n % 10, 'th')}"
         return f"Use only the {nth} photo of all {count} ({self.item.name}): {text}"
+
+
+def split_instructions(text: str, names: list[str]) -> tuple[str, dict[str, str]]:
+    """Per-file instructions typed at once: "beach.jpg: zoom in; city: pan left" (a file by its
+    name or stem, parts split by ";" or lines). Returns the words for every file (the parts
+    that name none; all of `text` when no part names a file) and each named file's own."""
+    by_key = {k.lower(): n for n in names for k in (n, Path(n).stem)}
+    own: dict[str, str] = {}
+    common: list[str] = []
+    for part in re.split(r"[;；\n]", text):
+        head, sep, rest = part.partition(":") if ":" in part else part.partition("：")
+        name = by_key.get(head.strip().lower()) if sep else None
+        if name is not None and rest.strip():
+            own[name] = rest.strip()
+        elif part.strip():
+            common.append(part.strip())
+    return ("; ".join(common) if own else text.strip()), own
 
 
 def own_instruction(path: Path, fallback: str) -> str:
