@@ -134,8 +134,9 @@ def render_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--each",
         action="store_true",
-        help="one clip per image, all in one session: each image's instruction is its sidecar "
-        "NAME.txt, else PROMPT; -o then names a folder",
+        help="one clip per image, all in one session: each image's instruction is its part of "
+        "PROMPT ('a.jpg: zoom in; b.jpg: pan left'), else its sidecar NAME.txt, else PROMPT's "
+        "other words; -o then names a folder",
     )
     p.add_argument(
         "--save-made",
