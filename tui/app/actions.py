@@ -106,6 +106,8 @@ class ActionQueue(Spending):
             await self._start_export(arg or self.export_quality)
         elif action == "batch":
             await self._batch(paths, arg)
+        elif action == "save":
+            await self._save_made()
         else:  # agent, undo, redo
             await self._act(await self._turn(action if action in ("undo", "redo") else arg))
 
@@ -243,40 +245,62 @@ class ActionQueue(Spending):
                 self._report(exc)
 
     async def _batch(self, paths: list[Path], text: str) -> None:
-        """Each marked file gets its own session, the same instruction and its own render.
+        """The marked files uploaded into one session of their own (tui/client/batch.py), then
+        each taken in turn with its own instruction (typed for it, "city.png: pan left; …",
+        else its sidecar NAME.txt, else the words for all), each its own render of the
+        timeline its turn left.
 
         The turns come first (they cost nothing); then the batch's cost is said, and asked
         about when large (`may_spend`), and the renders start; a summary follows their end.
-        The batch's sessions are never saved as the current one: afterwards the next
+        The batch's session is never saved as the current one: afterwards the next
         instruction goes to the timeline the person was working on, shown again in Tracks
         (and said), as does a quit mid-batch."""
+        from tui.client import BatchFile, BatchItem, own_instruction, split_instructions
+
         assert self.client is not None
         session = self.client.session
         saved = (session.session_id, session.task_id)
-        made: list[tuple[Path, tuple[str, str]]] = []
+        files: list[BatchFile] = []
+        made: list[tuple[Path, dict]] = []
         costs: list[int | None] = []
         failed: list[str] = []
         started: list[tuple[Path, Worker[Path | None]]] = []
+        common, typed = split_instructions(text, [p.name for p in paths])
         try:
-            for i, p in enumerate(paths, 1):
-                self.post_message(StatusLine(f"Batch {i}/{len(paths)}: {p.name}"))
+            await self.client.open_batch()
+            for p in paths:
                 try:
-                    await self.client.new_session(persist=False)
-                    await self._upload([p])
+                    self.client.check_upload(p)  # no such file / wrong type: before a byte
+                    words = typed.get(p.name) or own_instruction(p, common)
+                    await self.client.add_to_batch(BatchItem(p, words), files)
+                except Exception as exc:
+                    failed.append(f"{p.name} ({_reason(exc)})")
+                    self._report(exc)
+            if files:
+                names = ", ".join(f.item.name for f in files)
+                self.post_message(StatusLine(f"Uploaded {names} into one session"))
+            for f in files:
+                p = Path(f.item.source)
+                self.post_message(StatusLine(f"Batch {f.position}/{f.count}: {p.name}"))
+                try:
+                    words = f.message(self.client.language)
+                    self.post_message(Said(words))
                     # Its Export button is this export: acted on once, not twice.
-                    await self._act(await self._turn(text, batch=True), export=False)
-                    costs.append(await self.cost_of(await self.client.draft(), self.export_quality))
-                    made.append((p, (session.session_id, session.task_id)))
+                    await self._act(await self._turn(words, batch=True), export=False)
+                    draft = await self.client.draft()
+                    costs.append(await self.cost_of(draft, self.export_quality))
+                    made.append((p, draft))
                 except Exception as exc:
                     failed.append(f"{p.name} ({_reason(exc)})")
                     self._report(exc)
             total = None if None in costs else sum(c or 0 for c in costs)
             clips = f"{len(made)} clip{'' if len(made) == 1 else 's'}"
             if made and await self.may_spend(total, clips, tell=True):
-                for p, (sid, tid) in made:
-                    session.session_id, session.task_id = sid, tid
+                for p, draft in made:
                     try:
-                        worker = await self._start_export(self.export_quality, p.stem, ask=False)
+                        worker = await self._start_export(
+                            self.export_quality, p.stem, ask=False, draft=draft
+                        )
                     except Exception as exc:
                         failed.append(f"{p.name} ({_reason(exc)})")
                         self._report(exc)

@@ -125,6 +125,9 @@ class Commands(AppPart):
     def command_clear_marks(self) -> None:
         self.browser.clear_marks()
 
+    def command_save(self) -> None:
+        self.submit("save")
+
     def command_credits(self) -> None:
         self._read("credits")
 

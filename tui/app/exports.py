@@ -41,6 +41,30 @@ class Exports(Spending):
             where = f": {m.url}" if m.url else ""
             self.post_message(StatusLine(f"{said} {m.describe()}{where}"))
 
+    async def _save_made(self) -> None:
+        """/save: what the cloud's own tools made in this session (a generated clip), fetched
+        into the exports folder under its own name; its host, often another, never gets our
+        token (tui/client/transfer.py)."""
+        from tui.client import ClientError
+
+        assert self.client is not None
+        made = (await self.client.session_state()).generated_media
+        if not made:
+            self.post_message(
+                StatusLine(
+                    "The backend's own tools made nothing in this session yet",
+                    hint="/export renders the timeline",
+                )
+            )
+            return
+        for m in made:
+            try:
+                path = await self.client.save_media(m, self.out_dir)
+            except ClientError as exc:
+                self._report(exc)
+                continue
+            self.post_message(StatusLine(f"Saved {self.shown_path(path)} ({m.describe()})"))
+
     @staticmethod
     def _source_stem(draft: dict) -> str | None:
         """The first named image's or video's name, for the export's file name."""
@@ -50,16 +74,18 @@ class Exports(Spending):
         return next((Path(n).stem for n in names if n), None)
 
     async def _start_export(
-        self, quality: str, stem: str | None = None, ask: bool = True
+        self, quality: str, stem: str | None = None, ask: bool = True, draft: dict | None = None
     ) -> Worker[Path | None] | None:
-        """Start a render of the timeline, its cost said first (and asked about when large,
-        unless `ask` is False: a batch asks once for all); None when it was not started."""
+        """Start a render of the timeline (or of `draft`, a batch's file's), its cost said first
+        (and asked about when large, unless `ask` is False: a batch asks once for all); None
+        when it was not started."""
         from tui.client import ClientError
 
         assert self.client is not None
         if quality not in TIERS:
             raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
-        draft = await self.client.draft()
+        if draft is None:
+            draft = await self.client.draft()
         name = stem or self._source_stem(draft) or self.last_source
         cost = await self.cost_of(draft, quality)
         if ask and not await self.may_spend(cost, f"{name}.mp4"):

@@ -87,15 +87,18 @@ examples:
   i2v-flow render a.png b.png -p "8 seconds, lo-fi music at 35%" -o promo.mp4 --quality draft
   i2v-flow render photo.jpg -p "做一个5秒的竖屏视频，标题「春季促销」" --api https://mega-api-prod.nemovideo.ai
   i2v-flow render photo.jpg --json -q | jq -r .path      # for scripts: one JSON object
+  i2v-flow render a.jpg b.jpg c.jpg --each -p "a 5-second clip" -o clips/   # a clip each
 
 backend: the embedded local engine (no account, no network), unless --api URL or I2V_FLOW_API
 names one; NEMO_TOKEN, when set, is the token (and selects the NemoVideo cloud).
 output: stdout gets the assistant's words, the track summary, the saved path and the credits left;
 stderr gets progress (a bar on a terminal, a line every 5 % elsewhere; none with -q). With --json,
 stdout gets one JSON object: path, duration, size, width, height, quality, render_id, credits,
-tracks, words, note, made (what the cloud's own tools made: name, url, kind), seconds; or
-{"error": ..., "code": ...}. Exit status 0 on success, 1 with one "error: ..." line on any
-failure (2: a usage or config file error).
+tracks, words, note, made (what the cloud's own tools made: name, url, kind; path with
+--save-made), seconds; or
+{"error": ..., "code": ...}. With --each: {"clips": [one object each, with its image and
+session_id], "failed": [{"image", "error"}], "credits"}. Exit status 0 on success, 1 with one
+"error: ..." line on any failure (2: a usage or config file error).
 """
 
 
@@ -128,6 +131,18 @@ def render_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         metavar="OUT.mp4",
         help="output MP4 (default: IMAGE's name .mp4 in the config file's `out` folder, else "
         "here; never overwrites: clip-2.mp4 …)",
+    )
+    p.add_argument(
+        "--each",
+        action="store_true",
+        help="one clip per image, all in one session: each image's instruction is its part of "
+        "PROMPT ('a.jpg: zoom in; b.jpg: pan left'), else its sidecar NAME.txt, else PROMPT's "
+        "other words; -o then names a folder",
+    )
+    p.add_argument(
+        "--save-made",
+        action="store_true",
+        help="also save what the cloud's own tools made (a generated clip) beside the output",
     )
     quality_arg(p, s.quality)
     api_arg(p)

@@ -22,10 +22,12 @@ from tui.client.state import ClientState
 from tui.core.backend import EmbeddedEngine, EngineStartError, choose
 from tui.core.intents import language_of
 from tui.core.paths import client_state_file
-from tui.core.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
+from tui.core.protocol import FinalText, Heartbeat, RenderStatus, TextChunk, ToolCall, TurnError
+from tui.core.session_state import Media
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")
+STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, between "⏳ Still working…" lines
 
 
 class _Run:
@@ -38,6 +40,7 @@ class _Run:
         self.tracks: list[str] = []
         self.note = ""
         self.made: list[dict] = []  # what the cloud's own tools made (generated_media)
+        self.made_media: list[Media] = []  # the same, to fetch with --save-made
 
     def out(self, text: str) -> None:
         """stdout for people; with --json, nothing (the facts go in the object at the end)."""
@@ -99,14 +102,19 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
     files = [img for img in args.images if _url_of(img) is None]
     for img in files:
         Client.check_upload(img)
-    if args.out:
+    each = bool(getattr(args, "each", False))
+    if each:  # a folder for the clips, not one file
+        out = Path(args.out or getattr(args, "out_dir", None) or Path.cwd()).expanduser()
+        if out.suffix.lower() == ".mp4":
+            raise ClientError(f"{out}: with --each, -o names a folder (one clip per image)")
+    elif args.out:
         out = Path(args.out)
     else:  # the config file's `out` folder, else here
         folder = Path(getattr(args, "out_dir", None) or Path.cwd()).expanduser()
         out = folder / f"{_stem(args.images[0]) or 'clip'}.mp4"
-    if out.suffix.lower() != ".mp4":
+    if not each and out.suffix.lower() != ".mp4":
         raise ClientError(f"{out}: the output must be an .mp4 file")
-    out = unique_path(out)
+    out = out if each else unique_path(out)
     choice = choose(args.api)
     engine: EmbeddedEngine | None = None
     started = time.perf_counter()
@@ -134,6 +142,10 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
         ) as client:
             reused = bool(state.backend.get("session_id"))
             await client.connect()
+            if each:  # one session for all the images, a turn and a clip each
+                from tui.cli.render_each import render_each
+
+                return await render_each(client, args, run, out)
             if reused:  # a fresh session per headless run: its timeline holds just these images
                 await client.new_session()
             say(f"Uploading {len(args.images)} file(s)…")
@@ -148,6 +160,11 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
 
             result = await client.export(out, args.quality, progress)
             run.stderr.end()
+            if getattr(args, "save_made", False):  # beside the clip, never with our token
+                for facts, media in zip(run.made, run.made_media, strict=True):
+                    saved = await client.save_media(media, out.parent)
+                    facts["path"] = str(saved.resolve())
+                    run.out(f"Saved {saved} (made by the cloud)\n")
             credits = await client.credits()
             elapsed = time.perf_counter() - started
             if run.as_json:
@@ -198,8 +215,16 @@ async def _turn(client: Client, prompt: str, run: _Run) -> None:
     """The agent's words stream to stdout; the final text replaces the chunks, never doubles."""
     shown = ""
     failure = ""
+    quiet_since, notices = time.monotonic(), 0  # a long turn says it works on, on stderr
     async for ev in client.turn(prompt):
-        if isinstance(ev, TextChunk):
+        if isinstance(ev, TextChunk | FinalText):
+            quiet_since, notices = time.monotonic(), 0
+        if isinstance(ev, Heartbeat):
+            quiet = time.monotonic() - quiet_since
+            if quiet >= STILL_WORKING_EVERY * (notices + 1):
+                notices += 1
+                run.stderr.say(f"⏳ Still working… no words for {quiet / 60:.0f} min")
+        elif isinstance(ev, TextChunk):
             run.out(ev.text)
             shown += ev.text
         elif isinstance(ev, FinalText):
@@ -228,6 +253,7 @@ async def _turn(client: Client, prompt: str, run: _Run) -> None:
             for m in ev.made:  # a clip the cloud's own tool made: its address, as it is
                 run.out(f"The cloud made {m.describe()}" + (f": {m.url}\n" if m.url else "\n"))
                 run.made.append({"name": m.name, "url": m.url, "kind": m.kind})
+                run.made_media.append(m)
             run.tracks = list(ev.summary)
             run.out("Tracks:\n" + "".join(f"  {line}\n" for line in ev.summary))
     if failure:

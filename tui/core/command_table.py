@@ -135,6 +135,14 @@ COMMANDS: tuple[Command, ...] = (
         about="with the desktop's opener, else show its path",
     ),
     Command(
+        "save",
+        "command_save",
+        words=("save",),
+        help="fetch what the cloud's own tools made (a generated clip) into the exports folder",
+        title="Save what the cloud made",
+        about="the session's generated media, into the exports folder",
+    ),
+    Command(
         "preview",
         "command_preview",
         words=("preview",),

@@ -57,13 +57,13 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
     """The session language for the backend: from what the user wrote when its script says
-    (CJK: "zh", "ja", "ko"), else the locale's (LC_ALL, LC_MESSAGES, LANG: "de_DE.UTF-8" is
-    "de"), else "en"."""
+    (CJK: "zh", "ja", "ko"), else the setting I2V_FLOW_LANGUAGE, else the locale's (LC_ALL,
+    LC_MESSAGES, LANG: "de_DE.UTF-8" is "de"), else "en"."""
     for pattern, lang in ((_KANA, "ja"), (_HANGUL, "ko"), (_HAN, "zh")):
         if pattern.search(text or ""):
             return lang
     env = os.environ if env is None else env
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    for var in ("I2V_FLOW_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = env.get(var, "")
         if value:
             lang = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,10 +180,29 @@ class RenderStatus:
     progress: float  # 0..100
     output_url: str | None = None
     error: str | None = None
+    retryable: bool | None = None  # the backend's own word (`error.retryable`), when it gave one
 
     @property
     def done(self) -> bool:
         return self.status in ("completed", "failed", "cancelled")
+
+    @property
+    def may_retry(self) -> bool:
+        """A failure worth one more render: the backend says so, else its words name a passing
+        cause (a timeout, a busy or unavailable service), not the draft or the account."""
+        if self.status != "failed":
+            return False
+        if self.retryable is not None:
+            return self.retryable
+        return bool(self.error and _PASSING.search(self.error))
+
+
+# Failures a second render may not meet; "ran out of memory" (the draft's own weight) is not one.
+_PASSING = re.compile(
+    r"time(?:d)?[\s_-]?out|out of time|temporar|try again|retry|unavailable|busy|overload"
+    r"|throttl|rate[\s_-]?limit|too many requests|internal (?:server )?error|\b50[234]\b",
+    re.I,
+)
 
 
 def read_render_status(body: Any, fallback_id: str = "") -> RenderStatus:
@@ -206,10 +226,13 @@ def read_render_status(body: Any, fallback_id: str = "") -> RenderStatus:
     if status == "completed":
         progress = 100.0
     err = d.get("error")
+    retryable = d.get("retryable")
     if isinstance(err, dict):
+        retryable = err.get("retryable", err.get("retriable", retryable))
         err = err.get("message") or json.dumps(err)
     url = url if isinstance(url, str) else None
-    return RenderStatus(rid, status, progress, url, clean(err) if err else None)
+    retryable = retryable if isinstance(retryable, bool) else None
+    return RenderStatus(rid, status, progress, url, clean(err) if err else None, retryable)
 
 
 # ---- agent events --------------------------------------------------------------------------

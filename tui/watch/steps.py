@@ -105,7 +105,10 @@ class Steps:
                 job = self.journal.step(job.hash, TURNED, render_id="")
                 self.emit("resumed", job, detail=f"{exc.message}; rendering again")
                 return await self.advance(client, job, again=True)
-            job = self.journal.step(job.hash, DOWNLOADING, out=str(self._reserve_out(job)))
+            # The render that made it: a retry's own id when the first failed (wait_render).
+            rid = status.id or job.render_id
+            out = str(self._reserve_out(job))
+            job = self.journal.step(job.hash, DOWNLOADING, out=out, render_id=rid)
 
         if job.state == DOWNLOADING:
             job = await self._download(client, job, status)
