@@ -66,7 +66,7 @@ async def test_upload_turn_render_and_download_over_the_socket(tmp_path: Path, _
             # The engine's own link (built from Host: localhost) is one the client trusts with
             # its token: the download went there.
             assert result.status.output_url.startswith("http://localhost/api/render/proxy/")
-            assert (await c.credits())["available"] == 99
+            assert (await c.credits())["available"] == 100  # the draft tier is free
         p = probe(out)
         assert (p.codec, p.frames) == ("h264", 30) and result.size == out.stat().st_size
         assert not list(out.parent.glob(".*.part"))
