@@ -56,7 +56,13 @@ class JobRow(Vertical):
     def _show(
         self, label: str, progress: float | None, state: str, path: Path | None, shown: str
     ) -> None:
-        bar = self.query_one(ProgressBar)
+        bars, labels = self.query(ProgressBar), self.query(".label")
+        if not bars or not labels:
+            # Children not there (yet, or any more: a removed row loses them first, and under
+            # load a late update can land in between): keep the update for on_mount.
+            self._pending = (label, progress, state, path, shown)
+            return
+        bar = bars.first(ProgressBar)
         if progress is not None:
             bar.update(progress=progress)
         icon = {"done": "✓", "failed": "✗", "queued": "…"}.get(state, "⟳")
@@ -64,7 +70,7 @@ class JobRow(Vertical):
         if state == "done" and shown:
             # A render is named after its file: the saved path alone says both, in one line.
             text = f"{icon} {shown}" if Path(shown).name == label else f"{text}\n  → {shown}"
-        self.query_one(".label", Static).update(text)
+        labels.first(Static).update(text)
         self.set_class(state == "done", "-done")
         self.set_class(state == "failed", "-failed")
 
