@@ -28,10 +28,9 @@ class PreviewPart(AppPart):
 
     @property
     def _cloud(self) -> bool:
-        from tui.core.backend import choose
         from tui.preview.source import renders_drafts
 
-        return not renders_drafts(choose(self.api).url)
+        return not renders_drafts(self.backend.choice.url)
 
     def command_preview(self) -> None:
         pane = self._pane(PreviewPane)

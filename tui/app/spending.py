@@ -52,12 +52,11 @@ class Spending(AppPart):
         person says no to a large share."""
         from tui.client import ClientError
 
-        assert self.client is not None
         if cost is None:
             return True
-        c = await self.client.credits()
-        self.post_message(CreditsReady(c["available"], c["frozen"], c["total"]))
-        available = c["available"]
+        c = await self.backend.credits()
+        self.post_message(CreditsReady(c.available, c.frozen, c.total))
+        available = c.available
         if tell:
             self.post_message(
                 StatusLine(
