@@ -215,3 +215,19 @@ async def test_an_unreachable_backend_is_words_not_a_traceback() -> None:
             await backend.connect()
     with pytest.raises(RuntimeError, match="not open"):
         Backend("http://127.0.0.1:9").sibling()
+
+
+async def test_a_batch_works_in_sessions_of_its_own_and_comes_back(fb) -> None:
+    async with Backend(fb.url) as backend:
+        await backend.connect()
+        mine = backend.where()
+        clip = await backend.new_session(persist=False)  # a batch's file: never saved
+        assert clip != mine and backend.where() == clip
+        await backend.draft()
+        backend.go(mine)
+        await backend.draft()
+        backend.go(clip)
+        await backend.draft()
+    asked = [s.path.split("/")[-2] for s in fb.seen if s.name == "state"]
+    assert asked == [clip.session_id, mine.session_id, clip.session_id]
+    assert saved()["backends"][fb.url]["session_id"] == mine.session_id

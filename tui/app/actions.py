@@ -52,6 +52,8 @@ class StoppedWaiting(Exception):
 if TYPE_CHECKING:
     from textual.worker import Worker
 
+    from tui.session import SessionRef
+
 
 class ActionQueue(Spending):
     def queued(self) -> bool:
@@ -253,10 +255,8 @@ class ActionQueue(Spending):
         The batch's sessions are never saved as the current one: afterwards the next
         instruction goes to the timeline the person was working on, shown again in Tracks
         (and said), as does a quit mid-batch."""
-        assert self.client is not None
-        session = self.client.session
-        saved = (session.session_id, session.task_id)
-        made: list[tuple[Path, tuple[str, str]]] = []
+        saved = self.backend.where()
+        made: list[tuple[Path, SessionRef]] = []
         costs: list[int | None] = []
         failed: list[str] = []
         started: list[tuple[Path, Worker[Path | None]]] = []
@@ -269,15 +269,15 @@ class ActionQueue(Spending):
                     # Its Export button is this export: acted on once, not twice.
                     await self._act(await self._turn(text, batch=True), export=False)
                     costs.append(self.cost_of(await self.backend.draft()))
-                    made.append((p, (session.session_id, session.task_id)))
+                    made.append((p, self.backend.where()))  # a lost one's replacement too
                 except Exception as exc:
                     failed.append(f"{p.name} ({_reason(exc)})")
                     self._report(exc)
             total = None if None in costs else sum(c or 0 for c in costs)
             clips = f"{len(made)} clip{'' if len(made) == 1 else 's'}"
             if made and await self.may_spend(total, clips, tell=True):
-                for p, (sid, tid) in made:
-                    session.session_id, session.task_id = sid, tid
+                for p, clip in made:
+                    self.backend.go(clip)
                     try:
                         worker = await self._start_export(self.export_quality, p.stem, ask=False)
                     except Exception as exc:
@@ -288,7 +288,7 @@ class ActionQueue(Spending):
                         started.append((p, worker))
         finally:
             # Back to the session the person was working in.
-            session.session_id, session.task_id = saved
+            self.backend.go(saved)
             await self._refresh(tracks=True, quiet=True)
             self.post_message(
                 StatusLine("Back to your own timeline (in Tracks): the next instruction goes there")

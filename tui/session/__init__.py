@@ -8,7 +8,7 @@ it; it knows no Textual, no pane and no engine internals (pyproject.toml's contr
   token and the session; uploads, turns, renders and reads, with typed results
 - `actions.py`: what changes a session, as typed actions (an upload, words to the agent, a new
   session, an export, a batch), and `action_for`, the router's words made into one
-- `results.py`: what comes back: `Connected`, `Credits`, `Uploaded`
+- `results.py`: what comes back: `Connected`, `SessionRef`, `Credits`, `Uploaded`
 
 The client (and httpx) load on the first call that needs them, never on import: the app's first
 screen is drawn before.
@@ -27,7 +27,7 @@ from tui.session.actions import (
     action_for,
 )
 from tui.session.backend import Backend, check_uploads
-from tui.session.results import Connected, Credits, Uploaded
+from tui.session.results import Connected, Credits, SessionRef, Uploaded
 
 __all__ = [
     "Action",
@@ -39,6 +39,7 @@ __all__ = [
     "FetchUrls",
     "NewSession",
     "Say",
+    "SessionRef",
     "Upload",
     "Uploaded",
     "action_for",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.core.backend import BackendChoice, EmbeddedEngine, choose
-from tui.session.results import Connected, Credits, Uploaded
+from tui.session.results import Connected, Credits, SessionRef, Uploaded
 
 if TYPE_CHECKING:  # the client loads on first use: after the app's first screen
     from tui.client import Client, ExportResult, Resumed, StateUpdate
@@ -175,8 +175,20 @@ class Backend:
     async def session_state(self) -> SessionState:
         return await self.live.session_state()
 
-    async def new_session(self, *, persist: bool | None = None) -> None:
+    async def new_session(self, *, persist: bool | None = None) -> SessionRef:
+        """A new, empty session; saved as the current one unless `persist` says not to."""
         await self.live.new_session(persist=persist)
+        return self.where()
+
+    def where(self) -> SessionRef:
+        """The session the calls go to now."""
+        s = self.live.session
+        return SessionRef(s.session_id, s.task_id)
+
+    def go(self, ref: SessionRef) -> None:
+        """The calls go to `ref`'s session from now on (never saved as the current one)."""
+        s = self.live.session
+        s.session_id, s.task_id = ref.session_id, ref.task_id
 
     async def upload(self, paths: Sequence[Path]) -> list[Uploaded]:
         return [Uploaded.of(f) for f in await self.live.upload(list(paths))]

@@ -1,4 +1,4 @@
-"""What the session layer answers, typed: a connection made, the balance, an uploaded file."""
+"""What the session layer answers, typed: a connection made, a session, the balance, a file."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ class Connected:
     label: str  # "local engine", or the cloud's host
     key: str  # "local", or the backend's URL: whose saved token, session and history
     resumed: bool  # the saved session was taken up again (not a new, empty one)
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """Which session the calls go to (a batch works in one per file, then comes back)."""
+
+    session_id: str
+    task_id: str
 
 
 @dataclass(frozen=True)
