@@ -49,7 +49,7 @@ PLANTED = [
     ("tui/preview/frames.py", "import widgets.preview", {PREVIEW}),
     ("tui/session/results.py", "import tui.engine.store", {SESSION}),
     # The headless commands stand on the session layer: a pane under it reaches them too.
-    ("tui/session/actions.py", "import widgets.prompt", {SESSION, HEADLESS}),
+    ("tui/session/backend.py", "import widgets.prompt", {SESSION, HEADLESS}),
 ]
 
 

@@ -16,20 +16,9 @@ from tests.decode import probe
 from tests.media import photo
 from tui.client import ClientError, StateUpdate, TextChunk, ToolCall, Unreachable
 from tui.core.paths import client_state_file
-from tui.session import (
-    Backend,
-    Batch,
-    Connected,
-    Credits,
-    Export,
-    FetchUrls,
-    NewSession,
-    Say,
-    Upload,
-    Uploaded,
-    action_for,
-    check_uploads,
-)
+from tui.session.actions import Batch, Export, FetchUrls, NewSession, Say, Upload, action_for
+from tui.session.backend import Backend, check_uploads
+from tui.session.results import Connected, Credits, Uploaded
 
 FAST = 0.05  # seconds between render polls: the engine's draft renders in well under one
 

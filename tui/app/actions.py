@@ -26,17 +26,6 @@ from tui.app.messages import (
     Working,
 )
 from tui.app.spending import Spending
-from tui.session.actions import (
-    Action,
-    Batch,
-    Export,
-    FetchUrls,
-    NewSession,
-    Queued,
-    Say,
-    Upload,
-    action_for,
-)
 
 STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, before "⏳ Still working…"
 CUT_OFF = " … *(cut off)*"  # closes an answer whose stream ended before its final text
@@ -52,7 +41,8 @@ class StoppedWaiting(Exception):
 if TYPE_CHECKING:
     from textual.worker import Worker
 
-    from tui.session import SessionRef
+    from tui.session.actions import Action
+    from tui.session.results import SessionRef
 
 
 class ActionQueue(Spending):
@@ -75,6 +65,8 @@ class ActionQueue(Spending):
             )
         else:
             said = ""  # already shown by the caller
+        from tui.session.actions import Queued, action_for  # after the first screen
+
         self._actions.put_nowait(Queued(action_for(action, arg, paths or [], self._resolve), said))
 
     def action_stop_waiting(self) -> None:
@@ -103,6 +95,8 @@ class ActionQueue(Spending):
                 self.busy = False
 
     async def _run_action(self, action: Action) -> None:
+        from tui.session.actions import Batch, Export, FetchUrls, NewSession, Say, Upload
+
         if self._need_client() is None:
             return
         match action:
@@ -127,7 +121,7 @@ class ActionQueue(Spending):
         return f"{kind}{self._jobs}"
 
     async def _upload(self, paths: list[Path]) -> None:
-        from tui.session import check_uploads
+        from tui.session.backend import check_uploads
 
         check_uploads(paths)  # no such file / wrong type / too large: before a byte
         label = ", ".join(p.name for p in paths)

@@ -64,8 +64,7 @@ from tui.app.preview import PreviewPart
 from tui.app.state import AppState, load_state, save_state
 from tui.app.watch import WatchMode
 from tui.core.tiers import DEFAULT_TIER
-from tui.session import Backend
-from tui.session.actions import Queued
+from tui.session.backend import Backend
 from tui.terminal.graphics import Graphics
 from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
@@ -80,6 +79,7 @@ from widgets.transcript import Transcript
 if TYPE_CHECKING:
     from textual.theme import Theme
 
+    from tui.session.actions import Queued
     from tui.watch import Watcher
 
 # Said under "Ready" on the very first launch only (tui/app/state.py remembers it was).

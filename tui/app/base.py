@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from tui.client import Client
     from tui.core.backend import EmbeddedEngine
     from tui.core.session_state import Media
-    from tui.session import Backend
     from tui.session.actions import Queued
+    from tui.session.backend import Backend
     from tui.terminal.graphics import Graphics
     from tui.watch import Watcher
 

@@ -22,7 +22,7 @@ from tui.client import ClientError, StateUpdate, unique_path
 from tui.core.backend import EngineStartError
 from tui.core.intents import language_of
 from tui.core.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
-from tui.session import Backend, check_uploads
+from tui.session.backend import Backend, check_uploads
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")

@@ -134,7 +134,7 @@ def _printer(as_json: bool, progress: bool, quiet: bool = False):
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from tui.session import Backend
+    from tui.session.backend import Backend
 
     folder = args.folder.expanduser()
     if not folder.is_dir():

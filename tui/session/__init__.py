@@ -10,38 +10,7 @@ it; it knows no Textual, no pane and no engine internals (pyproject.toml's contr
   session, an export, a batch), and `action_for`, the router's words made into one
 - `results.py`: what comes back: `Connected`, `SessionRef`, `Credits`, `Uploaded`
 
-The client (and httpx) load on the first call that needs them, never on import: the app's first
-screen is drawn before.
+Nothing is imported here: the app imports `backend.py` alone before its first screen (and before
+it launches the engine), the rest when first used; the client (and httpx) load on the first call
+that needs them.
 """
-
-from __future__ import annotations
-
-from tui.session.actions import (
-    Action,
-    Batch,
-    Export,
-    FetchUrls,
-    NewSession,
-    Say,
-    Upload,
-    action_for,
-)
-from tui.session.backend import Backend, check_uploads
-from tui.session.results import Connected, Credits, SessionRef, Uploaded
-
-__all__ = [
-    "Action",
-    "Backend",
-    "Batch",
-    "Connected",
-    "Credits",
-    "Export",
-    "FetchUrls",
-    "NewSession",
-    "Say",
-    "SessionRef",
-    "Upload",
-    "Uploaded",
-    "action_for",
-    "check_uploads",
-]

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.core.backend import BackendChoice, EmbeddedEngine, choose
-from tui.session.results import Connected, Credits, SessionRef, Uploaded
 
 if TYPE_CHECKING:  # the client loads on first use: after the app's first screen
     from tui.client import Client, ExportResult, Resumed, StateUpdate
     from tui.client.renders import OnStatus
     from tui.core.protocol import AgentEvent
     from tui.core.session_state import SessionState
+    from tui.session.results import Connected, Credits, SessionRef, Uploaded
 
 
 def check_uploads(paths: Sequence[Path]) -> None:
@@ -117,6 +117,8 @@ class Backend:
 
     async def connect(self) -> Connected:
         """`open`, then a token and a session: the saved ones when there are, else new ones."""
+        from tui.session.results import Connected
+
         client = await self.open()
         await client.connect()
         return Connected(self.label, self.key, self.resumable)
@@ -166,6 +168,8 @@ class Backend:
         return self.live.sibling()
 
     async def credits(self) -> Credits:
+        from tui.session.results import Credits
+
         c = await self.live.credits()
         return Credits(c["available"], c["frozen"], c["total"])
 
@@ -182,6 +186,8 @@ class Backend:
 
     def where(self) -> SessionRef:
         """The session the calls go to now."""
+        from tui.session.results import SessionRef
+
         s = self.live.session
         return SessionRef(s.session_id, s.task_id)
 
@@ -191,10 +197,14 @@ class Backend:
         s.session_id, s.task_id = ref.session_id, ref.task_id
 
     async def upload(self, paths: Sequence[Path]) -> list[Uploaded]:
+        from tui.session.results import Uploaded
+
         return [Uploaded.of(f) for f in await self.live.upload(list(paths))]
 
     async def fetch_urls(self, urls: Sequence[str]) -> list[Uploaded]:
         """Media the backend fetches itself (the cloud; the local engine says why it won't)."""
+        from tui.session.results import Uploaded
+
         return [Uploaded.of(f) for f in await self.live.upload_urls(list(urls))]
 
     def turn(self, text: str) -> AsyncIterator[AgentEvent | StateUpdate]:
