@@ -107,7 +107,7 @@ def test_each_contract_catches_the_import_it_forbids(
         "tui.cli.watch",
         "tui.watch",
         "tui.preview.frames",  # also the decoder's child process: it starts light
-        "tui.session",
+        "tui.session.backend",
     ],
 )
 def test_light_faces_do_not_load_textual(module: str) -> None:
