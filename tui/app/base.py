@@ -44,7 +44,6 @@ class AppPart(App):
     watch_settle: float
     still_working_every: float
     export_quality: str
-    poll_interval: float | None  # seconds between render polls; None: the client's default
     # The connection (connect.py): the backend, its engine and its client (tui/session/).
     backend: Backend
     history: History | None  # the sessions' conversations, per backend (tui/app/history.py)
