@@ -220,3 +220,27 @@ async def test_a_batch_works_in_sessions_of_its_own_and_comes_back(fb) -> None:
     asked = [s.path.split("/")[-2] for s in fb.seen if s.name == "state"]
     assert asked == [clip.session_id, mine.session_id, clip.session_id]
     assert saved()["backends"][fb.url]["session_id"] == mine.session_id
+
+
+async def test_the_app_stands_on_its_backend_with_the_stand_in_under_it(fb, tmp_path) -> None:
+    from tests.test_app import lines, ready, say, until
+    from tui.app.app import I2VApp
+
+    photo(tmp_path / "beach.jpg", (160, 120))
+    app = I2VApp(tmp_path, api=fb.url)
+    assert app.backend.is_cloud and app.client is None and app.engine is None
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        client = app.backend.live
+        assert app.client is client and client.owner == "app" and app.backend.key == fb.url
+        assert app.sub_title == fb.url.split("://", 1)[1]
+        # Typed at the prompt: the router's words, a typed action, the backend's calls.
+        await say(pilot, "/upload beach.jpg")
+        await until(pilot, lambda: "Uploaded beach.jpg" in lines(app), 20, "upload")
+        await say(pilot, "/upload https://cdn.test/a/sunset.jpg")
+        await until(pilot, lambda: "Uploaded sunset.jpg (fetched by the backend)" in lines(app))
+        await say(pilot, "/reconnect")
+        await until(pilot, lambda: lines(app).count("Ready") == 2, 20, "second Ready")
+        assert app.backend.live is not client and client.http.is_closed
+    assert app.backend.live.http.is_closed  # the quit closed the one pool
+    assert fb.names().count("token") == 1  # the saved token, taken again by the new client
