@@ -11,9 +11,14 @@ render endpoints, each of the render-status shapes, renders that take several po
 Retry-After (the cloud's cadence is the client's poll interval, scaled down in tests), files on
 another host (`CdnHost`, which records what it was sent: never our token), a free plan that
 refuses exports with 402, and one project per session (a draft with no size until the first
-upload, `video_infos`, `generated_media`): a new session starts empty.
+upload, `video_infos`, `generated_media`): a new session starts empty. A turn that says "use
+only the 2nd photo" (a batch in one session) leaves that upload alone on the video track.
+Render credits are frozen while a render runs, spent when it completes, released when it fails
+(`fail_next`, `render_error`, `render_retryable`) or is cancelled.
 
 Both run Starlette under uvicorn in a thread of their own and record every request they see.
+Neither answers GET /health as our engine does (`data.engine`, tui/core/protocol.py ENGINE_NAME),
+so on loopback too the app takes them for the cloud: the preview plays the last export.
 """
 
 from __future__ import annotations
@@ -468,10 +473,20 @@ RAW_READY = "Your raw video is ready (5 s). Adding music now."
 STATUS_SHAPES = ("data", "top", "task")
 
 
-def render_answer(shape: str, rid: str, status: str, progress: int, url: str | None) -> dict:
+def render_answer(
+    shape: str,
+    rid: str,
+    status: str,
+    progress: int,
+    url: str | None,
+    why: str = "the render ran out of time",
+    retryable: bool | None = None,
+) -> dict:
     """One poll's answer in a documented shape: `data.status`/`data.outputUrl`, a top-level
     `status` with `output.url`, or `taskId`/`output.url`; all in the `success` envelope."""
-    error = {"message": "the render ran out of time"} if status == "failed" else None
+    error: dict[str, Any] | None = {"message": why} if status == "failed" else None
+    if error and retryable is not None:
+        error["retryable"] = retryable
     if shape == "data":
         data: dict[str, Any] = {"id": rid, "status": status, "progress": progress}
         data["createdAt"] = 1773423613616
@@ -479,6 +494,8 @@ def render_answer(shape: str, rid: str, status: str, progress: int, url: str | N
             data.update(outputUrl=url, completedAt=1773423641222)
         if error:
             data["error"] = error["message"]
+            if retryable is not None:
+                data["retryable"] = retryable
         return {"success": True, "data": data}
     body: dict[str, Any] = {"status": status, "progress": progress}
     body["id" if shape == "top" else "taskId"] = rid
@@ -498,6 +515,7 @@ class Project:
     draft: dict = field(default_factory=lambda: {"d": 5000, "m": {"title": "project"}, "t": []})
     video_infos: list[dict] = field(default_factory=list)
     generated_media: list[dict] = field(default_factory=list)
+    uploads: list[dict] = field(default_factory=list)  # each upload's video track, in order
 
 
 class CloudStandin(FakeBackend):
@@ -515,6 +533,11 @@ class CloudStandin(FakeBackend):
         self.polls_to_finish = 4
         self.shape = "data"  # the render-status shape of every poll (STATUS_SHAPES)
         self.render_fails = False
+        self.fail_next = 0  # the next N renders fail (then they complete)
+        self.render_error = "the render ran out of time"  # why a render failed
+        self.render_retryable: bool | None = None  # and whether it says it may be retried
+        self.frozen: dict[str, int] = {}  # render id → credits frozen for it while it runs
+        self.failing: set[str] = set()  # renders that will fail
         self.plan = "paid"  # "free": the render request is refused with 402
         self.silent_every = 3  # every third turn ends with no text (~30 % of the cloud's edits)
         self.silence = 0.0  # seconds before a turn's first byte, not even a heartbeat
@@ -554,8 +577,10 @@ class CloudStandin(FakeBackend):
         return answer
 
     async def on_upload(self, request: Request, sid: str) -> Response:
-        answer = await super().on_upload(request, sid)
         project = self.projects[sid]
+        had = len(project.draft["t"])
+        answer = await super().on_upload(request, sid)
+        project.uploads += [dict(t) for t in project.draft["t"][had:]]
         project.draft["m"].update(width=1920, height=1080, fps=30)  # sized by the first media
         body = json.loads(bytes(answer.body))
         for f in body["data"]["files"]:
@@ -586,6 +611,11 @@ class CloudStandin(FakeBackend):
         n, project = self.turns, self.projects[sid]
         text = body["new_message"]["parts"][0]["text"]
         made = None
+        only = re.search(r"only the (\d+)(?:st|nd|rd|th) photo|只用第(\d+)张", text)
+        if only and 1 <= int(only[1] or only[2]) <= len(project.uploads):
+            # One file of a batch uploaded into this session: the video track is that file's.
+            rest = [t for t in project.draft["t"] if t.get("tt") != 0]
+            project.draft["t"] = [dict(project.uploads[int(only[1] or only[2]) - 1]), *rest]
         if re.search(r"generate|生成", text):
             # A clip made by the cloud's own tool: in generated_media, and on the timeline.
             made = self.cdn.put(f"gen/clip_{n}.mp4", self.video)
@@ -649,8 +679,25 @@ class CloudStandin(FakeBackend):
             error = {"code": 402, "message": "Export is not available on the free plan"}
             return JSONResponse({"success": False, "error": error}, 402)
         rid = body["id"]
+        if rid in self.polls:  # the same id again: the same request, answered as before
+            return JSONResponse({"success": True, "data": {"id": rid, "status": "pending"}})
         self.polls[rid] = 0
+        # Credits frozen while it runs (1 a started second), spent when it completes, released
+        # when it fails or is cancelled.
+        cost = -(-int(body["draft"].get("d") or 0) // 1000)
+        self.credits["available"] -= cost
+        self.credits["frozen"] += cost
+        self.frozen[rid] = cost
+        if self.fail_next:
+            self.fail_next -= 1
+            self.failing.add(rid)
         return JSONResponse({"success": True, "data": {"id": rid, "status": "pending"}})
+
+    def thaw(self, rid: str, spent: bool) -> None:
+        cost = self.frozen.pop(rid, 0)
+        self.credits["frozen"] -= cost
+        if not spent:
+            self.credits["available"] += cost
 
     async def on_render_status(self, request: Request, rid: str) -> Response:
         if rid not in self.polls:
@@ -659,14 +706,19 @@ class CloudStandin(FakeBackend):
         n = self.polls[rid]
         if n < self.polls_to_finish:  # no Retry-After: the client keeps its own cadence
             status, progress, url = ("pending" if n == 1 else "processing"), 25 * n, None
-        elif self.render_fails:
+        elif self.render_fails or rid in self.failing:
             status, progress, url = "failed", 90, None
+            self.thaw(rid, spent=False)
         else:
             status, progress = "completed", 100
             url = self.cdn.put(f"render-result/{rid}.mp4", self.video)
-        return JSONResponse(render_answer(self.shape, rid, status, progress, url))
+            self.thaw(rid, spent=True)
+        why, retryable = self.render_error, self.render_retryable
+        answer = render_answer(self.shape, rid, status, progress, url, why, retryable)
+        return JSONResponse(answer)
 
     async def on_cancel(self, request: Request, rid: str) -> Response:
+        self.thaw(rid, spent=False)
         return JSONResponse({"success": True, "data": {"id": rid, "status": "cancelled"}})
 
 

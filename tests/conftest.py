@@ -68,6 +68,28 @@ def api(engine_url: str) -> Iterator[httpx.Client]:
         yield c
 
 
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[str]:
+    """A private PostgreSQL cluster (tests/pg_cluster.py), one per test process, started on
+    first use; skipped with the reason when there is no server to start."""
+    from tests import pg_cluster
+
+    reason = pg_cluster.why_not()
+    if reason:
+        pytest.skip(reason)
+    with pg_cluster.cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(pg_admin: str) -> Iterator[str]:
+    """A database of this test's own on the private cluster."""
+    from tests import pg_cluster
+
+    with pg_cluster.database(pg_admin) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def _fake_backend():
     """A programmable, misbehaving backend (tests/cloud_standin.py), one per module."""

@@ -348,7 +348,8 @@ def test_a_client_that_stops_reading_its_download_is_cut_off(
                 files=[("files", ("noise.png", f))],
             )
         src = r.json()["data"]["files"][0]["hash"]
-        rid = start_render(api, tok, sid, clip(src, 1, size=(640, 360))).json()["data"]["id"]
+        hq = {"output": {"format": "mp4", "quality": "high"}}  # two seconds of noise: over 1 MB
+        rid = start_render(api, tok, sid, clip(src, 2, size=(640, 360)), **hq).json()["data"]["id"]
         assert wait_render(api, tok, rid)["status"] == "completed"
     request = (
         f"GET /api/render/proxy/{rid}/download HTTP/1.1\r\nHost: localhost\r\n"

@@ -78,7 +78,7 @@ def tracks_text(app: I2VApp) -> str:
 
 async def test_the_whole_flow_upload_turn_tracks_export_credits(tmp_path: Path) -> None:
     folder = pics(tmp_path)
-    app = I2VApp(folder, export_quality="draft")
+    app = I2VApp(folder, export_quality="standard")  # priced: the draft tier is free
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.focused is app.query_one(Prompt)  # the prompt is focused at start
         assert "Connecting…" in lines(app)

@@ -5,6 +5,7 @@ closed, tool calls stay out of sight until `t`, a long quiet turn says so in one
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ async def test_an_undo_offered_if_you_want_is_only_named(fb, tmp_path) -> None:
 
 async def test_a_cut_stream_closes_its_answer_and_the_next_reply_has_its_own(fb, tmp_path):
     fb.then("run_sse", fb.cut_turn("Setting the clip to"))
-    app = _app(fb, tmp_path)
+    app = _app(fb, tmp_path, poll_interval=0.05)  # the timeline read again 0.05 and 0.1 s on
     async with app.run_test(size=(120, 40)) as pilot:
         await _uploaded(pilot)
         await say(pilot, "make it 5 s")
@@ -177,6 +178,24 @@ def test_render_exports_once_when_the_answer_says_click_export(fb, tmp_path, cap
     assert fb.count("render") == 1
     assert out.read_bytes() == fb.video
     assert "Here:" not in printed and "exporting here" not in printed
+
+
+def test_render_says_still_working_on_stderr_each_period(fb, tmp_path, capsys, monkeypatch):
+    """`render` in a long quiet turn: one "⏳ Still working…" line on stderr per period of
+    heartbeats without words (2 min; 0.3 s here), none on stdout, none once words come."""
+    import tui.cli.render as render
+
+    monkeypatch.setattr(render, "STILL_WORKING_EVERY", 0.3)
+    fb.then("run_sse", fb.quiet_turn(10, 0.1, "Done at last."))  # 1 s of heartbeats
+    img = photo(tmp_path / "beach.png", (160, 120))
+    out = tmp_path / "clip.mp4"
+    started = time.monotonic()
+    assert main(["render", str(img), "-p", "a clip", "-o", str(out), "--api", fb.url]) == 0
+    periods = (time.monotonic() - started) / 0.3  # at most one line each, not one a heartbeat
+    got = capsys.readouterr()
+    lines_said = [x for x in got.err.splitlines() if x.startswith("⏳ Still working… no words for")]
+    assert 2 <= len(lines_said) <= periods and "Still working" not in got.out
+    assert "Done at last." in got.out
 
 
 async def test_esc_on_a_half_said_answer_closes_it(fb, tmp_path) -> None:

@@ -123,7 +123,7 @@ async def test_watch_mode_says_its_instruction_each_clip_and_the_credits(tmp_pat
     folder = pics(tmp_path)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    app = I2VApp(folder, export_quality="draft", watch_settle=0.3)
+    app = I2VApp(folder, export_quality="standard", watch_settle=0.3)  # priced: not a draft
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         credits = app.query_one(Credits)

@@ -151,7 +151,7 @@ async def test_side_column_after_ten_jobs(snapshot, tmp_path: Path) -> None:
 
     svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
     app = _app(tmp_path)
-    app.export_quality = "draft"
+    app.export_quality = "standard"  # priced (the draft tier is free): 98 available
     async with app.run_test(size=(80, 24)) as pilot:
         app.query_one(Prompt).cursor_blink = False
         await _until(pilot, lambda: "Ready" in app.transcript.lines())
@@ -217,15 +217,17 @@ async def test_transcript_at_its_end_after_a_resize(snapshot, tmp_path: Path) ->
 
 async def test_a_cut_answer_then_a_reply_that_exports(snapshot, fb, tmp_path: Path) -> None:
     """You should see, at 80x24 against the cloud's stand-in, "› make it 5 s" over the cut
-    answer "Setting the clip to … (cut off)", the error (not re-sent) with its hint;
-    then "› add a title", the reply "Done! Click the Export button…" in its own block under it,
+    answer "Setting the clip to … (cut off)", the error (not re-sent) with its hint, the
+    timeline read again (0.05 s and 0.1 s after the cut, scaled down from 30 and 60 s) and
+    "its outcome is unknown … nothing was charged twice"; then "› add a title", the reply
+    "Done! Click the Export button…" in its own block under it,
     "Its Export button: exporting here (/export).", "Rendering beach.mp4 (high)…" and "Saved
     exports/beach.mp4"; no tool lines; exports/ in Files. (The header's subtitle stands for the
     stand-in's address, whose port changes.)"""
     svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
     fb.then("run_sse", fb.cut_turn("Setting the clip to"))
     fb.reply = "Done! Click the Export button to download your video."
-    app = I2VApp(_app(tmp_path).folder, None, fb.url)
+    app = I2VApp(_app(tmp_path).folder, None, fb.url, poll_interval=0.05)
 
     def shown(text: str):
         return lambda: text in "\n".join(app.transcript.lines())

@@ -76,7 +76,7 @@ async def test_a_batch_says_its_cost_sums_up_and_returns_to_the_timeline_on_scre
     folder = pics(tmp_path)
     photo(folder / "dune.png", (320, 240), seed=3)
     (folder / "fake.png").write_text("a text file named like a picture")
-    app = I2VApp(folder, export_quality="draft")
+    app = I2VApp(folder, export_quality="standard")  # priced: the draft tier is free
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         # The person's own timeline, on screen before the batch.
@@ -93,7 +93,8 @@ async def test_a_batch_says_its_cost_sums_up_and_returns_to_the_timeline_on_scre
         text = lines(app)
         # The cost of the clips that will render, said against the balance before any starts.
         assert "2 clips will cost 2 credits; you have 100" in text
-        assert text.index("2 clips will cost") < text.index("Rendering beach.mp4 (draft, 1 credit)")
+        rendering = "Rendering beach.mp4 (standard, 1 credit)"
+        assert text.index("2 clips will cost") < text.index(rendering)
         # No 'Say "export"' in the replies of clips the batch renders by itself.
         batch_part = text.split("› a 1 second 720p clip", 1)[1]
         assert EXPORT_HINT not in batch_part and "Done: put beach.jpg" in batch_part
@@ -120,7 +121,7 @@ async def test_a_batch_above_the_share_asks_first_and_no_is_nothing_spent(
     and "y / Enter: yes    n / Esc: no"."""
     svg = snapshot.use_extension(pytest_textual_snapshot.SVGImageExtension)
     folder = pics(tmp_path)
-    app = I2VApp(folder, export_quality="draft")
+    app = I2VApp(folder, export_quality="standard")
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         set_credits(3)
@@ -146,8 +147,22 @@ async def test_a_batch_above_the_share_asks_first_and_no_is_nothing_spent(
 # ---- item 10: words ---------------------------------------------------------------------------
 
 
+async def test_our_engine_at_an_address_says_its_price_too(engine_url, tmp_path: Path) -> None:
+    """`--api http://127.0.0.1:…` (`i2v-flow serve`): our engine by its /health, so its price
+    is said as the embedded one's is (an address alone no longer counts as the cloud)."""
+    app = I2VApp(pics(tmp_path), api=engine_url, export_quality="standard")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await say(pilot, "/upload beach.jpg")
+        await until(pilot, lambda: "Uploaded beach.jpg" in lines(app))
+        await until(pilot, lambda: app.query_one(Credits).available == 100, what="credits")
+        await say(pilot, "a 60 second 4k clip")
+        await until(pilot, lambda: not app.busy and "Done:" in lines(app), 30, "turn")
+        assert "Exporting this clip will cost 120 credits; you have 100" in lines(app)
+
+
 async def test_what_a_render_costs_is_said_before_it_starts(tmp_path: Path) -> None:
-    app = I2VApp(pics(tmp_path), export_quality="draft")
+    app = I2VApp(pics(tmp_path), export_quality="standard")
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         await say(pilot, "/upload beach.jpg")
@@ -157,7 +172,10 @@ async def test_what_a_render_costs_is_said_before_it_starts(tmp_path: Path) -> N
         await say(pilot, "a 60 second 4k clip")
         await until(pilot, lambda: not app.busy and "Done:" in lines(app), 30, "turn")
         assert "Exporting this clip will cost 120 credits; you have 100" in lines(app)
-        assert "→ a shorter or smaller clip costs less: 1 credit a second, 2 at 4K" in lines(app)
+        cheaper = (
+            "→ a shorter or smaller clip costs less: 1 credit a second, 2 at 4K; a draft is free"
+        )
+        assert cheaper in lines(app)
         # A change that does not change the cost does not say it again.
         await say(pilot, "title 'Sale'")
         await until(pilot, lambda: not app.busy and "Sale" in tracks_text(app), 30, "title")
@@ -177,15 +195,22 @@ async def test_what_a_render_costs_is_said_before_it_starts(tmp_path: Path) -> N
         )
         await pilot.press("escape")
         await until(pilot, lambda: "Not rendered: beach.mp4 (nothing spent)" in lines(app), 10)
-        # A cheap clip: its cost on the line that says it renders, and no question.
+        # A cheap clip: its cost on the line that says it renders, and no question; a draft
+        # of it is free, and said so.
         await say(pilot, "make it 1 second in 720p")
         await until(pilot, lambda: "(0-1s)" in tracks_text(app), 30, "1 s")
         await say(pilot, "/export")
-        await until(pilot, lambda: "Rendering beach.mp4 (draft, 1 credit)…" in lines(app), 10)
+        await until(pilot, lambda: "Rendering beach.mp4 (standard, 1 credit)…" in lines(app), 10)
         await until(pilot, lambda: "Saved exports/beach.mp4" in lines(app), 60, "saved")
+        await until(pilot, lambda: app.query_one(Credits).available == 99, 10, "1 spent")
+        await say(pilot, "/export draft")
+        await until(pilot, lambda: "Rendering beach-2.mp4 (draft, free)…" in lines(app), 10)
+        await until(pilot, lambda: "Saved exports/beach-2.mp4" in lines(app), 60, "saved")
+        await say(pilot, "/credits")
+        await until(pilot, lambda: "Credits: 99 available" in lines(app), 10, "nothing spent")
         # /open over SSH: the whole path, and why nothing opens.
         await say(pilot, "/open")
-        path = (app.folder / "exports" / "beach.mp4").resolve()
+        path = (app.folder / "exports" / "beach-2.mp4").resolve()
         assert f"The last export is {path}" in lines(app)
         assert "→ no desktop here to open it in a player" in lines(app)
 
@@ -201,7 +226,10 @@ def test_the_error_words_say_the_true_reason() -> None:
         client_id="c",
     )
     assert exc.message == "not enough credits: this render needs 120, you have 55"
-    assert exc.hint == "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K"
+    assert (
+        exc.hint
+        == "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K; a draft is free"
+    )
     exc = error_for(
         OUT_OF_CREDITS,
         "out of credits: this render needs 5, you have 0",

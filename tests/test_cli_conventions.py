@@ -74,7 +74,7 @@ def test_render_json_is_one_object_that_describes_the_mp4(tmp_path, engine_url):
     assert got["render_id"].startswith("render_")
     assert got["tracks"] == ["1. Video: beach.jpg (0-1s)"]
     assert "beach.jpg" in got["words"]
-    assert got["credits"]["available"] == got["credits"]["total"] == 99  # 100 less 1 s
+    assert got["credits"]["available"] == got["credits"]["total"] == 100  # a draft is free
     # Progress to a pipe: plain lines, at least 5 points apart, no \r, no escape codes.
     assert "\r" not in proc.stderr and "\x1b" not in proc.stderr
     shown = [int(n) for n in re.findall(r"^Rendering… (\d+)%$", proc.stderr, re.M)]
@@ -444,6 +444,7 @@ def test_bash_completion_offers_commands_flags_choices_and_paths(tmp_path):
         "render",
         "serve",
         "watch",
+        "worker",
     ]
     assert complete("render", "--qua") == ["--quality"]
     assert complete("render", "--quality", "d") == ["draft"]

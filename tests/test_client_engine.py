@@ -39,7 +39,7 @@ async def test_the_whole_flow_against_the_engine(engine_url: str, tmp_path: Path
         assert any(line.endswith('Title: "Hi" (0-1s)') for line in update.summary)
         assert 'Added title "Hi" (0-1s)' in update.changes
         progress = []
-        result = await c.export(out, "draft", progress.append)
+        result = await c.export(out, "standard", progress.append)  # priced: 1 a second
         after = await c.credits()
     assert progress[-1].status == "completed"
     assert result.path == out and result.size == out.stat().st_size

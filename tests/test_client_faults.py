@@ -375,7 +375,9 @@ async def test_a_stream_cut_in_the_middle_is_not_resent_the_state_is_fetched(fb,
     assert "not re-sent" in errors[0].message
     assert isinstance(events[-1], StateUpdate)
     names = fb.names()
-    assert names[names.index("run_sse") + 1 :] == ["state"]
+    # Read at once, then one and two poll intervals later: the timeline never changed.
+    assert names[names.index("run_sse") + 1 :] == ["state"] * 3
+    assert "outcome is unknown" in events[-1].note
 
 
 async def test_the_whole_turn_has_a_deadline(fb, tmp_path) -> None:

@@ -333,6 +333,9 @@ def test_language_from_the_words_else_the_locale_else_english() -> None:
     assert language_of("a clip", {"LANG": "C.UTF-8"}) == "en"
     assert language_of("a clip", {"LANG": "POSIX"}) == "en"
     assert language_of("", {}) == "en"
+    # The setting wins over the locale, what is written over both.
+    setting = {"I2V_FLOW_LANGUAGE": "zh", "LC_ALL": "en_US.UTF-8"}
+    assert language_of("a clip", setting) == "zh" and language_of("5초 영상", setting) == "ko"
 
 
 @pytest.mark.parametrize(

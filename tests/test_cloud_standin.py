@@ -5,7 +5,6 @@ URL uploads, and the state's other fields (`video_infos`, `generated_media`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -55,6 +54,7 @@ from tui.core.protocol import (
     UNSUPPORTED_TYPE,
 )
 from tui.core.session_state import read_media_list, read_session_state
+from widgets.credits import Credits
 
 POLL = 0.03  # the cloud's 30 s between polls, scaled down a thousand times
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -161,27 +161,42 @@ async def test_heartbeats_carry_a_turn_past_the_read_timeout(cloud, tmp_path) ->
     assert not [e for e in first + second if isinstance(e, TurnError)]
 
 
-async def test_a_cut_turn_is_not_called_finished_while_the_cloud_works_on(cloud, tmp_path):
-    """The stream drops after the tool call; the cloud goes on and the edit lands later. The
-    client does not call the turn finished, nor send it again; a later read shows the edit."""
-    cloud.then("run_sse", cloud.cut_while_working(0.3))
+async def test_a_cut_turn_is_read_again_until_its_edit_lands(cloud, tmp_path):
+    """The stream drops after the tool call; the cloud goes on and the edit lands 1.5 s later.
+    The turn is never sent again: the state is read at once, again one poll interval after
+    the cut (the cloud's 30 s, here 1 s: not landed yet) and two (landed: said)."""
+    cloud.then("run_sse", cloud.cut_while_working(1.5))
+    async with client_for(cloud, tmp_path, poll_interval=1.0) as c:
+        await c.upload([png(tmp_path)])
+        events = await turn(c, "add a title")
+    assert [e.code for e in events if isinstance(e, TurnError)] == ["broken"]
+    assert cloud.count("run_sse") == 1  # never re-sent: it would run and charge twice
+    sent = next(s.at for s in cloud.seen if s.name == "run_sse")
+    reads = [s.at - sent for s in cloud.seen if s.name == "state" and s.at > sent]
+    assert len(reads) == 3 and reads[0] < 1.0 <= reads[1] < 2.0 <= reads[2]
+    assert events[-1].note == 'The turn was cut off. It changed: Added title "Late title" (0-3s)'
+
+
+async def test_a_cut_turn_that_never_lands_is_said_unknown_and_not_charged_twice(cloud, tmp_path):
+    cloud.then("run_sse", cloud.cut_while_working(30.0))  # lands long after the last read
     async with client_for(cloud, tmp_path) as c:
         await c.upload([png(tmp_path)])
         events = await turn(c, "add a title")
-        update = events[-1]
-        assert update.note == (
-            "The turn was cut off before the timeline changed; the backend may still be "
-            "finishing it: check the timeline again in a minute (/status)."
-        )
-        deadline = time.monotonic() + 5
-        while "Late title" not in str((await c.session_state()).draft):
-            assert time.monotonic() < deadline, "the edit never landed"
-            await asyncio.sleep(0.05)
-        cloud.then("run_sse", cloud.cut_while_working(0))  # lands before the stream drops
-        later = (await turn(c, "add another"))[-1]
-    assert [e.code for e in events if isinstance(e, TurnError)] == ["broken"]
+        cloud.then("run_sse", cloud.cut_while_working(0))  # landed before the stream dropped
+        landed = await turn(c, "add another")
+    sent = [s.at for s in cloud.seen if s.name == "run_sse"]
+    reads = [s.at - sent[0] for s in cloud.seen if s.name == "state" and sent[0] < s.at < sent[1]]
+    # Three reads, then it gave up (the fourth is the next turn's own, before it is sent).
+    assert len(reads) == 4 and reads[1] >= POLL and reads[2] >= 2 * POLL
+    assert events[-1].note == (
+        "The turn was cut off and the timeline had not changed 0.06 s later: its outcome is "
+        "unknown. It was not sent again, so nothing was charged twice."
+    )
     assert cloud.count("run_sse") == 2  # each sent once
-    assert later.note.startswith("The turn was cut off. So far it changed: Added title")
+    # Changed at the first read: said at once, no waiting.
+    after = [s for s in cloud.seen if s.name == "state" and s.at > sent[1]]
+    assert len(after) == 1
+    assert landed[-1].note.startswith("The turn was cut off. It changed: Added title")
 
 
 async def test_a_temporary_issue_line_after_a_good_answer_is_dropped(cloud, tmp_path) -> None:
@@ -354,6 +369,50 @@ async def test_a_failed_render_in_each_shape_says_why(cloud, tmp_path, shape) ->
             await c.export(tmp_path / "clip.mp4")
     assert str(failed.value) == "render failed: the render ran out of time"
     assert not (tmp_path / "clip.mp4").exists()
+    # A timeout is a passing cause: retried once (a new id), then said; both freezes released.
+    first, second = [s.path for s in cloud.seen if s.name == "render_status"][::2]
+    assert cloud.count("render") == 2 and first != second
+    assert cloud.credits == {"available": 100, "frozen": 0}
+
+
+async def test_a_render_failed_for_a_passing_cause_is_retried_once_under_a_new_id(
+    cloud, tmp_path
+) -> None:
+    cloud.fail_next = 1
+    said: list[str] = []
+    async with client_for(cloud, tmp_path, on_status=said.append) as c:
+        await c.upload([png(tmp_path)])
+        result = await c.export(tmp_path / "clip.mp4")
+        ids = [s.path.rsplit("/", 1)[1] for s in cloud.seen if s.name == "render_status"]
+        first, second = ids[0], ids[-1]
+        assert c.state.data["renders"][second]["retry_of"] == first
+        assert c.state.data["renders"][first]["state"] == "failed"
+    assert re.fullmatch(r"render_\d{13,}", first) and re.fullmatch(r"render_\d{13,}", second)
+    assert first != second and result.render_id == second and ids.count(first) == 4
+    assert result.path.read_bytes() == cloud.video
+    assert [got.path for got in cloud.cdn.seen] == [f"/render-result/{second}.mp4"]
+    # The first freeze released, the second spent: 5 credits for the 5 s clip, once.
+    assert cloud.credits == {"available": 95, "frozen": 0}
+    assert said[1:] == ["The render failed (the render ran out of time); rendering it once more…"]
+
+
+@pytest.mark.parametrize(
+    ("why", "retryable"),
+    [("the draft has no video source", None), ("render timed out", False)],
+    ids=["the-drafts-cause", "said-not-retryable"],
+)
+async def test_a_render_failed_for_a_lasting_cause_is_not_retried(
+    cloud, tmp_path, why, retryable
+) -> None:
+    # The backend's own word, where it gives one, wins over the reading of its words.
+    cloud.fail_next, cloud.render_error, cloud.render_retryable = 1, why, retryable
+    async with client_for(cloud, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        with pytest.raises(ClientError) as failed:
+            await c.export(tmp_path / "clip.mp4")
+    assert str(failed.value) == f"render failed: {why}"
+    assert cloud.count("render") == 1
+    assert cloud.credits == {"available": 100, "frozen": 0}  # its freeze released
 
 
 # ---- the error table: each row, with its code and as a bare status ------------------------------
@@ -522,6 +581,37 @@ async def test_what_the_cloud_made_is_read_and_new_only_once(cloud, tmp_path) ->
     assert want.describe() == "clip_1.mp4 (video, 1280×720, 5s)"
 
 
+async def test_what_the_cloud_made_is_saved_without_our_token(cloud, tmp_path) -> None:
+    """generated_media lives on another host (the CDN): fetched whole, under its own name,
+    never over a file, and that host never sees our token or client id."""
+    async with client_for(cloud, tmp_path) as c:
+        await c.upload([png(tmp_path)])
+        await turn(c, "generate a 5 second clip")
+        [made] = (await c.session_state()).generated_media
+        first = await c.save_media(made, tmp_path / "exports")
+        again = await c.save_media(made, tmp_path / "exports")
+        with pytest.raises(ClientError, match="gave no address"):
+            await c.save_media(Media(name="x.mp4"), tmp_path / "exports")
+    assert (first.name, again.name) == ("clip_1.mp4", "clip_1-2.mp4")
+    assert first.read_bytes() == again.read_bytes() == cloud.video
+    assert [s.path for s in cloud.cdn.seen] == ["/gen/clip_1.mp4"] * 2
+    for got in cloud.cdn.seen:
+        assert "authorization" not in got.headers and "x-client-id" not in got.headers
+    assert not list((tmp_path / "exports").glob(".*"))  # no part file left
+
+
+def test_a_made_files_name_is_safe_in_our_folder() -> None:
+    from tui.client.transfer import media_file_name
+
+    url = "https://cdn.example/gen/a%20b/clip.mov?sig=1"
+    assert media_file_name(Media(url=url, kind="video")) == "clip.mov"
+    assert media_file_name(Media(url="https://h/x/../../etc/passwd", kind="video")) == "passwd.mp4"
+    assert media_file_name(Media(name="../.hidden.png")) == "_.hidden.png"  # no dot first
+    name = media_file_name(Media(name="\x1b]0;pwned\x07.mp4", kind="video"))
+    assert not CONTROL.search(name) and "/" not in name and name.endswith(".mp4")
+    assert media_file_name(Media(url="https://h/", kind="audio")) == "made.mp3"
+
+
 def test_the_state_reader_is_lenient() -> None:
     state = read_session_state(
         {
@@ -598,6 +688,60 @@ def test_render_prints_what_the_cloud_made(cloud, tmp_path, capsys) -> None:
     ]
 
 
+def test_render_saves_what_the_cloud_made_beside_the_clip(cloud, tmp_path, capsys) -> None:
+    img = photo(tmp_path / "beach.png", (160, 120))
+    out = tmp_path / "clips" / "clip.mp4"
+    cloud.polls_to_finish = 1
+    args = ["render", str(img), "-p", "generate", "-o", str(out), "--api", cloud.url]
+    code = main([*args, "--save-made", "--json", "-q"])
+    facts = json.loads(capsys.readouterr().out)
+    assert code == 0, facts
+    [made] = facts["made"]
+    assert made["path"] == str((tmp_path / "clips" / "clip_1.mp4").resolve())
+    assert Path(made["path"]).read_bytes() == out.read_bytes() == cloud.video
+    gen = [got for got in cloud.cdn.seen if got.path == "/gen/clip_1.mp4"]
+    assert len(gen) == 1 and "authorization" not in gen[0].headers
+
+
+def test_render_each_on_the_standin_names_a_refused_image(cloud, tmp_path, capsys) -> None:
+    """`render --each`: both images into one session; the cloud refuses the second's upload
+    (415): named, exit 1, and the first's clip is made all the same."""
+    a = photo(tmp_path / "beach.png", (160, 120))
+    b = photo(tmp_path / "city.png", (120, 160), seed=2)
+    cloud.polls_to_finish = 1
+    cloud.then("upload", lambda r: None, bare(415))  # the first as the cloud does, then refused
+    args = ["render", str(a), str(b), "--each", "-p", "add a title", "-o", str(tmp_path / "out")]
+    code = main([*args, "--api", cloud.url, "--json", "-q"])
+    got = capsys.readouterr()
+    facts = json.loads(got.out)
+    assert code == 1 and [c["image"] for c in facts["clips"]] == ["beach.png"]
+    [refused] = facts["failed"]
+    assert refused["image"] == "city.png" and "HTTP 415 — accepted: jpg" in refused["error"]
+    assert (tmp_path / "out" / "beach.mp4").read_bytes() == cloud.video
+    assert got.err.strip().splitlines()[-1].startswith("error: 1 of 2 clips saved to")
+    assert len({s.path for s in cloud.seen if s.name == "upload"}) == 1  # one session
+
+
+def test_watch_journals_the_retried_render_it_downloads(cloud, tmp_path, _home) -> None:
+    """A watched image's render fails for a passing cause: rendered once more under a new id,
+    and the journal names that one (a restart before the download fetches it, not the
+    failed one)."""
+    import sqlite3
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(folder / "a.png", (120, 90))
+    cloud.fail_next, cloud.polls_to_finish = 1, 1
+    args = ["watch", str(folder), "--once", "--settle", "0", "-q", "--poll", "-p", "a clip"]
+    assert main([*args, "--api", cloud.url]) == 0
+    assert (folder / "out" / "a.mp4").read_bytes() == cloud.video
+    first, second = (s.path.rsplit("/", 1)[1] for s in cloud.seen if s.name == "render_status")
+    with sqlite3.connect(_home / "watch.db") as db:
+        [(journaled,)] = db.execute("SELECT render_id FROM jobs").fetchall()
+    assert first != second and journaled == second
+    assert cloud.credits == {"available": 95, "frozen": 0}
+
+
 # ---- the app against the stand-in --------------------------------------------------------------
 
 
@@ -619,6 +763,73 @@ async def test_the_app_shows_what_the_cloud_made_and_status_lists_it(cloud, tmp_
         assert "Uploaded beach.jpg (1920×1080)" in lines(app)  # what the cloud's upload found
 
 
+async def test_the_app_opens_its_session_in_the_language_set(cloud, tmp_path, monkeypatch):
+    """A Chinese user on an English locale sets I2V_FLOW_LANGUAGE=zh: the app's session is
+    opened in Chinese, and the cloud's replies come in Chinese."""
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setenv("I2V_FLOW_LANGUAGE", "zh")
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "add a title")
+        await until(pilot, lambda: cloud.replies["zh"] in lines(app), 20, "a Chinese reply")
+    assert cloud.session_bodies == [{"task_name": "project", "language": "zh"}]
+
+
+async def test_the_app_shows_no_control_from_a_hostile_cloud(cloud, tmp_path) -> None:
+    """Terminal controls in the answer, a tool call's name and arguments, a title on the
+    timeline and an uploaded file's name: none reaches the transcript or the Tracks pane."""
+
+    def hostile(request):
+        title = {"id": "h", "st": 0, "d": 3000, "m": {"text": f"Sale{HOSTILE}"}}
+        cloud.project.draft["t"].append({"tt": 7, "sg": [title]})
+        call = {"functionCall": {"id": "c", "name": f"add{HOSTILE}", "args": {HOSTILE: HOSTILE}}}
+        return sse(
+            adk(parts=[call]), adk(f"Work{HOSTILE}", partial=True), adk(f"Done{HOSTILE} now.")
+        )
+
+    async def named(request):
+        answer = await cloud.on_upload(request, request.url.path.rsplit("/", 1)[1])
+        body = json.loads(bytes(answer.body))
+        body["data"]["files"][0]["filename"] = f"beach{HOSTILE}.jpg"
+        return JSONResponse(body)
+
+    cloud.then("run_sse", hostile)
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        cloud.then("upload", named)
+        await say(pilot, "/upload beach.jpg")
+        await until(pilot, lambda: "Uploaded beach.jpg" in lines(app), 20, "the upload")
+        await until(pilot, lambda: not app.busy, 20, "the upload's end")
+        await say(pilot, "add a title")
+        await until(pilot, lambda: "Done now." in lines(app), 20, "the answer")
+        await until(pilot, lambda: '"Sale"' in tracks_text(app), 20, "the title in Tracks")
+        app.transcript.focus()
+        await pilot.press("t")  # the tool calls shown, arguments and all
+        await until(pilot, lambda: "↳ add" in lines(app), 5, "the tool call")
+        shown = lines(app) + tracks_text(app)
+    assert not CONTROL.search(shown)
+    assert "Uploaded beach.jpg (1920×1080)" in shown
+
+
+async def test_the_app_saves_what_the_cloud_made_to_exports(cloud, tmp_path) -> None:
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "/save")
+        await until(pilot, lambda: "made nothing in this session yet" in lines(app), 20, "none")
+        await say(pilot, "generate a 5 second clip")
+        await until(pilot, lambda: "The cloud made clip_1.mp4" in lines(app), 20, "made")
+        await until(pilot, lambda: not app.busy, 20, "the turn's end")
+        await say(pilot, "/save")
+        saved = f"Saved {tmp_path / 'out' / 'clip_1.mp4'} (clip_1.mp4 (video, 1280×720, 5s))"
+        await until(pilot, lambda: saved in lines(app), 20, "/save")
+    assert (tmp_path / "out" / "clip_1.mp4").read_bytes() == cloud.video
+    [got] = cloud.cdn.seen
+    assert "authorization" not in got.headers and "x-client-id" not in got.headers
+
+
 async def test_the_app_renders_in_the_clouds_shape_from_its_cdn(cloud, tmp_path) -> None:
     cloud.shape = "task"
     app = _app(cloud, tmp_path)
@@ -629,6 +840,35 @@ async def test_the_app_renders_in_the_clouds_shape_from_its_cdn(cloud, tmp_path)
         assert (tmp_path / "out" / "beach.mp4").read_bytes() == cloud.video
     assert cloud.count("render_status") == 4
     assert all("authorization" not in s.headers for s in cloud.cdn.seen)
+
+
+async def test_the_app_renders_once_more_after_a_passing_failure(cloud, tmp_path) -> None:
+    cloud.fail_next = 1
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, "/export")
+        await until(pilot, lambda: "Saved " in lines(app), 30, "the export")
+        await until(pilot, lambda: app.query_one(Credits).available == 95, 10, "5 spent, once")
+        text = lines(app)
+    assert "The render failed (the render ran out of time); rendering it once more…" in text
+    assert "render failed:" not in text  # the retry made it: no error said
+    assert (tmp_path / "out" / "beach.mp4").read_bytes() == cloud.video
+    first, second = dict.fromkeys(s.path for s in cloud.seen if s.name == "render_status")
+    assert cloud.count("render") == 2 and first != second
+    assert [got.path for got in cloud.cdn.seen if got.path.startswith("/render-result/")] == [
+        f"/render-result/{second.rsplit('/', 1)[1]}.mp4"
+    ]
+
+
+@pytest.mark.parametrize("words", ["send me the video", "把视频发给我", "download"])
+async def test_the_app_takes_send_me_the_video_as_export(cloud, tmp_path, words) -> None:
+    app = _app(cloud, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _uploaded(pilot)
+        await say(pilot, words)
+        await until(pilot, lambda: "Saved " in lines(app), 30, "the export")
+    assert cloud.count("render") == 1 and cloud.count("run_sse") == 0  # no agent turn
 
 
 async def test_the_app_says_a_free_plan_blocks_export(cloud, tmp_path) -> None:

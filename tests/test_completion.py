@@ -73,6 +73,7 @@ def test_fish_offers_commands_flags_choices_and_paths(tmp_path: Path) -> None:
         "render",
         "serve",
         "watch",
+        "worker",
     ]
     assert complete("i2v-flow render --qua") == ["--quality"]
     assert complete("i2v-flow render --quality d") == ["draft"]

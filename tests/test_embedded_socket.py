@@ -24,6 +24,7 @@ from tui.client import Client
 from tui.client.state import ClientState
 from tui.core.backend import EmbeddedEngine
 from tui.core.paths import new_socket_path, socket_of, socket_url
+from tui.core.protocol import ENGINE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,7 @@ async def test_upload_turn_render_and_download_over_the_socket(tmp_path: Path, _
             # The engine's own link (built from Host: localhost) is one the client trusts with
             # its token: the download went there.
             assert result.status.output_url.startswith("http://localhost/api/render/proxy/")
-            assert (await c.credits())["available"] == 99
+            assert (await c.credits())["available"] == 100  # the draft tier is free
         p = probe(out)
         assert (p.codec, p.frames) == ("h264", 30) and result.size == out.stat().st_size
         assert not list(out.parent.glob(".*.part"))
@@ -146,7 +147,8 @@ def test_serve_socket_listens_there_and_refuses_a_taken_path(
         assert line.strip() == f"i2v-flow engine listening on {socket_url(path)}"
         assert stat.S_IMODE(path.lstat().st_mode) == 0o600
         with client(socket_url(path), timeout=10) as api:
-            assert api.get("/health").json()["data"] == {"status": "ok"}
+            data = api.get("/health").json()["data"]
+            assert data["status"] == "ok" and data["engine"] == ENGINE_NAME
         # A second engine on a live socket: refused, the first one untouched.
         r = subprocess.run(
             [*cmd, "--socket", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60

@@ -77,7 +77,9 @@ def clip(src: str, seconds: float = 2, size=(640, 360), fps: int = 24) -> dict:
 
 
 def start_render(api: httpx.Client, tok: dict, sid: str, draft: dict, **extra) -> httpx.Response:
-    body = {"sessionId": sid, "draft": draft, "output": {"format": "mp4", "quality": "draft"}}
+    """At the standard tier unless `output` says otherwise: priced, and any number a session
+    (the draft tier is free and one a session in flight: tests/test_free_drafts.py)."""
+    body = {"sessionId": sid, "draft": draft, "output": {"format": "mp4", "quality": "standard"}}
     return api.post(
         "/api/render/proxy/lambda", headers={**auth(tok), **skill_headers()}, json=body | extra
     )
@@ -180,7 +182,7 @@ def test_upload_turn_render_download(api: httpx.Client, tmp_path: Path) -> None:
         "id": f"render_{uuid.uuid4().hex[:8]}",
         "sessionId": sid,
         "draft": draft,
-        "output": {"format": "mp4", "quality": "draft"},
+        "output": {"format": "mp4", "quality": "standard"},
     }
     r = api.post("/api/render/proxy/lambda", headers={**auth(tok), **skill_headers()}, json=body)
     rid = r.json()["data"]["id"]

@@ -28,6 +28,8 @@ from tests.test_engine_api import (
     token,
     upload_photo,
 )
+from tui import __version__
+from tui.core.protocol import ENGINE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 HIGH = {"format": "mp4", "quality": "high"}  # renders that last seconds: caught mid-way
@@ -150,7 +152,8 @@ def test_serve_prints_its_url_and_stays_on_loopback(tmp_path: Path) -> None:
     try:
         assert e.url.startswith("http://127.0.0.1:")
         r = httpx.get(e.url + "/health")
-        assert r.json() == {"code": 0, "message": "ok", "data": {"status": "ok"}}
+        health = {"status": "ok", "engine": ENGINE_NAME, "version": __version__}
+        assert r.json() == {"code": 0, "message": "ok", "data": health}
         # A page whose DNS name was rebound to 127.0.0.1 is refused by its Host header.
         r = httpx.get(e.url + "/health", headers={"Host": "evil.example:80"})
         assert (r.status_code, r.json()["code"]) == (400, 400)

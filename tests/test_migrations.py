@@ -127,7 +127,7 @@ def test_an_engine_database_of_the_previous_schema_moves_forward_keeping_its_row
     old_engine_db(path, user_version)
     store = Store(path)
     try:
-        assert store.one("PRAGMA user_version")[0] == SCHEMA_VERSION == 3
+        assert store.one("PRAGMA user_version")[0] == SCHEMA_VERSION == 4
         assert "renders_status" in {
             r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type='index'")
         }

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from textual.app import App, ComposeResult
 
+from tests.cloud_standin import CloudStandin
 from tests.media import RED, colour_video
 from tui.app.app import I2VApp
 from tui.client import Client
@@ -113,6 +114,33 @@ async def test_frames_of_a_real_draft_render(engine_url: str, tmp_path: Path, _h
     assert near(top, RED) and near(bottom, RED)
 
 
+async def test_a_newer_timeline_cancels_the_draft_in_flight(engine_url, tmp_path, _home) -> None:
+    """The preview's older draft is cancelled on the engine when a newer one replaces it (the
+    app's worker is cancelled): it neither renders on nor holds one of the user's two places."""
+    import asyncio
+    import contextlib
+
+    img = flat(tmp_path / "red.png", RED)
+    state = ClientState(tmp_path / "client.json", "local")
+    async with Client(engine_url, state, poll_interval=0.2) as c:
+        await c.connect()
+        await c.upload([img])
+        [ev async for ev in c.turn("a 60 second clip")]
+        task = asyncio.create_task(render_draft(c, await c.draft()))
+        deadline = time.monotonic() + 20
+        while not state.pending_renders(OWNER):
+            assert time.monotonic() < deadline and not task.done(), "no draft started"
+            await asyncio.sleep(0.02)
+        [rid] = state.pending_renders(OWNER)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        status, _ = await c.render_status(rid)
+        assert status.status == "cancelled"
+        assert await c.credits() == {"available": 100, "frozen": 0, "total": 100}
+    assert not list((_home / "preview").glob("draft-*.mp4"))  # nothing half-written kept
+
+
 # ---- the pane in the app --------------------------------------------------------------------
 
 
@@ -186,6 +214,9 @@ async def test_play_pause_step_loop_and_refresh_after_a_turn(engine_url, tmp_pat
         assert pane.display and app.focused is pane
         await until(pilot, lambda: shown(pane), what="the first clip decoded")
         assert pane.playing and abs(pane.clip.duration - 2) < 0.05
+        # The draft was free: nothing spent or frozen, and the Credits pane says so.
+        assert await app.client.credits() == {"available": 100, "frozen": 0, "total": 100}
+        await until(pilot, lambda: "100 available" in str(app.query_one("#credits").render()))
         view = pane.query_one(FrameView)
         assert near(centre_cell(view._rows)[0], RED)
         facts = str(pane.query_one("#facts").render())
@@ -270,7 +301,7 @@ async def _paused_at_start(pilot) -> None:
     pane = pilot.app.query_one(PreviewPane)
     await until(pilot, lambda: shown(pane), what="the clip")
     credits = pilot.app.query_one("#credits")
-    await until(pilot, lambda: "98 available" in str(credits.render()), what="the draft paid")
+    await until(pilot, lambda: "100 available" in str(credits.render()), what="credits read")
     await pilot.press("space", "home")
     # The transcript, shorter now, at its end (where it follows to after the layout settles).
     await pilot.pause(0.2)
@@ -350,19 +381,128 @@ async def test_a_paused_frame_in_real_pixels(tmp_path) -> None:
         picture = still.picture
         assert picture is not None and picture.kind == "sixel" and picture.data.startswith("\x1bP")
         assert picture.cols <= pane.picture_size.width
+        assert "pixels when paused" not in str(pane.query_one("#facts").render())
         await pilot.press("space")
         assert pane.playing and not pane.has_class("-pixels")  # playing: half-blocks
+        assert str(pane.query_one("#facts").render()).endswith("silent · pixels when paused")
 
 
-def test_which_backends_get_a_draft_render() -> None:
-    from tui.core.backend import CLOUD_URL
-    from tui.preview.source import renders_drafts
+async def test_a_paused_frame_in_kitty_graphics(tmp_path, monkeypatch) -> None:
+    """Where the terminal answers as kitty 0.35 does: a paused frame goes as the Kitty graphics
+    protocol (PNG in 4 KB base64 chunks, then a virtual placement shown by placeholders); the
+    next one under a new image id, the old one deleted; playing, half-blocks and nothing sent."""
+    import base64
+    import io
+    import re
 
-    assert renders_drafts(None)  # the embedded engine
-    assert renders_drafts("http+unix://%2Ftmp%2Fengine.sock")
-    assert renders_drafts("http://127.0.0.1:8765") and renders_drafts("http://localhost:1")
-    assert not renders_drafts(CLOUD_URL)  # the cloud: the last export plays
-    assert not renders_drafts("https://example.com")
+    from tests.test_graphics import KITTY
+    from tui.terminal.graphics import read_replies, usable
+    from widgets.pixels import DIACRITICS, PLACEHOLDER
+
+    graphics = usable(read_replies(KITTY), {})
+    assert graphics == Graphics("kitty", cell_width=10, cell_height=20)
+    sent: list[str] = []  # every Kitty escape the pane hands the compositor, in order
+    render_lines = PixelPreview.render_lines
+
+    def recorded(self, crop):
+        strips = render_lines(self, crop)
+        text = "".join(seg.text for strip in strips for seg in strip)
+        sent.extend(re.findall(r"\x1b_G[^\x1b]*\x1b\\", text))
+        return strips
+
+    monkeypatch.setattr(PixelPreview, "render_lines", recorded)
+    app = PaneAlone(graphics)
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.focus()
+        pane.play(red_then_blue(tmp_path))
+        await until(pilot, lambda: shown(pane), what="decoded")
+        assert not sent  # playing: half-blocks only
+        await pilot.press("space", "home")
+        still = pane.query_one(PixelPreview)
+        await until(pilot, lambda: pane.has_class("-pixels") and sent, what="the picture")
+        first = still.picture
+        assert first.kind == "kitty" and 0 < first.image_id < 2**24
+        # Transmitted in chunks of at most 4096 base64 bytes, m=1 on all but the last.
+        head = f"a=t,f=100,t=d,i={first.image_id},q=2,"
+        chunks = [re.fullmatch(r"\x1b_G(.*?)m=([01]);(.*)\x1b\\", e) for e in sent[:-1]]
+        assert all(chunks) and chunks[0].group(1) == head
+        assert all(c.group(1) == "" for c in chunks[1:])
+        assert [c.group(2) for c in chunks] == ["1"] * (len(chunks) - 1) + ["0"]
+        data = "".join(c.group(3) for c in chunks)
+        assert all(0 < len(c.group(3)) <= 4096 for c in chunks) and data == first.data
+        assert len(chunks) == -(-len(data) // 4096)
+        cols, rows = first.cols, first.rows
+        assert sent[-1] == f"\x1b_Ga=p,U=1,i={first.image_id},c={cols},r={rows},q=2\x1b\\"
+        assert cols <= pane.picture_size.width and rows <= pane.picture_size.height
+        # The PNG is the paused frame: red, in whole cells of the terminal's size.
+        image = Image.open(io.BytesIO(base64.standard_b64decode(data))).convert("RGB")
+        assert image.size == (cols * 10, rows * 20)
+        assert near(image.getpixel((image.width // 2, image.height // 2)), RED)
+        # Placeholders in the cells: the id as their colour, row and column as diacritics.
+        await pilot.pause()
+        lines = still.render_lines(still.region.reset_offset)
+        row = "".join(seg.text for seg in lines[1])
+        assert row.count(PLACEHOLDER) == cols
+        assert row.startswith(PLACEHOLDER + chr(DIACRITICS[1]) + chr(DIACRITICS[0]))
+        colour = lines[1]._segments[0].style.color.triplet
+        assert (colour.red << 16 | colour.green << 8 | colour.blue) == first.image_id
+        # Six frames on: blue, under a new id, the old image deleted before it is sent.
+        sent.clear()
+        await pilot.press(*["right"] * 6)
+        await until(pilot, lambda: still.picture is not first and sent, what="the next one")
+        second = still.picture
+        assert second.image_id != first.image_id
+        assert sent[0] == f"\x1b_Ga=d,d=I,i={first.image_id},q=2\x1b\\"
+        assert sent[1].startswith(f"\x1b_Ga=t,f=100,t=d,i={second.image_id},q=2,")
+        blue = Image.open(io.BytesIO(base64.standard_b64decode(second.data))).convert("RGB")
+        assert near(blue.getpixel((blue.width // 2, blue.height // 2)), BLUE)
+        # Playing again: half-blocks, and no image goes out while it plays.
+        sent.clear()
+        await pilot.press("space")
+        assert pane.playing and not pane.has_class("-pixels")
+        await pilot.pause(0.3)
+        assert not [e for e in sent if "a=t" in e]
+
+
+async def test_our_engine_is_known_by_its_health_not_its_address(engine_url, tmp_path) -> None:
+    """Both on 127.0.0.1: the engine names itself on /health, the cloud's stand-in has none."""
+    with CloudStandin() as cloud:
+        for url, ours in ((engine_url, True), (cloud.url, False)):
+            async with Client(url, ClientState(tmp_path / "client.json", url)) as c:
+                assert await c.own_engine() is ours
+                assert await c.own_engine() is ours  # asked once: the answer is kept
+        assert cloud.seen == []  # the question reached no endpoint of the protocol
+
+
+async def test_on_the_cloud_the_preview_plays_the_last_export(tmp_path) -> None:
+    """The cloud (its stand-in, on loopback): no draft render, ever; the export plays."""
+    with CloudStandin() as cloud:
+        cloud.video = red_then_blue(tmp_path).read_bytes()  # what its render makes
+        app = I2VApp(red_folder(tmp_path), tmp_path / "out", cloud.url, poll_interval=0.03)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: "Ready" in app.transcript.lines(), what="Ready")
+            await say(pilot, "/upload red.png")
+            await until(pilot, lambda: "Video" in str(app.query_one(Tracks).render()), what="up")
+            await until(pilot, lambda: not app.busy, what="the upload's end")
+            await pilot.press("f2")
+            pane = app.query_one(PreviewPane)
+            await until(pilot, lambda: "/export, then it plays here" in pane.note, what="why")
+            assert pane.clip is None
+            await say(pilot, "/export")
+            saved = tmp_path / "out" / "red.mp4"
+            await until(pilot, lambda: pane.source == saved and shown(pane), what="the export")
+            assert saved.read_bytes() == cloud.video
+            assert pane.clip.duration == pytest.approx(1.0, abs=0.05)
+            assert len(pane.clip.frames) == 12
+            assert near(pane.clip.frames[2][pane.clip.height // 2, pane.clip.width // 2], RED)
+            assert near(pane.clip.frames[9][pane.clip.height // 2, pane.clip.width // 2], BLUE)
+            # A turn changes the timeline: still no render of the preview's own.
+            await say(pilot, "add a title")
+            await until(pilot, lambda: cloud.count("run_sse") == 1 and not app.busy, what="turn")
+            await pilot.pause(1.0)  # past the preview's settle time
+            assert cloud.count("render") == 1  # the export's, nothing else
+            assert pane.source == saved
 
 
 def test_a_long_clip_in_a_big_pane_keeps_fewer_frames() -> None:

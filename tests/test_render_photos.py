@@ -73,10 +73,6 @@ GRID = [
 
 @pytest.mark.parametrize("motion,aspect,name", GRID)
 def test_the_subject_is_in_every_frame(tmp_path, name, aspect, motion) -> None:
-    if (motion, aspect, name) == ("parallax", "4:5", "coffee"):
-        # The cup is nearly as wide as a 4:5 crop; the layer's push takes its box's edge to
-        # the frame's (best match 0.79): to do, shown whole or pushed less.
-        pytest.xfail("the cup's box touches the frame's edge in 4:5 parallax")
     rgb = photo(name)
     sub = find_subject(rgb)
     h0, w0 = rgb.shape[:2]

@@ -16,7 +16,16 @@ from tests.decode import probe
 from tests.media import photo
 from tui.client import ClientError, StateUpdate, TextChunk, ToolCall, Unreachable
 from tui.core.paths import client_state_file
-from tui.session.actions import Batch, Export, FetchUrls, NewSession, Say, Upload, action_for
+from tui.session.actions import (
+    Batch,
+    Export,
+    FetchUrls,
+    NewSession,
+    Save,
+    Say,
+    Upload,
+    action_for,
+)
 from tui.session.backend import Backend, check_uploads
 from tui.session.results import Connected, Credits, Uploaded
 
@@ -39,6 +48,7 @@ def test_the_routers_words_become_typed_actions(tmp_path: Path) -> None:
     assert action_for("agent", "a 3 second clip") == Say("a 3 second clip")
     assert (action_for("undo", ""), action_for("redo", "")) == (Say("undo"), Say("redo"))
     assert action_for("new") == NewSession()
+    assert action_for("save") == Save()
     assert (action_for("export", ""), action_for("export", "high")) == (Export(""), Export("high"))
     assert action_for("batch", "make it pop", [a, b]) == Batch((a, b), "make it pop")
 

@@ -266,8 +266,9 @@ async def test_out_of_credits_pauses_the_queue_with_one_message(
     d.mkdir()
     for i in range(3):
         tiny(d / f"c{i}.png", 20 + i)
-    # A 60-second 4K clip costs 120 credits of the 100 a new token has.
-    async with Running(d, engine_url, prompt="a 60 second 4k clip", credit_check=0.3) as r:
+    # A 60-second 4K clip costs 120 credits of the 100 a new token has (a draft would be free).
+    clip = {"prompt": "a 60 second 4k clip", "quality": "standard"}
+    async with Running(d, engine_url, credit_check=0.3, **clip) as r:
         await r.until(lambda: any(e.step == "paused" for e in r.events))
         # Every image waits in the queue, none in flight, none failed.
         await r.until(lambda: r.watcher.queued == 3 and r.watcher.active == 0)
@@ -331,7 +332,7 @@ async def test_the_queue_resumes_by_itself_when_credits_come_back(tmp_path: Path
         d = tmp_path / "in"
         d.mkdir()
         tiny(d / "z.png", 60)
-        async with Running(d, url, credit_check=0.2) as r:
+        async with Running(d, url, credit_check=0.2, quality="standard") as r:  # priced
             await r.until(lambda: any(e.step == "paused" for e in r.events))
             await asyncio.sleep(0.5)
             assert not (d / "out").exists()

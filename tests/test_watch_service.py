@@ -86,7 +86,8 @@ def test_once_out_of_credits_stops_and_leaves_the_image_for_the_next_run(
     d.mkdir()
     tiny(d / "big.png", 4)
     (d / "big.txt").write_text("a 60 second 4k clip")  # 120 credits of the 100 it has
-    proc = i2v(tmp_path, "watch", str(d), "--api", engine_url, *ONCE, timeout=120)
+    priced = ("--quality", "standard")  # the last flag wins; a draft would be free
+    proc = i2v(tmp_path, "watch", str(d), "--api", engine_url, *ONCE, *priced, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert summary(proc) == "watch --once: 0 done, 0 failed, 1 left for the next run"
     assert {"big.png", "big.txt"} <= names(d) and not (d / "failed").exists()

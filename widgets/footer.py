@@ -9,10 +9,14 @@ from textual.widgets._footer import FooterKey
 
 
 class HelpFooter(Footer):
+    def __init__(self, *, first: str = "help") -> None:
+        super().__init__()
+        self.first = first  # the action of the key said first (the app's command table's)
+
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
-                if binding.action == "help" and binding.show:
+                if binding.action == self.first and binding.show:
                     yield FooterKey(
                         binding.key,
                         self.app.get_key_display(binding),
@@ -23,5 +27,5 @@ class HelpFooter(Footer):
                     ).data_bind(compact=Footer.compact)
                     break
         for widget in super().compose():
-            if not (isinstance(widget, FooterKey) and widget.action == "help"):
+            if not (isinstance(widget, FooterKey) and widget.action == self.first):
                 yield widget

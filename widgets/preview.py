@@ -4,8 +4,12 @@ The app hands it a file (`play`): a worker thread decodes it at the pane's size
 (tui/preview/frames.py), the first frame showing at once and the rest as they come; a timer
 then shows frames by the clock, so a slow terminal drops frames instead of slowing the clip.
 Where the terminal draws real pixels (Sixel, Kitty: widgets/pixels.py), a paused or stepped
-frame is shown in them too: full-rate pictures would be megabytes a second through the
-terminal. Sound is never played; the line under the picture says when the clip has some.
+frame is shown in them too, and the line under the picture says so while it plays in blocks.
+Playing in pixels was measured and left out (tests/bench/bench_pixels.py, a photo at 100x30):
+a frame is 87 KB in half-blocks, 357 KB in Sixel (and 0.33 s of CPU to encode: 3 frames a
+second at most) and 429 KB in Kitty PNG; at even 6 frames a second that is 2.1-2.6 MB/s, more
+than an 8-20 Mbit/s SSH link carries, where half-blocks play 15 frames a second in 1.3 MB/s.
+Sound is never played; the line under the picture says when the clip has some.
 """
 
 from __future__ import annotations
@@ -278,6 +282,8 @@ class PreviewPane(Vertical):
             parts.append("loop" if self.loop else "once")
             sound = ("sound" if clip.sound else "") if self.sound is None else self.sound
             parts.append(f"♪ {sound} (not played)" if sound else "silent")
+            if self.playing and self.graphics is not None:
+                parts.append("pixels when paused")  # blocks while playing: see the docstring
         if self.note:
             parts.append(self.note)
         self.query_one("#facts", Static).update(" · ".join(parts))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from tui.core.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
+from tui.core.draft import Draft
+from tui.core.draft import Segment as DraftSegment
 
 # The ordinals the agent reads (tui/engine/agent/words.py, not imported: the app never loads the
 # engine's code; tests/test_agent_track_keys.py checks they are the same).
@@ -35,38 +36,24 @@ class Segment:
     muted: bool = False  # a video file's own sound
 
 
-def segments_of(draft: dict) -> list[Segment]:
-    """The draft's segments in the order of its summary (tui.core.protocol.summarize_draft)."""
-    out: list[Segment] = []
-    for track in draft.get("t") or []:
-        if not isinstance(track, dict):
-            continue
-        segs = [s for s in track.get("sg") or [] if isinstance(s, dict)]
-        tt = track.get("tt")
-        for i, seg in enumerate(segs, 1):
-            m = seg.get("m") if isinstance(seg.get("m"), dict) else {}
-            kind = {TRACK_VIDEO: "video", TRACK_AUDIO: "music"}.get(tt, "other")
-            if tt == TRACK_TEXT:
-                kind = "caption" if m.get("role") == "caption" else "title"
-            vol = m.get("volume")
-            out.append(
-                Segment(
-                    kind,
-                    _int(seg.get("st")),
-                    _int(seg.get("d")),
-                    i,
-                    len(segs),
-                    name=str(m.get("name") or seg.get("src") or ""),
-                    text=str(m.get("text") or ""),
-                    volume=round(vol * 100) if isinstance(vol, int | float) else None,
-                    muted=m.get("mute") is True,
-                )
-            )
-    return out
+def segments_of(draft: dict | Draft) -> list[Segment]:
+    """The draft's segments in the order of its summary (tui.core.draft_words.summarize_draft)."""
+    return [segment(seg) for seg in Draft.from_wire(draft).segments]
 
 
-def _int(value: object) -> int:
-    return int(value) if isinstance(value, int | float) else 0
+def segment(seg: DraftSegment) -> Segment:
+    """One of the draft's segments as the keys need it."""
+    return Segment(
+        seg.kind,
+        int(seg.start or 0),
+        int(seg.dur or 0),
+        seg.nth,
+        seg.count,
+        name=seg.meta.name or seg.src or "",
+        text=seg.meta.text or "",
+        volume=seg.percent,
+        muted=seg.muted,
+    )
 
 
 def _secs(ms: int) -> str:

@@ -17,9 +17,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from tui.core.protocol import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO
+from tui.core.draft import TRACK_AUDIO, TRACK_TEXT, TRACK_VIDEO, Draft
+from tui.core.draft import Segment as DraftSegment
+from tui.core.draft_words import line
 from widgets import track_edits
-from widgets.track_edits import Said, Segment, segments_of
+from widgets.track_edits import Said, Segment
 
 BAR = 20
 COLOURS = {TRACK_VIDEO: "green", TRACK_AUDIO: "magenta", TRACK_TEXT: "cyan"}
@@ -40,38 +42,39 @@ def playhead_cell(at: int, total: int, width: int = BAR) -> int:
     return max(0, min(width - 1, int(at / max(total, 1) * width)))
 
 
+def rows_of(draft: dict | Draft) -> list[tuple[DraftSegment, str]]:
+    """Each segment with its own summary line: a bar is drawn from the segment its line says."""
+    return [(seg, line(seg)) for seg in Draft.from_wire(draft).segments]
+
+
 def render_tracks(
-    draft: dict, summary: list[str], selected: int | None = None, playhead: int | None = None
+    draft: dict | Draft,
+    summary: list[str],
+    selected: int | None = None,
+    playhead: int | None = None,
 ) -> Text:
-    """The lines and bars; `selected`: the index of the selected line; `playhead`: ms."""
+    """The lines and bars; `summary`: the timeline's lines (summarize_draft's: each is drawn
+    here from its own segment, with its bar; none: the empty timeline's words); `selected`: the
+    index of the selected line; `playhead`: ms."""
     if not summary:
         return Text("(empty: upload an image, then say what you want)", style="dim")
-    total = int(draft.get("d", 0) or 0)
-    segs = [
-        (t.get("tt"), s)
-        for t in draft.get("t") or []
-        if isinstance(t, dict)
-        for s in t.get("sg") or []
-        if isinstance(s, dict)
-    ]
+    view = Draft.from_wire(draft)
+    total = int(view.duration or 0)
     head = None if playhead is None else playhead_cell(playhead, total)
     out = Text()
-    for i, line in enumerate(summary):
+    for i, (seg, said) in enumerate(rows_of(view)):
         if i:
             out.append("\n")
-        out.append(line, style="reverse bold" if i == selected else "")
-        if i < len(segs):
-            tt, seg = segs[i]
-            st, dur = int(seg.get("st", 0) or 0), int(seg.get("d", 0) or 0)
-            # The marker goes in the bar's indent: a selected line is no wider (nor wraps).
-            bar = Text("\n" + (f" {SELECTED} " if i == selected else "   "))
-            for part, style in zip(
-                time_bar(st, dur, total), ("dim", COLOURS.get(tt, "yellow"), "dim"), strict=True
-            ):
-                bar.append(part, style=style)
-            if head is not None:  # one cell of the bar becomes the playhead
-                bar = Text.assemble(bar[: 4 + head], (PLAYHEAD, "bold"), bar[5 + head :])
-            out.append_text(bar)
+        out.append(said, style="reverse bold" if i == selected else "")
+        st, dur = int(seg.start or 0), int(seg.dur or 0)
+        # The marker goes in the bar's indent: a selected line is no wider (nor wraps).
+        bar = Text("\n" + (f" {SELECTED} " if i == selected else "   "))
+        colour = COLOURS.get(seg.track, "yellow")  # type: ignore[arg-type]
+        for part, style in zip(time_bar(st, dur, total), ("dim", colour, "dim"), strict=True):
+            bar.append(part, style=style)
+        if head is not None:  # one cell of the bar becomes the playhead
+            bar = Text.assemble(bar[: 4 + head], (PLAYHEAD, "bold"), bar[5 + head :])
+        out.append_text(bar)
     return out
 
 
@@ -155,8 +158,10 @@ class Tracks(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.draft: dict = {}
+        self.view = Draft()  # the draft read once, drawn on each playhead move
         self.summary: list[str] = []
-        self.segments: list[Segment] = []
+        self.rows: list[tuple[DraftSegment, str]] = []  # each segment with its line
+        self.segments: list[Segment] = []  # the same, as the keys need them
         self.selected = 0
         self.playhead: int | None = None  # ms
         self._before_mute: int | None = None  # the music's volume when `m` muted it
@@ -171,13 +176,15 @@ class Tracks(Static):
     def show(self, draft: dict, summary: list[str]) -> None:
         self.draft = draft
         self.summary = list(summary)
-        self.segments = segments_of(draft) if summary else []
+        self.view = view = Draft.from_wire(draft)
+        self.rows = rows_of(view) if summary else []
+        self.segments = [track_edits.segment(seg) for seg, _ in self.rows]
         self._asked_volume = None
         self.selected = max(0, min(self.selected, len(self.segments) - 1))
-        m = draft.get("m") or {}
-        if summary and m.get("width") and m.get("height"):
-            secs = int(draft.get("d", 0) or 0) / 1000
-            self.border_subtitle = f"{secs:g}s · {m['width']}×{m['height']}"
+        w, h = view.meta.width, view.meta.height
+        if summary and w and h:
+            secs = int(view.duration or 0) / 1000
+            self.border_subtitle = f"{secs:g}s · {w}×{h}"
         else:
             self.border_subtitle = ""
         self._draw()
@@ -193,7 +200,7 @@ class Tracks(Static):
         # The selection shows only with the focus: elsewhere the pane is a plain summary.
         focused = self.has_focus if focused is None else focused
         selected = self.selected if focused and self.segments else None
-        self.update(render_tracks(self.draft, self.summary, selected, self.playhead))
+        self.update(render_tracks(self.view, self.summary, selected, self.playhead))
 
     def on_focus(self) -> None:
         self._draw(True)  # (has_focus is set after this handler)
@@ -225,8 +232,8 @@ class Tracks(Static):
         if not self.segments or width <= 0 or y < 0:
             return
         row = 0
-        for i, line in enumerate(self.summary[: len(self.segments)]):
-            row += len(Text(line).wrap(self.app.console, width)) + 1  # its bar under it
+        for i, (_, said) in enumerate(self.rows):
+            row += len(Text(said).wrap(self.app.console, width)) + 1  # its bar under it
             if y < row:
                 self.selected = i
                 self._draw(True)

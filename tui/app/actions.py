@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from tui.session.actions import Action
-    from tui.session.results import SessionRef
 
 
 class ActionQueue(Spending):
@@ -95,7 +94,7 @@ class ActionQueue(Spending):
                 self.busy = False
 
     async def _run_action(self, action: Action) -> None:
-        from tui.session.actions import Batch, Export, FetchUrls, NewSession, Say, Upload
+        from tui.session.actions import Batch, Export, FetchUrls, NewSession, Save, Say, Upload
 
         if self._need_client() is None:
             return
@@ -113,6 +112,8 @@ class ActionQueue(Spending):
                 await self._start_export(quality or self.export_quality)
             case Batch(paths, text):
                 await self._batch(list(paths), text)
+            case Save():
+                await self._save_made()
             case Say(text):  # words, undo, redo
                 await self._act(await self._turn(text))
 
@@ -217,7 +218,7 @@ class ActionQueue(Spending):
                 if ev.note:
                     self.post_message(StatusLine(ev.note))
                 if not batch:  # a batch says the cost of all its clips at once
-                    self._cost_seen = self.warn_cost(ev.draft, self._cost_seen)
+                    self._cost_seen = await self.warn_cost(ev.draft, self._cost_seen)
                 self._show_made(ev.made)
                 actions[:] = ev.actions
 
@@ -242,38 +243,61 @@ class ActionQueue(Spending):
                 self._report(exc)
 
     async def _batch(self, paths: list[Path], text: str) -> None:
-        """Each marked file gets its own session, the same instruction and its own render.
+        """The marked files uploaded into one session of their own (tui/client/batch.py), then
+        each taken in turn with its own instruction (typed for it, "city.png: pan left; …",
+        else its sidecar NAME.txt, else the words for all), each its own render of the
+        timeline its turn left.
 
         The turns come first (they cost nothing); then the batch's cost is said, and asked
         about when large (`may_spend`), and the renders start; a summary follows their end.
-        The batch's sessions are never saved as the current one: afterwards the next
+        The batch's session is never saved as the current one: afterwards the next
         instruction goes to the timeline the person was working on, shown again in Tracks
         (and said), as does a quit mid-batch."""
+        from tui.client import BatchFile, BatchItem, own_instruction, split_instructions
+
+        assert self.client is not None
         saved = self.backend.where()
-        made: list[tuple[Path, SessionRef]] = []
+        files: list[BatchFile] = []
+        made: list[tuple[Path, dict]] = []
         costs: list[int | None] = []
         failed: list[str] = []
         started: list[tuple[Path, Worker[Path | None]]] = []
+        common, typed = split_instructions(text, [p.name for p in paths])
         try:
-            for i, p in enumerate(paths, 1):
-                self.post_message(StatusLine(f"Batch {i}/{len(paths)}: {p.name}"))
+            await self.client.open_batch()
+            for p in paths:
                 try:
-                    await self.backend.new_session(persist=False)
-                    await self._upload([p])
+                    self.client.check_upload(p)  # no such file / wrong type: before a byte
+                    words = typed.get(p.name) or own_instruction(p, common)
+                    await self.client.add_to_batch(BatchItem(p, words), files)
+                except Exception as exc:
+                    failed.append(f"{p.name} ({_reason(exc)})")
+                    self._report(exc)
+            if files:
+                names = ", ".join(f.item.name for f in files)
+                self.post_message(StatusLine(f"Uploaded {names} into one session"))
+            for f in files:
+                p = Path(f.item.source)
+                self.post_message(StatusLine(f"Batch {f.position}/{f.count}: {p.name}"))
+                try:
+                    words = f.message(self.client.language)
+                    self.post_message(Said(words))
                     # Its Export button is this export: acted on once, not twice.
-                    await self._act(await self._turn(text, batch=True), export=False)
-                    costs.append(self.cost_of(await self.backend.draft()))
-                    made.append((p, self.backend.where()))  # a lost one's replacement too
+                    await self._act(await self._turn(words, batch=True), export=False)
+                    draft = await self.backend.draft()
+                    costs.append(await self.cost_of(draft, self.export_quality))
+                    made.append((p, draft))
                 except Exception as exc:
                     failed.append(f"{p.name} ({_reason(exc)})")
                     self._report(exc)
             total = None if None in costs else sum(c or 0 for c in costs)
             clips = f"{len(made)} clip{'' if len(made) == 1 else 's'}"
             if made and await self.may_spend(total, clips, tell=True):
-                for p, clip in made:
-                    self.backend.go(clip)
+                for p, draft in made:
                     try:
-                        worker = await self._start_export(self.export_quality, p.stem, ask=False)
+                        worker = await self._start_export(
+                            self.export_quality, p.stem, ask=False, draft=draft
+                        )
                     except Exception as exc:
                         failed.append(f"{p.name} ({_reason(exc)})")
                         self._report(exc)

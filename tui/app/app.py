@@ -15,7 +15,8 @@ one part per job beside it in `tui/app/`:
 - `exports.py`: starting a render, following it to the download, resuming earlier ones
 - `spending.py`: what a render costs, said before it starts, and asked about when large
 - `watch.py`: watch mode, feeding the queue pane
-- `commands.py`: the `command_*` methods (palette, slash commands) and the key actions
+- `commands.py`: the `command_*` methods (palette, slash commands, keys), and /help and the
+  key bindings made from the one command table (tui/core/command_table.py)
 - `notify.py`: telling the person a job ended while the terminal was not looked at
 - `base.py`: the state and helpers the parts share (panes, paths, errors, refreshing)
 """
@@ -32,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DirectoryTree, Header, Input, Static
@@ -40,7 +40,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.app import state as app_state
 from tui.app.actions import STILL_WORKING_EVERY, ActionQueue
-from tui.app.commands import Commands, unknown_command
+from tui.app.commands import Commands, bindings, key_action, unknown_command
 from tui.app.connect import Connecting
 from tui.app.exports import Exports
 from tui.app.history import Entry, History
@@ -95,16 +95,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {I2VCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = [
-        Binding("f1", "help", "Help"),  # first in the footer, never cut off (HelpFooter)
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+s", "export", "Export", priority=True),
-        Binding("ctrl+r", "credits", "Credits", priority=True),
-        Binding("ctrl+n", "new_session", "New", priority=True),
-        Binding("ctrl+o", "open", "Open", show=False, priority=True),
-        Binding("f2", "preview", "Preview", show=False),  # in /help: the footer is full
-        Binding("escape", "stop_waiting", "Stop waiting"),  # only while a turn is in flight
-    ]
+    BINDINGS = bindings()  # tui/core/command_table.py, with every command
 
     def __init__(
         self,
@@ -183,7 +174,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
                     yield Vertical(id="queue-slot")
                     yield Jobs(id="jobs")
         yield Prompt(id="prompt")
-        yield HelpFooter()
+        yield HelpFooter(first=key_action("help"))  # f1 Help: first, never cut off
 
     # ---- start and stop --------------------------------------------------------------------
 
@@ -383,32 +374,17 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
             return
         self.transcript.add_user(text)
         self._record(Entry("user", text))
-        if text.strip().lower() == "/reconnect":
-            self.command_reconnect()
-            return
         if action == "help" and arg:
             self.transcript.add_status(unknown_command(arg), error=True)
-        elif action == "help":
-            self.command_help()
-        elif action == "open":
-            self.command_open()
-        elif action == "preview":
-            self.command_preview()
-        elif action == "watch":
-            self._start_watch(arg)
-        elif action in ("credits", "status"):
-            self._read(action)
-        elif action == "upload" and not arg:
-            self.transcript.add_status(
-                "Upload what?", error=True, hint="/upload PATH, or Enter on a file in Files"
-            )
         elif action == "agent" and self.marked:
             paths = list(self.marked)
             self.browser.clear_marks()
             self.transcript.add_status(f"Batch of {len(paths)}: each gets its own clip")
             self.submit("batch", arg, paths)
-        else:
+        elif action == "agent":
             self.submit(action, arg)
+        else:
+            self.run_command(action, arg)
 
     async def on_event(self, event: events.Event) -> None:
         # A path pasted (or dropped) while a pane that takes no text has the focus goes to

@@ -1,5 +1,6 @@
-"""What a person asks for by name: the `command_*` methods (called by the palette, see
-tui/app/palette.py, by slash commands and by keys) and the key bindings' `action_*` methods.
+"""What a person asks for by name: the `command_*` methods that tui/core/command_table.py names
+(called by the palette, see tui/app/palette.py, by slash commands and by keys), and what is made
+from that table here: /help, "did you mean", and the app's key bindings.
 
 Each command either answers at once, or hands its job to the part that does it: the action
 queue (`submit`), a read, a reconnect, or the watch.
@@ -16,52 +17,94 @@ import sys
 from pathlib import Path
 
 from textual import work
+from textual.binding import Binding
 
 from tui.app.base import AppPart
+from tui.core.command_table import BY_NAME, COMMANDS, PANE_KEYS, SLASH_WORDS
 from widgets.jobs import Jobs
 from widgets.prompt import Prompt
 from widgets.tracks import Tracks
 
-HELP = """\
+INTRO = """\
 **Say what you want**, e.g. *"a 5-second vertical clip, title 'Spring Sale' for 3 s, lo-fi
-music at 35%"*, or:
+music at 35%"*, or:"""
 
-- `/upload PATH`: upload a file (or **Enter** on it in Files)
-- `/export [draft|standard|high]`: render and save to the exports folder
-- `/credits`, `/status`: the balance; the timeline
-- `/undo`, `/redo`, `/new`: step back, and forward again; start a new session
-- `/open`, **ctrl+o**: open the last export (over SSH: where it is)
-- `/preview`, **f2**: show or hide the preview of the clip
-- `/watch DIR`: a clip from every image dropped into DIR (to DIR/out); `/watch off` stops
-- `/reconnect`: restart the local engine, or reconnect"""
-# Last, after the Tracks pane's keys (widgets/tracks.py).
-HELP_KEYS = """\
-**Space** marks files: the next instruction goes to each, one clip each. **Tab** moves between
-panes, **t** in the transcript shows the tool calls, **ctrl+p** lists every action and the
-themes (the one picked is kept), **ctrl+q** quits."""
+
+def help_markdown() -> str:
+    """/help: the slash commands, then the Tracks pane's keys, then the other keys (last: the
+    transcript ends on them); each command as the table says it."""
+    heads: dict[str, list[str]] = {}  # a line's first command to its heads
+    parts: dict[str, list[str]] = {}  # and to its words
+    for c in COMMANDS:
+        if not c.words or not (c.help or c.line):
+            continue
+        head = f"`/{c.words[0]}{' ' + c.usage if c.usage else ''}`"
+        if c.key and not c.footer:
+            head += f", **{c.key}**"
+        heads.setdefault(c.line or c.name, []).append(head)
+        parts.setdefault(c.line or c.name, []).extend([c.help] if c.help else [])
+    slash = "\n".join(f"- {', '.join(h)}: {'; '.join(parts[n])}" for n, h in heads.items())
+    keys = [f"**{c.key}** {c.help}" for c in COMMANDS if c.key and c.help and not c.words]
+    return "\n\n".join((INTRO, slash, Tracks.HELP, ", ".join((PANE_KEYS, *keys)) + "."))
+
+
+def bindings() -> list[Binding]:
+    """The app's keys: a command's `action_*` bound as itself, a `command_*` through
+    `action_command`."""
+    return [
+        Binding(c.key, key_action(c.name), c.label, show=c.footer, priority=c.priority)
+        for c in COMMANDS
+        if c.key
+    ]
+
+
+def key_action(name: str) -> str:
+    """The binding's action for the command `name` (HelpFooter puts f1's first)."""
+    run = BY_NAME[name].run
+    return run.removeprefix("action_") if run.startswith("action_") else f"command({name!r})"
 
 
 def unknown_command(name: str) -> str:
     """'unknown command /x: did you mean /y? (/help lists them)', not the whole help."""
     import difflib
 
-    from tui.core.intents import SLASH  # after the first screen, like every use of intents
-
-    names = (*SLASH, "reconnect")
-    close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name.lower(), SLASH_WORDS, n=1, cutoff=0.6)
     if not close:
-        close = [c for c in names if name and c.startswith(name.lower()[:2])][:1]
+        close = [c for c in SLASH_WORDS if name and c.startswith(name.lower()[:2])][:1]
     guess = f": did you mean /{close[0]}?" if close else ""
     return f"unknown command /{name}{guess} (/help lists them)"
 
 
 class Commands(AppPart):
-    # ---- commands (palette, slash commands, keys) ------------------------------------------
+    def run_command(self, name: str, arg: str = "") -> None:
+        """A slash command (or the words routed to one): its method, given what followed the
+        slash word when it takes one."""
+        command = BY_NAME[name]
+        method = getattr(self, command.run)
+        if command.usage:
+            method(arg)
+        else:
+            method()
 
-    def command_export(self) -> None:
-        self.submit("export", self.export_quality)
+    def action_command(self, name: str) -> None:
+        """A key of the table (see `bindings`)."""
+        getattr(self, BY_NAME[name].run)()
 
-    def command_upload(self) -> None:
+    # ---- commands (tui/core/command_table.py: palette, slash commands, keys) ---------------
+
+    def command_export(self, quality: str = "") -> None:
+        self.submit("export", quality or self.export_quality)
+
+    def command_upload(self, path: str | None = None) -> None:
+        """`/upload PATH`, or (from the palette) the file highlighted in Files."""
+        if path is not None:
+            if path:
+                self.submit("upload", path)
+            else:
+                self.transcript.add_status(
+                    "Upload what?", error=True, hint="/upload PATH, or Enter on a file in Files"
+                )
+            return
         node = self.browser.cursor_node
         if node is None or node.data is None or node.data.path.is_dir():
             self.transcript.add_status(
@@ -81,6 +124,9 @@ class Commands(AppPart):
 
     def command_clear_marks(self) -> None:
         self.browser.clear_marks()
+
+    def command_save(self) -> None:
+        self.submit("save")
 
     def command_credits(self) -> None:
         self._read("credits")
@@ -104,7 +150,7 @@ class Commands(AppPart):
             jobs.clear_finished()
 
     def command_help(self) -> None:
-        self.transcript.add_markdown("\n\n".join((HELP, Tracks.HELP, HELP_KEYS)))
+        self.transcript.add_markdown(help_markdown())
 
     def command_open(self) -> None:
         if self.last_export is None:
@@ -145,22 +191,7 @@ class Commands(AppPart):
         self.transcript.add_status("Stopping the watch…")
         self.watcher.stop()
 
-    # ---- key actions -----------------------------------------------------------------------
-
-    def action_export(self) -> None:
-        self.command_export()
-
-    def action_credits(self) -> None:
-        self.command_credits()
-
-    def action_new_session(self) -> None:
-        self.command_new_session()
-
-    def action_open(self) -> None:
-        self.command_open()
-
-    def action_help(self) -> None:
-        self.command_help()
+    # ---- key actions of their own -----------------------------------------------------------
 
     async def action_quit(self) -> None:
         """Quit cleanly: the watcher stops first (its jobs keep their step in the journal)."""

@@ -48,7 +48,7 @@ class Connecting(AppPart):
         await self._refresh(tracks=True, credits=True, quiet=True)
         self._resume_renders()
         if self.watch_dir is not None and self.watcher is None:
-            self.call_later(self._start_watch, str(self.watch_dir))
+            self.call_later(self.command_watch, str(self.watch_dir))
 
     def _client_says(self, text: str) -> None:
         """What the client says as it recovers (a lost session replaced, a wait for a rate

@@ -41,28 +41,52 @@ class Exports(Spending):
             where = f": {m.url}" if m.url else ""
             self.post_message(StatusLine(f"{said} {m.describe()}{where}"))
 
+    async def _save_made(self) -> None:
+        """/save: what the cloud's own tools made in this session (a generated clip), fetched
+        into the exports folder under its own name; its host, often another, never gets our
+        token (tui/client/transfer.py)."""
+        from tui.client import ClientError
+
+        assert self.client is not None
+        made = (await self.backend.session_state()).generated_media
+        if not made:
+            self.post_message(
+                StatusLine(
+                    "The backend's own tools made nothing in this session yet",
+                    hint="/export renders the timeline",
+                )
+            )
+            return
+        for m in made:
+            try:
+                path = await self.client.save_media(m, self.out_dir)
+            except ClientError as exc:
+                self._report(exc)
+                continue
+            self.post_message(StatusLine(f"Saved {self.shown_path(path)} ({m.describe()})"))
+
     @staticmethod
     def _source_stem(draft: dict) -> str | None:
-        for t in draft.get("t") or []:
-            if isinstance(t, dict) and t.get("tt") == 0:
-                for s in t.get("sg") or []:
-                    name = (s.get("m") or {}).get("name")
-                    if name:
-                        return Path(name).stem
-        return None
+        """The first named image's or video's name, for the export's file name."""
+        from tui.core.draft import TRACK_VIDEO, Draft
+
+        names = (s.meta.name for s in Draft.from_wire(draft).segments if s.track == TRACK_VIDEO)
+        return next((Path(n).stem for n in names if n), None)
 
     async def _start_export(
-        self, quality: str, stem: str | None = None, ask: bool = True
+        self, quality: str, stem: str | None = None, ask: bool = True, draft: dict | None = None
     ) -> Worker[Path | None] | None:
-        """Start a render of the timeline, its cost said first (and asked about when large,
-        unless `ask` is False: a batch asks once for all); None when it was not started."""
+        """Start a render of the timeline (or of `draft`, a batch's file's), its cost said first
+        (and asked about when large, unless `ask` is False: a batch asks once for all); None
+        when it was not started."""
         from tui.client import ClientError
 
         if quality not in TIERS:
             raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
-        draft = await self.backend.draft()
+        if draft is None:
+            draft = await self.backend.draft()
         name = stem or self._source_stem(draft) or self.last_source
-        cost = self.cost_of(draft)
+        cost = await self.cost_of(draft, quality)
         if ask and not await self.may_spend(cost, f"{name}.mp4"):
             return None
         dest = self._claim(name)
@@ -71,7 +95,9 @@ class Exports(Spending):
         except Exception:
             self._claimed.discard(dest)
             raise
-        price = f", {credits_word(cost)}" if cost is not None else ""
+        price = ""
+        if cost is not None:
+            price = f", {credits_word(cost)}" if cost else ", free"
         self.post_message(StatusLine(f"Rendering {dest.name} ({quality}{price})…"))
         worker = self._follow_render(rid, dest)
         await self._refresh(credits=True, quiet=True)

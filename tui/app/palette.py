@@ -1,5 +1,5 @@
 """The command palette: every action of the app, as `command_*` methods of the App (defined in
-tui/app/commands.py)."""
+tui/app/commands.py), from the one command table (tui/core/command_table.py)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,10 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-# (title, App method, help)
-COMMANDS: list[tuple[str, str, str]] = [
-    ("Export the timeline to MP4", "command_export", "render and download to the exports folder"),
-    ("Upload the highlighted file", "command_upload", "the file under the cursor in Files"),
-    ("Upload the marked files", "command_upload_marked", "every file marked with space"),
-    ("Clear the marks", "command_clear_marks", "unmark every file in Files"),
-    ("Refresh credits", "command_credits", "available, frozen and total"),
-    ("Show the timeline", "command_status", "the tracks, read from the backend"),
-    ("Undo the last change", "command_undo", "step the timeline back"),
-    ("Redo", "command_redo", "step forward again after an undo"),
-    ("New session", "command_new_session", "start an empty timeline"),
-    ("Preview the clip", "command_preview", "play the timeline here (f2 shows or hides it)"),
-    ("Open the last export", "command_open", "with the desktop's opener, else show its path"),
-    ("Stop watching", "command_watch_off", "stop the watch folder (/watch DIR starts one)"),
-    ("Reconnect", "command_reconnect", "restart the local engine or reconnect to the backend"),
-    ("Help", "command_help", "commands, keys and examples"),
-]
+from tui.core.command_table import COMMANDS as TABLE
+
+# (title, App method, help): the table's commands that have a palette entry
+COMMANDS: list[tuple[str, str, str]] = [(c.title, c.run, c.about) for c in TABLE if c.title]
 
 
 class I2VCommands(Provider):

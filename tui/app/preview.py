@@ -1,6 +1,6 @@
-"""The preview: shown and hidden (f2, /preview), fed the current timeline's draft render (the
-local engine) or the last export (the cloud), and refreshed after each turn that changes the
-timeline while it shows (unless `preview_auto = false`).
+"""The preview: shown and hidden (f2, /preview), fed the current timeline's draft render (our
+own engine, as its /health says) or the last export (the cloud), and refreshed after each turn
+that changes the timeline while it shows (unless `preview_auto = false`).
 
 A lone change renders at once; changes in a burst (a turn and its follow-up) make one render
 after they settle. A newer timeline cancels the render in flight (tui/preview/source.py).
@@ -26,12 +26,6 @@ class PreviewPart(AppPart):
     _preview_key = ""  # the timeline the pane plays ("" none)
     _preview_changed = 0.0  # when the timeline last changed (time.monotonic())
 
-    @property
-    def _cloud(self) -> bool:
-        from tui.preview.source import renders_drafts
-
-        return not renders_drafts(self.backend.choice.url)
-
     def command_preview(self) -> None:
         pane = self._pane(PreviewPane)
         if pane is None:
@@ -44,30 +38,15 @@ class PreviewPart(AppPart):
         pane.focus()
         self._load_preview()
 
-    def action_preview(self) -> None:
-        self.command_preview()
-
     def _load_preview(self) -> None:
         """What the pane should play now, if it is not playing it already."""
         pane = self._pane(PreviewPane)
         if pane is None or not pane.display:
             return
-        if self._cloud:
-            from tui.preview.source import exported
-
-            source = exported(self.last_export)
-            if source is None:
-                pane.say("the cloud's renders cost credits: /export, then it plays here")
-            elif source.path != pane.source:
-                pane.play(source.path)
-            return
-        draft = self._preview_draft
-        if draft is None:
-            pane.say("nothing to play yet: upload an image and say what you want")
-            return
         from tui.preview.source import draft_key
 
-        if draft_key(draft) != self._preview_key:
+        draft = self._preview_draft
+        if draft is None or draft_key(draft) != self._preview_key:
             self._make_preview(draft, time.monotonic() - self._preview_changed < SETTLE)
 
     def _timeline_changed(self, draft: dict) -> None:
@@ -76,7 +55,7 @@ class PreviewPart(AppPart):
         self._preview_changed = time.monotonic()
         self._preview_draft = draft
         pane = self._pane(PreviewPane)
-        if pane is None or not pane.display or not self.preview_auto or self._cloud:
+        if pane is None or not pane.display or not self.preview_auto:
             return
         from tui.preview.source import draft_key
 
@@ -84,11 +63,33 @@ class PreviewPart(AppPart):
             self._make_preview(draft, settling)
 
     def _export_landed(self, path: Path) -> None:
-        if self._cloud:
-            self._load_preview()
+        pane = self._pane(PreviewPane)
+        if pane is not None and pane.display:
+            self._after_export()
+
+    @work(group="preview-export", exit_on_error=False)
+    async def _after_export(self) -> None:
+        """On the cloud, the preview is the export just saved."""
+        client = self.client
+        if client is not None and not await client.own_engine():
+            self._play_export()
+
+    def _play_export(self) -> None:
+        from tui.preview.source import exported
+
+        pane = self._pane(PreviewPane)
+        if pane is None:
+            return
+        source = exported(self.last_export)
+        if source is None:
+            pane.say("the cloud's renders cost credits: /export, then it plays here")
+        elif source.path != pane.source:
+            pane.play(source.path)
 
     @work(exclusive=True, group="preview", exit_on_error=False)
-    async def _make_preview(self, draft: dict, settle: bool) -> None:
+    async def _make_preview(self, draft: dict | None, settle: bool) -> None:
+        """Our engine: render `draft` at the draft tier (free there) and play it; the cloud,
+        where every render costs credits, plays the last export instead."""
         from tui.client import ClientError
         from tui.core.protocol import draft_ready
         from tui.preview.frames import warm_up
@@ -97,16 +98,20 @@ class PreviewPart(AppPart):
         pane = self._pane(PreviewPane)
         if pane is None:
             return
-        if not draft_ready(draft):
+        await self._connected.wait()
+        client = self.client
+        if client is None:
+            pane.say("not connected")
+            return
+        if not await client.own_engine():
+            self._play_export()
+            return
+        if draft is None or not draft_ready(draft):
             self._preview_key = ""
             pane.clear("nothing to play yet: upload an image and say what you want")
             return
         if settle:  # another change came just now: wait for the burst to end (a newer one
             await asyncio.sleep(SETTLE)  # cancels this worker and waits in its place)
-        client = self.client
-        if client is None:
-            pane.say("not connected")
-            return
         pane.say("rendering the draft…")
         await asyncio.to_thread(warm_up)  # the decoder starts while the engine renders
         try:
@@ -116,4 +121,4 @@ class PreviewPart(AppPart):
             return
         self._preview_key = source.key
         pane.play(source.path, source.sound)
-        await self._refresh(credits=True, quiet=True)  # the draft's render was paid for
+        await self._refresh(credits=True, quiet=True)  # free, but the balance is read again

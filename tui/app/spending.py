@@ -1,6 +1,7 @@
 """What a render costs, said before it starts, and a question when it is a large share of the
 credits left (the config's `ask_above`). Priced by the local engine's rule (tui/core/protocol.py
-`render_cost`); on the cloud, whose price is its own, nothing is said or asked."""
+`render_cost`) wherever that engine runs; on the cloud, whose price is its own, nothing is said
+or asked."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from tui.app.messages import CreditsReady, StatusLine
 from widgets.confirm import Confirm
 from widgets.credits import Credits
 
-CHEAPER = "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K"
+CHEAPER = "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K; a draft is free"
 
 
 def credits_word(n: int) -> str:
@@ -20,18 +21,19 @@ class Spending(AppPart):
     ask_above: float  # config.toml: ask before spending more than this share of the balance
     _cost_seen: int | None  # the last cost said or passed over after a turn
 
-    def cost_of(self, draft: dict) -> int | None:
-        """What rendering `draft` costs, when the backend's price is known (the local engine)."""
+    async def cost_of(self, draft: dict, quality: str) -> int | None:
+        """What rendering `draft` at `quality` costs, when the backend's price is known: our own
+        engine's, wherever it runs (its /health says; its draft tier is free)."""
         from tui.core.protocol import draft_cost
 
-        if self.client is None or self.client.cloud:
+        if self.client is None or not await self.client.own_engine():
             return None
-        return draft_cost(draft)
+        return draft_cost(draft, quality)
 
-    def warn_cost(self, draft: dict, before: int | None) -> int | None:
+    async def warn_cost(self, draft: dict, before: int | None) -> int | None:
         """After a turn: the export's cost when it changed to a large share of the credits
         (a 60 s 4K clip), said before anyone asks for the render. Returns the cost."""
-        cost = self.cost_of(draft)
+        cost = await self.cost_of(draft, self.export_quality)
         credits = self._pane(Credits)
         available = credits.available if credits is not None else None
         if cost is None or cost == before or available is None or not self._large(cost, available):
@@ -52,7 +54,8 @@ class Spending(AppPart):
         person says no to a large share."""
         from tui.client import ClientError
 
-        if cost is None:
+        assert self.client is not None
+        if not cost:  # unpriced (the cloud) or free (a draft): nothing to say or ask
             return True
         c = await self.backend.credits()
         self.post_message(CreditsReady(c.available, c.frozen, c.total))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class WatchMode(AppPart):
-    def _start_watch(self, arg: str) -> None:
+    def command_watch(self, arg: str) -> None:
         """`/watch DIR` or `--watch DIR`: a Watcher in this app, on the app's backend."""
         arg = arg.strip()
         if arg.lower() in ("off", "stop"):

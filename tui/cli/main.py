@@ -12,7 +12,7 @@ from tui.core.args import api_arg, quality_arg, quiet_arg, version_arg
 from tui.core.config import PREVIEWS, ConfigError, Loaded, Settings, load
 from tui.core.tiers import tier_list
 
-COMMANDS = ("render", "watch", "serve", "config", "gc", "completion", "man")
+COMMANDS = ("render", "watch", "serve", "worker", "config", "gc", "completion", "man")
 RENDER_PROMPT = "turn this image into a 5-second animated video clip"
 
 EPILOG = """\
@@ -21,6 +21,7 @@ commands:
   i2v-flow render IMAGE...     one clip, headless: upload, one agent turn, export
   i2v-flow watch DIR           turn every image dropped into DIR into a clip
   i2v-flow serve               run the embedded engine alone
+  i2v-flow worker --storage D  run render jobs from a PostgreSQL queue (scaling out)
   i2v-flow config              the settings in effect, and where each comes from
   i2v-flow gc [--dry-run]      free the engine's old renders and unused uploads
   i2v-flow completion SHELL    a bash, zsh or fish completion script
@@ -86,15 +87,18 @@ examples:
   i2v-flow render a.png b.png -p "8 seconds, lo-fi music at 35%" -o promo.mp4 --quality draft
   i2v-flow render photo.jpg -p "做一个5秒的竖屏视频，标题「春季促销」" --api https://mega-api-prod.nemovideo.ai
   i2v-flow render photo.jpg --json -q | jq -r .path      # for scripts: one JSON object
+  i2v-flow render a.jpg b.jpg c.jpg --each -p "a 5-second clip" -o clips/   # a clip each
 
 backend: the embedded local engine (no account, no network), unless --api URL or I2V_FLOW_API
 names one; NEMO_TOKEN, when set, is the token (and selects the NemoVideo cloud).
 output: stdout gets the assistant's words, the track summary, the saved path and the credits left;
 stderr gets progress (a bar on a terminal, a line every 5 % elsewhere; none with -q). With --json,
 stdout gets one JSON object: path, duration, size, width, height, quality, render_id, credits,
-tracks, words, note, made (what the cloud's own tools made: name, url, kind), seconds; or
-{"error": ..., "code": ...}. Exit status 0 on success, 1 with one "error: ..." line on any
-failure (2: a usage or config file error).
+tracks, words, note, made (what the cloud's own tools made: name, url, kind; path with
+--save-made), seconds; or
+{"error": ..., "code": ...}. With --each: {"clips": [one object each, with its image and
+session_id], "failed": [{"image", "error"}], "credits"}. Exit status 0 on success, 1 with one
+"error: ..." line on any failure (2: a usage or config file error).
 """
 
 
@@ -127,6 +131,18 @@ def render_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         metavar="OUT.mp4",
         help="output MP4 (default: IMAGE's name .mp4 in the config file's `out` folder, else "
         "here; never overwrites: clip-2.mp4 …)",
+    )
+    p.add_argument(
+        "--each",
+        action="store_true",
+        help="one clip per image, all in one session: each image's instruction is its part of "
+        "PROMPT ('a.jpg: zoom in; b.jpg: pan left'), else its sidecar NAME.txt, else PROMPT's "
+        "other words; -o then names a folder",
+    )
+    p.add_argument(
+        "--save-made",
+        action="store_true",
+        help="also save what the cloud's own tools made (a generated clip) beside the output",
     )
     quality_arg(p, s.quality)
     api_arg(p)
@@ -250,6 +266,12 @@ def gc_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--data", type=Path, metavar="DIR", help="data folder (default: I2V_FLOW_HOME/engine)"
     )
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="the nodes' PostgreSQL (default: I2V_FLOW_DATABASE); --data is then their shared "
+        "folder",
+    )
     p.add_argument("--dry-run", "-n", action="store_true", help="say what would go; remove none")
     p.add_argument(
         "--keep-days",
@@ -283,6 +305,7 @@ def run_gc(args: argparse.Namespace) -> int:
     from tui.core.sqlite_schema import SchemaTooNew
     from tui.engine.prune import GB, Freed, Limits, prune
     from tui.engine.store import Store
+    from tui.engine.stores import database_from_env, is_postgres, open_store, redact
 
     if min(args.keep_days, args.keep_upload_days, args.keep_gb) < 0:
         print(
@@ -296,7 +319,22 @@ def run_gc(args: argparse.Namespace) -> int:
         args.data = engine_dir()
     db = args.data / "engine.sqlite3"
     limits = Limits(args.keep_days, args.keep_upload_days, int(args.keep_gb * GB))
-    if not db.is_file():  # nothing stored yet: made by no engine, so none is made here
+    url = database_from_env(args.database)
+    if url is not None:  # the shared state of `serve --database` nodes
+        if not is_postgres(url):
+            print(f"error: not a postgresql:// URL: {redact(url)!r}", file=sys.stderr)
+            return 2
+        try:
+            store = open_store(url, args.data)
+        except Exception as exc:  # unreachable, refused, too new: one line
+            first = next((ln for ln in str(exc).splitlines() if ln.strip()), repr(exc))
+            print(f"error: {redact(url)}: {first}", file=sys.stderr)
+            return 1
+        try:
+            freed = prune(store, limits, dry_run=args.dry_run)
+        finally:
+            store.close()
+    elif not db.is_file():  # nothing stored yet: made by no engine, so none is made here
         freed = Freed(dry_run=args.dry_run)
     else:
         try:
@@ -352,13 +390,14 @@ def man_parser() -> argparse.ArgumentParser:
 def parsers() -> dict[str, argparse.ArgumentParser]:
     """Every command's parser ("": the app itself), as the completion script reads them."""
     from tui.cli.watch import watch_parser
-    from tui.engine.args import serve_parser
+    from tui.engine.args import serve_parser, worker_parser
 
     return {
         "": tui_parser(),
         "render": render_parser(),
         "watch": watch_parser(),
         "serve": serve_parser(),
+        "worker": worker_parser(),
         "config": config_parser(),
         "gc": gc_parser(),
         "completion": completion_parser(),
@@ -385,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
         from tui.engine.args import serve_parser
 
         return run(serve_parser().parse_args(argv[1:]))
+    if argv and argv[0] == "worker":  # render jobs from a PostgreSQL queue: no user settings
+        from tui.engine.queue_worker import main as worker_main
+
+        return worker_main(argv[1:])
     try:
         loaded = load()
     except ConfigError as exc:

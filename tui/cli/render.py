@@ -18,14 +18,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui.cli.progress import Progress
-from tui.client import ClientError, StateUpdate, unique_path
+from tui.client import Client, ClientError, StateUpdate, unique_path
 from tui.core.backend import EngineStartError
 from tui.core.intents import language_of
-from tui.core.protocol import FinalText, RenderStatus, TextChunk, ToolCall, TurnError
+from tui.core.protocol import FinalText, Heartbeat, RenderStatus, TextChunk, ToolCall, TurnError
+from tui.core.session_state import Media
 from tui.session.backend import Backend, check_uploads
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")
+STILL_WORKING_EVERY = 120.0  # seconds of heartbeats, no words, between "⏳ Still working…" lines
 
 
 class _Run:
@@ -38,6 +40,7 @@ class _Run:
         self.tracks: list[str] = []
         self.note = ""
         self.made: list[dict] = []  # what the cloud's own tools made (generated_media)
+        self.made_media: list[Media] = []  # the same, to fetch with --save-made
 
     def out(self, text: str) -> None:
         """stdout for people; with --json, nothing (the facts go in the object at the end)."""
@@ -98,14 +101,19 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
     urls = [u for u in map(_url_of, args.images) if u is not None]
     files = [img for img in args.images if _url_of(img) is None]
     check_uploads(files)
-    if args.out:
+    each = bool(getattr(args, "each", False))
+    if each:  # a folder for the clips, not one file
+        out = Path(args.out or getattr(args, "out_dir", None) or Path.cwd()).expanduser()
+        if out.suffix.lower() == ".mp4":
+            raise ClientError(f"{out}: with --each, -o names a folder (one clip per image)")
+    elif args.out:
         out = Path(args.out)
     else:  # the config file's `out` folder, else here
         folder = Path(getattr(args, "out_dir", None) or Path.cwd()).expanduser()
         out = folder / f"{_stem(args.images[0]) or 'clip'}.mp4"
-    if out.suffix.lower() != ".mp4":
+    if not each and out.suffix.lower() != ".mp4":
         raise ClientError(f"{out}: the output must be an .mp4 file")
-    out = unique_path(out)
+    out = out if each else unique_path(out)
     say = run.stderr.say
     # persist_session=False: a headless run never replaces the app's saved session.
     backend = Backend(
@@ -115,21 +123,30 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
     async with backend:
         if not backend.is_cloud:
             say("Starting the local engine…")
-        if (await backend.connect()).resumed:
-            # A fresh session per headless run: its timeline holds just these images.
+        resumed = (await backend.connect()).resumed
+        if each:  # one session for all the images, a turn and a clip each
+            from tui.cli.render_each import render_each
+
+            return await render_each(backend.live, args, run, out)
+        if resumed:  # a fresh session per headless run: its timeline holds just these images
             await backend.new_session()
         say(f"Uploading {len(args.images)} file(s)…")
         if files:
             await backend.upload(files)
         if urls:  # the backend fetches these itself (the local engine refuses, in words)
             await backend.fetch_urls(urls)
-        await _turn(backend, args.prompt, run)
+        await _turn(backend.live, args.prompt, run)
 
         def progress(status: RenderStatus) -> None:
             run.stderr.update("Rendering…", status.progress)
 
         result = await backend.export(out, args.quality, progress)
         run.stderr.end()
+        if getattr(args, "save_made", False):  # beside the clip, never with our token
+            for facts, media in zip(run.made, run.made_media, strict=True):
+                saved = await backend.live.save_media(media, out.parent)
+                facts["path"] = str(saved.resolve())
+                run.out(f"Saved {saved} (made by the cloud)\n")
         credits = await backend.credits()
         elapsed = time.perf_counter() - started
         if run.as_json:
@@ -173,12 +190,20 @@ def _facts(path: Path) -> dict[str, Any]:
     return facts
 
 
-async def _turn(backend: Backend, prompt: str, run: _Run) -> None:
+async def _turn(client: Client, prompt: str, run: _Run) -> None:
     """The agent's words stream to stdout; the final text replaces the chunks, never doubles."""
     shown = ""
     failure = ""
-    async for ev in backend.turn(prompt):
-        if isinstance(ev, TextChunk):
+    quiet_since, notices = time.monotonic(), 0  # a long turn says it works on, on stderr
+    async for ev in client.turn(prompt):
+        if isinstance(ev, TextChunk | FinalText):
+            quiet_since, notices = time.monotonic(), 0
+        if isinstance(ev, Heartbeat):
+            quiet = time.monotonic() - quiet_since
+            if quiet >= STILL_WORKING_EVERY * (notices + 1):
+                notices += 1
+                run.stderr.say(f"⏳ Still working… no words for {quiet / 60:.0f} min")
+        elif isinstance(ev, TextChunk):
             run.out(ev.text)
             shown += ev.text
         elif isinstance(ev, FinalText):
@@ -207,6 +232,7 @@ async def _turn(backend: Backend, prompt: str, run: _Run) -> None:
             for m in ev.made:  # a clip the cloud's own tool made: its address, as it is
                 run.out(f"The cloud made {m.describe()}" + (f": {m.url}\n" if m.url else "\n"))
                 run.made.append({"name": m.name, "url": m.url, "kind": m.kind})
+                run.made_media.append(m)
             run.tracks = list(ev.summary)
             run.out("Tracks:\n" + "".join(f"  {line}\n" for line in ev.summary))
     if failure:

@@ -6,22 +6,31 @@
 - `errors.py`: ClientError and its kinds, and the error table's words and hints
 - `turn.py`: the streamed agent turn, ending in a StateUpdate
 - `transfer.py`: uploads, and the MP4 download with Range resume
-- `renders.py`: render start, poll, cancel, export, and resuming an earlier run's renders
+- `renders.py`: render start, poll (a failure for a passing cause rendered once more), cancel,
+  export, and resuming an earlier run's renders
+- `batch.py`: a batch in one session, each file its own turn and render
 - `wire.py`: lenient readers of answers (JSON, numbers, Retry-After)
 """
 
 from __future__ import annotations
 
+from tui.client.batch import (
+    BatchCalls,
+    BatchFile,
+    BatchItem,
+    own_instruction,
+    split_instructions,
+)
 from tui.client.connection import TURN_DEADLINE, Session
 from tui.client.errors import REGISTER_URL, ClientError, OutOfCredits, Unreachable
-from tui.client.renders import POLL_BLIPS, ExportResult, RenderCalls, Resumed
+from tui.client.renders import POLL_BLIPS, ExportResult, Resumed
 from tui.client.transfer import Progress, unique_path
 from tui.client.turn import StateUpdate, TurnCalls
 from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 from tui.core.session_state import Media, SessionState
 
 
-class Client(TurnCalls, RenderCalls):
+class Client(TurnCalls, BatchCalls):
     """One `httpx.AsyncClient` speaking the protocol; use it from one event loop only.
 
     `owner` tags the renders this client starts ("app", "watch:<folder>", "cli"), so that each
@@ -55,6 +64,8 @@ __all__ = [
     "POLL_BLIPS",
     "REGISTER_URL",
     "TURN_DEADLINE",
+    "BatchFile",
+    "BatchItem",
     "Client",
     "ClientError",
     "ExportResult",
@@ -71,5 +82,7 @@ __all__ = [
     "ToolCall",
     "TurnError",
     "Unreachable",
+    "own_instruction",
+    "split_instructions",
     "unique_path",
 ]

@@ -21,6 +21,7 @@ from tui.client.wire import json_body, one_line, retry_after, to_int
 from tui.core.intents import language_of
 from tui.core.paths import socket_of
 from tui.core.protocol import (
+    ENGINE_NAME,
     MISSING_CLIENT_ID,
     RATE_LIMITED,
     SESSION_NOT_FOUND,
@@ -92,6 +93,7 @@ class Connection:
             task_id=saved.get("task_id", ""),
         )
         self.read_timeout = read_timeout
+        self._own_engine: bool | None = None  # asked once (`own_engine`)
         # Another client's pool (`sibling`): one connection pool for the app and its watch jobs.
         self._owns_http = http is None
         # Siblings share it (`Client.sibling`): one account, so one of them gets a token at a time
@@ -348,6 +350,23 @@ class Connection:
         )
 
     # ---- reads -----------------------------------------------------------------------------
+
+    async def own_engine(self) -> bool:
+        """Whether the backend is our own engine, by what its GET /health says (`data.engine`),
+        not by where it runs: a cloud stand-in on loopback is the cloud, `i2v-flow serve` on
+        another host is ours. Asked once; no usable answer (the cloud has no /health, a
+        network fault) counts as not ours, which spends nothing, and is asked again next time."""
+        if self._own_engine is not None:
+            return self._own_engine
+        try:
+            resp = await self._send("GET", "/health")
+        except ClientError:
+            return False
+        env = read_envelope(resp.status_code, json_body(resp))
+        ours = env.ok and isinstance(env.data, dict) and env.data.get("engine") == ENGINE_NAME
+        if resp.is_success or resp.status_code == 404:  # a definite answer (busy is not)
+            self._own_engine = ours
+        return ours
 
     async def credits(self) -> dict:
         data = await self._call("GET", "/api/credits/balance/simple", session_scoped=False)

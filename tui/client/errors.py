@@ -94,9 +94,11 @@ def error_for(
         elif cloud:
             hint = "top up your credits at nemovideo.ai"
         elif some_left:
-            hint = "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K"
+            hint = (
+                "a shorter or smaller clip costs less: 1 credit a second, 2 at 4K; a draft is free"
+            )
         else:
-            hint = "the local engine's credits are used up for this token"
+            hint = "the local engine's credits are used up for this token; /export draft is free"
         return OutOfCredits(msg, code=code, hint=hint)
     if code == UNSUPPORTED_TYPE:
         # The engine's words list the accepted types already: not a second time in the hint.

@@ -56,6 +56,13 @@ def new_render_id() -> str:
 
 
 class RenderCalls(TransferCalls):
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        # What each render of this run was asked for (draft, quality, target): a render that
+        # fails for a passing cause is asked for once more. Not saved: a render resumed by a
+        # later run is seen through as it ends.
+        self._asked: dict[str, tuple[dict, str, Path | None, str]] = {}
+
     async def start_render(
         self, quality: str = DEFAULT_TIER, draft: dict | None = None, *, target: Path | None = None
     ) -> str:
@@ -63,6 +70,13 @@ class RenderCalls(TransferCalls):
             draft = await self.draft()
         if not draft_ready(draft):
             raise ClientError("the timeline is empty", hint="upload an image and describe the clip")
+        return await self._post_render(draft, quality, target)
+
+    async def _post_render(
+        self, draft: dict, quality: str, target: Path | None, retry_of: str = ""
+    ) -> str:
+        # A new id each time, a retry's too: the id is the backend's key for "the same request
+        # sent twice", and a failed render must not be answered with its own failure again.
         rid = new_render_id()
 
         def body() -> dict:
@@ -83,8 +97,22 @@ class RenderCalls(TransferCalls):
         }
         if target is not None:
             info["target"] = str(target)
+        if retry_of:
+            info["retry_of"] = retry_of
         self.state.add_render(status.id, started=time.time(), quality=quality, **info)
+        self._asked[status.id] = (draft, quality, target, retry_of)
         return status.id
+
+    async def _retry_render(self, render_id: str, failed: RenderStatus) -> str | None:
+        """One more render, under a new id, of what a render that failed for a passing cause
+        was asked for: its id, or None when it is not to be retried (a retry itself, one this
+        run did not start, a cause the draft or the account would meet again)."""
+        asked = self._asked.pop(render_id, None)
+        if asked is None or asked[3] or not failed.may_retry:
+            return None
+        draft, quality, target, _ = asked
+        self._say(f"The render failed ({failed.error}); rendering it once more…")
+        return await self._post_render(draft, quality, target, retry_of=render_id)
 
     async def render_status(self, render_id: str) -> tuple[RenderStatus, float | None]:
         """The status, and the seconds the backend asks us to wait before the next poll (its
@@ -123,11 +151,16 @@ class RenderCalls(TransferCalls):
                 self.state.update_render(
                     render_id, state=status.status if status.status != "completed" else "rendered"
                 )
-                if status.status != "completed":
+                if status.status == "completed":
+                    self._asked.pop(render_id, None)
+                    return status
+                again = await self._retry_render(render_id, status)
+                if again is None:
                     raise ClientError(
                         f"render {status.status}: {status.error or 'no reason given'}"
                     )
-                return status
+                render_id = again  # polled on: the status returned is the retry's
+                continue
             await asyncio.sleep(wait if wait is not None else self.poll_interval)
 
     async def cancel_render(self, render_id: str) -> RenderStatus:
@@ -143,7 +176,8 @@ class RenderCalls(TransferCalls):
         rid = await self.start_render(quality, target=Path(dest))
         status = await self.wait_render(rid, on_progress)
         path = await self.download(rid, dest, status)
-        return ExportResult(rid, path, status, path.stat().st_size)
+        # The render that made it: a retry's own id when the first failed (wait_render).
+        return ExportResult(status.id or rid, path, status, path.stat().st_size)
 
     async def resume_renders(
         self,

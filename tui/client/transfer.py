@@ -9,9 +9,9 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -29,6 +29,7 @@ from tui.core.protocol import (
     file_kind,
     read_envelope,
 )
+from tui.core.session_state import Media
 
 
 @dataclass
@@ -100,12 +101,31 @@ class TransferCalls(Connection):
         on_progress: Callable[[Progress], None] | None = None,
     ) -> Path:
         """To a temporary name beside `dest`, resuming a cut transfer with Range, then rename."""
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.part")
+        if status is not None and status.id:
+            render_id = status.id  # a render retried under a new id (renders.py) is that one
         url = f"{self.base_url}/api/render/proxy/{in_path(render_id)}/download"
         if status and status.output_url and status.output_url.startswith(("http://", "https://")):
             url = status.output_url  # the cloud's CDN, or the engine's own link
+        dest = await self._fetch(url, Path(dest), on_progress)
+        self.state.update_render(render_id, state="downloaded", path=str(dest))
+        return dest
+
+    async def save_media(
+        self, media: Media, folder: Path, on_progress: Callable[[Progress], None] | None = None
+    ) -> Path:
+        """What the cloud's own tools made (the state's `generated_media`), saved into `folder`
+        under its own name (never over a file there); its host may be another, which never
+        gets our token."""
+        if not media.url:
+            raise ClientError(f"{media.name or 'it'}: the backend gave no address to fetch")
+        dest = unique_path(Path(folder) / media_file_name(media))
+        return await self._fetch(media.url, dest, on_progress)
+
+    async def _fetch(
+        self, url: str, dest: Path, on_progress: Callable[[Progress], None] | None = None
+    ) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.part")
         # Our token goes only to our backend, never to a CDN on another host.
         own = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
         total: int | None = None
@@ -168,7 +188,6 @@ class TransferCalls(Connection):
                 hint="try the export again; the partial file was kept for resuming",
             )
         os.replace(tmp, dest)
-        self.state.update_render(render_id, state="downloaded", path=str(dest))
         return dest
 
 
@@ -177,6 +196,19 @@ def _files(data: Any) -> list[dict]:
     controls: the app shows them and names exports after them."""
     files = data.get("files") if isinstance(data, dict) else None
     return [clean_obj(f) for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+
+_SUFFIXES = {"video": ".mp4", "image": ".jpg", "audio": ".mp3"}
+
+
+def media_file_name(media: Media) -> str:
+    """A made asset's file name in a folder of ours: its own name (else its address's last
+    part), no separator, no dot first; a suffix from its kind when it has none."""
+    name = media.name or PurePosixPath(urlsplit(media.url).path).name
+    stem, suffix = os.path.splitext(name)
+    stem = re.sub(r"[^\w.-]", "_", stem).lstrip(".")[:100] or "made"
+    suffix = re.sub(r"[^\w.]", "", suffix)[:10] or _SUFFIXES.get(media.kind, "")
+    return stem + suffix
 
 
 def in_path(render_id: str) -> str:

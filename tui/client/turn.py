@@ -90,25 +90,28 @@ class TurnCalls(Connection):
             yield broken
         try:
             now = await self.session_state()
+            if broken is not None and before is not None:
+                now = await self._recheck(before, now)
         except ClientError as exc:
             yield TurnError(f"could not read the timeline: {exc}", "state")
             now = was or SessionState()
         draft = now.draft
         # What the cloud's tools made during the turn (a generated clip): the caller shows it.
         made = new_media(was.generated_media, now.generated_media) if was is not None else []
-        summary = summarize_draft(draft)
-        changes = diff_drafts(before, draft) if before is not None else []
+        summary = summarize_draft(now.timeline)  # the draft read once for both
+        changes = diff_drafts(was.timeline, now.timeline) if was is not None else []
         actions: list[str] = []
         note = ""
-        if broken is not None and before is not None and (changes or not saw_text):
-            # Cut, not finished: the cloud goes on with a turn whose stream dropped, so an
-            # unchanged timeline may yet change (never re-sent: it would run twice). A cut
-            # answer with no change yet is told by its "(cut off)" and the error alone.
+        if broken is not None and before is not None:
+            # Cut, not finished: the cloud goes on with a turn whose stream dropped; the
+            # timeline was read again until it changed (never re-sent: it would run twice).
+            waited = self._recheck_after()[-1]
             note = (
-                "The turn was cut off. So far it changed: " + "; ".join(changes)
+                "The turn was cut off. It changed: " + "; ".join(changes)
                 if changes
-                else "The turn was cut off before the timeline changed; the backend may still "
-                "be finishing it: check the timeline again in a minute (/status)."
+                else f"The turn was cut off and the timeline had not changed {waited:g} s "
+                "later: its outcome is unknown. It was not sent again, so nothing was "
+                "charged twice."
             )
         elif not saw_text:
             if before is None:
@@ -123,6 +126,31 @@ class TurnCalls(Connection):
             gui = translate_gui(final_text)
             note, actions = gui.note, gui.actions
         yield StateUpdate(draft, summary, note, changes, actions, made)
+
+    def _recheck_after(self) -> tuple[float, float]:
+        """When a cut turn's timeline is read again: one and two poll intervals after the cut
+        (the cloud's 30 s and 60 s; scaled down with the poll interval in tests)."""
+        return (self.poll_interval, 2 * self.poll_interval)
+
+    async def _recheck(self, before: dict, now: SessionState) -> SessionState:
+        """After a cut: the state read again at each of `_recheck_after`'s times, until the
+        draft differs from `before` (the turn landed) or the last read."""
+        times = self._recheck_after()
+        if now.draft != before:
+            return now
+        self._say(
+            "The turn was cut; reading the timeline again "
+            + " and ".join(f"{at:g} s" for at in times)
+            + " after the cut…"
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for at in times:
+            await asyncio.sleep(max(0.0, started + at - loop.time()))
+            now = await self.session_state()
+            if now.draft != before:
+                break
+        return now
 
     async def _stream_turn(self, text: str) -> AsyncIterator[AgentEvent]:
         retried: set[int] = set()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from tui.core.command_table import BY_WORD
 from tui.core.protocol import file_kind
 
 _PLEASE = r"(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|now\s+|请|帮我|给我|麻烦)?"
@@ -56,13 +57,13 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
     """The session language for the backend: from what the user wrote when its script says
-    (CJK: "zh", "ja", "ko"), else the locale's (LC_ALL, LC_MESSAGES, LANG: "de_DE.UTF-8" is
-    "de"), else "en"."""
+    (CJK: "zh", "ja", "ko"), else the setting I2V_FLOW_LANGUAGE, else the locale's (LC_ALL,
+    LC_MESSAGES, LANG: "de_DE.UTF-8" is "de"), else "en"."""
     for pattern, lang in ((_KANA, "ja"), (_HANGUL, "ko"), (_HAN, "zh")):
         if pattern.search(text or ""):
             return lang
     env = os.environ if env is None else env
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    for var in ("I2V_FLOW_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = env.get(var, "")
         if value:
             lang = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()
@@ -72,15 +73,9 @@ def language_of(text: str = "", env: Mapping[str, str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class Intent:
-    action: str  # agent, or one of SLASH: export, credits, status, upload, undo, redo, preview…
-    # (help: its arg is an unknown command's name)
+    action: str  # agent, or a command's name (tui/core/command_table.py): export, credits,
+    # status, upload, undo, redo, preview… (help: its arg is an unknown command's name)
     arg: str = ""
-
-
-SLASH = (
-    "upload", "export", "credits", "status", "undo", "redo", "new", "open", "watch", "help",
-    "preview",
-)  # fmt: skip
 
 
 def _unquote_path(text: str) -> str:
@@ -117,12 +112,13 @@ def route(text: str, cwd: Path | None = None) -> Intent:
     if t.startswith("/"):
         head, _, rest = t[1:].partition(" ")
         head = head.lower()
-        if head in SLASH:
+        command = BY_WORD.get(head)
+        if command is not None:
             rest = rest.strip()
-            if head == "upload" and rest:
+            if command.name == "upload" and rest:
                 with contextlib.suppress(ValueError):
                     rest = " ".join(shlex.split(rest))
-            return Intent(head, rest)
+            return Intent(command.name, rest)
         dropped = sent_file(t, cwd)  # an absolute path dropped into the prompt
         if dropped is not None:
             return Intent("upload", str(dropped))

@@ -1,4 +1,7 @@
-"""The wire protocol (../shared/protocol.md): shapes, envelopes, events and the draft summary.
+"""The wire protocol (../shared/protocol.md): shapes, envelopes, events and the draft's price.
+
+The draft itself is read in tui/core/draft.py and said in words in draft_words.py; their track
+types and summaries are named here too, with the wire's other shapes.
 
 Shared by the client and the engine; imports nothing from textual or httpx.
 """
@@ -7,13 +10,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tui import __version__
 from tui.core.clean_text import clean, clean_obj
-from tui.core.text_colours import WHITE, colour_hex, colour_label
+from tui.core.draft import TRACK_AUDIO as TRACK_AUDIO
+from tui.core.draft import TRACK_TEXT as TRACK_TEXT
+from tui.core.draft import TRACK_VIDEO as TRACK_VIDEO
+from tui.core.draft import Draft
+from tui.core.draft_words import diff_drafts as diff_drafts
+from tui.core.draft_words import draft_ready as draft_ready
+from tui.core.draft_words import summarize_draft as summarize_draft
+from tui.core.tiers import DRAFT
 
 SKILL_SOURCE = "image-to-video-in-flow"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -22,6 +33,9 @@ VIDEO_TYPES = ("mp4", "mov", "avi", "webm", "mkv")
 AUDIO_TYPES = ("mp3", "wav", "m4a", "aac")
 ACCEPTED_TYPES = IMAGE_TYPES + VIDEO_TYPES + AUDIO_TYPES
 APP_NAME = "nemo_agent"
+# What our own engine's GET /health names it (`data.engine`): how a client tells it from the
+# cloud, which has no such answer, wherever it runs (a loopback port, a socket, another host).
+ENGINE_NAME = "i2v-flow"
 
 # Error codes of the envelope.
 TOKEN_EXPIRED = 1001
@@ -33,26 +47,30 @@ MISSING_CLIENT_ID = 400
 PLAN_BLOCKED = 402
 RATE_LIMITED = 429
 
-TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
-
 # The local engine's price of a render, in credits: one a started second, two at 4K (a short
-# side of 2160 px or more). The engine charges by `render_cost`; the app says it up front.
+# side of 2160 px or more); the draft tier is free (the preview renders one after each change),
+# bounded instead: a draft is DRAFT_SHORT_SIDE px at most, and counts in a user's renders in
+# flight (tui/engine/server/routes/render.py). The engine charges by `render_cost`; the app says
+# it up front.
 UHD_SHORT_SIDE = 2160
+DRAFT_SHORT_SIDE = 540
 
 
-def render_cost(seconds: int, short_side: int) -> int:
+def render_cost(seconds: int, short_side: int, quality: str) -> int:
+    if quality == DRAFT:
+        return 0
     return seconds * (2 if short_side >= UHD_SHORT_SIDE else 1)
 
 
-def draft_cost(draft: Any) -> int | None:
-    """What rendering `draft` costs on the local engine; None for a draft it could not price."""
-    try:
-        m = draft["m"]
-        seconds = math.ceil(float(draft["d"]) / 1000 - 1e-9)
-        short = int(min(float(m["width"]), float(m["height"])))
-    except (KeyError, TypeError, ValueError, OverflowError):
+def draft_cost(draft: Any, quality: str) -> int | None:
+    """What rendering `draft` at `quality` costs on the local engine; None for a draft it could
+    not price."""
+    view = Draft.from_wire(draft)
+    d, w, h = view.duration, view.meta.width, view.meta.height
+    if d is None or w is None or h is None:
         return None
-    return render_cost(seconds, short) if seconds > 0 else None
+    seconds = math.ceil(d / 1000 - 1e-9)
+    return render_cost(seconds, int(min(w, h)), quality) if seconds > 0 else None
 
 
 # An HTTP status that says what the table's code would, for an answer without a usable code (a
@@ -162,10 +180,29 @@ class RenderStatus:
     progress: float  # 0..100
     output_url: str | None = None
     error: str | None = None
+    retryable: bool | None = None  # the backend's own word (`error.retryable`), when it gave one
 
     @property
     def done(self) -> bool:
         return self.status in ("completed", "failed", "cancelled")
+
+    @property
+    def may_retry(self) -> bool:
+        """A failure worth one more render: the backend says so, else its words name a passing
+        cause (a timeout, a busy or unavailable service), not the draft or the account."""
+        if self.status != "failed":
+            return False
+        if self.retryable is not None:
+            return self.retryable
+        return bool(self.error and _PASSING.search(self.error))
+
+
+# Failures a second render may not meet; "ran out of memory" (the draft's own weight) is not one.
+_PASSING = re.compile(
+    r"time(?:d)?[\s_-]?out|out of time|temporar|try again|retry|unavailable|busy|overload"
+    r"|throttl|rate[\s_-]?limit|too many requests|internal (?:server )?error|\b50[234]\b",
+    re.I,
+)
 
 
 def read_render_status(body: Any, fallback_id: str = "") -> RenderStatus:
@@ -189,10 +226,13 @@ def read_render_status(body: Any, fallback_id: str = "") -> RenderStatus:
     if status == "completed":
         progress = 100.0
     err = d.get("error")
+    retryable = d.get("retryable")
     if isinstance(err, dict):
+        retryable = err.get("retryable", err.get("retriable", retryable))
         err = err.get("message") or json.dumps(err)
     url = url if isinstance(url, str) else None
-    return RenderStatus(rid, status, progress, url, clean(err) if err else None)
+    retryable = retryable if isinstance(retryable, bool) else None
+    return RenderStatus(rid, status, progress, url, clean(err) if err else None, retryable)
 
 
 # ---- agent events --------------------------------------------------------------------------
@@ -312,175 +352,3 @@ def _parse_event(obj: Any) -> list[AgentEvent]:
         text = "".join(texts)
         out.append(TextChunk(text) if partial else FinalText(text))
     return out
-
-
-# ---- the draft -----------------------------------------------------------------------------
-# A cloud draft may lack fields or carry them with other types (a size not sent yet, a number as
-# a string, a list where a dict goes): every reader here copes, and says "?" rather than fail.
-
-
-def _num(value: Any) -> float | None:
-    """A finite number (or numeric string), else None; booleans are not numbers here."""
-    if isinstance(value, bool):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return v if v == v and abs(v) != float("inf") else None
-
-
-def _secs(ms: Any) -> str:
-    v = _num(ms)
-    return "?" if v is None else f"{v / 1000:g}"
-
-
-def _pct(volume: Any) -> int | None:
-    """A volume (1 = 100 %) as a whole percentage; None when absent or not a number."""
-    v = _num(volume)
-    return None if v is None else round(v * 100)
-
-
-def _meta(obj: dict) -> dict:
-    m = obj.get("m")
-    return m if isinstance(m, dict) else {}
-
-
-def _seg_parts(tt: Any, seg: dict) -> tuple[str, str, str]:
-    """(kind, what, span) of one segment: ("BGM", "Lo-fi", "0-5s, 35%"); a video's own sound
-    when muted or not at 100 %: ("Video", "clip.mp4", "0-5s, sound 50%" or "0-5s, muted"); a
-    text's colour when not white: ("Title", '"Sale"', "0-3s, yellow" or "0-3s, #123456")."""
-    m = _meta(seg)
-    st, d = _num(seg.get("st") or 0), _num(seg.get("d") or 0)
-    span = "?s" if st is None or d is None else f"{_secs(st)}-{_secs(st + d)}s"
-    if tt == TRACK_VIDEO:
-        # A video's own sound: muted, or its volume when not 100 % (images have neither).
-        mute = m.get("mute")
-        if mute is True or str(mute or "").lower() in ("1", "true", "yes"):
-            sound = ", muted"
-        else:
-            pct = _pct(m.get("volume"))
-            sound = f", sound {pct}%" if pct is not None and pct != 100 else ""
-        return "Video", _name(m, seg, "src"), span + sound
-    if tt == TRACK_AUDIO:
-        pct = _pct(m.get("volume"))
-        vol = f", {pct}%" if pct is not None else ""
-        return "BGM", _name(m, seg, "src"), span + vol
-    if tt == TRACK_TEXT:
-        # Its colour, when not the white every text has by default: its name, else its hex.
-        kind = "Caption" if m.get("role") == "caption" else "Title"
-        tint = colour_label(m.get("color")) if colour_hex(m.get("color")) != WHITE else None
-        text = _shown(m.get("text"), "")
-        return kind, f'"{text}"', span + (f", {tint}" if tint else "")
-    return f"Track {_shown(tt, '?')}", _name(m, seg, "id"), span
-
-
-def _shown(value: Any, missing: str) -> str:
-    """A field's value as words; `missing` when absent or not a plain value (never "None",
-    never a dict's repr)."""
-    return clean(value) if isinstance(value, str | int | float) else missing
-
-
-def _name(m: dict, seg: dict, other: str) -> str:
-    """A segment's name, else its `other` field (src, id), else "?"."""
-    return _shown(m.get("name") or seg.get(other) or "?", "?")
-
-
-def _segments(draft: Any) -> list[tuple[Any, dict]]:
-    if not isinstance(draft, dict) or not isinstance(draft.get("t"), list):
-        return []
-    out = []
-    for track in draft["t"]:
-        if not isinstance(track, dict) or not isinstance(track.get("sg"), list):
-            continue
-        for seg in track["sg"]:
-            if isinstance(seg, dict):
-                out.append((track.get("tt"), seg))
-    return out
-
-
-def summarize_draft(draft: Any) -> list[str]:
-    """Numbered lines: `1. Video: photo.png (0-5s)`, `2. BGM: Lo-fi (0-5s, 35%)`, ...; a video
-    with its sound muted or turned up or down: `1. Video: clip.mp4 (0-5s, muted)`, `(0-5s,
-    sound 50%)`; a coloured text: `3. Title: "Sale" (0-3s, yellow)`."""
-    lines: list[str] = []
-    for tt, seg in _segments(draft):
-        kind, what, span = _seg_parts(tt, seg)
-        lines.append(f"{len(lines) + 1}. {kind}: {what} ({span})")
-    return lines
-
-
-def _lower(kind: str) -> str:
-    return kind if kind == "BGM" else kind.lower()
-
-
-def _dim(value: Any) -> str | None:
-    """A width, height or fps as words ("1920", "29.97"), None when missing or no number."""
-    v = _num(value)
-    return None if v is None or v <= 0 else f"{v:g}"
-
-
-def _settings(draft: dict) -> list[tuple[str, str | None]]:
-    """(name, value) of the draft's own settings, None where the draft does not say."""
-    m = _meta(draft)
-    w, h = _dim(m.get("width")), _dim(m.get("height"))
-    d = _num(draft.get("d"))
-    return [
-        ("duration", None if d is None else f"{_secs(d)}s"),
-        ("size", f"{w}x{h}" if w and h else None),
-        ("fps", _dim(m.get("fps"))),
-    ]
-
-
-def diff_drafts(before: Any, after: Any) -> list[str]:
-    """What a turn changed, in plain words: `Added title "X" (0-3s)`, `duration 5s → 8s`; a
-    setting the draft did not have before: `size 1920x1080`; one it no longer says: nothing."""
-    b = before if isinstance(before, dict) else {}
-    a = after if isinstance(after, dict) else {}
-    changes: list[str] = []
-
-    def keyed(draft: Any) -> dict[Any, tuple[Any, dict]]:
-        out: dict[Any, tuple[Any, dict]] = {}
-        for i, (tt, seg) in enumerate(_segments(draft)):
-            sid = seg.get("id")
-            key = sid if isinstance(sid, str | int) and sid else ("#", repr(tt), i)
-            out[key] = (tt, seg)
-        return out
-
-    old, new = keyed(b), keyed(a)
-    for key, (tt, seg) in new.items():
-        kind, what, span = _seg_parts(tt, seg)
-        if key not in old:
-            changes.append(f"Added {_lower(kind)} {what} ({span})")
-            continue
-        ott, oseg = old[key]
-        if oseg == seg:
-            continue
-        okind, owhat, ospan = _seg_parts(ott, oseg)
-        if (okind, owhat, ospan) != (kind, what, span):
-            was = f"{owhat} ({ospan})"
-            now = f"{what} ({span})" if what != owhat else f"({span})"
-            changes.append(f"Changed {_lower(kind)} {was} → {now}")
-        else:
-            om, nm = _meta(oseg), _meta(seg)
-            diffs = [
-                clean(f"{k} {_shown(om.get(k), '-')} → {_shown(nm.get(k), '-')}")
-                for k in sorted(set(om) | set(nm), key=str)
-                if om.get(k) != nm.get(k)
-            ]
-            changes.append(
-                f"Changed {_lower(kind)} {what}" + (f": {', '.join(diffs)}" if diffs else "")
-            )
-    for key, (tt, seg) in old.items():
-        if key not in new:
-            kind, what, span = _seg_parts(tt, seg)
-            changes.append(f"Removed {_lower(kind)} {what} ({span})")
-    if b and a:
-        for (name, was), (_, now) in zip(_settings(b), _settings(a), strict=True):
-            if now is not None and was != now:
-                changes.append(f"{name} {was} → {now}" if was is not None else f"{name} {now}")
-    return changes
-
-
-def draft_ready(draft: Any) -> bool:
-    return bool(_segments(draft))

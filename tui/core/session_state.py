@@ -9,11 +9,13 @@ types ignored. Every string is cleaned of terminal controls (it reaches the tran
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from tui.core.clean_text import clean
-from tui.core.protocol import _num
+from tui.core.draft import Draft
+from tui.core.draft import num as _num
 
 # The keys a URL, a name or a kind goes by in the API's other answers (upload, render status).
 _URL_KEYS = ("url", "cdn_url", "cdnUrl", "outputUrl", "output_url", "video_url", "download_url")
@@ -45,9 +47,14 @@ class Media:
 
 @dataclass(frozen=True)
 class SessionState:
-    draft: dict = field(default_factory=dict)
+    draft: dict = field(default_factory=dict)  # as the wire has it: what a render is sent
     video_infos: list[Media] = field(default_factory=list)
     generated_media: list[Media] = field(default_factory=list)
+
+    @cached_property
+    def timeline(self) -> Draft:
+        """The draft read as typed values (tui/core/draft.py)."""
+        return Draft.from_wire(self.draft)
 
 
 def _first(d: dict, keys: tuple[str, ...]) -> Any:

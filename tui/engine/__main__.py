@@ -14,6 +14,8 @@ limit), `I2V_ENGINE_MAX_QUEUED` (renders waiting, all users; default 50),
 `I2V_ENGINE_STAGE_CACHE` (still images kept prepared per worker for the next preview; default 2).
 Accounts: `I2V_ENGINE_MINT_RATE` (tokens a minute per address), `I2V_ENGINE_ACCOUNT_RATE` (new
 accounts an hour per address). Storage: `I2V_ENGINE_PRUNE_EVERY` (seconds between prunes).
+State: `I2V_FLOW_DATABASE` (a postgresql:// URL, as --database: renders then go to the queue
+that `i2v-flow worker`s run, tui/engine/queue.py).
 """
 
 from __future__ import annotations
@@ -76,6 +78,20 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.core.sqlite_schema import SchemaTooNew
     from tui.engine.server import HEARTBEAT_SECONDS, serve
+    from tui.engine.stores import database_from_env, is_postgres, redact
+
+    database = database_from_env(getattr(args, "database", None))
+    if database is not None and not is_postgres(database):
+        what = f"I2V_FLOW_DATABASE is not a postgresql:// URL: {redact(database)!r}"
+        print(f"error: {what}", file=sys.stderr)
+        return 2
+    if database is not None and not _have_scale():
+        print(
+            "error: --database needs psycopg and procrastinate: "
+            "pip install 'image-to-video-in-flow[scale]'",
+            file=sys.stderr,
+        )
+        return 2
 
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)
@@ -93,9 +109,14 @@ def run(args: argparse.Namespace) -> int:
             allow_files=tuple(getattr(args, "allow_files", None) or ()),
             socket_path=sock,
             limits=_limits(),
+            database=database,
         )
     except SchemaTooNew as exc:  # a newer release's database: said once, left untouched
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except _db_errors() as exc:  # the database cannot be reached or refused us
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "unreachable")
+        print(f"error: {redact(database or '')}: {first}", file=sys.stderr)
         return 1
     except OSError as exc:
         where = sock if sock is not None else f"{args.host}:{args.port}"
@@ -104,6 +125,21 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _have_scale() -> bool:
+    """The `scale` extra is installed (PostgreSQL and its queue)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("psycopg", "procrastinate"))
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    if not _have_scale():
+        return ()
+    import psycopg
+
+    return (psycopg.OperationalError,)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ examples:
   i2v-flow serve --socket /tmp/i2v.sock   a Unix socket only you can connect to
   i2v-flow serve --allow-files ~/Pictures file:// imports from ~/Pictures only
   i2v-flow render photo.jpg --api http://127.0.0.1:8765   (from another shell)
+  i2v-flow serve --database postgresql://i2v@db/i2v --data /shared/i2v
+                                          state in PostgreSQL, files in a shared folder
 
 The first line on stdout is "i2v-flow engine listening on URL". Exit status 0 when stopped,
 1 if it cannot listen, 2 on a usage error (or a non-loopback --host without --allow-remote).
@@ -31,6 +33,13 @@ def serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any free)")
     p.add_argument("--data", type=Path, help="data folder (default: I2V_FLOW_HOME/engine)")
     p.add_argument("--workers", type=int, help="render worker processes (default: cores / 2)")
+    p.add_argument(
+        "--database",
+        type=_database,
+        metavar="URL",
+        help="keep the state in PostgreSQL (postgresql://…; default: I2V_FLOW_DATABASE, else "
+        "SQLite in the data folder); needs the `scale` extra",
+    )
     p.add_argument(
         "--allow-remote",
         action="store_true",
@@ -55,8 +64,52 @@ def serve_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _database(value: str) -> str:
+    from tui.engine.stores import is_postgres
+
+    if not is_postgres(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a postgresql:// URL")
+    return value
+
+
 def _folder(value: str) -> Path:
     path = Path(value).expanduser()
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{value!r} is not a folder")
     return path
+
+
+WORKER_EPILOG = """\
+examples:
+  i2v-flow worker --database postgresql://i2v@db/i2v --storage /shared/i2v
+  i2v-flow worker --storage /shared/i2v --jobs 2     (I2V_FLOW_DATABASE names the database)
+
+Runs render jobs that any `serve --database` node queued, until stopped (Ctrl+C or SIGTERM
+finish the renders under way first). --storage is the folder the nodes' --data names (shared,
+e.g. NFS): uploads are read from it and clips written to it.
+"""
+
+
+def worker_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="i2v-flow worker",
+        description="Run render jobs from a PostgreSQL queue (the `scale` extra).",
+        epilog=WORKER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--database",
+        type=_database,
+        metavar="URL",
+        help="the PostgreSQL the serve nodes use (default: I2V_FLOW_DATABASE)",
+    )
+    p.add_argument(
+        "--storage",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the shared folder of uploads and clips (the nodes' --data)",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="renders at once (default: 1)")
+    version_arg(p)
+    return p

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.engine.store import Store
+from tui.engine.stores import EngineStore, is_postgres
 
 if TYPE_CHECKING:
     import subprocess
@@ -31,6 +31,7 @@ log = logging.getLogger("i2v.engine.jobs")
 ROOT = Path(__file__).resolve().parents[2]  # where `tui` is imported from, for the workers
 CANCEL_GRACE = 0.5  # seconds a running job has to notice its cancellation before its worker dies
 MAX_QUEUED = 50  # renders waiting for a worker, all users together; more are refused (429)
+WORKER_DATABASE_ENV = "I2V_WORKER_DATABASE"  # a worker's PostgreSQL URL (see _spawn)
 START_FAILURES = 3  # workers in a row dying before they are ready: stop keeping one warm
 
 
@@ -128,7 +129,7 @@ class JobRunner:
 
     def __init__(
         self,
-        store: Store,
+        store: EngineStore,
         out_dir: Path,
         workers: int | None = None,
         *,
@@ -312,7 +313,12 @@ class JobRunner:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p
             )
-        args = [str(os.getpid()), str(self.store.path.resolve()), str(self.out_dir)]
+        where = self.store.locator
+        if is_postgres(where):  # a URL may hold a password: never on a command line
+            env[WORKER_DATABASE_ENV], where = where, "env"
+        else:
+            where = str(Path(where).resolve())
+        args = [str(os.getpid()), where, str(self.out_dir)]
         return subprocess.Popen(
             [sys.executable, "-m", "tui.engine.worker", *args, str(self.memory_mb)],
             stdin=subprocess.PIPE,

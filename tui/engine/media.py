@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,11 +132,15 @@ def store_file(fin: BinaryIO, media_dir: Path) -> Stored:
     return sink.finish()
 
 
-def clean_partial(media_dir: Path) -> None:
-    """Remove uploads a previous run left half-written (a kill -9 mid-upload)."""
+def clean_partial(media_dir: Path, older_than: float = 0.0) -> None:
+    """Remove uploads a previous run left half-written (a kill -9 mid-upload); with
+    `older_than` (seconds), only those untouched that long: a shared folder's others are
+    another node's uploads under way."""
     if media_dir.is_dir():
         for p in media_dir.glob(".up-*"):
-            p.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if not older_than or p.stat().st_mtime < time.time() - older_than:
+                    p.unlink(missing_ok=True)
 
 
 def _finish(tmp: Path, head: bytes, digest: str, size: int, media_dir: Path) -> Stored:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.engine.store import Store
+from tui.engine.stores import EngineStore, Tx
 
 DAY = 86400.0
 GB = 1000**3  # as `human` counts
@@ -80,7 +79,7 @@ class _Item:
 
 
 def prune(
-    store: Store, limits: Limits, *, now: float | None = None, dry_run: bool = False
+    store: EngineStore, limits: Limits, *, now: float | None = None, dry_run: bool = False
 ) -> Freed:
     """Prune `store`'s renders and uploads to `limits`; `now` (a Unix time) for tests."""
     now = time.time() if now is None else now
@@ -119,7 +118,7 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def _renders(store: Store) -> list[_Item]:
+def _renders(store: EngineStore) -> list[_Item]:
     out = []
     for row in store.all(
         "SELECT id, output, completed_at FROM renders"
@@ -132,7 +131,7 @@ def _renders(store: Store) -> list[_Item]:
     return out
 
 
-def _touches(store: Store) -> dict[int, float]:
+def _touches(store: EngineStore) -> dict[int, float]:
     """Each session's last touch: made, given media, its draft changed (a turn, an undo), or
     rendered (a few scans, not one a row)."""
     rows = store.all(
@@ -150,7 +149,7 @@ def _touches(store: Store) -> dict[int, float]:
     }
 
 
-def _uploads(store: Store, touches: dict[int, float]) -> list[_Item]:
+def _uploads(store: EngineStore, touches: dict[int, float]) -> list[_Item]:
     """Every upload, `at` its last use: the latest touch of a session it was added to, else its
     file's time; `stamp` its latest addition (re-checked when removing)."""
     used: dict[str, float] = {}
@@ -175,7 +174,7 @@ def _uploads(store: Store, touches: dict[int, float]) -> list[_Item]:
 HASH = re.compile(r"[0-9a-f]{64}")  # how a draft names an upload: its sha256, as `src`
 
 
-def _wanted(store: Store, touches: dict[int, float], live_since: float) -> set[str]:
+def _wanted(store: EngineStore, touches: dict[int, float], live_since: float) -> set[str]:
     """The uploads that the drafts of pending and processing renders and the current drafts of
     live sessions name."""
     named: set[str] = set()
@@ -193,7 +192,7 @@ def _wanted(store: Store, touches: dict[int, float], live_since: float) -> set[s
     return named
 
 
-def _protected_bytes(store: Store, wanted: set[str]) -> int:
+def _protected_bytes(store: EngineStore, wanted: set[str]) -> int:
     total = 0
     for h in wanted:
         row = store.one("SELECT path FROM media WHERE hash=?", h)
@@ -201,7 +200,7 @@ def _protected_bytes(store: Store, wanted: set[str]) -> int:
     return total
 
 
-def _remove(store: Store, item: _Item, now: float) -> bool:
+def _remove(store: EngineStore, item: _Item, now: float) -> bool:
     """One removal: its row first, in a transaction that re-checks what the plan saw (the
     engine may have used it since), then its file."""
     with store.tx() as db:
@@ -223,23 +222,23 @@ def _remove(store: Store, item: _Item, now: float) -> bool:
     return True
 
 
-def _still_wanted(db: sqlite3.Connection, item: _Item) -> bool:
+def _still_wanted(db: Tx, item: _Item) -> bool:
     added = db.execute(
         "SELECT MAX(added_at) AS a FROM session_media WHERE hash=?", (item.key,)
     ).fetchone()["a"]
     if added != item.stamp:  # added to a session since the plan
         return True
     busy = db.execute(
-        "SELECT 1 FROM renders WHERE status IN ('pending','processing') AND instr(draft, ?)",
+        "SELECT 1 FROM renders WHERE status IN ('pending','processing') AND instr(draft, ?) > 0",
         (item.key,),
     ).fetchone()
     return busy is not None
 
 
-def _sweep_orphans(store: Store, now: float) -> None:
+def _sweep_orphans(store: EngineStore, now: float) -> None:
     """Files that no row names (a crash between a row and its file), in media/ and renders/:
     those older than ORPHAN_AGE go (a newer one may be a row's, about to be written)."""
-    data = store.path.parent
+    data = store.data_dir
     media = {os.path.basename(r["path"]) for r in store.all("SELECT path FROM media")}
     renders = {
         os.path.basename(r["output"])

@@ -73,6 +73,8 @@ CREATE TRIGGER IF NOT EXISTS sessions_touched AFTER UPDATE OF version ON session
 END;
 CREATE INDEX IF NOT EXISTS session_media_hash ON session_media (hash);
 """,
+    # 4: money moves once per render and outcome (freeze, spend, release), whatever runs twice.
+    "CREATE UNIQUE INDEX IF NOT EXISTS ledger_once ON ledger (render_id, kind);",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LEGACY_VERSIONS = {1877644647: 1}  # crc32(SCHEMA) & 0x7FFFFFFF, stamped before numbering
@@ -93,9 +95,12 @@ class TokenInfo:
 
 class Store:
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        file = Path(path)
+        self.path: Path | None = file  # tui/engine/stores.py: EngineStore
+        self.locator = str(file)
+        self.data_dir = file.parent  # media/ and renders/ beside the file
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(file), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA busy_timeout=5000")
         self._lock = threading.RLock()
@@ -105,7 +110,7 @@ class Store:
             migrate(
                 self._db,
                 MIGRATIONS,
-                path=self.path,
+                path=file,
                 what="an engine database",
                 legacy=LEGACY_VERSIONS,
             )
@@ -334,10 +339,16 @@ class Store:
         """Settle a job once: spend on completed, release on failed/cancelled."""
         now = time.time()
         with self.tx() as db:
-            row = db.execute("SELECT * FROM renders WHERE id=?", (render_id,)).fetchone()
-            if row is None or row["status"] in ("completed", "failed", "cancelled"):
+            # The guarded update decides who settles: only one caller finds the job unfinished.
+            row = db.execute(
+                "UPDATE renders SET status=?, output=?, error=?, completed_at=?,"
+                " progress=CASE WHEN ?='completed' THEN 100 ELSE progress END"
+                " WHERE id=? AND status IN ('pending','processing') RETURNING cost, user_id",
+                (status, output, error, now, status, render_id),
+            ).fetchall()  # stepped to its end before COMMIT
+            if not row:
                 return False
-            cost, user = row["cost"], row["user_id"]
+            cost, user = row[0]["cost"], row[0]["user_id"]
             if status == "completed":
                 db.execute("UPDATE users SET frozen=frozen-? WHERE user_id=?", (cost, user))
                 kind = "spend"
@@ -347,11 +358,6 @@ class Store:
                     (cost, cost, user),
                 )
                 kind = "release"
-            db.execute(
-                "UPDATE renders SET status=?, output=?, error=?, completed_at=?,"
-                " progress=CASE WHEN ?='completed' THEN 100 ELSE progress END WHERE id=?",
-                (status, output, error, now, status, render_id),
-            )
             db.execute(
                 "INSERT INTO ledger (user_id, render_id, kind, amount, at) VALUES (?,?,?,?,?)",
                 (user, render_id, kind, cost, now),

@@ -21,7 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from tui.engine.store import Store
+from tui.core.draft import Draft
+from tui.engine.stores import EngineStore, open_store
 
 log = logging.getLogger("i2v.engine.worker")
 
@@ -69,7 +70,7 @@ def _was_memory(exc: BaseException, limit_mb: int) -> bool:
     return any(isinstance(e, MemoryError) for e in chain) or _near_limit(limit_mb)
 
 
-def run_job(store: Store, render_id: str, out_dir: Path, limit_mb: int = 0) -> str:
+def run_job(store: EngineStore, render_id: str, out_dir: Path, limit_mb: int = 0) -> str:
     """Render one job and settle it in the table. Returns the final status."""
     from tui.engine.render import RenderCancelled, RenderError, render_draft
 
@@ -77,8 +78,8 @@ def run_job(store: Store, render_id: str, out_dir: Path, limit_mb: int = 0) -> s
     if row is None or row["status"] not in ("pending", "processing"):
         return row["status"] if row else "missing"
     draft = json.loads(row["draft"])
-    hashes = [s.get("src", "") for t in draft.get("t", []) for s in t.get("sg", [])]
-    media = store.media_paths([h for h in hashes if h and not h.startswith("builtin:")])
+    hashes = [s.src for s in Draft.from_wire(draft).segments if s.src]
+    media = store.media_paths([h for h in hashes if not h.startswith("builtin:")])
     store.set_progress(render_id, 0.0)
     out = out_dir / f"{render_id}.mp4"
     last = [0.0]
@@ -90,8 +91,10 @@ def run_job(store: Store, render_id: str, out_dir: Path, limit_mb: int = 0) -> s
             store.set_progress(render_id, round(frac * 99.0, 1))
 
     def cancelled() -> bool:
+        # Cancelled, or settled by another attempt (the queue's reaper re-ran it while this
+        # one was stalled): either way this copy stops.
         r = store.render(render_id)
-        return r is None or r["status"] == "cancelled"
+        return r is None or r["status"] not in ("pending", "processing")
 
     try:
         render_draft(draft, media, out, quality=row["quality"], progress=progress, cancel=cancelled)
@@ -109,8 +112,12 @@ def run_job(store: Store, render_id: str, out_dir: Path, limit_mb: int = 0) -> s
         store.finish_render(render_id, "failed", error=f"internal error: {exc}")
         return "failed"
     if not store.finish_render(render_id, "completed", output=str(out)):
-        out.unlink(missing_ok=True)  # cancelled at the very end
-        return "cancelled"
+        r = store.render(render_id)
+        # Cancelled at the very end: the clip goes. Unless another attempt (the queue's reaper
+        # ran it again while this worker was stalled) completed it: the file is its.
+        if not (r and r["status"] == "completed" and r["output"] == str(out)):
+            out.unlink(missing_ok=True)
+        return "cancelled" if r is None or r["status"] != "completed" else "completed"
     return "completed"
 
 
@@ -123,7 +130,9 @@ def _read_jobs(jobs: queue.Queue[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parent, db, out_dir, limit_mb = int(argv[0]), Path(argv[1]), Path(argv[2]), int(argv[3])
+    parent, db, out_dir, limit_mb = int(argv[0]), argv[1], Path(argv[2]), int(argv[3])
+    if db == "env":  # a PostgreSQL URL, passed in the environment (tui/engine/jobs.py)
+        db = os.environ.pop("I2V_WORKER_DATABASE")
     _die_with_parent(parent)
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # what libraries print goes to stderr, never into the answers
@@ -132,7 +141,7 @@ def main(argv: list[str]) -> int:
     _limit_memory(limit_mb)  # after the imports: too small a limit fails renders, not starts
     jobs: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_jobs, args=(jobs,), daemon=True, name="jobs").start()
-    store = Store(db)
+    store = open_store(db, out_dir.parent)
     answers.write("ready\n")
     while True:
         rid = jobs.get()

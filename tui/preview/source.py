@@ -1,5 +1,6 @@
-"""What the preview plays, and making it: the engine's draft tier of the current timeline (the
-local engine), or the last exported file (the cloud, where every render costs real credits).
+"""What the preview plays, and making it: the engine's draft tier of the current timeline (our
+own engine, where drafts are free), or the last exported file (the cloud, where every render
+costs real credits).
 
 The draft is rendered through the client like an export, into the app's state folder (never the
 user's exports), polled briskly (the engine answers a 5 s draft in well under a second; an
@@ -15,11 +16,12 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tui.client.transfer import file_stem
+from tui.core.draft import TRACK_AUDIO, TRACK_VIDEO, Draft
 from tui.core.paths import home
-from tui.core.protocol import TRACK_AUDIO, TRACK_VIDEO, draft_ready, file_kind
+from tui.core.protocol import draft_ready, file_kind
 from tui.core.tiers import DRAFT
 
 if TYPE_CHECKING:
@@ -39,17 +41,6 @@ class Source:
     key: str = ""  # the timeline it shows (a draft's JSON), "" for an exported file
 
 
-def renders_drafts(url: str | None) -> bool:
-    """Whether the backend is our own engine: embedded (None), on a Unix socket or on this
-    machine (`i2v-flow serve`). Elsewhere, a draft would cost the service's credits each turn."""
-    if url is None or url.startswith("http+unix://"):
-        return True
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def cache_dir() -> Path:
     path = home() / "preview"
     path.mkdir(parents=True, exist_ok=True)
@@ -61,33 +52,16 @@ def draft_key(draft: dict) -> str:
     return json.dumps(draft, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def sound_words(draft: dict) -> str:
+def sound_words(draft: dict | Draft) -> str:
     """'music', 'video sound', both, or '': what a listener would hear (none is played)."""
     music = own = False
-    for track in draft.get("t") or []:
-        if not isinstance(track, dict):
-            continue
-        for seg in track.get("sg") or []:
-            if not isinstance(seg, dict):
-                continue
-            m = seg.get("m") or {}
-            loud = _volume(m.get("volume")) > 0
-            if track.get("tt") == TRACK_AUDIO and loud:
-                music = True
-            elif track.get("tt") == TRACK_VIDEO and loud and not _muted(m.get("mute")):
-                own = own or file_kind(str(m.get("name") or m.get("src") or "")) == "video"
+    for seg in Draft.from_wire(draft).segments:
+        loud = seg.meta.volume is None or seg.meta.volume > 0  # no volume: at 100 %
+        if seg.track == TRACK_AUDIO and loud:
+            music = True
+        elif seg.track == TRACK_VIDEO and loud and not seg.muted:
+            own = own or file_kind(seg.meta.name or "") == "video"
     return " + ".join(w for w, on in (("music", music), ("video sound", own)) if on)
-
-
-def _volume(v: Any) -> float:
-    try:
-        return float(v) if v is not None else 1.0
-    except (TypeError, ValueError):
-        return 1.0
-
-
-def _muted(v: Any) -> bool:
-    return v is True or str(v or "").lower() in ("1", "true", "yes")
 
 
 async def render_draft(client: Client, draft: dict) -> Source:

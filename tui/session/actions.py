@@ -1,7 +1,7 @@
 """What changes a session, typed: the app's action queue holds these, one at a time, in order.
 
 `action_for` makes one of the router's words (tui/core/intents.py: "upload", "agent", "undo",
-"new", "export", "batch"…) and its argument; each face runs them on its `Backend`.
+"new", "export", "save", "batch"…) and its argument; each face runs them on its `Backend`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Save:
+    """`/save`: what the backend's own tools made in this session, fetched as it is."""
+
+
+@dataclass(frozen=True)
 class Batch:
     """The same words for each file, each in a session of its own, each its own clip."""
 
@@ -48,7 +53,7 @@ class Batch:
     text: str = ""
 
 
-Action = Upload | FetchUrls | Say | NewSession | Export | Batch
+Action = Upload | FetchUrls | Say | NewSession | Export | Save | Batch
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ def action_for(
         return NewSession()
     if name == "export":
         return Export(arg)
+    if name == "save":
+        return Save()
     if name == "batch":
         return Batch(tuple(paths), arg)
     if name in ("undo", "redo"):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.client import Client, ClientError, StateUpdate, unique_path
+from tui.core.draft import Draft
 from tui.core.intents import language_of
 from tui.core.protocol import FinalText, TurnError
 from tui.watch.journal import (
@@ -35,7 +36,7 @@ from tui.watch.shapes import Emit, WatchConfig
 
 
 def _has_segments(draft: Any) -> bool:
-    return isinstance(draft, dict) and any(t.get("sg") for t in draft.get("t") or [])
+    return Draft.from_wire(draft).ready
 
 
 class Steps:
@@ -104,7 +105,10 @@ class Steps:
                 job = self.journal.step(job.hash, TURNED, render_id="")
                 self.emit("resumed", job, detail=f"{exc.message}; rendering again")
                 return await self.advance(client, job, again=True)
-            job = self.journal.step(job.hash, DOWNLOADING, out=str(self._reserve_out(job)))
+            # The render that made it: a retry's own id when the first failed (wait_render).
+            rid = status.id or job.render_id
+            out = str(self._reserve_out(job))
+            job = self.journal.step(job.hash, DOWNLOADING, out=out, render_id=rid)
 
         if job.state == DOWNLOADING:
             job = await self._download(client, job, status)

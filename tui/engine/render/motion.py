@@ -221,12 +221,14 @@ def parallax_paths(
     The camera drifts sideways so that the subject moves toward the middle, with a slight push
     in; the foreground layer moves PARALLAX_GAIN times as far as the background, and grows a
     little more, as a near object would. With a box, the drift and then the push are cut back
-    until the box stays in frame in both layers. A lower `gain` (down to 1: no parallax) moves
-    the layer less off the background, and pushes it in less in proportion.
+    until the box stays in frame in both layers, and then the whole move (its zoom too: a box
+    nearly as wide as the crop fits no zoomed view), down to none. A lower `gain` (down to 1:
+    no parallax) moves the layer less off the background, and pushes it in less in proportion.
     """
-    tries = ((1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0), (0.0, 0.5), (0.0, 0.0))
-    for drift, push in tries if box is not None else tries[:1]:
-        bg, fg = _parallax(n, strength, easing, focus, box, drift, push, gain)
+    tries = ((1.0, 1.0, 1.0), (0.5, 1.0, 1.0), (0.25, 1.0, 1.0), (0.0, 1.0, 1.0))
+    tries += ((0.0, 0.5, 1.0), (0.0, 0.0, 1.0), (0.0, 0.0, 0.5), (0.0, 0.0, 0.25), (0, 0, 0))
+    for drift, push, calm in tries if box is not None else tries[:1]:
+        bg, fg = _parallax(n, strength, easing, focus, box, drift, push, gain, calm)
         if box is None or (in_frame(bg, box) and in_frame(fg, box)):
             break
     return bg, fg
@@ -241,10 +243,11 @@ def _parallax(
     drift: float,
     push: float,
     gain: float = PARALLAX_GAIN,
+    calm: float = 1.0,
 ) -> tuple[CameraPath, CameraPath]:
     n = max(1, int(n))
     push *= (gain - 1.0) / (PARALLAX_GAIN - 1.0)
-    amount = STRENGTHS.get(strength, STRENGTHS["medium"])
+    amount = STRENGTHS.get(strength, STRENGTHS["medium"]) * calm
     t = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
     e = ease(t, easing)
     z0, z1 = 1.0 + 0.6 * amount, 1.0 + amount

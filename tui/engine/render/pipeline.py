@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from tui.core.protocol import DRAFT_SHORT_SIDE
 from tui.core.text_sizes import text_scale
 from tui.core.tiers import DEFAULT_TIER, DRAFT, HIGH, STANDARD, TIERS, tier_list
 from tui.engine.render import audio as audio_mod
@@ -80,6 +81,7 @@ from tui.engine.render.stage import (
 )
 from tui.engine.render.text import TextOverlay, make_overlay, parse_colour
 from tui.engine.render.video_source import VideoSource, is_video
+from tui.engine.render.x264_cpu import x264_asm
 
 # x264's settings for each tier (tui/core/tiers.py names them; a test keeps the two in step).
 QUALITY = {
@@ -135,8 +137,8 @@ def canvas_of(draft: Mapping, quality: str = DEFAULT_TIER) -> Canvas:
         raise RenderError(f"duration {d / 1000:g} s is out of range (1 to 60 s)")
     if not (16 <= w <= 3840 and 16 <= h <= 3840):
         raise RenderError(f"canvas {w}x{h} is out of range")
-    if quality == DRAFT:
-        scale = 540 / min(w, h)
+    if quality == DRAFT:  # free (tui/core/protocol.py render_cost), so never larger
+        scale = DRAFT_SHORT_SIDE / min(w, h)
         if scale < 1:
             w, h = round(w * scale), round(h * scale)
     fade_in, fade_out = _ms(meta, "fade_in", d), _ms(meta, "fade_out", d)
@@ -822,11 +824,13 @@ def _open_output(path: Path, canvas: Canvas, quality: str, audio: bool):
     cc.color_primaries = 1  # BT.709
     cc.color_trc = 1  # BT.709
     cc.color_range = av.video.reformatter.ColorRange.MPEG
+    params = "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv"
+    asm = x264_asm()  # (not AVX-512: the same frames must give the same file, see x264_cpu)
     vs.options = {
         "preset": q["preset"],
         **({"qp": q["qp"]} if "qp" in q else {"crf": q["crf"]}),  # the tier's rate control
         "profile": "high",
-        "x264-params": "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv",
+        "x264-params": params + (f":asm={asm}" if asm else ""),
     }
     astream = None
     if audio:

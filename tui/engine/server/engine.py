@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tui import __version__
+from tui.core.protocol import ENGINE_NAME
 from tui.engine.jobs import JobRunner
 from tui.engine.media import clean_partial
 from tui.engine.server.envelope import http_error, ok
@@ -24,17 +27,22 @@ from tui.engine.server.guard import guarded
 from tui.engine.server.ratelimit import RateLimiter
 from tui.engine.server.routes import credits, render, sessions, tokens, turn, upload
 from tui.engine.server.sse import HEARTBEAT_SECONDS
-from tui.engine.store import Store
+from tui.engine.stores import open_store
+
+if TYPE_CHECKING:
+    from tui.engine.queue import QueueJobs
 
 log = logging.getLogger("i2v.engine")
 
 WARM_AFTER = 3.0  # seconds after start: start a render worker, load the agent (see _lifespan)
 PRUNE_EVERY = 6 * 3600.0  # seconds between storage prunes (the first at WARM_AFTER)
 PRUNE_EVERY_ENV = "I2V_ENGINE_PRUNE_EVERY"  # another interval, in seconds (tests)
+SHARED_PARTIAL_AGE = 3600.0  # an upload untouched this long in a shared folder is a dead one's
 
 
 async def health(engine: Engine, request: Request) -> Response:
-    return ok({"status": "ok"})
+    # Named: the client prices drafts (free here) by whether the backend is this engine.
+    return ok({"status": "ok", "engine": ENGINE_NAME, "version": __version__})
 
 
 # (path, endpoint, methods, needs a token); each endpoint is `fn(engine, request[, user])`.
@@ -81,12 +89,22 @@ class Engine:
         turn_delay: float = 0.0,
         loopback: bool = True,
         allow_files: tuple[Path, ...] = (),
+        database: str | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(self.data_dir / "engine.sqlite3")
+        # SQLite in the data folder, or PostgreSQL (`database`, a URL) shared with other nodes.
+        self.store = open_store(database or self.data_dir / "engine.sqlite3", self.data_dir)
         self.media_dir = self.data_dir / "media"
-        self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
+        self.jobs: JobRunner | QueueJobs
+        if self.store.path is None:  # PostgreSQL: renders go to the queue, `i2v-flow worker`s
+            from tui.engine.queue import QueueJobs
+            from tui.engine.store_pg import PgStore
+
+            assert isinstance(self.store, PgStore)
+            self.jobs = QueueJobs(self.store)
+        else:
+            self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
         self.heartbeat = max(0.01, float(heartbeat))
         self.turn_delay = max(0.0, float(turn_delay))
         self.stopping = threading.Event()  # set at shutdown: the turn-delay knob's waits end
@@ -124,7 +142,8 @@ class Engine:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        clean_partial(self.media_dir)
+        # A shared folder (PostgreSQL: several nodes) holds other nodes' uploads under way.
+        clean_partial(self.media_dir, 0.0 if self.store.path else SHARED_PARTIAL_AGE)
         n = self.jobs.resume()
         if n:
             log.info("resumed %d render job(s)", n)

@@ -36,6 +36,7 @@ def serve(
     socket_path: Path | None = None,
     limits: Limits | None = None,
     allow_files: tuple[Path, ...] = (),
+    database: str | None = None,
 ) -> None:
     """Run the engine until interrupted; `on_ready` gets the URL once the socket listens: `http://
     host:port`, or with `socket_path` the `http+unix://` URL of tui.core.paths.socket_url. `limits`
@@ -64,6 +65,7 @@ def serve(
             # Over the socket clients send Host: localhost, so the check holds there too.
             loopback=socket_path is not None or is_loopback(host),
             allow_files=allow_files,
+            database=database,
         )
         until_ready = _log_to_file(engine.data_dir / "engine.log")
         limits = limits or Limits().for_fd_limit(fd_limit())

@@ -23,7 +23,9 @@ from tui.engine.store import TokenInfo
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine
 
-MAX_ACTIVE_RENDERS = 2  # per user, pending or processing
+# Per user, pending or processing, free drafts too: what bounds them (with their 540p and the
+# engine's queue); the preview cancels its own older draft (tui/preview/source.py).
+MAX_ACTIVE_RENDERS = 2
 
 
 async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
@@ -70,7 +72,7 @@ async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
     quality = output.get("quality", DEFAULT_TIER)
     if quality not in TIERS:
         raise bad(f"output.quality must be {tier_list()}")
-    cost = render_cost(seconds, short)
+    cost = render_cost(seconds, short, quality)
     if engine.jobs.queue_full():  # all users together: the engine's queue stays bounded
         raise ApiFailure(
             429,

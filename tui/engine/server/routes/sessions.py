@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tui.core.draft import Draft
 from tui.core.protocol import SESSION_NOT_FOUND
 from tui.engine.server.envelope import ApiFailure, bad, ok, read_json
 from tui.engine.store import TokenInfo
@@ -70,7 +71,7 @@ async def state(engine: Engine, request: Request, user: TokenInfo) -> Response:
     sid = row["session_id"]
     media = [_media_json(m) for m in engine.store.session_media(sid)]
     draft = engine.store.draft(sid)
-    m = draft.get("m") if isinstance(draft.get("m"), dict) else {}
+    canvas = Draft.from_wire(draft).meta
     return ok(
         {
             "session_id": str(sid),
@@ -81,9 +82,9 @@ async def state(engine: Engine, request: Request, user: TokenInfo) -> Response:
                 "video_infos": media,
                 "generated_media": [],
                 "canvas_config": {
-                    "width": m.get("width"),
-                    "height": m.get("height"),
-                    "fps": m.get("fps"),
+                    "width": canvas.width,
+                    "height": canvas.height,
+                    "fps": canvas.fps,
                 },
             },
         }

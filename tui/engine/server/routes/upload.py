@@ -200,7 +200,7 @@ def _open_local(engine: Engine, raw: bytes) -> BinaryIO:
     rel = os.path.relpath(real, os.fsencode(root)).split(b"/")
     if rel == [b"."]:
         raise OSError("a folder")
-    guarded = _database_files(engine.store.path)
+    guarded = _database_files(engine.store.path) if engine.store.path else set()
     if os.open not in os.supports_dir_fd:  # no openat: the checks above, then a plain open
         return _open_file(real, None, guarded)
     fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
