@@ -26,25 +26,30 @@ LINT = "from importlinter.cli import lint_imports_command; lint_imports_command(
 
 # An import each contract forbids, planted in a copy of the tree: (file, line, the contracts it
 # breaks, by the start of their names). Every contract is broken by at least one.
-ENGINE, PANES, CLIENT, HEADLESS, CORE, PREVIEW = (
+ENGINE, PANES, CLIENT, HEADLESS, CORE, PREVIEW, SESSION = (
     "the engine imports",
     "the panes never",
     "the client and the watcher",
     "render and watch",
     "the core imports",
     "the preview's making",
+    "the session layer",
 )
 PLANTED = [
     ("tui/engine/hosts.py", "import textual", {ENGINE}),
     ("tui/engine/jobs.py", "import tui.cli.main", {ENGINE}),
     ("widgets/prompt.py", "import tui.client", {PANES}),
     ("widgets/tracks.py", "from tui.app.messages import StatusLine", {PANES}),
-    ("tui/client/wire.py", "import tui.engine.store", {CLIENT}),
+    # The session layer stands on the client: an engine import there reaches it too.
+    ("tui/client/wire.py", "import tui.engine.store", {CLIENT, SESSION}),
     ("tui/watch/scan.py", "import textual", {CLIENT, HEADLESS}),  # `watch` runs the watcher
     ("tui/core/gui_words.py", "import tui.client", {CORE}),
     # main() imports the app inside a function: a lazy import counts too.
     ("tui/cli/render.py", "import tui.cli.main", {HEADLESS}),
     ("tui/preview/frames.py", "import widgets.preview", {PREVIEW}),
+    ("tui/session/results.py", "import tui.engine.store", {SESSION}),
+    # The headless commands stand on the session layer: a pane under it reaches them too.
+    ("tui/session/backend.py", "import widgets.prompt", {SESSION, HEADLESS}),
 ]
 
 
@@ -102,6 +107,7 @@ def test_each_contract_catches_the_import_it_forbids(
         "tui.cli.watch",
         "tui.watch",
         "tui.preview.frames",  # also the decoder's child process: it starts light
+        "tui.session.backend",
     ],
 )
 def test_light_faces_do_not_load_textual(module: str) -> None:

@@ -41,6 +41,8 @@ class StoppedWaiting(Exception):
 if TYPE_CHECKING:
     from textual.worker import Worker
 
+    from tui.session.actions import Action
+
 
 class ActionQueue(Spending):
     def queued(self) -> bool:
@@ -62,7 +64,9 @@ class ActionQueue(Spending):
             )
         else:
             said = ""  # already shown by the caller
-        self._actions.put_nowait((action, arg, list(paths or []), said))
+        from tui.session.actions import Queued, action_for  # after the first screen
+
+        self._actions.put_nowait(Queued(action_for(action, arg, paths or [], self._resolve), said))
 
     def action_stop_waiting(self) -> None:
         """Esc: stop waiting on the turn in flight (never re-sent: it would run twice)."""
@@ -77,65 +81,61 @@ class ActionQueue(Spending):
     @work(exclusive=True, group="actions", exit_on_error=False)
     async def _serve_actions(self) -> None:
         while True:
-            action, arg, paths, said = await self._actions.get()
+            queued = await self._actions.get()
             self.busy = True
             try:
-                if said:
-                    self.post_message(Said(said))
+                if queued.said:
+                    self.post_message(Said(queued.said))
                 await self._connected.wait()
-                await self._run_action(action, arg, paths)
+                await self._run_action(queued.action)
             except Exception as exc:  # every failure becomes words; the queue goes on
                 self._report(exc)
             finally:
                 self.busy = False
 
-    async def _run_action(self, action: str, arg: str, paths: list[Path]) -> None:
-        client = self._need_client()
-        if client is None:
+    async def _run_action(self, action: Action) -> None:
+        from tui.session.actions import Batch, Export, FetchUrls, NewSession, Save, Say, Upload
+
+        if self._need_client() is None:
             return
-        if action == "upload" and not paths and arg.startswith(("http://", "https://")):
-            await self._upload_urls(arg.split())
-        elif action == "upload":
-            await self._upload(paths or [self._resolve(arg)])
-        elif action == "new":
-            self._cost_seen = None  # a new timeline's cost is said afresh
-            await client.new_session()
-            self.post_message(StatusLine("New session: an empty timeline"))
-            await self._refresh(tracks=True)
-        elif action == "export":
-            await self._start_export(arg or self.export_quality)
-        elif action == "batch":
-            await self._batch(paths, arg)
-        elif action == "save":
-            await self._save_made()
-        else:  # agent, undo, redo
-            await self._act(await self._turn(action if action in ("undo", "redo") else arg))
+        match action:
+            case FetchUrls(urls):
+                await self._upload_urls(list(urls))
+            case Upload(paths):
+                await self._upload(list(paths))
+            case NewSession():
+                self._cost_seen = None  # a new timeline's cost is said afresh
+                await self.backend.new_session()
+                self.post_message(StatusLine("New session: an empty timeline"))
+                await self._refresh(tracks=True)
+            case Export(quality):
+                await self._start_export(quality or self.export_quality)
+            case Batch(paths, text):
+                await self._batch(list(paths), text)
+            case Save():
+                await self._save_made()
+            case Say(text):  # words, undo, redo
+                await self._act(await self._turn(text))
 
     def _job_id(self, kind: str) -> str:
         self._jobs += 1
         return f"{kind}{self._jobs}"
 
     async def _upload(self, paths: list[Path]) -> None:
-        from tui.client import Client
+        from tui.session.backend import check_uploads
 
-        assert self.client is not None
-        for p in paths:
-            Client.check_upload(p)  # no such file / wrong type / too large: before a byte
+        check_uploads(paths)  # no such file / wrong type / too large: before a byte
         label = ", ".join(p.name for p in paths)
         jid = self._job_id("upload")
         self.post_message(JobUpdate(jid, f"Upload {label}", None, "running"))
         try:
-            files = await self.client.upload(paths)
+            files = await self.backend.upload(paths)
         except Exception:
             self.post_message(JobUpdate(jid, f"Upload {label}", None, "failed"))
             raise
         self.post_message(JobUpdate(jid, f"Uploaded {label}", 100, "done"))
         self.last_source = paths[-1].stem
-        facts = []
-        for f in files:
-            dims = f" ({f['width']}×{f['height']})" if f.get("width") and f.get("height") else ""
-            facts.append(f"{f.get('filename', '?')}{dims}")
-        self.post_message(StatusLine("Uploaded " + ", ".join(facts)))
+        self.post_message(StatusLine("Uploaded " + ", ".join(f.describe() for f in files)))
         await self._refresh(tracks=True)
 
     async def _upload_urls(self, urls: list[str]) -> None:
@@ -143,9 +143,8 @@ class ActionQueue(Spending):
         engine says why it won't)."""
         from urllib.parse import urlsplit
 
-        assert self.client is not None
-        files = await self.client.upload_urls(urls)
-        names = [str(f.get("filename") or "?") for f in files]
+        files = await self.backend.fetch_urls(urls)
+        names = [f.name for f in files]
         self.last_source = Path(urlsplit(urls[-1]).path).stem or self.last_source
         self.post_message(StatusLine("Uploaded " + ", ".join(names) + " (fetched by the backend)"))
         await self._refresh(tracks=True)
@@ -188,9 +187,8 @@ class ActionQueue(Spending):
         from tui.client import StateUpdate
         from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, TurnError
 
-        assert self.client is not None
         last_words = time.monotonic()  # heartbeats count from the last words, or the start
-        async for ev in self.client.turn(text):
+        async for ev in self.backend.turn(text):
             if isinstance(ev, TextChunk):
                 partial.append(ev.text)
                 last_words = time.monotonic()
@@ -258,8 +256,7 @@ class ActionQueue(Spending):
         from tui.client import BatchFile, BatchItem, own_instruction, split_instructions
 
         assert self.client is not None
-        session = self.client.session
-        saved = (session.session_id, session.task_id)
+        saved = self.backend.where()
         files: list[BatchFile] = []
         made: list[tuple[Path, dict]] = []
         costs: list[int | None] = []
@@ -287,7 +284,7 @@ class ActionQueue(Spending):
                     self.post_message(Said(words))
                     # Its Export button is this export: acted on once, not twice.
                     await self._act(await self._turn(words, batch=True), export=False)
-                    draft = await self.client.draft()
+                    draft = await self.backend.draft()
                     costs.append(await self.cost_of(draft, self.export_quality))
                     made.append((p, draft))
                 except Exception as exc:
@@ -309,7 +306,7 @@ class ActionQueue(Spending):
                         started.append((p, worker))
         finally:
             # Back to the session the person was working in.
-            session.session_id, session.task_id = saved
+            self.backend.go(saved)
             await self._refresh(tracks=True, quiet=True)
             self.post_message(
                 StatusLine("Back to your own timeline (in Tracks): the next instruction goes there")

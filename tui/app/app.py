@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import sys
 import time
@@ -64,8 +63,8 @@ from tui.app.palette import I2VCommands
 from tui.app.preview import PreviewPart
 from tui.app.state import AppState, load_state, save_state
 from tui.app.watch import WatchMode
-from tui.core.backend import EmbeddedEngine, choose
 from tui.core.tiers import DEFAULT_TIER
+from tui.session.backend import Backend
 from tui.terminal.graphics import Graphics
 from widgets.credits import Credits
 from widgets.files import FileBrowser, FilesPane
@@ -80,7 +79,7 @@ from widgets.transcript import Transcript
 if TYPE_CHECKING:
     from textual.theme import Theme
 
-    from tui.client import Client
+    from tui.session.actions import Queued
     from tui.watch import Watcher
 
 # Said under "Ready" on the very first launch only (tui/app/state.py remembers it was).
@@ -121,7 +120,6 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         self.graphics = graphics  # real-pixel previews, when the terminal said it can
         self.folder = Path(folder)
         self.out_dir = Path(out) if out else self.folder / "exports"
-        self.api = api
         self.watch_dir = Path(watch).expanduser() if watch is not None else None
         self.watch_prompt = watch_prompt
         self.watch_settle = watch_settle
@@ -131,17 +129,18 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         self._queue_folder: Path | None = None  # whose rows the queue pane shows
         self.still_working_every = still_working_every
         self.export_quality = export_quality
-        self.poll_interval = poll_interval  # None: the client's own (30 s on the cloud)
-        self.client: Client | None = None
+        # The backend, its engine and its one client (tui/session/): what the app stands on.
+        # poll_interval: seconds between render polls; None: the client's own (30 s on the cloud)
+        self.backend = Backend(
+            api, owner="app", poll_interval=poll_interval, on_status=self._client_says
+        )
         self.history: History | None = None
-        self.engine: EmbeddedEngine | None = None
-        self.backend_label = ""
         self.last_source = "clip"
         self.last_export: Path | None = None
         self.marked: list[Path] = []
         self.busy = False
         self._claimed: set[Path] = set()
-        self._actions: asyncio.Queue[tuple[str, str, list[Path], str]] = asyncio.Queue()
+        self._actions: asyncio.Queue[Queued] = asyncio.Queue()
         self._turn_task: asyncio.Task[None] | None = None
         self._working: Static | None = None  # "⏳ Working… N s" while a turn is in flight
         self._working_since = 0.0
@@ -150,7 +149,6 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
         self._jobs = 0
         self._cost_seen: int | None = None
         self._following: set[str] = set()
-        self._engine_url: asyncio.Future[str] | None = None
         # Why the app ends on an error: "" while a connect attempt is in flight, the attempt's
         # error if it failed, None once connected (see `exit_status`).
         self.exit_error: str | None = None
@@ -182,9 +180,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
 
     def on_load(self) -> None:
         # Launch the local engine before the first screen is drawn: its start-up overlaps ours.
-        if not choose(self.api).is_cloud:
-            self.engine = EmbeddedEngine()
-            self._engine_url = asyncio.ensure_future(self.engine.start())
+        self.backend.prestart()
 
     def connect(self) -> Worker[None]:  # type: ignore[override]
         self.exit_error = ""  # until Connected arrives, or the attempt's error
@@ -204,14 +200,7 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
     async def on_unmount(self) -> None:
         # Workers are cancelled by now; the client's state file is written atomically on
         # every change, and downloads land under a temporary name, so nothing is half-written.
-        if self.client is not None:
-            with contextlib.suppress(Exception):
-                await self.client.aclose()
-        if self._engine_url is not None:  # quit while the engine was still starting
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._engine_url, 10)
-        if self.engine is not None:
-            await self.engine.stop()
+        await self.backend.aclose()
         if self.history is not None:  # the last lines of the conversation land first
             await asyncio.to_thread(self.history.close)
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from tui.client import Client
     from tui.core.backend import EmbeddedEngine
     from tui.core.session_state import Media
+    from tui.session.actions import Queued
+    from tui.session.backend import Backend
     from tui.terminal.graphics import Graphics
     from tui.watch import Watcher
 
@@ -37,22 +39,17 @@ class AppPart(App):
     graphics: Graphics | None  # real-pixel previews, when the terminal said it can
     folder: Path
     out_dir: Path
-    api: str | None
     watch_dir: Path | None
     watch_prompt: str | None
     watch_settle: float
     still_working_every: float
     export_quality: str
-    poll_interval: float | None  # seconds between render polls; None: the client's default
-    # The connection (connect.py).
-    client: Client | None
-    engine: EmbeddedEngine | None
-    backend_label: str
+    # The connection (connect.py): the backend, its engine and its client (tui/session/).
+    backend: Backend
     history: History | None  # the sessions' conversations, per backend (tui/app/history.py)
-    _engine_url: asyncio.Future[str] | None  # the local engine, while it starts
     _connected: asyncio.Event  # set when a connect attempt has finished
     # The action queue (actions.py).
-    _actions: asyncio.Queue[tuple[str, str, list[Path], str]]  # action, arg, paths, words
+    _actions: asyncio.Queue[Queued]
     busy: bool
     _turn_task: asyncio.Task[None] | None  # the agent turn in flight (Esc cancels it)
     _jobs: int
@@ -121,6 +118,16 @@ class AppPart(App):
 
     # ---- the client ------------------------------------------------------------------------
 
+    @property
+    def client(self) -> Client | None:
+        """The backend's client: None until the first connect."""
+        return self.backend.client
+
+    @property
+    def engine(self) -> EmbeddedEngine | None:
+        """The embedded engine's process (None on the cloud, and while /reconnect restarts it)."""
+        return self.backend.engine
+
     def _need_client(self) -> Client | None:
         if self.client is None:
             self.post_message(
@@ -142,11 +149,11 @@ class AppPart(App):
         assert self.client is not None
         try:
             if tracks:
-                draft = await self.client.draft()
+                draft = await self.backend.draft()
                 self.post_message(TrackReady(draft, summarize_draft(draft)))
             if credits:
-                c = await self.client.credits()
-                self.post_message(CreditsReady(c["available"], c["frozen"], c["total"]))
+                c = await self.backend.credits()
+                self.post_message(CreditsReady(c.available, c.frozen, c.total))
         except ClientError as exc:
             if not quiet:
                 raise
@@ -154,17 +161,11 @@ class AppPart(App):
 
     # ---- errors ----------------------------------------------------------------------------
 
-    def _engine_dead(self) -> bool:
-        if self.engine is None:
-            return False
-        proc = self.engine.proc
-        return proc is None or proc.returncode is not None
-
     def _report(self, exc: BaseException) -> None:
         """Any failure as one status line, with what to do about it."""
         text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         hint = getattr(exc, "hint", "")
-        if self._engine_dead():
+        if self.backend.engine_dead:
             text = f"Lost the local engine: {text}"
             hint = "type /reconnect to start it again (your session is kept)"
         elif getattr(exc, "transient", False):

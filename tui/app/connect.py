@@ -1,4 +1,4 @@
-"""Connecting and reading: the client on the chosen backend, /reconnect, and the reads.
+"""Connecting and reading: the app's `Backend` (tui/session/) connected, /reconnect, the reads.
 
 The client (and httpx) are imported by the connect worker, after the first screen. Reads
 (credits, status) run in their own workers, never queued behind a long turn.
@@ -13,7 +13,6 @@ from textual import work
 
 from tui.app.base import AppPart
 from tui.app.messages import Connected, CreditsReady, HistoryLoaded, StatusLine, TrackReady
-from tui.core.backend import EmbeddedEngine, choose
 
 
 class Connecting(AppPart):
@@ -21,38 +20,11 @@ class Connecting(AppPart):
     async def connect(self) -> None:
         self._connected.clear()
         try:
-            from tui.client import Client, ClientError
-            from tui.client.state import ClientState
-            from tui.core.paths import client_state_file
+            from tui.client import ClientError
 
-            choice = choose(self.api)
             try:
-                if choice.is_cloud:
-                    assert choice.url is not None
-                    url, key = choice.url, choice.url
-                    self.backend_label = choice.url.split("://", 1)[-1]
-                else:
-                    if self._engine_url is None or self.engine is None:
-                        self.engine = EmbeddedEngine()
-                        self._engine_url = asyncio.ensure_future(self.engine.start())
-                    url, key = await self._engine_url, "local"
-                    self._engine_url = None
-                    self.backend_label = "local engine"
-                if self.client is not None:
-                    await self.client.aclose()
-                state = ClientState(client_state_file(), key)
-                resumed = bool(state.backend.get("session_id"))
-                self.client = Client(
-                    url,
-                    state,
-                    token=choice.token,
-                    cloud=choice.is_cloud,
-                    owner="app",
-                    poll_interval=self.poll_interval,
-                    on_status=self._client_says,
-                )
-                await self.client.connect()
-                self._open_history(key)
+                connected = await self.backend.connect()
+                self._open_history(connected.key)
             except (ClientError, OSError, RuntimeError) as exc:
                 self.post_message(
                     StatusLine(
@@ -66,13 +38,13 @@ class Connecting(AppPart):
                 return
         finally:
             self._connected.set()
-        if resumed and self.history is not None and self.client is not None:
+        if connected.resumed and self.history is not None and self.client is not None:
             # Above "Ready", which stays the last line in sight however long the history.
             sid = self.client.session.session_id
             entries = await asyncio.to_thread(self.history.load, sid)
             if entries:
                 self.post_message(HistoryLoaded(entries))
-        self.post_message(Connected(self.backend_label, resumed))
+        self.post_message(Connected(connected.label, connected.resumed))
         await self._refresh(tracks=True, credits=True, quiet=True)
         self._resume_renders()
         if self.watch_dir is not None and self.watcher is None:
@@ -106,9 +78,7 @@ class Connecting(AppPart):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(15):
                 await self._watch_idle.wait()
-        if self.engine is not None:
-            await self.engine.stop()
-            self.engine = None
+        await self.backend.restart()
         self.connect()
 
     @work(group="reads", exit_on_error=False)
@@ -121,16 +91,11 @@ class Connecting(AppPart):
 
         try:
             if what == "credits":
-                c = await client.credits()
-                self.post_message(CreditsReady(c["available"], c["frozen"], c["total"]))
-                self.post_message(
-                    StatusLine(
-                        f"Credits: {c['available']} available, {c['frozen']} frozen, "
-                        f"{c['total']} total"
-                    )
-                )
+                c = await self.backend.credits()
+                self.post_message(CreditsReady(c.available, c.frozen, c.total))
+                self.post_message(StatusLine(c.line()))
             else:
-                state = await client.session_state()
+                state = await self.backend.session_state()
                 summary = summarize_draft(state.draft)
                 self.post_message(TrackReady(state.draft, summary))
                 self.post_message(

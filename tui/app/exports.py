@@ -48,7 +48,7 @@ class Exports(Spending):
         from tui.client import ClientError
 
         assert self.client is not None
-        made = (await self.client.session_state()).generated_media
+        made = (await self.backend.session_state()).generated_media
         if not made:
             self.post_message(
                 StatusLine(
@@ -81,18 +81,17 @@ class Exports(Spending):
         when it was not started."""
         from tui.client import ClientError
 
-        assert self.client is not None
         if quality not in TIERS:
             raise ClientError(f"unknown quality {quality!r}", hint=f"use /export {tier_list()}")
         if draft is None:
-            draft = await self.client.draft()
+            draft = await self.backend.draft()
         name = stem or self._source_stem(draft) or self.last_source
         cost = await self.cost_of(draft, quality)
         if ask and not await self.may_spend(cost, f"{name}.mp4"):
             return None
         dest = self._claim(name)
         try:
-            rid = await self.client.start_render(quality, draft, target=dest)
+            rid = await self.backend.start_render(quality, draft, dest)
         except Exception:
             self._claimed.discard(dest)
             raise
@@ -111,18 +110,16 @@ class Exports(Spending):
         the new client."""
         from tui.client import ClientError
 
-        client = self.client
-        assert client is not None
         label = dest.name
         self._following.add(rid)
         self.post_message(JobUpdate(rid, f"Render {label}", 0, "running"))
         try:
-            status = await client.wait_render(
+            path = await self.backend.follow(
                 rid,
+                dest,
                 lambda s: self.post_message(JobUpdate(rid, f"Render {label}", s.progress)),
+                lambda: self.post_message(JobUpdate(rid, f"Download {label}", 100)),
             )
-            self.post_message(JobUpdate(rid, f"Download {label}", 100))
-            path = await client.download(rid, dest, status)
         except ClientError as exc:
             self.post_message(JobUpdate(rid, f"Render {label}", None, "failed"))
             self._report(exc)
@@ -140,10 +137,9 @@ class Exports(Spending):
     async def _resume_renders(self) -> None:
         """The app's renders saved by an earlier run (or cut by /reconnect): seen through.
 
-        `Client.resume_renders` takes only renders owned by "app": never a watcher's.
+        `Backend.resume` takes only renders owned by "app": never a watcher's.
         """
-        client = self.client
-        if client is None:
+        if self.client is None:
             return
         labels: dict[str, str] = {}
         taken: dict[str, Path] = {}
@@ -159,7 +155,7 @@ class Exports(Spending):
             self.post_message(JobUpdate(s.id, f"Render {labels.get(s.id, s.id)}", s.progress))
 
         try:
-            results = await client.resume_renders(
+            results = await self.backend.resume(
                 progress, on_start=started, skip=set(self._following)
             )
         finally:

@@ -57,9 +57,9 @@ class Spending(AppPart):
         assert self.client is not None
         if not cost:  # unpriced (the cloud) or free (a draft): nothing to say or ask
             return True
-        c = await self.client.credits()
-        self.post_message(CreditsReady(c["available"], c["frozen"], c["total"]))
-        available = c["available"]
+        c = await self.backend.credits()
+        self.post_message(CreditsReady(c.available, c.frozen, c.total))
+        available = c.available
         if tell:
             self.post_message(
                 StatusLine(

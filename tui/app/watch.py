@@ -72,8 +72,7 @@ class WatchMode(AppPart):
         if self.watcher is not None:  # another folder: that watcher lets go of its own first
             self.watcher.stop()
         await self._watch_idle.wait()
-        client = self.client
-        if client is None:
+        if self.client is None:
             return
         self._watch_idle.clear()
         try:
@@ -92,7 +91,7 @@ class WatchMode(AppPart):
             )
             self.watcher = Watcher(
                 config,
-                make_client=client.sibling,  # the app's own connection pool
+                make_client=self.backend.live.sibling,  # the app's one connection pool
                 on_event=self._watch_event,
             )
             await self.watcher.run()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import re
 import sys
@@ -18,12 +19,11 @@ from urllib.parse import urlsplit
 
 from tui.cli.progress import Progress
 from tui.client import Client, ClientError, StateUpdate, unique_path
-from tui.client.state import ClientState
-from tui.core.backend import EmbeddedEngine, EngineStartError, choose
+from tui.core.backend import EngineStartError
 from tui.core.intents import language_of
-from tui.core.paths import client_state_file
 from tui.core.protocol import FinalText, Heartbeat, RenderStatus, TextChunk, ToolCall, TurnError
 from tui.core.session_state import Media
+from tui.session.backend import Backend, check_uploads
 
 # TurnError codes the client gives a turn it could still see through (the state was fetched).
 _RECOVERED = ("broken", "deadline")
@@ -100,8 +100,7 @@ def _stem(image: Path | str) -> str:
 async def _render(args: argparse.Namespace, run: _Run) -> int:
     urls = [u for u in map(_url_of, args.images) if u is not None]
     files = [img for img in args.images if _url_of(img) is None]
-    for img in files:
-        Client.check_upload(img)
+    check_uploads(files)
     each = bool(getattr(args, "each", False))
     if each:  # a folder for the clips, not one file
         out = Path(args.out or getattr(args, "out_dir", None) or Path.cwd()).expanduser()
@@ -115,81 +114,61 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
     if not each and out.suffix.lower() != ".mp4":
         raise ClientError(f"{out}: the output must be an .mp4 file")
     out = out if each else unique_path(out)
-    choice = choose(args.api)
-    engine: EmbeddedEngine | None = None
-    started = time.perf_counter()
     say = run.stderr.say
-    try:
-        if choice.is_cloud:
-            url = choice.url
-            key = url
-        else:
+    # persist_session=False: a headless run never replaces the app's saved session.
+    backend = Backend(
+        args.api, on_status=say, persist_session=False, language=language_of(args.prompt or "")
+    )
+    started = time.perf_counter()
+    async with backend:
+        if not backend.is_cloud:
             say("Starting the local engine…")
-            engine = EmbeddedEngine()
-            url = await engine.start()
-            key = "local"
-        assert url is not None
-        state = ClientState(client_state_file(), key)
-        # persist_session=False: a headless run never replaces the app's saved session.
-        async with Client(
-            url,
-            state,
-            token=choice.token,
-            cloud=choice.is_cloud,
-            on_status=say,
-            persist_session=False,
-            language=language_of(args.prompt or ""),
-        ) as client:
-            reused = bool(state.backend.get("session_id"))
-            await client.connect()
-            if each:  # one session for all the images, a turn and a clip each
-                from tui.cli.render_each import render_each
+        resumed = (await backend.connect()).resumed
+        if each:  # one session for all the images, a turn and a clip each
+            from tui.cli.render_each import render_each
 
-                return await render_each(client, args, run, out)
-            if reused:  # a fresh session per headless run: its timeline holds just these images
-                await client.new_session()
-            say(f"Uploading {len(args.images)} file(s)…")
-            if files:
-                await client.upload(files)
-            if urls:  # the backend fetches these itself (the local engine refuses, in words)
-                await client.upload_urls(urls)
-            await _turn(client, args.prompt, run)
+            return await render_each(backend.live, args, run, out)
+        if resumed:  # a fresh session per headless run: its timeline holds just these images
+            await backend.new_session()
+        say(f"Uploading {len(args.images)} file(s)…")
+        if files:
+            await backend.upload(files)
+        if urls:  # the backend fetches these itself (the local engine refuses, in words)
+            await backend.fetch_urls(urls)
+        await _turn(backend.live, args.prompt, run)
 
-            def progress(status: RenderStatus) -> None:
-                run.stderr.update("Rendering…", status.progress)
+        def progress(status: RenderStatus) -> None:
+            run.stderr.update("Rendering…", status.progress)
 
-            result = await client.export(out, args.quality, progress)
-            run.stderr.end()
-            if getattr(args, "save_made", False):  # beside the clip, never with our token
-                for facts, media in zip(run.made, run.made_media, strict=True):
-                    saved = await client.save_media(media, out.parent)
-                    facts["path"] = str(saved.resolve())
-                    run.out(f"Saved {saved} (made by the cloud)\n")
-            credits = await client.credits()
-            elapsed = time.perf_counter() - started
-            if run.as_json:
-                _emit(
-                    {
-                        "path": str(result.path.resolve()),
-                        **_facts(result.path),
-                        "size": result.size,
-                        "quality": args.quality,
-                        "render_id": result.render_id,
-                        "credits": {k: credits.get(k) for k in ("available", "frozen", "total")},
-                        "tracks": run.tracks,
-                        "words": "\n".join(run.words),
-                        "note": run.note,
-                        "made": run.made,
-                        "seconds": round(elapsed, 2),
-                    }
-                )
-                return 0
-            print(f"Saved {result.path} ({result.size / 1e6:.1f} MB) in {elapsed:.1f} s")
-            print(f"Credits: {credits['available']} available, {credits['frozen']} frozen")
+        result = await backend.export(out, args.quality, progress)
+        run.stderr.end()
+        if getattr(args, "save_made", False):  # beside the clip, never with our token
+            for facts, media in zip(run.made, run.made_media, strict=True):
+                saved = await backend.live.save_media(media, out.parent)
+                facts["path"] = str(saved.resolve())
+                run.out(f"Saved {saved} (made by the cloud)\n")
+        credits = await backend.credits()
+        elapsed = time.perf_counter() - started
+        if run.as_json:
+            _emit(
+                {
+                    "path": str(result.path.resolve()),
+                    **_facts(result.path),
+                    "size": result.size,
+                    "quality": args.quality,
+                    "render_id": result.render_id,
+                    "credits": dataclasses.asdict(credits),
+                    "tracks": run.tracks,
+                    "words": "\n".join(run.words),
+                    "note": run.note,
+                    "made": run.made,
+                    "seconds": round(elapsed, 2),
+                }
+            )
             return 0
-    finally:
-        if engine is not None:
-            await engine.stop()
+        print(f"Saved {result.path} ({result.size / 1e6:.1f} MB) in {elapsed:.1f} s")
+        print(f"Credits: {credits.available} available, {credits.frozen} frozen")
+        return 0
 
 
 def _facts(path: Path) -> dict[str, Any]:

@@ -134,10 +134,7 @@ def _printer(as_json: bool, progress: bool, quiet: bool = False):
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from tui.client import Client
-    from tui.client.state import ClientState
-    from tui.core.backend import EmbeddedEngine, choose
-    from tui.core.paths import client_state_file
+    from tui.session.backend import Backend
 
     folder = args.folder.expanduser()
     if not folder.is_dir():
@@ -156,8 +153,9 @@ async def _watch(args: argparse.Namespace) -> int:
         credit_check=args.credit_check,
     )
     show = _printer(args.json, args.progress, getattr(args, "quiet", False))
-    choice = choose(args.api)
-    engine: EmbeddedEngine | None = None
+    # ONE connection pool for every job (each its own session): a turn stream and a poll
+    # each, and one for the watcher's own calls.
+    backend = Backend(args.api, connections=2 * config.jobs + 1)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -176,35 +174,20 @@ async def _watch(args: argparse.Namespace) -> int:
     if hup is not None:
         loop.add_signal_handler(hup, reload)
     try:
-        if choice.is_cloud:
-            url, key = choice.url, choice.url
-        else:
-            engine = EmbeddedEngine()
-            url, key = await engine.start(), "local"
-        assert url is not None and key is not None
-        state = ClientState(client_state_file(), key)
-        # ONE connection pool for every job (each its own session): a turn stream and a poll
-        # each, and one for the watcher's own calls.
-        pool = Client(
-            url, state, token=choice.token, cloud=choice.is_cloud, connections=2 * config.jobs + 1
-        )
-        try:
-            watcher = Watcher(config, pool.sibling, show)
+        async with backend:
+            await backend.open()
+            watcher = Watcher(config, backend.sibling, show)
             task = asyncio.create_task(watcher.run())
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
             watcher.stop()
             stopper.cancel()
             await task
-        finally:
-            await pool.aclose()
         return _once_summary(watcher) if config.once else 0
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, hup):
             if sig is not None:
                 loop.remove_signal_handler(sig)
-        if engine is not None:
-            await engine.stop()
 
 
 def _once_summary(w: Watcher) -> int:
