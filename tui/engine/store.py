@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.sqlite_schema import migrate
+from tui.engine.draft_history import EMPTY_DRAFT as EMPTY_DRAFT
+from tui.engine.draft_history import DraftHistory
 
 TOKEN_DAYS = 7
 START_CREDITS = 100
@@ -79,12 +81,6 @@ CREATE INDEX IF NOT EXISTS session_media_hash ON session_media (hash);
 SCHEMA_VERSION = len(MIGRATIONS)
 LEGACY_VERSIONS = {1877644647: 1}  # crc32(SCHEMA) & 0x7FFFFFFF, stamped before numbering
 
-EMPTY_DRAFT: dict[str, Any] = {
-    "d": 5000,
-    "m": {"title": "project", "width": 1920, "height": 1080, "fps": 30},
-    "t": [],
-}
-
 
 @dataclass(frozen=True)
 class TokenInfo:
@@ -93,7 +89,7 @@ class TokenInfo:
     expires_at: float
 
 
-class Store:
+class Store(DraftHistory):
     def __init__(self, path: Path):
         file = Path(path)
         self.path: Path | None = file  # tui/engine/stores.py: EngineStore
@@ -202,54 +198,6 @@ class Store:
                 "INSERT INTO drafts VALUES (?,0,?,?)", (sid, json.dumps(EMPTY_DRAFT), "empty")
             )
             return db.execute("SELECT * FROM sessions WHERE session_id=?", (sid,)).fetchone()
-
-    def session(self, session_id: str | int, user_id: str) -> sqlite3.Row | None:
-        try:
-            sid = int(session_id)
-        except (TypeError, ValueError):
-            return None
-        return self.one("SELECT * FROM sessions WHERE session_id=? AND user_id=?", sid, user_id)
-
-    def draft(self, session_id: int) -> dict:
-        row = self.one(
-            "SELECT d.draft FROM drafts d JOIN sessions s ON s.session_id=d.session_id"
-            " AND d.version=s.version WHERE s.session_id=?",
-            session_id,
-        )
-        return json.loads(row["draft"]) if row else json.loads(json.dumps(EMPTY_DRAFT))
-
-    def push_draft(self, session_id: int, draft: dict, note: str) -> int:
-        """A new version after the current one; versions past it (redo) are dropped."""
-        with self.tx() as db:
-            v = db.execute(
-                "SELECT version FROM sessions WHERE session_id=?", (session_id,)
-            ).fetchone()["version"]
-            db.execute("DELETE FROM drafts WHERE session_id=? AND version>?", (session_id, v))
-            db.execute(
-                "INSERT INTO drafts VALUES (?,?,?,?)", (session_id, v + 1, json.dumps(draft), note)
-            )
-            db.execute("UPDATE sessions SET version=? WHERE session_id=?", (v + 1, session_id))
-            return v + 1
-
-    def step_draft(self, session_id: int, delta: int) -> tuple[dict, str] | None:
-        """Undo (-1) or redo (+1); None when there is nothing to step to."""
-        with self.tx() as db:
-            v = db.execute(
-                "SELECT version FROM sessions WHERE session_id=?", (session_id,)
-            ).fetchone()["version"]
-            target = v + delta
-            row = db.execute(
-                "SELECT draft, note FROM drafts WHERE session_id=? AND version=?",
-                (session_id, target),
-            ).fetchone()
-            if row is None:
-                return None
-            note_row = db.execute(
-                "SELECT note FROM drafts WHERE session_id=? AND version=?",
-                (session_id, max(v, target)),
-            ).fetchone()
-            db.execute("UPDATE sessions SET version=? WHERE session_id=?", (target, session_id))
-            return json.loads(row["draft"]), note_row["note"] if note_row else ""
 
     # ---- media -----------------------------------------------------------------------------
 

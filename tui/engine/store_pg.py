@@ -25,7 +25,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from tui.core.sqlite_schema import SchemaTooNew
-from tui.engine.store import EMPTY_DRAFT, START_CREDITS, TOKEN_DAYS, TokenInfo
+from tui.engine.draft_history import EMPTY_DRAFT, DraftHistory
+from tui.engine.store import START_CREDITS, TOKEN_DAYS, TokenInfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -100,7 +101,8 @@ class _Tx:
         return self._conn.execute(pg_sql(sql), tuple(params))
 
 
-class PgStore:
+class PgStore(DraftHistory):
+    LOCK_ROW = " FOR UPDATE"  # another node may step the same session's drafts
     path: Path | None = None  # no local database file
     # Called in create_render's transaction (connection, render id, user id): the queue defers
     # the render's job there (tui/engine/queue.py), so both commit or neither does.
@@ -213,54 +215,6 @@ class PgStore:
                 (row["session_id"], json.dumps(EMPTY_DRAFT), "empty"),
             )
             return row
-
-    def session(self, session_id: str | int, user_id: str) -> dict | None:
-        try:
-            sid = int(session_id)
-        except (TypeError, ValueError):
-            return None
-        if not -(2**63) <= sid < 2**63:
-            return None
-        return self.one("SELECT * FROM sessions WHERE session_id=? AND user_id=?", sid, user_id)
-
-    def draft(self, session_id: int) -> dict:
-        row = self.one(
-            "SELECT d.draft FROM drafts d JOIN sessions s ON s.session_id=d.session_id"
-            " AND d.version=s.version WHERE s.session_id=?",
-            session_id,
-        )
-        return json.loads(row["draft"]) if row else json.loads(json.dumps(EMPTY_DRAFT))
-
-    def push_draft(self, session_id: int, draft: dict, note: str) -> int:
-        with self.tx() as db:
-            v = db.execute(
-                "SELECT version FROM sessions WHERE session_id=? FOR UPDATE", (session_id,)
-            ).fetchone()["version"]
-            db.execute("DELETE FROM drafts WHERE session_id=? AND version>?", (session_id, v))
-            db.execute(
-                "INSERT INTO drafts VALUES (?,?,?,?)", (session_id, v + 1, json.dumps(draft), note)
-            )
-            db.execute("UPDATE sessions SET version=? WHERE session_id=?", (v + 1, session_id))
-            return v + 1
-
-    def step_draft(self, session_id: int, delta: int) -> tuple[dict, str] | None:
-        with self.tx() as db:
-            v = db.execute(
-                "SELECT version FROM sessions WHERE session_id=? FOR UPDATE", (session_id,)
-            ).fetchone()["version"]
-            target = v + delta
-            row = db.execute(
-                "SELECT draft, note FROM drafts WHERE session_id=? AND version=?",
-                (session_id, target),
-            ).fetchone()
-            if row is None:
-                return None
-            note_row = db.execute(
-                "SELECT note FROM drafts WHERE session_id=? AND version=?",
-                (session_id, max(v, target)),
-            ).fetchone()
-            db.execute("UPDATE sessions SET version=? WHERE session_id=?", (target, session_id))
-            return json.loads(row["draft"]), note_row["note"] if note_row else ""
 
     # ---- media -----------------------------------------------------------------------------
 
