@@ -105,6 +105,22 @@ def fb(_fake_backend):
     return _fake_backend
 
 
+@pytest.fixture(scope="module")
+def _standin():
+    """The cloud stand-in (tests/cloud_standin.py), one per module."""
+    from tests.cloud_standin import CloudStandin
+
+    with CloudStandin() as server:
+        yield server
+
+
+@pytest.fixture
+def cloud(_standin):
+    """The stand-in as new: its accounts, sessions and faults reset."""
+    _standin.reset()
+    return _standin
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
 

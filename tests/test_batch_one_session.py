@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from tests.cloud_standin import CloudStandin
 from tests.decode import probe
 from tests.media import photo
 from tests.test_app import lines, ready, say, until
@@ -26,18 +23,6 @@ from tui.client import (
     split_instructions,
 )
 from tui.client.state import ClientState
-
-
-@pytest.fixture(scope="module")
-def _standin():
-    with CloudStandin() as server:
-        yield server
-
-
-@pytest.fixture
-def cloud(_standin: CloudStandin) -> CloudStandin:
-    _standin.reset()
-    return _standin
 
 
 def _video_names(draft: dict) -> list[str]:

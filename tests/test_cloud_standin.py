@@ -60,18 +60,6 @@ POLL = 0.03  # the cloud's 30 s between polls, scaled down a thousand times
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-@pytest.fixture(scope="module")
-def _standin():
-    with CloudStandin() as server:
-        yield server
-
-
-@pytest.fixture
-def cloud(_standin: CloudStandin) -> CloudStandin:
-    _standin.reset()
-    return _standin
-
-
 @pytest.fixture(autouse=True)
 def _no_desktop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)

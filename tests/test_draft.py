@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.cloud_standin import CloudStandin
 from tests.test_agent import IMG3, ONE, SONG
 from tests.test_cloud_standin import client_for, png, turn
 from tui.core.draft import (
@@ -174,12 +173,6 @@ def test_odd_fields_read_as_none_or_their_number_and_are_kept() -> None:
     assert seg.meta.extra == {"mute": "yes", "volume": True}
     missing = Segment.from_wire({"d": None})
     assert missing.span() == (0, 0)  # nothing said is no time, as the summary has it
-
-
-@pytest.fixture(scope="module")
-def _standin():
-    with CloudStandin() as server:
-        yield server
 
 
 async def test_the_stand_ins_partial_drafts_read_as_the_cloud_sent_them(_standin, tmp_path: Path):

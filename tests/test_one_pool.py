@@ -14,12 +14,6 @@ from tui.app.app import I2VApp
 from tui.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def _standin():
-    with CloudStandin() as server:
-        yield server
-
-
 @pytest.fixture
 def cloud(_standin: CloudStandin) -> CloudStandin:
     _standin.reset()
