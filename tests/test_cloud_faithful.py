@@ -384,6 +384,25 @@ def test_api_cloud_is_the_service_url_anonymously(monkeypatch: pytest.MonkeyPatc
     assert (choose("cloud").url, choose("cloud").token) == (CLOUD_URL, "t0k")
 
 
+def test_api_cloud_in_the_config_file_is_the_service_too(tmp_path, monkeypatch) -> None:
+    """`api = "cloud"` in config.toml reaches the session layer as the service's URL, for the
+    app, render and watch alike (each takes its Backend from the settings' api)."""
+    from tui.core.config import load
+    from tui.session.backend import Backend
+
+    monkeypatch.delenv("NEMO_TOKEN", raising=False)
+    monkeypatch.delenv("I2V_FLOW_API", raising=False)
+    (tmp_path / "config.toml").write_text('api = "cloud"\n')
+    monkeypatch.setenv("I2V_FLOW_CONFIG", str(tmp_path / "config.toml"))
+    api = load().settings.api
+    assert api == "cloud"
+    choice = Backend(api).choice
+    assert (choice.url, choice.token, choice.is_cloud) == (CLOUD_URL, None, True)
+    (tmp_path / "config.toml").write_text('api = "clod"\n')  # a typo is refused, not guessed
+    with pytest.raises(Exception, match="cloud"):
+        load()
+
+
 # ---- URL uploads ------------------------------------------------------------------------------
 
 
