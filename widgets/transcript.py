@@ -4,6 +4,7 @@ Tool calls are the backend's business: hidden until `t` shows them, with their a
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,36 @@ def _markdown(text: str = "") -> Markdown:
     from textual.widgets import Markdown
 
     return Markdown(text)
+
+
+class AnswerStream:
+    """Streamed text appended to a Markdown widget, fragments that arrive while one is drawn
+    joined into the next append. Textual's MarkdownStream does the same, but its stop() cancels
+    the drawing task mid-append and then appends what was pending while the cancelled append goes
+    on under its shield: under load the two raced and an answer's last words went missing."""
+
+    def __init__(self, markdown: Markdown) -> None:
+        self.markdown = markdown
+        self._pending: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def write(self, fragment: str) -> None:
+        if not fragment:
+            return
+        self._pending.append(fragment)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending:  # one append at a time, in order
+            text = "".join(self._pending)
+            self._pending.clear()
+            await self.markdown.append(text)
+
+    async def finish(self) -> None:
+        """Every fragment written is drawn when this returns."""
+        while self._task is not None and not self._task.done():
+            await self._task
 
 
 class ToolCallLine(Static):
@@ -139,7 +170,7 @@ class Transcript(VerticalScroll):
     def on_mount(self) -> None:
         self.border_title = "Transcript"
         self._answer: Markdown | None = None
-        self._stream = None
+        self._stream: AnswerStream | None = None
         self._text = ""
         self._still: Static | None = None  # "⏳ Still working…", updated in place
 
@@ -234,19 +265,21 @@ class Transcript(VerticalScroll):
 
             self._answer = Markdown()
             await self.mount(self._answer)
-            self._stream = Markdown.get_stream(self._answer)
+            self._stream = AnswerStream(self._answer)
             self._text = ""
         self._text += text
         assert self._stream is not None
-        await self._stream.write(text)
+        self._stream.write(text)
+        await asyncio.sleep(0)  # let the drawing task take it up
 
     async def finish_answer(self, text: str) -> None:
         """The final event repeats the whole text: it replaces the chunks."""
         if self._stream is not None:
-            await self._stream.stop()
+            await self._stream.finish()
         if self._answer is None:
             self._answer = _markdown()
             await self.mount(self._answer)
-        if text != self._text or self._stream is None:
-            await self._answer.update(text)
+        # Drawn afresh from the whole text, even when the chunks said the same: a paragraph that
+        # grew by appends kept the height of its first chunk under load (its last line cut).
+        await self._answer.update(text)
         self._answer, self._stream, self._text = None, None, ""
