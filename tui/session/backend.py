@@ -240,9 +240,24 @@ class Backend:
         """One agent turn: its events as they stream, then always a StateUpdate."""
         return self.live.turn(text)
 
-    async def start_render(self, quality: str, draft: dict, target: Path) -> str:
-        """A render of `draft` started (saved in the client's state for `resume`): its id."""
-        return await self.live.start_render(quality, draft, target=target)
+    async def start_render(
+        self, quality: str, draft: dict, target: Path, *, owner: str | None = None
+    ) -> str:
+        """A render of `draft` started (saved in the client's state for `resume`): its id.
+        `owner` (the preview's drafts) marks it as another face's: this one never resumes it."""
+        client = self.live
+        rid = await client.start_render(quality, draft, target=target)
+        if owner is not None:
+            client.state.update_render(rid, owner=owner)
+        return rid
+
+    async def render_status(self, render_id: str) -> RenderStatus:
+        """One read of a render's status (no wait, no retry)."""
+        status, _ = await self.live.render_status(render_id)
+        return status
+
+    async def cancel_render(self, render_id: str) -> RenderStatus:
+        return await self.live.cancel_render(render_id)
 
     async def follow(
         self,
