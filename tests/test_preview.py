@@ -20,6 +20,8 @@ from tui.client import Client
 from tui.client.state import ClientState
 from tui.preview.frames import HALF, cell_rows, decode, fit
 from tui.preview.source import OWNER, render_draft, sound_words
+from tui.session.backend import Backend
+from tui.session.results import Credits
 from tui.terminal.graphics import Graphics
 from widgets.pixels import PixelPreview
 from widgets.preview import FrameView, PreviewPane
@@ -90,16 +92,15 @@ def test_sound_words_say_music_and_a_videos_own_sound() -> None:
 async def test_frames_of_a_real_draft_render(engine_url: str, tmp_path: Path, _home) -> None:
     """A red image, one turn, the draft tier rendered into the state folder and decoded."""
     img = flat(tmp_path / "red.png", RED)
-    state = ClientState(tmp_path / "client.json", "local")
-    async with Client(engine_url, state, poll_interval=0.2) as c:
-        await c.connect()
-        await c.upload([img])
-        [ev async for ev in c.turn("a 2 second clip, lo-fi music at 35%")]
-        draft = await c.draft()
-        source = await render_draft(c, draft)
+    async with Backend(engine_url, poll_interval=0.2) as backend:
+        await backend.connect()
+        await backend.upload([img])
+        [ev async for ev in backend.turn("a 2 second clip, lo-fi music at 35%")]
+        source = await render_draft(backend, await backend.draft())
+        state_file = backend.live.state.path
     assert source.path.parent == _home / "preview"  # the app's state, not the exports
     assert source.sound == "music"
-    renders = json.loads((tmp_path / "client.json").read_text())["renders"]
+    renders = json.loads(state_file.read_text())["renders"]
     assert [r["owner"] for r in renders.values()] == [OWNER]  # never resumed as an export
     seen: list[int] = []
     clip = decode(source.path, 80, 22, on_frame=lambda c: seen.append(len(c.frames)))
@@ -121,12 +122,12 @@ async def test_a_newer_timeline_cancels_the_draft_in_flight(engine_url, tmp_path
     import contextlib
 
     img = flat(tmp_path / "red.png", RED)
-    state = ClientState(tmp_path / "client.json", "local")
-    async with Client(engine_url, state, poll_interval=0.2) as c:
-        await c.connect()
-        await c.upload([img])
-        [ev async for ev in c.turn("a 60 second clip")]
-        task = asyncio.create_task(render_draft(c, await c.draft()))
+    async with Backend(engine_url, poll_interval=0.2) as backend:
+        await backend.connect()
+        await backend.upload([img])
+        [ev async for ev in backend.turn("a 60 second clip")]
+        task = asyncio.create_task(render_draft(backend, await backend.draft()))
+        state = backend.live.state
         deadline = time.monotonic() + 20
         while not state.pending_renders(OWNER):
             assert time.monotonic() < deadline and not task.done(), "no draft started"
@@ -135,9 +136,9 @@ async def test_a_newer_timeline_cancels_the_draft_in_flight(engine_url, tmp_path
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        status, _ = await c.render_status(rid)
+        status = await backend.render_status(rid)
         assert status.status == "cancelled"
-        assert await c.credits() == {"available": 100, "frozen": 0, "total": 100}
+        assert (await backend.credits()) == Credits(100, 0, 100)
     assert not list((_home / "preview").glob("draft-*.mp4"))  # nothing half-written kept
 
 

@@ -254,6 +254,7 @@ class ActionQueue(Spending):
         instruction goes to the timeline the person was working on, shown again in Tracks
         (and said), as does a quit mid-batch."""
         from tui.client import BatchFile, BatchItem, own_instruction, split_instructions
+        from tui.session.backend import check_uploads
 
         assert self.client is not None
         saved = self.backend.where()
@@ -264,12 +265,12 @@ class ActionQueue(Spending):
         started: list[tuple[Path, Worker[Path | None]]] = []
         common, typed = split_instructions(text, [p.name for p in paths])
         try:
-            await self.client.open_batch()
+            await self.backend.open_batch()
             for p in paths:
                 try:
-                    self.client.check_upload(p)  # no such file / wrong type: before a byte
+                    check_uploads([p])  # no such file / wrong type: before a byte
                     words = typed.get(p.name) or own_instruction(p, common)
-                    await self.client.add_to_batch(BatchItem(p, words), files)
+                    await self.backend.add_to_batch(BatchItem(p, words), files)
                 except Exception as exc:
                     failed.append(f"{p.name} ({_reason(exc)})")
                     self._report(exc)
@@ -280,7 +281,7 @@ class ActionQueue(Spending):
                 p = Path(f.item.source)
                 self.post_message(StatusLine(f"Batch {f.position}/{f.count}: {p.name}"))
                 try:
-                    words = f.message(self.client.language)
+                    words = f.message(self.backend.language)
                     self.post_message(Said(words))
                     # Its Export button is this export: acted on once, not twice.
                     await self._act(await self._turn(words, batch=True), export=False)

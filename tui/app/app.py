@@ -206,9 +206,11 @@ class I2VApp(Connecting, ActionQueue, Exports, WatchMode, Commands, PreviewPart,
 
     def _record(self, entry: Entry) -> None:
         """Keep a line of the conversation with the session it belongs to."""
-        client, history = self.client, self.history
-        if client is not None and history is not None and client.session.session_id:
-            history.append(client.session.session_id, entry)
+        if self.client is None or self.history is None:
+            return
+        sid = self.backend.where().session_id
+        if sid:
+            self.history.append(sid, entry)
 
     # ---- results coming back ---------------------------------------------------------------
     # (A result that arrives while the app shuts down finds no panes: it is dropped.)

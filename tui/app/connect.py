@@ -40,7 +40,7 @@ class Connecting(AppPart):
             self._connected.set()
         if connected.resumed and self.history is not None and self.client is not None:
             # Above "Ready", which stays the last line in sight however long the history.
-            sid = self.client.session.session_id
+            sid = self.backend.where().session_id
             entries = await asyncio.to_thread(self.history.load, sid)
             if entries:
                 self.post_message(HistoryLoaded(entries))

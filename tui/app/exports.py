@@ -59,7 +59,7 @@ class Exports(Spending):
             return
         for m in made:
             try:
-                path = await self.client.save_media(m, self.out_dir)
+                path = await self.backend.save_media(m, self.out_dir)
             except ClientError as exc:
                 self._report(exc)
                 continue

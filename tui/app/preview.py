@@ -70,8 +70,7 @@ class PreviewPart(AppPart):
     @work(group="preview-export", exit_on_error=False)
     async def _after_export(self) -> None:
         """On the cloud, the preview is the export just saved."""
-        client = self.client
-        if client is not None and not await client.own_engine():
+        if self.client is not None and not await self.backend.own_engine():
             self._play_export()
 
     def _play_export(self) -> None:
@@ -99,11 +98,10 @@ class PreviewPart(AppPart):
         if pane is None:
             return
         await self._connected.wait()
-        client = self.client
-        if client is None:
+        if self.client is None:
             pane.say("not connected")
             return
-        if not await client.own_engine():
+        if not await self.backend.own_engine():
             self._play_export()
             return
         if draft is None or not draft_ready(draft):
@@ -115,7 +113,7 @@ class PreviewPart(AppPart):
         pane.say("rendering the draft…")
         await asyncio.to_thread(warm_up)  # the decoder starts while the engine renders
         try:
-            source = await render_draft(client, draft)
+            source = await render_draft(self.backend, draft)
         except ClientError as exc:
             pane.say(f"cannot render: {exc.message}")
             return

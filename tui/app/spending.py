@@ -26,7 +26,7 @@ class Spending(AppPart):
         engine's, wherever it runs (its /health says; its draft tier is free)."""
         from tui.core.protocol import draft_cost
 
-        if self.client is None or not await self.client.own_engine():
+        if self.client is None or not await self.backend.own_engine():
             return None
         return draft_cost(draft, quality)
 

@@ -91,7 +91,7 @@ class WatchMode(AppPart):
             )
             self.watcher = Watcher(
                 config,
-                make_client=self.backend.live.sibling,  # the app's one connection pool
+                make_client=self.backend.sibling,  # the app's one connection pool
                 on_event=self._watch_event,
             )
             await self.watcher.run()

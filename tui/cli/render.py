@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui.cli.progress import Progress
-from tui.client import Client, ClientError, StateUpdate, unique_path
+from tui.client import ClientError, StateUpdate, unique_path
 from tui.core.backend import EngineStartError
 from tui.core.intents import language_of
 from tui.core.protocol import FinalText, Heartbeat, RenderStatus, TextChunk, ToolCall, TurnError
@@ -127,7 +127,7 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
         if each:  # one session for all the images, a turn and a clip each
             from tui.cli.render_each import render_each
 
-            return await render_each(backend.live, args, run, out)
+            return await render_each(backend, args, run, out)
         if resumed:  # a fresh session per headless run: its timeline holds just these images
             await backend.new_session()
         say(f"Uploading {len(args.images)} file(s)…")
@@ -135,7 +135,7 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
             await backend.upload(files)
         if urls:  # the backend fetches these itself (the local engine refuses, in words)
             await backend.fetch_urls(urls)
-        await _turn(backend.live, args.prompt, run)
+        await _turn(backend, args.prompt, run)
 
         def progress(status: RenderStatus) -> None:
             run.stderr.update("Rendering…", status.progress)
@@ -144,7 +144,7 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
         run.stderr.end()
         if getattr(args, "save_made", False):  # beside the clip, never with our token
             for facts, media in zip(run.made, run.made_media, strict=True):
-                saved = await backend.live.save_media(media, out.parent)
+                saved = await backend.save_media(media, out.parent)
                 facts["path"] = str(saved.resolve())
                 run.out(f"Saved {saved} (made by the cloud)\n")
         credits = await backend.credits()
@@ -190,12 +190,12 @@ def _facts(path: Path) -> dict[str, Any]:
     return facts
 
 
-async def _turn(client: Client, prompt: str, run: _Run) -> None:
+async def _turn(backend: Backend, prompt: str, run: _Run) -> None:
     """The agent's words stream to stdout; the final text replaces the chunks, never doubles."""
     shown = ""
     failure = ""
     quiet_since, notices = time.monotonic(), 0  # a long turn says it works on, on stderr
-    async for ev in client.turn(prompt):
+    async for ev in backend.turn(prompt):
         if isinstance(ev, TextChunk | FinalText):
             quiet_since, notices = time.monotonic(), 0
         if isinstance(ev, Heartbeat):

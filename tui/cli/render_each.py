@@ -7,6 +7,7 @@ others go on."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -15,19 +16,19 @@ from tui.cli.render import _emit, _facts, _Run, _stem, _turn, _url_of
 from tui.client import (
     BatchFile,
     BatchItem,
-    Client,
     ClientError,
     own_instruction,
     split_instructions,
     unique_path,
 )
 from tui.core.protocol import RenderStatus
+from tui.session.backend import Backend
 
 
-async def render_each(client: Client, args: argparse.Namespace, run: _Run, folder: Path) -> int:
+async def render_each(backend: Backend, args: argparse.Namespace, run: _Run, folder: Path) -> int:
     started = time.perf_counter()
     say = run.stderr.say
-    await client.open_batch()
+    await backend.open_batch()
     files: list[BatchFile] = []
     failed: list[dict[str, str]] = []
     sources = [_url_of(image) or image for image in args.images]
@@ -40,7 +41,7 @@ async def render_each(client: Client, args: argparse.Namespace, run: _Run, folde
             item = BatchItem(source, typed.get(name) or own_instruction(source, common))
         say(f"Uploading {item.name}…")
         try:
-            await client.add_to_batch(item, files)
+            await backend.add_to_batch(item, files)
         except ClientError as exc:
             failed.append({"image": item.name, "error": str(exc)})
             run.stderr.error(f"warning: {item.name}: {exc}")
@@ -50,16 +51,16 @@ async def render_each(client: Client, args: argparse.Namespace, run: _Run, folde
         run.out(f"[{f.position}/{f.count}] {name}\n")
         words = len(run.words)
         try:
-            await _turn(client, f.message(client.language), run)
-            draft = await client.draft()
+            await _turn(backend, f.message(backend.language), run)
+            draft = await backend.draft()
             dest = unique_path(folder / f"{_stem(f.item.source) or 'clip'}.mp4")
-            rid = await client.start_render(args.quality, draft, target=dest)
+            rid = await backend.start_render(args.quality, draft, dest)
 
             def progress(status: RenderStatus, name: str = name) -> None:
                 run.stderr.update(f"Rendering {name}…", status.progress)
 
-            status = await client.wait_render(rid, progress)
-            path = await client.download(rid, dest, status)
+            status = await backend.wait_render(rid, progress)
+            path = await backend.download(rid, dest, status)
             run.stderr.end()
         except ClientError as exc:
             run.stderr.end()
@@ -73,27 +74,27 @@ async def render_each(client: Client, args: argparse.Namespace, run: _Run, folde
                 **_facts(path),
                 "size": path.stat().st_size,
                 "render_id": status.id or rid,
-                "session_id": client.session.session_id,
+                "session_id": backend.where().session_id,
                 "tracks": run.tracks,
                 "words": "\n".join(run.words[words:]),
             }
         )
         run.out(f"Saved {path} ({path.stat().st_size / 1e6:.1f} MB)\n")
-    credits = await client.credits()
+    credits = await backend.credits()
     summary = f"{len(clips)} of {len(args.images)} clips saved to {folder}"
     if run.as_json:
         _emit(
             {
                 "clips": clips,
                 "failed": failed,
-                "credits": {k: credits.get(k) for k in ("available", "frozen", "total")},
+                "credits": dataclasses.asdict(credits),
                 "seconds": round(time.perf_counter() - started, 2),
                 **({"error": summary} if failed else {}),
             }
         )
     else:
         print(f"{summary} in {time.perf_counter() - started:.1f} s")
-        print(f"Credits: {credits['available']} available, {credits['frozen']} frozen")
+        print(f"Credits: {credits.available} available, {credits.frozen} frozen")
     if failed:
         names = ", ".join(f["image"] for f in failed)
         run.stderr.error(f"error: {summary}; failed: {names}")

@@ -2,10 +2,10 @@
 own engine, where drafts are free), or the last exported file (the cloud, where every render
 costs real credits).
 
-The draft is rendered through the client like an export, into the app's state folder (never the
-user's exports), polled briskly (the engine answers a 5 s draft in well under a second; an
-export's 1 s poll would double the wait) and handed over to nobody else: its render is marked
-owner "preview", so a restart never resumes it as an export.
+The draft is rendered through the session layer's Backend like an export, into the app's
+state folder (never the user's exports), polled briskly (the engine answers a 5 s draft in well
+under a second; an export's 1 s poll would double the wait) and handed over to nobody else: its
+render is marked owner "preview", so a restart never resumes it as an export.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tui.core.protocol import draft_ready, file_kind
 from tui.core.tiers import DRAFT
 
 if TYPE_CHECKING:
-    from tui.client import Client
+    from tui.session.backend import Backend
 
 OWNER = "preview"
 POLL_FIRST, POLL_MOST = 0.05, 0.1  # seconds between status reads: a loopback read is cheap
@@ -64,7 +64,7 @@ def sound_words(draft: dict | Draft) -> str:
     return " + ".join(w for w, on in (("music", music), ("video sound", own)) if on)
 
 
-async def render_draft(client: Client, draft: dict) -> Source:
+async def render_draft(backend: Backend, draft: dict) -> Source:
     """Render `draft` at the draft tier and download it into the cache; cancelled (a newer
     timeline came), the render is cancelled too, so it neither runs on nor counts as busy."""
     from tui.client import ClientError
@@ -72,17 +72,16 @@ async def render_draft(client: Client, draft: dict) -> Source:
     if not draft_ready(draft):
         raise ClientError("nothing to preview yet", hint="upload an image and describe the clip")
     folder = cache_dir()
-    rid = await client.start_render(DRAFT, draft, target=folder)
-    client.state.update_render(rid, owner=OWNER)
+    rid = await backend.start_render(DRAFT, draft, folder, owner=OWNER)
     # A file per render: a cut download's `.part` never meets another render's bytes, and the
     # file being played is never written over.
     dest = folder / f"draft-{file_stem(rid)}.mp4"
     try:
-        status = await _wait(client, rid)
-        path = await client.download(rid, dest, status)
+        status = await _wait(backend, rid)
+        path = await backend.download(rid, dest, status)
     except BaseException:
         with contextlib.suppress(Exception):
-            await asyncio.shield(client.cancel_render(rid))
+            await asyncio.shield(backend.cancel_render(rid))
         raise
     for old in folder.glob("*draft-*.mp4*"):  # earlier drafts (a player's open file stays)
         if old != path:
@@ -90,12 +89,12 @@ async def render_draft(client: Client, draft: dict) -> Source:
     return Source(path, sound_words(draft), draft_key(draft))
 
 
-async def _wait(client: Client, rid: str):
+async def _wait(backend: Backend, rid: str):
     from tui.client import ClientError
 
     pause, deadline = POLL_FIRST, time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
-        status, _ = await client.render_status(rid)
+        status = await backend.render_status(rid)
         if status.done:
             if status.status != "completed":
                 raise ClientError(f"preview render {status.status}: {status.error or 'no reason'}")

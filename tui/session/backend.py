@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from tui.core.backend import BackendChoice, EmbeddedEngine, choose
 
 if TYPE_CHECKING:  # the client loads on first use: after the app's first screen
-    from tui.client import Client, ExportResult, Resumed, StateUpdate
+    from tui.client import BatchFile, BatchItem, Client, ExportResult, Resumed, StateUpdate
     from tui.client.renders import OnStatus
-    from tui.core.protocol import AgentEvent
-    from tui.core.session_state import SessionState
+    from tui.core.protocol import AgentEvent, RenderStatus
+    from tui.core.session_state import Media, SessionState
     from tui.session.results import Connected, Credits, SessionRef, Uploaded
 
 
@@ -56,7 +56,7 @@ class Backend:
         self.persist_session = persist_session
         self.poll_interval = poll_interval
         self.on_status = on_status
-        self.language = language
+        self._language = language  # None: the client's own (tui.core.intents.language_of)
         self.connections = connections
         self.client: Client | None = None
         self.engine: EmbeddedEngine | None = None
@@ -110,7 +110,7 @@ class Backend:
             persist_session=self.persist_session,
             poll_interval=self.poll_interval,
             on_status=self.on_status,
-            language=self.language,
+            language=self._language,
             connections=self.connections,
         )
         return self.client
@@ -163,9 +163,23 @@ class Backend:
             raise RuntimeError("the backend is not open")
         return self.client
 
+    @property
+    def language(self) -> str:
+        """The language new sessions are opened in (a batch's words to the agent follow it)."""
+        if self.client is not None:
+            return self.client.language
+        from tui.core.intents import language_of
+
+        return self._language or language_of()
+
     def sibling(self) -> Client:
         """A client of its own session on the same pool (a watch job's)."""
         return self.live.sibling()
+
+    async def own_engine(self) -> bool:
+        """Whether the backend is our own engine (its /health says): its prices are known and
+        its draft tier is free; no answer counts as not ours, which spends nothing."""
+        return await self.live.own_engine()
 
     async def credits(self) -> Credits:
         from tui.session.results import Credits
@@ -207,13 +221,43 @@ class Backend:
 
         return [Uploaded.of(f) for f in await self.live.upload_urls(list(urls))]
 
+    async def open_batch(self) -> SessionRef:
+        """The batch's own new session, never saved as the current one: where the calls go now
+        (`go` back to the one before when the batch is done)."""
+        await self.live.open_batch()
+        return self.where()
+
+    async def add_to_batch(self, item: BatchItem, files: list[BatchFile]) -> BatchFile:
+        """One file (or URL) uploaded into the batch's session, appended to `files` once there."""
+        return await self.live.add_to_batch(item, files)
+
+    async def save_media(self, media: Media, folder: Path) -> Path:
+        """What the cloud's own tools made, fetched into `folder` under its own name (its host
+        never gets our token): the file's path."""
+        return await self.live.save_media(media, folder)
+
     def turn(self, text: str) -> AsyncIterator[AgentEvent | StateUpdate]:
         """One agent turn: its events as they stream, then always a StateUpdate."""
         return self.live.turn(text)
 
-    async def start_render(self, quality: str, draft: dict, target: Path) -> str:
-        """A render of `draft` started (saved in the client's state for `resume`): its id."""
-        return await self.live.start_render(quality, draft, target=target)
+    async def start_render(
+        self, quality: str, draft: dict, target: Path, *, owner: str | None = None
+    ) -> str:
+        """A render of `draft` started (saved in the client's state for `resume`): its id.
+        `owner` (the preview's drafts) marks it as another face's: this one never resumes it."""
+        client = self.live
+        rid = await client.start_render(quality, draft, target=target)
+        if owner is not None:
+            client.state.update_render(rid, owner=owner)
+        return rid
+
+    async def render_status(self, render_id: str) -> RenderStatus:
+        """One read of a render's status (no wait, no retry)."""
+        status, _ = await self.live.render_status(render_id)
+        return status
+
+    async def cancel_render(self, render_id: str) -> RenderStatus:
+        return await self.live.cancel_render(render_id)
 
     async def follow(
         self,
@@ -229,6 +273,17 @@ class Backend:
         if on_download is not None:
             on_download()
         return await client.download(render_id, dest, status)
+
+    async def wait_render(
+        self, render_id: str, on_progress: OnStatus | None = None
+    ) -> RenderStatus:
+        """A render waited for (a failed one retried once): its final status, whose `id` is the
+        retry's when there was one."""
+        return await self.live.wait_render(render_id, on_progress)
+
+    async def download(self, render_id: str, dest: Path, status: RenderStatus) -> Path:
+        """A finished render's file downloaded to `dest` (resumed if cut): its path."""
+        return await self.live.download(render_id, dest, status)
 
     async def export(
         self, dest: Path, quality: str, on_progress: OnStatus | None = None
