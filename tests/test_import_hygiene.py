@@ -48,8 +48,9 @@ PLANTED = [
     ("tui/cli/render.py", "import tui.cli.main", {HEADLESS}),
     ("tui/preview/frames.py", "import widgets.preview", {PREVIEW}),
     ("tui/session/results.py", "import tui.engine.store", {SESSION}),
-    # The headless commands stand on the session layer: a pane under it reaches them too.
-    ("tui/session/backend.py", "import widgets.prompt", {SESSION, HEADLESS}),
+    # The headless commands and the preview's making (its draft is rendered through a Backend)
+    # stand on the session layer: a pane under it reaches them too.
+    ("tui/session/backend.py", "import widgets.prompt", {SESSION, HEADLESS, PREVIEW}),
 ]
 
 
