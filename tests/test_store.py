@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tui.engine.accounts import START_CREDITS
 from tui.engine.prune import Limits, prune
-from tui.engine.store import START_CREDITS, Store
+from tui.engine.store import Store
 from tui.engine.stores import EngineStore, open_store, redact
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -25,8 +24,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from tui.core.sqlite_schema import SchemaTooNew
+from tui.engine.accounts import Accounts
 from tui.engine.draft_history import EMPTY_DRAFT, DraftHistory
-from tui.engine.store import START_CREDITS, TOKEN_DAYS, TokenInfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -101,7 +100,7 @@ class _Tx:
         return self._conn.execute(pg_sql(sql), tuple(params))
 
 
-class PgStore(DraftHistory):
+class PgStore(Accounts, DraftHistory):
     LOCK_ROW = " FOR UPDATE"  # another node may step the same session's drafts
     path: Path | None = None  # no local database file
     # Called in create_render's transaction (connection, render id, user id): the queue defers
@@ -161,44 +160,6 @@ class PgStore(DraftHistory):
             return self._db.execute(pg_sql(sql), args).fetchall()
 
     # ---- tokens and credits ----------------------------------------------------------------
-
-    def account_for(self, client_id: str, proof: str = "") -> str | None:
-        if not proof or len(proof) >= 200:
-            return None
-        row = self.one(
-            "SELECT u.user_id FROM tokens t JOIN users u ON u.user_id=t.user_id"
-            " WHERE t.token=? AND u.client_id=?",
-            proof,
-            client_id,
-        )
-        return row["user_id"] if row else None
-
-    def new_token(self, client_id: str, user_id: str | None = None) -> tuple[TokenInfo, int]:
-        token = "nmv_" + secrets.token_urlsafe(24)
-        expires = time.time() + TOKEN_DAYS * 86400
-        with self.tx() as db:
-            if user_id is None:
-                user_id = "u_" + uuid.uuid4().hex[:12]
-                db.execute(
-                    "INSERT INTO users VALUES (?,?,?,0)", (user_id, client_id, START_CREDITS)
-                )
-            db.execute("INSERT INTO tokens VALUES (?,?,?)", (token, user_id, expires))
-            credits = db.execute(
-                "SELECT available FROM users WHERE user_id=?", (user_id,)
-            ).fetchone()["available"]
-        return TokenInfo(token, user_id, expires), credits
-
-    def token(self, token: str) -> TokenInfo | None:
-        row = self.one("SELECT * FROM tokens WHERE token=?", token)
-        return TokenInfo(row["token"], row["user_id"], row["expires_at"]) if row else None
-
-    def credits(self, user_id: str) -> tuple[int, int]:
-        row = self.one("SELECT available, frozen FROM users WHERE user_id=?", user_id)
-        return (row["available"], row["frozen"]) if row else (0, 0)
-
-    def set_credits(self, user_id: str, available: int) -> None:
-        with self.tx() as db:
-            db.execute("UPDATE users SET available=? WHERE user_id=?", (available, user_id))
 
     # ---- sessions and drafts ---------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from tui.engine.store import Store, TokenInfo
+from tui.engine.accounts import TokenInfo
+from tui.engine.store import Store
 
 DATABASE_ENV = "I2V_FLOW_DATABASE"
 

@@ -12,9 +12,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from tui.core.protocol import TOKEN_EXPIRED
+from tui.engine.accounts import TokenInfo
 from tui.engine.hosts import is_loopback
 from tui.engine.server.envelope import ApiFailure, bad, fail
-from tui.engine.store import TokenInfo
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

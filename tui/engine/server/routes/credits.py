@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tui.engine.accounts import TokenInfo
 from tui.engine.server.envelope import ok
-from tui.engine.store import TokenInfo
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

@@ -15,10 +15,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from tui.core.protocol import OUT_OF_CREDITS, RATE_LIMITED, envelope, render_cost
 from tui.core.tiers import DEFAULT_TIER, TIERS, tier_list
+from tui.engine.accounts import TokenInfo
 from tui.engine.server.drafts import check_draft
 from tui.engine.server.envelope import ApiFailure, bad, iso, ok, pick, read_json
 from tui.engine.server.routes.sessions import owned_session
-from tui.engine.store import TokenInfo
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from tui.core.draft import Draft
 from tui.core.protocol import SESSION_NOT_FOUND
+from tui.engine.accounts import TokenInfo
 from tui.engine.server.envelope import ApiFailure, bad, ok, read_json
-from tui.engine.store import TokenInfo
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tui.core.protocol import APP_NAME
+from tui.engine.accounts import TokenInfo
 from tui.engine.server.envelope import bad, pick, read_json
 from tui.engine.server.routes.sessions import owned_session
 from tui.engine.server.sse import frame, heartbeats_until_done
-from tui.engine.store import TokenInfo
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine

@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from tui.core.protocol import FILE_TOO_LARGE, MAX_UPLOAD_BYTES
+from tui.engine.accounts import TokenInfo
 from tui.engine.media import Stored, TooLarge, Unsupported, UploadSink, sniff, store_file
 from tui.engine.server.envelope import (
     ApiFailure,
@@ -34,7 +35,6 @@ from tui.engine.server.envelope import (
     unsupported,
 )
 from tui.engine.server.routes.sessions import owned_session
-from tui.engine.store import TokenInfo
 
 if TYPE_CHECKING:
     from tui.engine.server.engine import Engine
