@@ -46,3 +46,13 @@ def test_only_the_tail_of_a_long_session_and_damaged_lines_are_skipped(tmp_path:
     f2.close()
     got = History(tmp_path, "local").load("7", keep=3)
     assert [e.text for e in got] == ["line 8", "line 9", "after the damage"]
+
+
+def test_an_entry_after_close_is_still_kept(tmp_path: Path) -> None:
+    # The app's last answer can land after the writer stopped at exit (seen on CI, Python 3.13:
+    # "cannot schedule new futures after shutdown"); it is written, not lost, not raised.
+    h = History(tmp_path, "local")
+    h.append("7", Entry("user", "before"))
+    h.close()
+    h.append("7", Entry("assistant", "after the close")).result(timeout=5)
+    assert [e.text for e in History(tmp_path, "local").load("7")] == ["before", "after the close"]

@@ -53,7 +53,16 @@ class History:
         return self.folder / f"{_safe(str(session_id))}.jsonl"
 
     def append(self, session_id: str, entry: Entry) -> Future[None]:
-        return self._writer.submit(self._write, self.path(session_id), entry)
+        path = self.path(session_id)
+        try:
+            return self._writer.submit(self._write, path, entry)
+        except RuntimeError:  # closed: a last answer landing as the app exits is still kept
+            from concurrent.futures import Future
+
+            done: Future[None] = Future()
+            self._write(path, entry)  # one short line, once, at exit
+            done.set_result(None)
+            return done
 
     @staticmethod
     def _write(path: Path, entry: Entry) -> None:
