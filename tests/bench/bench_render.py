@@ -258,7 +258,11 @@ def median(xs) -> float:
 PROMPT = "a 5-second clip in 1080p, zoom in"
 # Where a Python thread's sample goes: the innermost frame naming one of these (first match).
 PARTS = (
-    ("x264 encode (the call)", ("x264", "VideoStream.encode", "encode (av/", "avcodec")),
+    # (the encode call itself is compiled: its samples end in _encode, the line calling it)
+    (
+        "x264 encode (the call)",
+        ("x264", "VideoStream.encode", "encode (av/", "avcodec", "_encode ("),
+    ),
     ("image decode", ("load_image", "imdecode")),
     ("subject search", ("find_subject", "faces_box", "saliency_map")),
     ("fit + YUV conversion", ("fit_image", "stage_of", "fit_cover", "rgb_to_yuv", "_resize")),
@@ -298,6 +302,56 @@ def command(tmp: Path, src: Path, out: Path, q: str, spy: str | None = None) -> 
 def cmd_tail(src: Path, out: Path, q: str) -> list[str]:
     return [sys.executable, "-m", "tui", "render", str(src), "-p", PROMPT, "-o", str(out),
             "--quality", q, "-q"]  # fmt: skip
+
+
+def timeline(tmp: Path, src: Path, out: Path, q: str) -> list[tuple[str, float]]:
+    """Where one `i2v-flow render`'s wall time goes, in order: its lines' arrival (stderr
+    without -q) and the engine's own record of the render (created, completed)."""
+    import sqlite3
+    import threading
+
+    home = tmp / f"home-{time.monotonic_ns()}"
+    env = {**os.environ, "I2V_FLOW_HOME": str(home), "I2V_FLOW_CONFIG": os.devnull}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    out.unlink(missing_ok=True)
+    seen: dict[str, float] = {}
+    t0 = time.time()
+    proc = subprocess.Popen(
+        cmd_tail(src, out, q)[:-1], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+    def read(stream) -> None:
+        for raw in iter(lambda: stream.read1(4096), b""):
+            now = time.time() - t0
+            for part in raw.decode(errors="replace").replace("\r", "\n").split("\n"):
+                for mark in ("Uploading", "Rendering", "Saved"):
+                    if part.startswith(mark):
+                        seen.setdefault(mark, now)
+
+    readers = [threading.Thread(target=read, args=(f,)) for f in (proc.stdout, proc.stderr)]
+    for r in readers:
+        r.start()
+    proc.wait()
+    end = time.time() - t0
+    for r in readers:
+        r.join()
+    with sqlite3.connect(home / "engine" / "engine.sqlite3") as db:
+        created, completed = db.execute("SELECT created_at, completed_at FROM renders").fetchone()
+    marks = [
+        ("engine started, token and session", seen["Uploading"]),
+        ("upload and the agent's turn", seen["Rendering"]),
+        ("render asked for (state read, POST)", created - t0),
+        ("the render in the worker", completed - t0),
+        ("render seen done, MP4 downloaded", seen["Saved"]),
+        ("credits read, engine stopped, exit", end),
+    ]
+    out_: list[tuple[str, float]] = []
+    last = 0.0
+    for label, at in marks:
+        out_.append((label, at - last))
+        last = at
+    return out_
 
 
 def decoded(path: Path) -> list[np.ndarray]:
@@ -359,6 +413,10 @@ def whole_command(tmp: Path, src: Path, runs: int, q: str) -> None:
         f"-> {cw / fw:.2f}x the floor (CPU {cc / fc:.2f}x); zoompan {zw:.2f} s wall, "
         f"{zc:.2f} s CPU -> {zw / fw:.2f}x the floor; {load()}"
     )
+    phases = [timeline(tmp, src, out, q) for _ in range(runs)]
+    print(f"  where the command's wall time goes (median of {runs}):")
+    for k, (label, _) in enumerate(phases[0]):
+        print(f"    {label:<48} {median(p[k][1] for p in phases):6.2f} s")
     if not Path(sys.executable).with_name("py-spy").exists():
         print("  (no py-spy in this environment: pip install py-spy for the breakdown)")
         return

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui.cli.progress import Progress
-from tui.client import ClientError, StateUpdate, unique_path
 from tui.core.backend import EngineStartError
 from tui.core.intents import language_of
 from tui.core.protocol import FinalText, Heartbeat, RenderStatus, TextChunk, ToolCall, TurnError
@@ -66,14 +65,16 @@ def run_render(args: argparse.Namespace) -> int:
             _emit({"error": "interrupted"})
         run.stderr.error("interrupted")
         return 130
-    except ClientError as exc:
-        return run.fail(str(exc), code=exc.code)
-    except EngineStartError as exc:
-        return run.fail(str(exc))
-    except OSError as exc:
-        name = f"{exc.filename}: " if exc.filename else ""
-        return run.fail(f"{name}{exc.strerror or exc}")
     except Exception as exc:  # the scripting face: one line, never a traceback
+        from tui.client import ClientError  # loaded by now (see _render)
+
+        if isinstance(exc, ClientError):
+            return run.fail(str(exc), code=exc.code)
+        if isinstance(exc, EngineStartError):
+            return run.fail(str(exc))
+        if isinstance(exc, OSError):
+            name = f"{exc.filename}: " if exc.filename else ""
+            return run.fail(f"{name}{exc.strerror or exc}")
         return run.fail(f"{type(exc).__name__}: {exc}")
 
 
@@ -98,6 +99,24 @@ def _stem(image: Path | str) -> str:
 
 
 async def _render(args: argparse.Namespace, run: _Run) -> int:
+    say = run.stderr.say
+    # persist_session=False: a headless run never replaces the app's saved session.
+    backend = Backend(
+        args.api, on_status=say, persist_session=False, language=language_of(args.prompt or "")
+    )
+    started = time.perf_counter()
+    async with backend:
+        # The engine's process starts first: its start-up (~0.15 s) overlaps this process
+        # loading the client (httpx, ~0.08 s) instead of following it (one turn of the loop
+        # spawns it). A refused input below stops it again (in ~0.03 s).
+        backend.prestart()
+        await asyncio.sleep(0)
+        return await _render_on(backend, args, run, started)
+
+
+async def _render_on(backend: Backend, args: argparse.Namespace, run: _Run, started: float) -> int:
+    from tui.client import ClientError, unique_path
+
     urls = [u for u in map(_url_of, args.images) if u is not None]
     files = [img for img in args.images if _url_of(img) is None]
     check_uploads(files)
@@ -115,60 +134,55 @@ async def _render(args: argparse.Namespace, run: _Run) -> int:
         raise ClientError(f"{out}: the output must be an .mp4 file")
     out = out if each else unique_path(out)
     say = run.stderr.say
-    # persist_session=False: a headless run never replaces the app's saved session.
-    backend = Backend(
-        args.api, on_status=say, persist_session=False, language=language_of(args.prompt or "")
-    )
-    started = time.perf_counter()
-    async with backend:
-        if not backend.is_cloud:
-            say("Starting the local engine…")
-        resumed = (await backend.connect()).resumed
-        if each:  # one session for all the images, a turn and a clip each
-            from tui.cli.render_each import render_each
+    if not backend.is_cloud:
+        say("Starting the local engine…")
+    resumed = (await backend.connect()).resumed
+    if each:  # one session for all the images, a turn and a clip each
+        from tui.cli.render_each import render_each
 
-            return await render_each(backend, args, run, out)
-        if resumed:  # a fresh session per headless run: its timeline holds just these images
-            await backend.new_session()
-        say(f"Uploading {len(args.images)} file(s)…")
-        if files:
-            await backend.upload(files)
-        if urls:  # the backend fetches these itself (the local engine refuses, in words)
-            await backend.fetch_urls(urls)
-        await _turn(backend, args.prompt, run)
+        return await render_each(backend, args, run, out)
+    if resumed:  # a fresh session per headless run: its timeline holds just these images
+        await backend.new_session()
+    say(f"Uploading {len(args.images)} file(s)…")
+    if files:
+        await backend.upload(files)
+    if urls:  # the backend fetches these itself (the local engine refuses, in words)
+        await backend.fetch_urls(urls)
+    await _turn(backend, args.prompt, run)
 
-        def progress(status: RenderStatus) -> None:
-            run.stderr.update("Rendering…", status.progress)
+    def progress(status: RenderStatus) -> None:
+        run.stderr.update("Rendering…", status.progress)
 
-        result = await backend.export(out, args.quality, progress)
-        run.stderr.end()
-        if getattr(args, "save_made", False):  # beside the clip, never with our token
-            for facts, media in zip(run.made, run.made_media, strict=True):
-                saved = await backend.save_media(media, out.parent)
-                facts["path"] = str(saved.resolve())
-                run.out(f"Saved {saved} (made by the cloud)\n")
-        credits = await backend.credits()
-        elapsed = time.perf_counter() - started
-        if run.as_json:
-            _emit(
-                {
-                    "path": str(result.path.resolve()),
-                    **_facts(result.path),
-                    "size": result.size,
-                    "quality": args.quality,
-                    "render_id": result.render_id,
-                    "credits": dataclasses.asdict(credits),
-                    "tracks": run.tracks,
-                    "words": "\n".join(run.words),
-                    "note": run.note,
-                    "made": run.made,
-                    "seconds": round(elapsed, 2),
-                }
-            )
-            return 0
-        print(f"Saved {result.path} ({result.size / 1e6:.1f} MB) in {elapsed:.1f} s")
-        print(f"Credits: {credits.available} available, {credits.frozen} frozen")
+    run.stderr.update("Rendering…", 0.0)  # at once: the engine's first answer may be held
+    result = await backend.export(out, args.quality, progress)
+    run.stderr.end()
+    if getattr(args, "save_made", False):  # beside the clip, never with our token
+        for facts, media in zip(run.made, run.made_media, strict=True):
+            saved = await backend.save_media(media, out.parent)
+            facts["path"] = str(saved.resolve())
+            run.out(f"Saved {saved} (made by the cloud)\n")
+    credits = await backend.credits()
+    elapsed = time.perf_counter() - started
+    if run.as_json:
+        _emit(
+            {
+                "path": str(result.path.resolve()),
+                **_facts(result.path),
+                "size": result.size,
+                "quality": args.quality,
+                "render_id": result.render_id,
+                "credits": dataclasses.asdict(credits),
+                "tracks": run.tracks,
+                "words": "\n".join(run.words),
+                "note": run.note,
+                "made": run.made,
+                "seconds": round(elapsed, 2),
+            }
+        )
         return 0
+    print(f"Saved {result.path} ({result.size / 1e6:.1f} MB) in {elapsed:.1f} s")
+    print(f"Credits: {credits.available} available, {credits.frozen} frozen")
+    return 0
 
 
 def _facts(path: Path) -> dict[str, Any]:
@@ -192,6 +206,8 @@ def _facts(path: Path) -> dict[str, Any]:
 
 async def _turn(backend: Backend, prompt: str, run: _Run) -> None:
     """The agent's words stream to stdout; the final text replaces the chunks, never doubles."""
+    from tui.client import ClientError, StateUpdate
+
     shown = ""
     failure = ""
     quiet_since, notices = time.monotonic(), 0  # a long turn says it works on, on stderr

@@ -45,9 +45,12 @@ class EmbeddedEngine:
     our user can reach it, unlike a loopback port); stops with us. Its `url` is the socket's
     `http+unix://` URL (tui.core.paths.socket_url), which the client takes like any other."""
 
-    def __init__(self, data_dir: Path | None = None, workers: int | None = None):
+    def __init__(
+        self, data_dir: Path | None = None, workers: int | None = None, *, warm_now: bool = False
+    ):
         self.data_dir = data_dir
         self.workers = workers
+        self.warm_now = warm_now  # a render worker at once: no first screen to leave room for
         self.proc: asyncio.subprocess.Process | None = None
         self.url: str | None = None
         self.socket: Path | None = None
@@ -69,6 +72,8 @@ class EmbeddedEngine:
         ]
         if self.workers:
             args += ["--workers", str(self.workers)]
+        if self.warm_now:
+            args.append("--warm-now")
         self.proc = await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.PIPE,

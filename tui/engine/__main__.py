@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             socket_path=sock,
             limits=_limits(),
             database=database,
+            warm_now=args.warm_now,
         )
     except SchemaTooNew as exc:  # a newer release's database: said once, left untouched
         print(f"error: {exc}", file=sys.stderr)

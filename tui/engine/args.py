@@ -60,6 +60,8 @@ def serve_parser() -> argparse.ArgumentParser:
         help="listen on this Unix socket instead (made 0600: only you can connect)",
     )
     p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    # Start a render worker at once (a one-shot `render` or `watch`: no first screen to spare).
+    p.add_argument("--warm-now", action="store_true", help=argparse.SUPPRESS)
     version_arg(p)
     return p
 

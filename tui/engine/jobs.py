@@ -25,6 +25,7 @@ from tui.engine.stores import EngineStore, is_postgres
 
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Callable
 
 log = logging.getLogger("i2v.engine.jobs")
 
@@ -157,6 +158,8 @@ class JobRunner:
         self._warm = False
         self._closing = False
         self._start_failures = 0
+        # Told each render that settles here (from the supervisor's thread): held polls answer.
+        self.on_settled: Callable[[str], None] | None = None
 
     # ---- the event loop's side -------------------------------------------------------------
 
@@ -351,6 +354,7 @@ class JobRunner:
                     w.last = words[3] == "last"
                     if user is not None and not any(p.user == user for p in self._procs):
                         self._queue.forget(user)
+                self._settled(words[1])
 
     def _gone(self, w: _Worker) -> None:
         """A worker's output ended: it exited (retiring, killed, crashed, out of memory)."""
@@ -394,6 +398,11 @@ class JobRunner:
             self._retries.pop(rid, None)
         log.error("render %s: its worker died again (%s); failed", rid, how)
         self.store.finish_render(rid, "failed", error=f"the render worker died twice ({how})")
+        self._settled(rid)
+
+    def _settled(self, rid: str) -> None:
+        if self.on_settled is not None:
+            self.on_settled(rid)
 
     def _stop_workers(self) -> None:
         with self._lock:

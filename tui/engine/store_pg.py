@@ -295,12 +295,17 @@ class PgStore(Accounts, DraftHistory):
         return True
 
     def set_progress(self, render_id: str, progress: float, status: str = "processing") -> None:
-        with self.tx() as db:
-            db.execute(
-                "UPDATE renders SET progress=?, status=? WHERE id=? AND status IN"
-                " ('pending','processing')",
-                (progress, status, render_id),
-            )
+        # One statement, committed as it runs (autocommit), not BEGIN/UPDATE/COMMIT: a worker
+        # frozen between the two (SIGSTOP, a paused VM: the stall the queue recovers from)
+        # would hold the render's row lock, and the worker re-running the job would wait on it
+        # to settle the render for as long as the first stayed frozen.
+        self.one(
+            "UPDATE renders SET progress=?, status=? WHERE id=? AND status IN"
+            " ('pending','processing') RETURNING id",
+            progress,
+            status,
+            render_id,
+        )
 
     def requeue_unfinished(self) -> list[dict]:
         with self.tx() as db:

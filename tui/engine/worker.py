@@ -139,6 +139,9 @@ def main(argv: list[str]) -> int:
     import tui.engine.render  # noqa: F401  (av, cv2, numpy: once, before the first job)
 
     _limit_memory(limit_mb)  # after the imports: too small a limit fails renders, not starts
+    from tui.engine.render.warm_up import warm_up
+
+    warm_up()  # the first calls' cost, paid while the engine still works on the turn
     jobs: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_jobs, args=(jobs,), daemon=True, name="jobs").start()
     store = open_store(db, out_dir.parent)

@@ -75,7 +75,8 @@ class Backend:
         """Launch the embedded engine now (the app: before its first screen, so that the two
         start-ups overlap); `open` waits for it. Nothing to do on the cloud."""
         if not self.choice.is_cloud:
-            self.engine = EmbeddedEngine()
+            # The app's engine warms its render worker after the first screen; others at once.
+            self.engine = EmbeddedEngine(warm_now=self.owner != "app")
             self._starting = asyncio.ensure_future(self.engine.start())
 
     async def open(self) -> Client:

@@ -25,6 +25,7 @@ from tui.engine.media import clean_partial
 from tui.engine.server.envelope import http_error, ok
 from tui.engine.server.guard import guarded
 from tui.engine.server.ratelimit import RateLimiter
+from tui.engine.server.render_waits import RenderWaits
 from tui.engine.server.routes import credits, render, sessions, tokens, turn, upload
 from tui.engine.server.sse import HEARTBEAT_SECONDS
 from tui.engine.stores import open_store
@@ -90,6 +91,7 @@ class Engine:
         loopback: bool = True,
         allow_files: tuple[Path, ...] = (),
         database: str | None = None,
+        warm_now: bool = False,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,10 @@ class Engine:
             self.jobs = QueueJobs(self.store)
         else:
             self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
+        self.render_waits = RenderWaits()  # status polls held until their render settles
+        if isinstance(self.jobs, JobRunner):
+            self.jobs.on_settled = self.render_waits.settled_soon
+        self.warm_after = 0.0 if warm_now else WARM_AFTER
         self.heartbeat = max(0.01, float(heartbeat))
         self.turn_delay = max(0.0, float(turn_delay))
         self.stopping = threading.Event()  # set at shutdown: the turn-delay knob's waits end
@@ -151,12 +157,14 @@ class Engine:
         # render worker (a process importing av, cv2 and numpy) and the agent's tables load a
         # little later, or at the first upload, so they never compete with the app's start.
         loop = asyncio.get_running_loop()
-        warm = loop.call_later(WARM_AFTER, self._warm_up)
+        self.render_waits.bind(loop)
+        warm = loop.call_later(self.warm_after, self._warm_up)
         self._prune_timer = loop.call_later(WARM_AFTER, self._prune_soon)
         try:
             yield
         finally:
             self.stopping.set()
+            self.render_waits.close()
             warm.cancel()
             self._prune_timer.cancel()
             if self._pruner is not None:  # it uses the store: let it finish first

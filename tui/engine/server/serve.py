@@ -37,6 +37,7 @@ def serve(
     limits: Limits | None = None,
     allow_files: tuple[Path, ...] = (),
     database: str | None = None,
+    warm_now: bool = False,
 ) -> None:
     """Run the engine until interrupted; `on_ready` gets the URL once the socket listens: `http://
     host:port`, or with `socket_path` the `http+unix://` URL of tui.core.paths.socket_url. `limits`
@@ -47,6 +48,7 @@ def serve(
 
     from tui.core.paths import engine_dir, socket_url
     from tui.engine.server.connections import AcceptGuard, fd_limit, protocol_for
+    from tui.engine.server.prompt_server import PromptServer
 
     if socket_path is not None:
         sock = _listen_unix(socket_path)
@@ -66,6 +68,7 @@ def serve(
             loopback=socket_path is not None or is_loopback(host),
             allow_files=allow_files,
             database=database,
+            warm_now=warm_now,
         )
         until_ready = _log_to_file(engine.data_dir / "engine.log")
         limits = limits or Limits().for_fd_limit(fd_limit())
@@ -90,7 +93,8 @@ def serve(
             limit_concurrency=limits.max_open * 2,
             backlog=LISTEN_BACKLOG,
         )
-        server = uvicorn.Server(config)
+
+        server = PromptServer(config, on_stop=engine.render_waits.close)
 
         if watch_stdin:
             # The parent holds our stdin; when it goes away (even by kill -9) we stop too.
@@ -100,7 +104,7 @@ def serve(
                         pass
                 except (OSError, ValueError):
                     pass
-                server.should_exit = True
+                server.stop_now()
 
             threading.Thread(target=watch, daemon=True, name="i2v-parent-watch").start()
 

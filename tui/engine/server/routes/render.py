@@ -115,6 +115,11 @@ def _pruned(row) -> bool:
 
 async def status(engine: Engine, request: Request, user: TokenInfo) -> Response:
     row = _owned_render(engine, request, user)
+    held = False
+    if row["status"] in ("pending", "processing"):
+        # Answered as it settles, or in a second (tui/engine/server/render_waits.py).
+        held = await engine.render_waits.hold(row["id"])
+        row = engine.store.render(row["id"]) or row
     data = {
         "id": row["id"],
         "status": row["status"],
@@ -130,13 +135,16 @@ async def status(engine: Engine, request: Request, user: TokenInfo) -> Response:
     if row["error"]:
         data["error"] = row["error"]
     running = row["status"] in ("pending", "processing")
-    return JSONResponse(envelope(data), headers={"Retry-After": "1"} if running else {})
+    # Held a second already: ask again at once (and be held again).
+    wait = {"Retry-After": "0" if held else "1"} if running else {}
+    return JSONResponse(envelope(data), headers=wait)
 
 
 async def cancel(engine: Engine, request: Request, user: TokenInfo) -> Response:
     row = _owned_render(engine, request, user)
     if engine.store.finish_render(row["id"], "cancelled"):
         engine.jobs.cancel(row["id"])  # a queued job leaves the queue; a running one stops
+        engine.render_waits.settled(row["id"])
     row = engine.store.render(row["id"])
     return ok({"id": row["id"], "status": row["status"]})
 
