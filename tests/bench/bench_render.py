@@ -407,11 +407,21 @@ def whole_command(tmp: Path, src: Path, runs: int, q: str) -> None:
     (cw, cc), (fw, fc), (zw, zc) = (
         (median(w for w, _ in t), median(c for _, c in t)) for t in (t_cmd, t_floor, t_zp)
     )
+    # The ratio in each round (the three back to back) and their median: the machine's speed
+    # drifts between rounds, which a ratio of medians taken across rounds would carry.
+    pairs = list(zip(t_cmd, t_floor, t_zp, strict=True))
+    r_cmd = median(c[0] / f[0] for c, f, _ in pairs)
+    r_cpu = median(c[1] / f[1] for c, f, _ in pairs)
+    r_zp = median(z[0] / f[0] for _, f, z in pairs)
     print(
         f"  whole command (engine start, upload, turn, render, download), median of {runs}: "
-        f"{cw:.2f} s wall, {cc:.2f} s CPU; x264 floor {fw:.2f} s wall, {fc:.2f} s CPU "
-        f"-> {cw / fw:.2f}x the floor (CPU {cc / fc:.2f}x); zoompan {zw:.2f} s wall, "
-        f"{zc:.2f} s CPU -> {zw / fw:.2f}x the floor; {load()}"
+        f"{cw:.2f} s wall, {cc:.2f} s CPU; x264 floor {fw:.2f} s wall, {fc:.2f} s CPU; "
+        f"zoompan {zw:.2f} s wall, {zc:.2f} s CPU; {load()}"
+    )
+    print(
+        f"  ratio to the floor, round by round (median; all): command {r_cmd:.2f}x "
+        f"({', '.join(f'{c[0] / f[0]:.2f}' for c, f, _ in pairs)}), CPU {r_cpu:.2f}x; "
+        f"zoompan {r_zp:.2f}x ({', '.join(f'{z[0] / f[0]:.2f}' for _, f, z in pairs)})"
     )
     phases = [timeline(tmp, src, out, q) for _ in range(runs)]
     print(f"  where the command's wall time goes (median of {runs}):")
@@ -501,7 +511,7 @@ def main() -> None:
         drafts = draft_inputs(tmp, inputs["3840x2160"], inputs["12MP 4000x3000"])
         if args.command:
             print(f"# the whole `i2v-flow render` command, quality {q}")
-            whole_command(tmp, inputs["3840x2160"], max(3, runs), q)
+            whole_command(tmp, inputs["3840x2160"], max(5, runs), q)
             return
         if args.draft_only:
             print(f"# 5 s of {W}x{H}@{FPS} as a draft, zoom_in {STRENGTH}")

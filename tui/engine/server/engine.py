@@ -203,6 +203,15 @@ class Engine:
             log.info("storage: %s", freed.summary())
 
     def _warm_up(self) -> None:
-        from tui.engine import agent  # noqa: F401  (its tables, before the first turn)
+        from tui.engine import agent
+        from tui.engine.draft_history import EMPTY_DRAFT
 
         self.jobs.warm()
+        # A first plan compiles the agent's patterns (~20 ms the first turn would wait for):
+        # made now, on a thread of its own (plan_turn is pure: it changes nothing).
+        threading.Thread(
+            target=agent.plan_turn,
+            args=("a 5-second clip", EMPTY_DRAFT, [], "en"),
+            name="agent-warm",
+            daemon=True,
+        ).start()
