@@ -555,7 +555,7 @@ def main() -> None:
         print(f"  24 MP PNG  6000x4000: peak RSS {r['rss_mb']:.0f} MB (render {r['s']:.2f} s)")
         draft_previews(tmp, drafts, runs)
         video_sound(tmp, runs, q)
-        whole_command(tmp, inputs["3840x2160"], max(3, runs), q)
+        whole_command(tmp, inputs["3840x2160"], max(5, runs), q)
 
 
 if __name__ == "__main__":

@@ -156,6 +156,7 @@ class Engine:
         # Start-up answers the app's first requests (token, session, state) on its own: the
         # render worker (a process importing av, cv2 and numpy) and the agent's tables load a
         # little later, or at the first upload, so they never compete with the app's start.
+        # With --warm-now (a one-shot `render` or `watch`: no screen to draw) they load at once.
         loop = asyncio.get_running_loop()
         self.render_waits.bind(loop)
         warm = loop.call_later(self.warm_after, self._warm_up)
