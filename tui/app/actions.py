@@ -8,6 +8,7 @@ words ask for ("click Export", tui/core/gui_words.py) is done after its turn, in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -91,7 +92,16 @@ class ActionQueue(Spending):
             except Exception as exc:  # every failure becomes words; the queue goes on
                 self._report(exc)
             finally:
+                await self._shown()
                 self.busy = False
+
+    async def _shown(self) -> None:
+        """Until the app has handled what this action posted (the timeline, the cost, its last
+        status line: messages queue in order), so that "not busy" means all of it is on screen."""
+        shown = asyncio.Event()
+        self.call_later(shown.set)
+        with contextlib.suppress(TimeoutError):  # the app is closing: nothing more is shown
+            await asyncio.wait_for(shown.wait(), 5)
 
     async def _run_action(self, action: Action) -> None:
         from tui.session.actions import Batch, Export, FetchUrls, NewSession, Save, Say, Upload
