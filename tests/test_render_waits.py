@@ -5,8 +5,10 @@ to 60 s, so a poll that comes back sooner was ended by what the test did, not by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -45,11 +47,18 @@ def test_no_hold_when_set_to_zero() -> None:
     asyncio.run(main())
 
 
+@contextlib.contextmanager
+def _holding_engine(started: list[EngineProc], tmp_path: Path) -> Iterator[tuple]:
+    """An engine holding polls for LONG seconds, a client of it and a user with a photo."""
+    e = start(started, tmp_path / "data", "--workers", "1", I2V_ENGINE_POLL_HOLD=LONG)
+    with httpx.Client(base_url=e.url, timeout=120) as api:
+        yield e, api, User(api, tmp_path, "u")
+
+
 def _held_get(e: EngineProc, u: User, rid: str, got: list) -> threading.Thread:
     def run() -> None:
         with httpx.Client(base_url=e.url, timeout=120) as c:
-            r = c.get(f"/api/render/proxy/lambda/{rid}", headers=auth(u.tok))
-            got.append((time.monotonic(), r))
+            got.append(c.get(f"/api/render/proxy/lambda/{rid}", headers=auth(u.tok)))
 
     t = threading.Thread(target=run)
     t.start()
@@ -60,9 +69,7 @@ def test_a_held_poll_is_answered_as_the_render_completes(
     engines: list[EngineProc],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_POLL_HOLD=LONG)
-    with httpx.Client(base_url=e.url, timeout=120) as api:
-        u = User(api, tmp_path, "u")
+    with _holding_engine(engines, tmp_path) as (_, api, u):
         rid = u.render_id(2, (640, 360), output=HIGH)
         r = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(u.tok))
         # Held until the end: the first answer is the completed render, with no Retry-After.
@@ -75,9 +82,7 @@ def test_a_held_poll_is_answered_by_a_cancel_and_by_the_engine_stopping(
     engines: list[EngineProc],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_POLL_HOLD=LONG)
-    with httpx.Client(base_url=e.url, timeout=120) as api:
-        u = User(api, tmp_path, "u")
+    with _holding_engine(engines, tmp_path) as (e, api, u):
         rid = u.render_id(20, (1280, 720), output=HIGH)  # a minute of work
         got: list = []
         poll = _held_get(e, u, rid, got)
@@ -86,7 +91,7 @@ def test_a_held_poll_is_answered_by_a_cancel_and_by_the_engine_stopping(
         r = api.post(f"/api/render/proxy/lambda/{rid}/cancel", headers=auth(u.tok))
         assert r.json()["data"]["status"] == "cancelled"
         poll.join(30)
-        assert got and got[0][1].json()["data"]["status"] == "cancelled"
+        assert got and got[0].json()["data"]["status"] == "cancelled"
         # A poll held when the engine is told to stop is answered (the engine stops in time).
         rid = u.render_id(20, (1280, 720), output=HIGH)
         got.clear()
@@ -98,7 +103,7 @@ def test_a_held_poll_is_answered_by_a_cancel_and_by_the_engine_stopping(
         assert e.proc.returncode == 0  # stopped by itself, not killed after 10 s
         # Answered (still running: it resumes at the next start) or cut by the stop; never
         # held for the whole minute.
-        assert not got or got[0][1].json()["data"]["status"] in ("pending", "processing")
+        assert not got or got[0].json()["data"]["status"] in ("pending", "processing")
 
 
 def test_warm_now_starts_a_worker_at_once_and_its_warm_up_draws_cleanly(

@@ -299,9 +299,9 @@ def command(tmp: Path, src: Path, out: Path, q: str, spy: str | None = None) -> 
     return wall, used
 
 
-def cmd_tail(src: Path, out: Path, q: str) -> list[str]:
+def cmd_tail(src: Path, out: Path, q: str, quiet: bool = True) -> list[str]:
     return [sys.executable, "-m", "tui", "render", str(src), "-p", PROMPT, "-o", str(out),
-            "--quality", q, "-q"]  # fmt: skip
+            "--quality", q, *(["-q"] if quiet else [])]  # fmt: skip
 
 
 def timeline(tmp: Path, src: Path, out: Path, q: str) -> list[tuple[str, float]]:
@@ -317,7 +317,7 @@ def timeline(tmp: Path, src: Path, out: Path, q: str) -> list[tuple[str, float]]
     seen: dict[str, float] = {}
     t0 = time.time()
     proc = subprocess.Popen(
-        cmd_tail(src, out, q)[:-1], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        cmd_tail(src, out, q, quiet=False), cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )  # fmt: skip
 
@@ -346,12 +346,12 @@ def timeline(tmp: Path, src: Path, out: Path, q: str) -> list[tuple[str, float]]
         ("render seen done, MP4 downloaded", seen["Saved"]),
         ("credits read, engine stopped, exit", end),
     ]
-    out_: list[tuple[str, float]] = []
+    steps: list[tuple[str, float]] = []
     last = 0.0
     for label, at in marks:
-        out_.append((label, at - last))
+        steps.append((label, at - last))
         last = at
-    return out_
+    return steps
 
 
 def decoded(path: Path) -> list[np.ndarray]:

@@ -99,11 +99,9 @@ def _stem(image: Path | str) -> str:
 
 
 async def _render(args: argparse.Namespace, run: _Run) -> int:
-    say = run.stderr.say
     # persist_session=False: a headless run never replaces the app's saved session.
-    backend = Backend(
-        args.api, on_status=say, persist_session=False, language=language_of(args.prompt or "")
-    )
+    language = language_of(args.prompt or "")
+    backend = Backend(args.api, on_status=run.stderr.say, persist_session=False, language=language)
     started = time.perf_counter()
     async with backend:
         # The engine's process starts first: its start-up (~0.15 s) overlaps this process
