@@ -446,3 +446,29 @@ def test_a_killed_render_worker_is_survived(engines: list[EngineProc], tmp_path:
         assert wait_finished(api, tok, nxt)["status"] == "completed"
         assert balance(api, tok) == {"available": 99, "frozen": 0, "total": 99}
         assert len(e.workers()) == 1  # replaced, not multiplied
+
+
+def _thp_enabled(pid: int) -> str | None:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("THP_enabled:"):
+            return line.split()[1]
+    return None
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or _thp_enabled(os.getpid()) is None,
+    reason="reads THP_enabled in /proc/PID/status (Linux)",
+)
+def test_a_render_worker_keeps_to_small_pages(engines: list[EngineProc], tmp_path: Path) -> None:
+    # Huge pages made a fresh worker's first 1080p render 1.3-2 s slower (bench_render
+    # --command): the worker turns them off for itself, and only for itself.
+    e = start(engines, tmp_path / "data", "--workers", "1")
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
+        rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
+        assert wait_finished(api, tok, rid)["status"] == "completed"
+    [worker] = e.workers()
+    assert _thp_enabled(worker) == "0"
+    assert _thp_enabled(e.pid) == _thp_enabled(os.getpid())
