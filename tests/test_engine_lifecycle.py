@@ -472,3 +472,33 @@ def test_a_render_worker_keeps_to_small_pages(engines: list[EngineProc], tmp_pat
     [worker] = e.workers()
     assert _thp_enabled(worker) == "0"
     assert _thp_enabled(e.pid) == _thp_enabled(os.getpid())
+
+
+def test_a_one_shot_engine_starts_its_worker_first(
+    engines: list[EngineProc], tmp_path: Path
+) -> None:
+    # --warm-now (a one-shot `render` or `watch`): the worker is started before the server's
+    # imports, so that it is ready sooner; the pool adopts it rather than starting another.
+    e = start(engines, tmp_path / "data", "--workers", "1", "--warm-now")
+    first = e.workers()
+    assert len(first) == 1, first  # there by the time the engine listens
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
+        rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
+        assert wait_finished(api, tok, rid)["status"] == "completed"
+    assert e.workers() == first
+
+
+def test_a_worker_imports_numpy_with_one_blas_thread() -> None:
+    # OpenBLAS's idle threads spin at numpy's import: 0.17 s of CPU taken from the engine and
+    # the command starting beside the worker. The worker asks for one before numpy loads.
+    code = (
+        "import os, sys; from tui.engine import worker; assert 'numpy' not in sys.modules; "
+        "worker._one_blas_thread(); import numpy; print(len(os.listdir('/proc/self/task')))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True)
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().split() == ["1"]

@@ -24,11 +24,14 @@ import argparse
 import dataclasses
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.engine.hosts import is_loopback
 
 if TYPE_CHECKING:
+    import subprocess
+
     from tui.engine.server.connections import Limits
 
 
@@ -96,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"i2v-flow engine listening on {url}", flush=True)
 
+    # A one-shot command (--warm-now) renders within a second of starting: its worker (which
+    # imports av, cv2 and numpy, then draws a frame) starts before the server's own imports.
+    first = _first_worker(args.data) if args.warm_now and database is None else None
+
     try:
         serve(
             args.host,
@@ -111,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             limits=_limits(),
             database=database,
             warm_now=args.warm_now,
+            first_worker=first,
         )
     except SchemaTooNew as exc:  # a newer release's database: said once, left untouched
         print(f"error: {exc}", file=sys.stderr)
@@ -126,6 +134,20 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _first_worker(data: Path | None) -> subprocess.Popen:
+    """A render worker for the engine about to start on `data` (the same store and folder that
+    its JobRunner, which adopts it, would give one)."""
+    from tui.core.paths import engine_dir
+    from tui.engine.jobs import local_layout, spawn_worker, worker_memory_mb
+
+    folder = Path(data or engine_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    sqlite_file, renders = local_layout(folder)
+    renders = renders.resolve()
+    renders.mkdir(parents=True, exist_ok=True)
+    return spawn_worker(str(sqlite_file), renders, worker_memory_mb())
 
 
 def _have_scale() -> bool:

@@ -53,6 +53,42 @@ def default_memory_mb() -> int:
     return mb
 
 
+def worker_memory_mb() -> int:
+    """A worker's address-space limit in MB: I2V_ENGINE_WORKER_MEMORY, else default_memory_mb()
+    (0: no limit)."""
+    return max(0, int(_env("I2V_ENGINE_WORKER_MEMORY", default_memory_mb())))
+
+
+def local_layout(data_dir: Path) -> tuple[Path, Path]:
+    """An engine's SQLite file and its folder of finished renders, in its data folder."""
+    return data_dir / "engine.sqlite3", data_dir / "renders"
+
+
+def spawn_worker(locator: str, out_dir: Path, memory_mb: int) -> subprocess.Popen:
+    """A render worker process (tui/engine/worker.py) for the store at `locator`, writing into
+    `out_dir`. It dies with the thread that starts it (PR_SET_PDEATHSIG): start it from one that
+    lasts as long as the engine."""
+    import site
+    import subprocess
+
+    env = dict(os.environ)
+    if str(ROOT) not in site.getsitepackages():  # a checkout: let the child find `tui`
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p)
+    where = locator
+    if is_postgres(where):  # a URL may hold a password: never on a command line
+        env[WORKER_DATABASE_ENV], where = where, "env"
+    else:
+        where = str(Path(where).resolve())
+    args = [str(os.getpid()), where, str(out_dir)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui.engine.worker", *args, str(memory_mb)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        bufsize=0,
+        env=env,
+    )
+
+
 def _env(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name, default))
@@ -137,14 +173,13 @@ class JobRunner:
         memory_mb: int | None = None,
         max_queued: int | None = None,
         cancel_grace: float | None = None,
+        first: subprocess.Popen | None = None,
     ):
         self.store = store
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.workers = workers or default_workers()
-        if memory_mb is None:
-            memory_mb = int(_env("I2V_ENGINE_WORKER_MEMORY", default_memory_mb()))
-        self.memory_mb = max(0, memory_mb)
+        self.memory_mb = worker_memory_mb() if memory_mb is None else max(0, memory_mb)
         self.max_queued = max_queued or int(_env("I2V_ENGINE_MAX_QUEUED", MAX_QUEUED))
         if cancel_grace is None:
             cancel_grace = _env("I2V_ENGINE_CANCEL_GRACE", CANCEL_GRACE)
@@ -160,6 +195,9 @@ class JobRunner:
         self._start_failures = 0
         # Told each render that settles here (from the supervisor's thread): held polls answer.
         self.on_settled: Callable[[str], None] | None = None
+        if first is not None:  # started ahead of the engine's imports (spawn_worker, --warm-now)
+            self._procs.append(_Worker(first))
+            self._warm = True
 
     # ---- the event loop's side -------------------------------------------------------------
 
@@ -214,8 +252,9 @@ class JobRunner:
         with self._lock:
             self._closing = True
             thread = self._thread
-        if thread is None:
-            return  # no worker ever started
+        if thread is None:  # no supervisor ever started: at most a worker started ahead
+            self._stop_workers()
+            return
         self._wake()
         thread.join(10)
         for fd in (self._wake_r, self._wake_w):
@@ -244,6 +283,10 @@ class JobRunner:
     def _supervise(self) -> None:
         sel = selectors.DefaultSelector()
         sel.register(self._wake_r, selectors.EVENT_READ)
+        with self._lock:
+            ahead = list(self._procs)  # a worker started before this thread (see __init__)
+        for w in ahead:
+            sel.register(w.proc.stdout, selectors.EVENT_READ, w)
         while True:
             with self._lock:
                 if self._closing:
@@ -308,27 +351,7 @@ class JobRunner:
         return out
 
     def _spawn(self) -> subprocess.Popen:
-        import site
-        import subprocess
-
-        env = dict(os.environ)
-        if str(ROOT) not in site.getsitepackages():  # a checkout: let the child find `tui`
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p
-            )
-        where = self.store.locator
-        if is_postgres(where):  # a URL may hold a password: never on a command line
-            env[WORKER_DATABASE_ENV], where = where, "env"
-        else:
-            where = str(Path(where).resolve())
-        args = [str(os.getpid()), where, str(self.out_dir)]
-        return subprocess.Popen(
-            [sys.executable, "-m", "tui.engine.worker", *args, str(self.memory_mb)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            bufsize=0,
-            env=env,
-        )
+        return spawn_worker(self.store.locator, self.out_dir, self.memory_mb)
 
     def _read(self, sel: selectors.BaseSelector, w: _Worker) -> None:
         try:

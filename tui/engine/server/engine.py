@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from tui import __version__
 from tui.core.protocol import ENGINE_NAME
-from tui.engine.jobs import JobRunner
+from tui.engine.jobs import JobRunner, local_layout
 from tui.engine.media import clean_partial
 from tui.engine.server.envelope import http_error, ok
 from tui.engine.server.guard import guarded
@@ -31,6 +31,8 @@ from tui.engine.server.sse import HEARTBEAT_SECONDS
 from tui.engine.stores import open_store
 
 if TYPE_CHECKING:
+    import subprocess
+
     from tui.engine.queue import QueueJobs
 
 log = logging.getLogger("i2v.engine")
@@ -92,11 +94,13 @@ class Engine:
         allow_files: tuple[Path, ...] = (),
         database: str | None = None,
         warm_now: bool = False,
+        first_worker: subprocess.Popen | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # SQLite in the data folder, or PostgreSQL (`database`, a URL) shared with other nodes.
-        self.store = open_store(database or self.data_dir / "engine.sqlite3", self.data_dir)
+        sqlite_file, renders = local_layout(self.data_dir)
+        self.store = open_store(database or sqlite_file, self.data_dir)
         self.media_dir = self.data_dir / "media"
         self.jobs: JobRunner | QueueJobs
         if self.store.path is None:  # PostgreSQL: renders go to the queue, `i2v-flow worker`s
@@ -106,7 +110,7 @@ class Engine:
             assert isinstance(self.store, PgStore)
             self.jobs = QueueJobs(self.store)
         else:
-            self.jobs = JobRunner(self.store, self.data_dir / "renders", workers)
+            self.jobs = JobRunner(self.store, renders, workers, first=first_worker)
         self.render_waits = RenderWaits()  # status polls held until their render settles
         if isinstance(self.jobs, JobRunner):
             self.jobs.on_settled = self.render_waits.settled_soon

@@ -12,11 +12,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.engine.hosts import is_loopback
 from tui.engine.server.connections import LISTEN_BACKLOG, REPEAT_WINDOW, Limits
 from tui.engine.server.engine import Engine
 from tui.engine.server.sse import HEARTBEAT_SECONDS
+
+if TYPE_CHECKING:
+    import subprocess
 
 LOG_BYTES = 1 << 20  # engine.log, rotated with 2 backups: 3 MB at most
 STDERR_BUDGET = 64 << 10  # bytes of stderr per STDERR_WINDOW; past it, one line says so
@@ -38,10 +42,12 @@ def serve(
     allow_files: tuple[Path, ...] = (),
     database: str | None = None,
     warm_now: bool = False,
+    first_worker: subprocess.Popen | None = None,
 ) -> None:
     """Run the engine until interrupted; `on_ready` gets the URL once the socket listens: `http://
     host:port`, or with `socket_path` the `http+unix://` URL of tui.core.paths.socket_url. `limits`
-    are taken as they are (default: Limits() fitted to the descriptor limit)."""
+    are taken as they are (default: Limits() fitted to the descriptor limit); `first_worker`: a
+    render worker already started for this data folder (see tui/engine/__main__.py)."""
     import threading
 
     import uvicorn
@@ -69,6 +75,7 @@ def serve(
             allow_files=allow_files,
             database=database,
             warm_now=warm_now,
+            first_worker=first_worker,
         )
         until_ready = _log_to_file(engine.data_dir / "engine.log")
         limits = limits or Limits().for_fd_limit(fd_limit())
