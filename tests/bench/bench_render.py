@@ -11,8 +11,9 @@ photo:
       and the smoothness of both on a marker chart (RMS of the markers' second difference,
       px/frame², and the largest backward step, px);             target <= 0.15, no steps back
   (c) peak RSS of a render from a 24 MP photo (a fresh process);  target <= 600 MB
-  (d) a `draft` preview of 5 s, from a 3840x2160 JPEG, a 12 MP JPEG and a 3840x2160 PNG
-      (`--draft-only`: just this);                                target <= 0.6 s
+  (d) a `draft` preview of 5 s, from a 3840x2160 JPEG, a 12 MP JPEG and a 3840x2160 PNG, then
+      again with one core kept busy by another process (`--draft-only`: just this);
+                                                                  target <= 0.6 s
   (e) a 5 s 720p video (AAC sound) as the source: the render with its sound vs muted, and the
       soundtrack's own time (decode, place, duck under music, limit); target: sound <= +10 %
   (f) the whole `i2v-flow render` command (engine start, upload, agent turn, render, download)
@@ -22,9 +23,10 @@ photo:
       beside; and, with py-spy installed, where the Python threads' time goes (x264's own
       threads are native and not sampled: its share is what the encode call waits on).
                                                                   target <= 1.2x the floor
-Each timing is the best of a few runs (the machine is shared), alternating ours and the others;
-CPU seconds (all threads) are printed beside wall time, as they suffer less from other load, and
-the 1-minute load average at the end of the line.
+Each timing is the median of a few runs (the machine is shared and its speed drifts), alternating
+ours and the others, and each ratio is taken within a round, then its median printed; CPU seconds
+(all threads) are printed beside wall time, as they suffer less from other load, and the 1-minute
+load average at the end of the line.
 """
 
 from __future__ import annotations
@@ -238,17 +240,37 @@ def load() -> str:
 def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
     """(d) a 5 s `draft` preview (960x540, ultrafast) of each source, after one untimed render
     (a warm worker: imports done, encoder tables built). The first preview of an image
-    prepares its stage; later ones of the same image (a new title, other music) reuse it."""
+    prepares its stage; later ones of the same image (a new title, other music) reuse it.
+    Then the same with another process keeping one of the cores busy (a loaded machine)."""
     ours(inputs[next(iter(inputs))], tmp / "draft.mp4", "draft")
-    for name, src in inputs.items():
-        pipeline._PREPARED._items.clear()
-        first = timed(lambda src=src: ours(src, tmp / "draft.mp4", "draft"))
-        t = [timed(lambda src=src: ours(src, tmp / "draft.mp4", "draft")) for _ in range(runs)]
-        print(
-            f"  draft preview (5 s, 960x540, ultrafast), {name:>20}: first {first[0]:.2f} s "
-            f"wall, {first[1]:.2f} s CPU; again {median(w for w, _ in t):.2f} s wall, "
-            f"{median(c for _, c in t):.2f} s CPU (median of {runs}); {load()}"
-        )
+    for busy in (False, True):
+        spin = None
+        if busy:
+            spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            time.sleep(0.5)
+        try:
+            for name, src in inputs.items():
+
+                def draft(src: Path = src) -> float:
+                    return ours(src, tmp / "draft.mp4", "draft")
+
+                first = []
+                for _ in range(runs):  # the first preview of an image: its cache emptied
+                    pipeline._PREPARED._items.clear()
+                    first.append(timed(draft))
+                t = [timed(draft) for _ in range(runs)]
+                print(
+                    f"  draft preview (5 s, 960x540, ultrafast), {name:>20}"
+                    f"{', one core busy' if busy else ''}: first "
+                    f"{median(w for w, _ in first):.2f} s wall, "
+                    f"{median(c for _, c in first):.2f} s CPU; again "
+                    f"{median(w for w, _ in t):.2f} s wall, {median(c for _, c in t):.2f} s CPU "
+                    f"(medians of {runs}); {load()}"
+                )
+        finally:
+            if spin is not None:
+                spin.kill()
+                spin.wait()
 
 
 def median(xs) -> float:
@@ -507,7 +529,7 @@ def small_pages() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="one run each instead of the best of 3")
+    ap.add_argument("--quick", action="store_true", help="one run each instead of 3 (5 for f)")
     ap.add_argument("--quality", default="high")
     ap.add_argument("--draft-only", action="store_true", help="only (d), the draft previews")
     ap.add_argument("--command", action="store_true", help="only (f), the whole command")
@@ -539,15 +561,20 @@ def main() -> None:
                 t_ours.append(timed(lambda src=src: ours(src, tmp / "ours.mp4", q)))
                 t_zp.append(timed(lambda src=src: zoompan(src, tmp / "zp.mp4", q)))
             del frames
-            (f, fc), (o, oc), (z, zc) = (min(t) for t in (t_floor, t_ours, t_zp))
-            print(
-                f"{name:>15}: wall (best of {runs}): ours {o:.2f} s, x264 floor {f:.2f} s "
-                f"-> {o / f:.2f}x the floor; zoompan {z:.2f} s -> ours {z / o:.2f}x as fast; "
-                f"{load()}"
+            (f, fc), (o, oc), (z, zc) = (
+                (median(w for w, _ in t), median(c for _, c in t)) for t in (t_floor, t_ours, t_zp)
             )
-            fc, oc, zc = (min(c for _, c in t) for t in (t_floor, t_ours, t_zp))
+            rounds = list(zip(t_floor, t_ours, t_zp, strict=True))
+            r_ours = median(o_[0] / f_[0] for f_, o_, _ in rounds)
+            r_zp = median(z_[0] / o_[0] for _, o_, z_ in rounds)
             print(
-                f"{'':>15}  CPU  (best of {runs}): ours {oc:.2f} s, x264 floor {fc:.2f} s "
+                f"{name:>15}: wall (median of {runs}): ours {o:.2f} s, x264 floor {f:.2f} s, "
+                f"zoompan {z:.2f} s; round by round: ours {r_ours:.2f}x the floor "
+                f"({', '.join(f'{o_[0] / f_[0]:.2f}' for f_, o_, _ in rounds)}), "
+                f"ours {r_zp:.2f}x as fast as zoompan; {load()}"
+            )
+            print(
+                f"{'':>15}  CPU  (median of {runs}): ours {oc:.2f} s, x264 floor {fc:.2f} s "
                 f"-> {oc / fc:.2f}x; zoompan {zc:.2f} s -> {zc / oc:.2f}x ours"
             )
         chart, marks = marker_chart(tmp / "chart.png")
