@@ -79,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    from tui.core.sqlite_schema import SchemaTooNew
-    from tui.engine.server import HEARTBEAT_SECONDS, serve
     from tui.engine.stores import database_from_env, is_postgres, redact
 
     database = database_from_env(getattr(args, "database", None))
@@ -96,12 +94,15 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    def ready(url: str) -> None:
-        print(f"i2v-flow engine listening on {url}", flush=True)
-
     # A one-shot command (--warm-now) renders within a second of starting: its worker (which
     # imports av, cv2 and numpy, then draws a frame) starts before the server's own imports.
     first = _first_worker(args.data) if args.warm_now and database is None else None
+
+    from tui.core.sqlite_schema import SchemaTooNew
+    from tui.engine.server import HEARTBEAT_SECONDS, serve
+
+    def ready(url: str) -> None:
+        print(f"i2v-flow engine listening on {url}", flush=True)
 
     try:
         serve(
