@@ -455,6 +455,16 @@ def _thp_enabled(pid: int) -> str | None:
     return None
 
 
+def _one_small_render(e: EngineProc, tmp_path: Path) -> None:
+    """A new account renders 1 s of 320x180 from a small photo, to the end."""
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
+        rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
+        assert wait_finished(api, tok, rid)["status"] == "completed"
+
+
 @pytest.mark.skipif(
     not sys.platform.startswith("linux") or _thp_enabled(os.getpid()) is None,
     reason="reads THP_enabled in /proc/PID/status (Linux)",
@@ -463,12 +473,7 @@ def test_a_render_worker_keeps_to_small_pages(engines: list[EngineProc], tmp_pat
     # Huge pages made a fresh worker's first 1080p render 1.3-2 s slower (bench_render
     # --command): the worker turns them off for itself, and only for itself.
     e = start(engines, tmp_path / "data", "--workers", "1")
-    with httpx.Client(base_url=e.url, timeout=30) as api:
-        tok = token(api)
-        sid = new_session(api, tok)
-        src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
-        rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
-        assert wait_finished(api, tok, rid)["status"] == "completed"
+    _one_small_render(e, tmp_path)
     [worker] = e.workers()
     assert _thp_enabled(worker) == "0"
     assert _thp_enabled(e.pid) == _thp_enabled(os.getpid())
@@ -482,12 +487,7 @@ def test_a_one_shot_engine_starts_its_worker_first(
     e = start(engines, tmp_path / "data", "--workers", "1", "--warm-now")
     first = e.workers()
     assert len(first) == 1, first  # there by the time the engine listens
-    with httpx.Client(base_url=e.url, timeout=30) as api:
-        tok = token(api)
-        sid = new_session(api, tok)
-        src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
-        rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
-        assert wait_finished(api, tok, rid)["status"] == "completed"
+    _one_small_render(e, tmp_path)
     assert e.workers() == first
 
 
