@@ -307,6 +307,8 @@ async def test_the_footer_shows_f1_help_whatever_has_the_focus(
         for _ in range(4):  # Files, Transcript, Tracks, the prompt
             await pilot.press("tab")
             await pilot.pause(0.2)
+            # The footer recomposes its keys as the focus moves: read them once mounted.
+            await until(pilot, lambda: app.query(FooterKey), 10, "the footer's keys")
             keys = {k.key: k.region for k in app.query(FooterKey)}
             palette = keys["ctrl+p"]
             f1 = keys["f1"]
