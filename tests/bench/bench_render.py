@@ -520,11 +520,10 @@ def small_pages() -> None:
     (tui/engine/worker.py): the floor is then x264 at its best here, not x264 slowed by the
     first faults of huge pages (8 s against 6 s on this machine), and the renders measured in
     this process are made as the worker makes them."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+    from tui.engine.worker import no_huge_pages
 
-        if ctypes.CDLL(None).prctl(41, 1, 0, 0, 0) == 0:  # PR_SET_THP_DISABLE
-            print("(transparent huge pages off in this process and its children, as in a worker)")
+    if no_huge_pages():
+        print("(transparent huge pages off in this process and its children, as in a worker)")
 
 
 def main() -> None:

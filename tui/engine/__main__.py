@@ -143,12 +143,10 @@ def _first_worker(data: Path | None) -> subprocess.Popen:
     from tui.core.paths import engine_dir
     from tui.engine.jobs import local_layout, spawn_worker, worker_memory_mb
 
-    folder = Path(data or engine_dir())
-    folder.mkdir(parents=True, exist_ok=True)
-    sqlite_file, renders = local_layout(folder)
-    renders = renders.resolve()
-    renders.mkdir(parents=True, exist_ok=True)
-    return spawn_worker(str(sqlite_file), renders, worker_memory_mb())
+    # The folders are the engine's to make (Engine, JobRunner): the worker writes nothing and
+    # opens the store only at its first job.
+    sqlite_file, renders = local_layout(Path(data or engine_dir()))
+    return spawn_worker(str(sqlite_file), renders.resolve(), worker_memory_mb())
 
 
 def _have_scale() -> bool:

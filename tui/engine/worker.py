@@ -43,17 +43,20 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _no_huge_pages() -> None:
-    # numpy and x264 madvise their large buffers for transparent huge pages; a fresh process's
-    # first faults on them cost the kernel far more than the small pages they replace (here,
-    # 1080p at the high tier: 2.4-2.8 s of system time in a worker's first render against
-    # 0.4 s without huge pages, 1.3-2 s of its wall time; later renders 0.5 against 0.2-0.3 s).
-    # PR_SET_THP_DISABLE: this process's memory stays in small pages.
+def no_huge_pages() -> bool:
+    """This process's memory (and its children's) in small pages; whether that took.
+
+    numpy and x264 madvise their large buffers for transparent huge pages; a fresh process's
+    first faults on them cost the kernel far more than the small pages they replace (here,
+    1080p at the high tier: 2.4-2.8 s of system time in a worker's first render against 0.4 s
+    without huge pages, 1.3-2 s of its wall time; later renders 0.5 against 0.2-0.3 s).
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             import ctypes
 
-            ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0)
+            return ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0) == 0  # THP_DISABLE
+    return False
 
 
 def _one_blas_thread() -> None:
@@ -155,7 +158,7 @@ def main(argv: list[str]) -> int:
     if db == "env":  # a PostgreSQL URL, passed in the environment (tui/engine/jobs.py)
         db = os.environ.pop("I2V_WORKER_DATABASE")
     _die_with_parent(parent)
-    _no_huge_pages()
+    no_huge_pages()
     _one_blas_thread()
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # what libraries print goes to stderr, never into the answers
