@@ -502,3 +502,53 @@ def test_a_worker_imports_numpy_with_one_blas_thread() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().split() == ["1"]
+
+
+def _log(e: EngineProc) -> str:
+    return "".join(p.read_text(errors="replace") for p in sorted(e.data.glob("engine.log*")))
+
+
+def _until(what, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while not (got := what()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return got
+
+
+def test_an_uploaded_photo_is_decoded_ahead_of_its_drafts(
+    engines: list[EngineProc], tmp_path: Path
+) -> None:
+    # While the user types the turn, an idle worker decodes the photo just uploaded (and finds
+    # its subject), so the first draft preview skips that (render/kept_stills.py).
+    e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_PREPARE_AFTER="0")
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        photo = tmp_path / "p.png"
+        src = upload_photo(api, tok, sid, photo, (640, 360))["hash"]
+        assert _until(lambda: f"image decoded ahead of its drafts: {src}" in _log(e)), _log(e)
+        upload_photo(api, tok, sid, photo, (640, 360))  # the same photo: kept, not decoded again
+        assert _until(lambda: "image kept ahead of its drafts" in _log(e)), _log(e)
+        draft = clip(src, 1, size=(320, 180))
+        rid = start_render(api, tok, sid, draft, output={"format": "mp4", "quality": "draft"})
+        assert wait_finished(api, tok, rid.json()["data"]["id"])["status"] == "completed"
+        assert _log(e).count("ahead of its drafts") == 2
+
+
+def test_a_render_right_after_an_upload_does_not_wait_for_decoding_ahead(
+    engines: list[EngineProc], tmp_path: Path
+) -> None:
+    # A one-shot command asks for its render ~0.1 s after the upload: the hint, due later, is
+    # dropped when the render starts (the render decodes the photo itself), so the worker never
+    # decodes it twice nor makes the render wait.
+    e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_PREPARE_AFTER="2")
+    with httpx.Client(base_url=e.url, timeout=30) as api:
+        tok = token(api)
+        sid = new_session(api, tok)
+        started = time.monotonic()
+        src = upload_photo(api, tok, sid, tmp_path / "p.png", (640, 360))["hash"]
+        rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
+        assert time.monotonic() - started < 2  # asked for before the hint was due
+        assert wait_finished(api, tok, rid)["status"] == "completed"
+        time.sleep(max(0.0, started + 3 - time.monotonic()))  # past when the hint was due
+        assert "ahead of its drafts" not in _log(e)

@@ -11,7 +11,10 @@ open connections outright, even past what the descriptor limit fits (it shows wh
 accept() runs out). Render workers: `I2V_ENGINE_WORKER_MEMORY` (MB of address space each; 0: no
 limit), `I2V_ENGINE_MAX_QUEUED` (renders waiting, all users; default 50),
 `I2V_ENGINE_CANCEL_GRACE` (seconds before a cancelled render's worker is killed; default 0.5),
-`I2V_ENGINE_STAGE_CACHE` (still images kept prepared per worker for the next preview; default 2).
+`I2V_ENGINE_STAGE_CACHE` (still images kept prepared per worker for the next preview; default 2),
+`I2V_ENGINE_STILL_CACHE` (photos kept decoded per worker for drafts framed anew; default 2),
+`I2V_ENGINE_PREPARE_AFTER` (seconds with no render after an upload before an idle worker decodes
+the photo ahead of its drafts; default 0.3).
 Accounts: `I2V_ENGINE_MINT_RATE` (tokens a minute per address), `I2V_ENGINE_ACCOUNT_RATE` (new
 accounts an hour per address). Storage: `I2V_ENGINE_PRUNE_EVERY` (seconds between prunes).
 State: `I2V_FLOW_DATABASE` (a postgresql:// URL, as --database: renders then go to the queue

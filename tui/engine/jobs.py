@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.engine.stores import EngineStore, is_postgres
+from tui.engine.worker import PREPARE
 
 if TYPE_CHECKING:
     import subprocess
@@ -34,6 +35,11 @@ CANCEL_GRACE = 0.5  # seconds a running job has to notice its cancellation befor
 MAX_QUEUED = 50  # renders waiting for a worker, all users together; more are refused (429)
 WORKER_DATABASE_ENV = "I2V_WORKER_DATABASE"  # a worker's PostgreSQL URL (see _spawn)
 START_FAILURES = 3  # workers in a row dying before they are ready: stop keeping one warm
+# An uploaded image is decoded ahead for its drafts (JobRunner.prepare) once the engine has
+# had no render to start for this long after it came: a one-shot command's render, asked for
+# ~0.1 s after its upload, never waits behind it.
+PREPARE_AFTER = 0.3
+MAX_HINTS = 4  # images waiting to be decoded ahead: the latest ones
 
 
 def default_workers() -> int:
@@ -152,6 +158,7 @@ class _Worker:
     job: str | None = None
     user: str | None = None
     last: bool = False  # retiring after its job (it came near its memory limit)
+    preparing: str = ""  # the image it decodes ahead (a hint, see JobRunner.prepare)
     kill_at: float | None = None  # its job was cancelled: dies then unless it answered
     buf: bytes = field(default=b"", repr=False)
 
@@ -193,6 +200,8 @@ class JobRunner:
         self._warm = False
         self._closing = False
         self._start_failures = 0
+        self._hints: deque[tuple[float, str]] = deque(maxlen=MAX_HINTS)  # (when due, path)
+        self.prepare_after = max(0.0, _env("I2V_ENGINE_PREPARE_AFTER", PREPARE_AFTER))
         # Told each render that settles here (from the supervisor's thread): held polls answer.
         self.on_settled: Callable[[str], None] | None = None
         if first is not None:  # started ahead of the engine's imports (spawn_worker, --warm-now)
@@ -226,6 +235,22 @@ class JobRunner:
             return
         with self._lock:
             self._queue.push(row["user_id"], render_id)
+        self._kick()
+
+    def prepare(self, path: Path) -> None:
+        """An image was uploaded: an idle worker decodes it for the draft previews to come
+        (render/kept_stills.py), `prepare_after` seconds on (I2V_ENGINE_PREPARE_AFTER, default
+        PREPARE_AFTER) if no render started meanwhile. A
+        render started drops the hints given before it: it was what the user waited for, and a
+        draft of the image decodes and keeps it itself."""
+        where = str(Path(path).resolve())
+        if "\n" in where:
+            return
+        with self._lock:
+            if self._closing or any(p == where for _, p in self._hints):
+                return
+            self._hints.append((time.monotonic() + self.prepare_after, where))
+            self._warm = True
         self._kick()
 
     def queue_full(self) -> bool:
@@ -305,12 +330,14 @@ class JobRunner:
             sel.register(w.proc.stdout, selectors.EVENT_READ, w)
             with self._lock:
                 self._procs.append(w)
-        for w, rid in self._assign():
+        now = time.monotonic()
+        for w, line in self._assign() + self._hinted(now):
             with contextlib.suppress(OSError):  # if it died, its end of file settles the job
-                w.proc.stdin.write(f"{rid}\n".encode())
+                w.proc.stdin.write(f"{line}\n".encode())
         with self._lock:
             deadlines = [w.kill_at for w in self._procs if w.kill_at is not None]
-        now = time.monotonic()
+            # (a hint already due waits for a worker's answer, which wakes this thread)
+            deadlines += [due for due, _ in self._hints if due > now]
         timeout = max(0.0, min(deadlines) - now) if deadlines else 5.0
         for key, _ in sel.select(timeout):
             if key.data is None:
@@ -348,6 +375,22 @@ class JobRunner:
                     w.user, w.job = got
                     running[w.user] += 1
                     out.append((w, w.job))
+            if out:
+                self._hints.clear()
+        return out
+
+    def _hinted(self, now: float) -> list[tuple[_Worker, str]]:
+        """Hints due, each for an idle worker, while no render waits (see prepare)."""
+        out = []
+        with self._lock:
+            if len(self._queue):
+                return out
+            for w in self._procs:
+                if not self._hints or self._hints[0][0] > now:
+                    break
+                if w.ready and w.job is None and not w.last and not w.preparing:
+                    w.preparing = self._hints.popleft()[1]
+                    out.append((w, PREPARE + w.preparing))
         return out
 
     def _spawn(self) -> subprocess.Popen:
@@ -370,6 +413,10 @@ class JobRunner:
                 w.ready = True
                 with self._lock:
                     self._start_failures = 0
+            elif len(words) == 2 and words[0] == "prepared":
+                log.info("image %s ahead of its drafts: %s", words[1], Path(w.preparing).name)
+                with self._lock:
+                    w.preparing = ""
             elif len(words) == 4 and words[0] == "done":
                 with self._lock:
                     self._retries.pop(words[1], None)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import psycopg
 
     from tui.engine.store_pg import PgStore
@@ -89,6 +91,9 @@ class QueueJobs:
 
     def warm(self) -> None:
         pass  # workers are other processes
+
+    def prepare(self, path: Path) -> None:
+        pass  # (their drafts decode and keep the image themselves, see render/kept_stills.py)
 
     def resume(self) -> int:
         return 0  # the queue keeps unfinished jobs; workers and their reaper run them

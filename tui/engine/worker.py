@@ -1,10 +1,15 @@
 """A render worker process: `python -m tui.engine.worker PARENT_PID DB OUT_DIR MEMORY_MB`.
 
 It imports the renderer once, then renders the job ids its parent writes to its stdin, one line
-each, answering `done <id> <status>` on its stdout (stray prints go to stderr). It never outlives
-the engine: PR_SET_PDEATHSIG kills it with its parent (on Linux), and an end of stdin (the parent
-gone, however it died) ends it too, busy or idle. Above MEMORY_MB of address space its
-allocations fail, and the job fails with a sentence saying it ran out of memory.
+each, answering `done <id> <status>` on its stdout (stray prints go to stderr). A line
+`prepare <path>` is a hint: an image just uploaded, to decode for the draft previews to come
+while nothing else waits (render/kept_stills.py); answered `prepared decoded` (or `kept`: it was
+already; `skipped`: a job came; `failed`: not an image it can read).
+
+It never outlives the engine: PR_SET_PDEATHSIG kills it with its parent (on Linux), and an end
+of stdin (the parent gone, however it died) ends it too, busy or idle. Above MEMORY_MB of
+address space its allocations fail, and the job fails with a sentence saying it ran out of
+memory.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from tui.engine.stores import EngineStore, open_store
 
 log = logging.getLogger("i2v.engine.worker")
 
+PREPARE = "prepare "  # a hint's line (see above)
 OOM_SHARE = 0.85  # a failure once the address space reached this share of the limit: memory
 
 
@@ -145,6 +151,17 @@ def run_job(store: EngineStore, render_id: str, out_dir: Path, limit_mb: int = 0
     return "completed"
 
 
+def prepare(path: str) -> str:
+    """Decode an uploaded image (and find its subject) for the drafts to come: how it went."""
+    from tui.engine.render.kept_stills import STILLS
+
+    try:
+        return "decoded" if STILLS.prepare(Path(path)) else "kept"
+    except Exception as exc:  # only a hint: a render of the file says what is wrong with it
+        log.info("prepare %s: %s", Path(path).name, exc)
+        return "failed"
+
+
 def _read_jobs(jobs: queue.Queue[str]) -> None:
     """Job ids from stdin; its end means the engine is gone or stopping: exit at once (a job
     cut short stays unfinished in the table and runs again at the engine's next start)."""
@@ -174,6 +191,10 @@ def main(argv: list[str]) -> int:
     store: EngineStore | None = None
     while True:
         rid = jobs.get()
+        if rid.startswith(PREPARE):
+            how = prepare(rid[len(PREPARE) :]) if jobs.empty() else "skipped"  # a job waits
+            answers.write(f"prepared {how}\n")
+            continue
         if store is None:  # at the first job: its row, so the engine's tables, exist by then
             store = open_store(db, out_dir.parent)
         status = run_job(store, rid, out_dir, limit_mb)

@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import queue
@@ -56,6 +57,7 @@ from tui.engine.render.contain import (
     contain_path,
 )
 from tui.engine.render.errors import RenderCancelled, RenderError
+from tui.engine.render.kept_stills import STILLS
 from tui.engine.render.motion import (
     MARGIN,
     MOTIONS,
@@ -452,7 +454,7 @@ class _FrameMaker:
             raise RenderError(f"unknown motion {motion!r} (use one of {', '.join(MOTIONS)})")
         if how == "contain":  # the whole picture, moving over a blurred copy of itself
             w, h = self.canvas.width, self.canvas.height
-            rgb = load_image(path, need=(w, h))
+            rgb = self._decoded(path, (w, h))[0]
             return contain_look(rgb, w, h, n, motion, strength, easing, fast=self.fast)
         z = max_zoom_of(motion, strength)
         sw, sh = stage_size(self.canvas.width, self.canvas.height, z)
@@ -460,7 +462,7 @@ class _FrameMaker:
         if key is not None and (hit := _PREPARED.get(key)) is not None:
             stage, focus, box = hit  # the same image framed the same way: a preview again
             return StillLook(stage, camera_path(n, motion, strength, easing, focus, box))
-        rgb = load_image(path, need=(sw, sh))
+        rgb, subject_of = self._decoded(path, (sw, sh))
         src = (rgb.shape[1], rgb.shape[0])
         whole = how == "contain" or cover_window(src, sw, sh)[2:] == src  # no crop to place
         focus, box, stage, face = m.get("focus"), None, None, False
@@ -474,7 +476,7 @@ class _FrameMaker:
             # The subject (faces, else saliency) places the crop and the camera; it is found on
             # the other core while the image is fitted and converted, if the crop does not
             # depend on it.
-            found = self._side.submit(find_subject, rgb)
+            found = self._side.submit(subject_of)
             fitted = None
             if whole:
                 fitted = fit_image(rgb, sw, sh, how, fast=self.fast)
@@ -513,6 +515,15 @@ class _FrameMaker:
         elif key is not None:
             _PREPARED.put(key, (stage, focus, box))
         return StillLook(stage, path_)
+
+    def _decoded(self, path: Path, need: tuple[int, int]) -> tuple[np.ndarray, Callable]:
+        """A still's RGB and a call that finds its subject: a draft's kept between previews of
+        the same file (kept_stills), another tier's decoded for this render alone."""
+        if self.fast:
+            still = STILLS.still(path, need)
+            return still.rgb, still.subject
+        rgb = load_image(path, need=need)
+        return rgb, functools.partial(find_subject, rgb)
 
     def frame(self, i: int, out: np.ndarray) -> None:
         drawn = False

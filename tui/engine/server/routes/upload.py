@@ -72,6 +72,8 @@ async def upload(engine: Engine, request: Request, user: TokenInfo) -> Response:
     for name, st in stored:
         info = st.info
         engine.store.add_media(row["session_id"], info, st.path, name)
+        if info["file_type"] == "image":
+            engine.jobs.prepare(st.path)  # decoded ahead for its draft previews
         files.append(
             {
                 "filename": name,
