@@ -1,5 +1,6 @@
 """The engine as a process: `i2v-flow serve`, restarts (a kill -9 mid-render included), expired
-tokens, heartbeats of a long turn, and a >200 MB upload refused without filling memory.
+tokens, heartbeats of a long turn, a >200 MB upload refused without filling memory, its render
+workers (small pages, started first, one BLAS thread), and photos decoded ahead of their drafts.
 
 Each test starts its own engine on its own data folder (so it may edit its SQLite or kill it).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.test_engine_api import (
     auth,
@@ -519,14 +521,25 @@ def test_an_uploaded_photo_is_decoded_ahead_of_its_drafts(
     engines: list[EngineProc], tmp_path: Path
 ) -> None:
     # While the user types the turn, an idle worker decodes the photo just uploaded (and finds
-    # its subject), so the first draft preview skips that (render/kept_stills.py).
+    # its subject), so the first draft preview skips that (render/kept_stills.py). Not a photo
+    # over 30 MP: its decode alone could hold the worker a second.
     e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_PREPARE_AFTER="0")
     with httpx.Client(base_url=e.url, timeout=30) as api:
         tok = token(api)
         sid = new_session(api, tok)
+        huge = tmp_path / "huge.png"
+        Image.new("RGB", (6000, 5001), (90, 120, 150)).save(huge)  # 30.006 MP
+        with huge.open("rb") as f:
+            r = api.post(
+                f"/api/upload-video/nemo_agent/me/{sid}",
+                headers=auth(tok),
+                files=[("files", (huge.name, f))],
+            )
+        big = r.json()["data"]["files"][0]["hash"]
         photo = tmp_path / "p.png"
         src = upload_photo(api, tok, sid, photo, (640, 360))["hash"]
         assert _until(lambda: f"image decoded ahead of its drafts: {src}" in _log(e)), _log(e)
+        assert big not in _log(e)
         upload_photo(api, tok, sid, photo, (640, 360))  # the same photo: kept, not decoded again
         assert _until(lambda: "image kept ahead of its drafts" in _log(e)), _log(e)
         draft = clip(src, 1, size=(320, 180))

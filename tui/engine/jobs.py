@@ -40,6 +40,9 @@ START_FAILURES = 3  # workers in a row dying before they are ready: stop keeping
 # ~0.1 s after its upload, never waits behind it.
 PREPARE_AFTER = 0.3
 MAX_HINTS = 4  # images waiting to be decoded ahead: the latest ones
+# Larger images are left to their drafts: decoding one could hold a worker for a second, and
+# a render another user asks for would wait behind it.
+MAX_AHEAD_PIXELS = 30_000_000
 
 
 def default_workers() -> int:
@@ -237,14 +240,14 @@ class JobRunner:
             self._queue.push(row["user_id"], render_id)
         self._kick()
 
-    def prepare(self, path: Path) -> None:
-        """An image was uploaded: an idle worker decodes it for the draft previews to come
-        (render/kept_stills.py), `prepare_after` seconds on (I2V_ENGINE_PREPARE_AFTER, default
-        PREPARE_AFTER) if no render started meanwhile. A
-        render started drops the hints given before it: it was what the user waited for, and a
-        draft of the image decodes and keeps it itself."""
+    def prepare(self, path: Path, pixels: int) -> None:
+        """An image of `pixels` was uploaded: an idle worker decodes it for the draft previews
+        to come (render/kept_stills.py), `prepare_after` seconds on (I2V_ENGINE_PREPARE_AFTER,
+        default PREPARE_AFTER) if no render started meanwhile. A render started drops the hints
+        given before it: it was what the user waited for, and a draft of the image decodes and
+        keeps it itself. Images over MAX_AHEAD_PIXELS are not decoded ahead."""
         where = str(Path(path).resolve())
-        if "\n" in where:
+        if "\n" in where or not 0 < pixels <= MAX_AHEAD_PIXELS:
             return
         with self._lock:
             if self._closing or any(p == where for _, p in self._hints):

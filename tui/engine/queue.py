@@ -92,7 +92,7 @@ class QueueJobs:
     def warm(self) -> None:
         pass  # workers are other processes
 
-    def prepare(self, path: Path) -> None:
+    def prepare(self, path: Path, pixels: int) -> None:
         pass  # (their drafts decode and keep the image themselves, see render/kept_stills.py)
 
     def resume(self) -> int:

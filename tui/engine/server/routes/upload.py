@@ -72,8 +72,8 @@ async def upload(engine: Engine, request: Request, user: TokenInfo) -> Response:
     for name, st in stored:
         info = st.info
         engine.store.add_media(row["session_id"], info, st.path, name)
-        if info["file_type"] == "image":
-            engine.jobs.prepare(st.path)  # decoded ahead for its draft previews
+        if info["file_type"] == "image":  # decoded ahead for its draft previews
+            engine.jobs.prepare(st.path, (info.get("width") or 0) * (info.get("height") or 0))
         files.append(
             {
                 "filename": name,
