@@ -558,7 +558,7 @@ def main() -> None:
             return
         if args.draft_only:
             print(f"# 5 s of {W}x{H}@{FPS} as a draft, zoom_in {STRENGTH}")
-            draft_previews(tmp, drafts, runs)
+            draft_previews(tmp, drafts, max(5, runs))
             return
         print(f"# 5 s of {W}x{H}@{FPS}, zoom_in {STRENGTH}, quality {q} ({pipeline.QUALITY[q]})")
         for name, src in inputs.items():
@@ -601,7 +601,7 @@ def main() -> None:
         Image.open(big).save(big_png, compress_level=1)
         r = peak_rss(big_png, tmp / "big.mp4", q)
         print(f"  24 MP PNG  6000x4000: peak RSS {r['rss_mb']:.0f} MB (render {r['s']:.2f} s)")
-        draft_previews(tmp, drafts, runs)
+        draft_previews(tmp, drafts, max(5, runs))
         video_sound(tmp, runs, q)
         whole_command(tmp, inputs["3840x2160"], max(5, runs), q)
 
