@@ -370,7 +370,8 @@ class JobRunner:
         out = []
         with self._lock:
             running = Counter(w.user for w in self._procs if w.user is not None)
-            for w in self._procs:
+            # Workers decoding an image ahead last: a job given one waits for that to end.
+            for w in sorted(self._procs, key=lambda p: p.preparing != ""):
                 if w.job is None and not w.last:
                     got = self._queue.take(running)
                     if got is None:
