@@ -7,6 +7,7 @@ Each test starts its own engine on its own data folder (so it may edit its SQLit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -457,11 +458,17 @@ def _thp_enabled(pid: int) -> str | None:
     return None
 
 
-def _one_small_render(e: EngineProc, tmp_path: Path) -> None:
-    """A new account renders 1 s of 320x180 from a small photo, to the end."""
+@contextlib.contextmanager
+def _session(e: EngineProc) -> Iterator[tuple[httpx.Client, dict, str]]:
+    """A client of `e`, a new account's token and a session of it."""
     with httpx.Client(base_url=e.url, timeout=30) as api:
         tok = token(api)
-        sid = new_session(api, tok)
+        yield api, tok, new_session(api, tok)
+
+
+def _one_small_render(e: EngineProc, tmp_path: Path) -> None:
+    """A new account renders 1 s of 320x180 from a small photo, to the end."""
+    with _session(e) as (api, tok, sid):
         src = upload_photo(api, tok, sid, tmp_path / "p.png", (64, 48))["hash"]
         rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]
         assert wait_finished(api, tok, rid)["status"] == "completed"
@@ -524,9 +531,7 @@ def test_an_uploaded_photo_is_decoded_ahead_of_its_drafts(
     # its subject), so the first draft preview skips that (render/kept_stills.py). Not a photo
     # over 30 MP: its decode alone could hold the worker a second.
     e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_PREPARE_AFTER="0")
-    with httpx.Client(base_url=e.url, timeout=30) as api:
-        tok = token(api)
-        sid = new_session(api, tok)
+    with _session(e) as (api, tok, sid):
         huge = tmp_path / "huge.png"
         Image.new("RGB", (6000, 5001), (90, 120, 150)).save(huge)  # 30.006 MP
         with huge.open("rb") as f:
@@ -555,9 +560,7 @@ def test_a_render_right_after_an_upload_does_not_wait_for_decoding_ahead(
     # dropped when the render starts (the render decodes the photo itself), so the worker never
     # decodes it twice nor makes the render wait.
     e = start(engines, tmp_path / "data", "--workers", "1", I2V_ENGINE_PREPARE_AFTER="2")
-    with httpx.Client(base_url=e.url, timeout=30) as api:
-        tok = token(api)
-        sid = new_session(api, tok)
+    with _session(e) as (api, tok, sid):
         started = time.monotonic()
         src = upload_photo(api, tok, sid, tmp_path / "p.png", (640, 360))["hash"]
         rid = start_render(api, tok, sid, clip(src, 1, size=(320, 180))).json()["data"]["id"]

@@ -26,7 +26,7 @@ from tui.engine.render.sources import load_image
 
 KEPT_SIDE = 1440  # px: at least this on both sides, unless the image itself is smaller
 MAX_KEPT_PIXELS = 9_000_000  # 27 MB of RGB (a 3840x2160 photo whole): larger is not kept
-KEPT = int(os.environ.get("I2V_ENGINE_STILL_CACHE", "2"))  # stills kept per worker
+KEPT = 2  # stills kept per worker (I2V_ENGINE_STILL_CACHE)
 
 
 class Still:
@@ -126,4 +126,11 @@ def _is_whole(path: Path, size: tuple[int, int]) -> bool:
     return size in ((w, h), (h, w))
 
 
-STILLS = KeptStills(KEPT)
+def _kept() -> int:
+    try:
+        return max(0, int(os.environ.get("I2V_ENGINE_STILL_CACHE", KEPT)))
+    except ValueError:
+        return KEPT
+
+
+STILLS = KeptStills(_kept())

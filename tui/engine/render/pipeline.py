@@ -12,7 +12,8 @@
 - `m.fit` = "contain" (show it all): the whole picture over a blurred, darkened copy of itself,
   the motion moving the picture, never cut (contain.py).
 - A draft's prepared still stage is kept for the next draft of the same file framed the same way
-  in this process (_Prepared): a preview made again skips decoding and framing.
+  in this process (_Prepared): a preview made again skips decoding and framing. Its decoded
+  photo and subject are kept too (kept_stills.py): a draft framed anew skips decoding.
 - Shots meeting on the track crossfade (0.5 s by default, centred on the join).
 - The draft's `m.fade_in` / `m.fade_out` (ms) fade the whole clip from / to black (luma to 16,
   chroma to 128, titles included) and the music with it.
