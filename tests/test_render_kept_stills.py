@@ -1,7 +1,7 @@
 """A photo decoded for a draft is kept in the worker (render/kept_stills.py): a draft of it framed
 another way, or the first draft after the engine decoded it ahead (worker.prepare), decodes
 nothing, and draws the very frames a fresh decode gives; a changed file, or a draft needing more
-pixels than were kept, is decoded again."""
+pixels than were kept, is decoded again; an export lets them go."""
 
 from __future__ import annotations
 
@@ -106,3 +106,12 @@ def test_a_large_photo_is_kept_reduced_and_a_draft_needing_more_decodes_it(tmp_p
     render_draft(draft((3840, 1080)), {"img": src}, tmp_path / "w.mp4", quality="draft")
     assert STILLS.decoded == decoded + 1
     assert probe(tmp_path / "w.mp4").width == 1920
+
+
+def test_an_export_lets_the_kept_photos_go(tmp_path) -> None:
+    # An export's own peak is what a worker's memory is sized for: kept photos would add to it.
+    src = scene(tmp_path / "p.png")
+    render_draft(draft(), {"img": src}, tmp_path / "d.mp4", quality="draft")
+    assert STILLS._items
+    render_draft(draft((640, 360)), {"img": src}, tmp_path / "e.mp4", quality="standard")
+    assert not STILLS._items
