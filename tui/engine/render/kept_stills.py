@@ -10,6 +10,7 @@ What is kept is the image reduced by a whole factor (libjpeg's DCT scaling, else
 far as its sides stay at least KEPT_SIDE: any draft's stage (540 px on its short side, times its
 path's zoom, its crop to another aspect included) is drawn from it without enlarging it. A draft
 that needs more, or an image kept at over MAX_KEPT_PIXELS, decodes the file itself as before.
+An export lets them all go (pipeline.render_draft): its own peak is what a worker is sized for.
 """
 
 from __future__ import annotations
