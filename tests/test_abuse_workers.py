@@ -35,6 +35,7 @@ from tests.test_engine_lifecycle import (
     _wait_processing,
     start,
     wait_finished,
+    wait_for,
 )
 from tui.core.protocol import RATE_LIMITED
 from tui.engine.store import Store
@@ -100,14 +101,6 @@ def books_balance(data: Path) -> None:
             kinds = [k for (k,) in db.execute("SELECT kind FROM ledger WHERE render_id=?", (rid,))]
             settle = {"completed": ["spend"], "failed": ["release"], "cancelled": ["release"]}
             assert kinds == ["freeze", *settle.get(status, [])], (rid, status, kinds)
-
-
-def wait_for(what, seconds: float = 10):
-    """`what()` once truthy, polled every 0.05 s for at most `seconds`; else its last value."""
-    deadline = time.monotonic() + seconds
-    while not (got := what()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return got
 
 
 def cpu_ticks(pid: int) -> int:

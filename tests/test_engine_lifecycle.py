@@ -517,7 +517,8 @@ def _log(e: EngineProc) -> str:
     return "".join(p.read_text(errors="replace") for p in sorted(e.data.glob("engine.log*")))
 
 
-def _until(what, seconds: float = 20.0):
+def wait_for(what, seconds: float = 10):
+    """`what()` once truthy, polled every 0.05 s for at most `seconds`; else its last value."""
     deadline = time.monotonic() + seconds
     while not (got := what()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -543,10 +544,10 @@ def test_an_uploaded_photo_is_decoded_ahead_of_its_drafts(
         big = r.json()["data"]["files"][0]["hash"]
         photo = tmp_path / "p.png"
         src = upload_photo(api, tok, sid, photo, (640, 360))["hash"]
-        assert _until(lambda: f"image decoded ahead of its drafts: {src}" in _log(e)), _log(e)
+        assert wait_for(lambda: f"image decoded ahead of its drafts: {src}" in _log(e), 20), _log(e)
         assert big not in _log(e)
         upload_photo(api, tok, sid, photo, (640, 360))  # the same photo: kept, not decoded again
-        assert _until(lambda: "image kept ahead of its drafts" in _log(e)), _log(e)
+        assert wait_for(lambda: "image kept ahead of its drafts" in _log(e), 20), _log(e)
         draft = clip(src, 1, size=(320, 180))
         rid = start_render(api, tok, sid, draft, output={"format": "mp4", "quality": "draft"})
         assert wait_finished(api, tok, rid.json()["data"]["id"])["status"] == "completed"

@@ -259,11 +259,9 @@ def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
 
                 first, ahead = [], []
                 for _ in range(runs):
-                    pipeline._PREPARED._items.clear()  # a new image: nothing kept
-                    kept_stills.STILLS.clear()
+                    forget_drafts()  # a new image: nothing kept
                     first.append(timed(draft))
-                    pipeline._PREPARED._items.clear()  # decoded ahead (untimed), framed now
-                    kept_stills.STILLS.clear()
+                    forget_drafts()  # decoded ahead (untimed), framed now
                     kept_stills.STILLS.prepare(src)
                     ahead.append(timed(draft))
                 t = [timed(draft) for _ in range(runs)]
@@ -280,6 +278,12 @@ def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
             if spin is not None:
                 spin.kill()
                 spin.wait()
+
+
+def forget_drafts() -> None:
+    """Nothing kept for drafts in this process: no stage, no decoded photo."""
+    pipeline._PREPARED._items.clear()
+    kept_stills.STILLS.clear()
 
 
 def median(xs) -> float:
@@ -537,7 +541,7 @@ def small_pages() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="one run each instead of 3 (5 for f)")
+    ap.add_argument("--quick", action="store_true", help="one run each, not 3 (5 for d and f)")
     ap.add_argument("--quality", default="high")
     ap.add_argument("--draft-only", action="store_true", help="only (d), the draft previews")
     ap.add_argument("--command", action="store_true", help="only (f), the whole command")

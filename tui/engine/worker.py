@@ -39,12 +39,18 @@ def out_of_memory_text(limit_mb: int) -> str:
     return f"the render ran out of memory (a render worker may use {limit_mb} MB)"
 
 
-def _die_with_parent(parent: int) -> None:
+def _prctl(option: int, arg: int) -> bool:
+    """Linux's prctl(option, arg) for this process; whether it took (False elsewhere)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             import ctypes
 
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            return ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0) == 0
+    return False
+
+
+def _die_with_parent(parent: int) -> None:
+    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # it died before prctl took effect
         os._exit(0)
 
@@ -57,12 +63,7 @@ def no_huge_pages() -> bool:
     1080p at the high tier: 2.4-2.8 s of system time in a worker's first render against 0.4 s
     without huge pages, 1.3-2 s of its wall time; later renders 0.5 against 0.2-0.3 s).
     """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            return ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0) == 0  # THP_DISABLE
-    return False
+    return _prctl(41, 1)  # PR_SET_THP_DISABLE
 
 
 def _one_blas_thread() -> None:
