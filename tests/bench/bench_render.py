@@ -43,9 +43,16 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
-from PIL import Image
+# One OpenBLAS thread (numpy's and OpenCV's) while they load here, as a render worker has it
+# (tui/engine/worker.py _one_blas_thread): idle BLAS threads spin for a while after each call
+# and take CPU from the renders measured in this process. Not passed on: the engine and the
+# command the benchmark starts run as a user's would (their workers set it themselves).
+AS_WORKER = {"OPENBLAS_NUM_THREADS": "1"}
+_blas = os.environ.get("OPENBLAS_NUM_THREADS")
+os.environ.update(AS_WORKER)
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -53,6 +60,11 @@ sys.path.insert(0, str(ROOT))
 from tests.decode import smoothness, track_markers, video_luma  # noqa: E402
 from tests.media import tone_video  # noqa: E402
 from tui.engine.render import kept_stills, pipeline  # noqa: E402
+
+if _blas is None:  # (OpenCV loads an OpenBLAS of its own too, just above)
+    del os.environ["OPENBLAS_NUM_THREADS"]
+else:
+    os.environ["OPENBLAS_NUM_THREADS"] = _blas
 
 W, H, FPS, SECONDS = 1920, 1080, 30, 5
 N = FPS * SECONDS
@@ -243,8 +255,10 @@ def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
     (a warm worker: imports done, encoder tables built): the first preview of a new image
     (decoded, framed, converted); one of an image already decoded (ahead, as the engine does
     after an upload, or by a preview framed otherwise: render/kept_stills.py); and again (a new
-    title, other music: its stage kept too). Then the same with another process keeping one of
-    the cores busy (a loaded machine)."""
+    title, other music: its stage kept too). Beside them, in the same rounds, x264 alone
+    encoding that draft's very frames with its settings: what the machine gives at the time
+    (a shared machine's speed drifts). Then the same with another process keeping one of the
+    cores busy (a loaded machine)."""
     ours(inputs[next(iter(inputs))], tmp / "draft.mp4", "draft")
     for busy in (False, True):
         spin = None
@@ -253,26 +267,34 @@ def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
             time.sleep(0.5)
         try:
             for name, src in inputs.items():
+                frames = frames_of(src, "draft")
 
                 def draft(src: Path = src) -> float:
                     return ours(src, tmp / "draft.mp4", "draft")
 
-                first, ahead = [], []
-                for _ in range(runs):
+                def alone(frames: list = frames) -> float:
+                    return floor(frames, tmp / "floor.mp4", "draft")
+
+                first, ahead, again, x264 = [], [], [], []
+                for _ in range(runs):  # round by round, so that drift hits all alike
                     forget_drafts()  # a new image: nothing kept
                     first.append(timed(draft))
                     forget_drafts()  # decoded ahead (untimed), framed now
                     kept_stills.STILLS.prepare(src)
                     ahead.append(timed(draft))
-                t = [timed(draft) for _ in range(runs)]
+                    again.append(timed(draft))
+                    x264.append(timed(alone))
+                del frames
+                wall, cpu_s = (
+                    [f"{median(x[i] for x in t):.2f}" for t in (first, ahead, again, x264)]
+                    for i in (0, 1)
+                )
                 print(
                     f"  draft preview (5 s, 960x540, ultrafast), {name:>20}"
                     f"{', one core busy' if busy else ''}:\n"
-                    f"    first {median(w for w, _ in first):.2f} s wall "
-                    f"({median(c for _, c in first):.2f} s CPU); decoded ahead "
-                    f"{median(w for w, _ in ahead):.2f} s ({median(c for _, c in ahead):.2f}); "
-                    f"again {median(w for w, _ in t):.2f} s ({median(c for _, c in t):.2f}); "
-                    f"medians of {runs}; {load()}"
+                    f"    first {wall[0]} s wall ({cpu_s[0]} s CPU); decoded ahead {wall[1]} s "
+                    f"({cpu_s[1]}); again {wall[2]} s ({cpu_s[2]}); x264 alone on its frames "
+                    f"{wall[3]} s ({cpu_s[3]}); medians of {runs}; {load()}"
                 )
         finally:
             if spin is not None:
@@ -524,7 +546,10 @@ def peak_rss(src: Path, out: Path, quality="high") -> dict:
     code = _CHILD.format(
         root=str(ROOT), draft=json.dumps(draft_of()), src=str(src), out=str(out), quality=quality
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, **AS_WORKER}  # (a fresh process rendering, as a worker)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 

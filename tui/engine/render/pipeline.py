@@ -91,8 +91,11 @@ QUALITY = {
     HIGH: {"preset": "medium", "crf": "20"},
     STANDARD: {"preset": "veryfast", "crf": "23"},
     # A constant quantiser: 20 % less x264 time and half the bytes of crf 26 at ultrafast, for
-    # 0.4 dB less PSNR (measured on 150 draft frames): a preview is for seeing, quickly.
-    DRAFT: {"preset": "ultrafast", "qp": "26"},
+    # 0.4 dB less PSNR (measured on 150 draft frames): a preview is for seeing, quickly. With
+    # no frame-type decisions to make, x264's lookahead thread only hands frames on: without it
+    # the same file (byte for byte) takes ~4 % less CPU. (At the other tiers it does real work
+    # on its own core: without it a 1080p render takes 10-30 % longer.)
+    DRAFT: {"preset": "ultrafast", "qp": "26", "x264": "sync-lookahead=0"},
 }
 FPS_ALLOWED = (24, 25, 30, 60)
 AAC_FRAME = 1024
@@ -846,7 +849,7 @@ def _open_output(path: Path, canvas: Canvas, quality: str, audio: bool):
         "preset": q["preset"],
         **({"qp": q["qp"]} if "qp" in q else {"crf": q["crf"]}),  # the tier's rate control
         "profile": "high",
-        "x264-params": params + (f":asm={asm}" if asm else ""),
+        "x264-params": ":".join(p for p in (params, q.get("x264"), asm and f"asm={asm}") if p),
     }
     astream = None
     if audio:
