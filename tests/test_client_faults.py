@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +15,7 @@ from tests.test_client_fakes import FakeBackend, adk, env, fail, sse, sse_stream
 from tui import __version__
 from tui.client import Client, ClientError, OutOfCredits, StateUpdate
 from tui.client.state import ClientState
+from tui.client.wire import MAX_RETRY_AFTER, retry_after
 from tui.core.protocol import FinalText, Heartbeat, TextChunk, ToolCall, ToolResult, TurnError
 
 
@@ -88,6 +90,32 @@ async def test_429_is_waited_out_per_retry_after_then_retried_once(fb, tmp_path)
         assert (await c.credits())["available"] == 100
         assert time.monotonic() - started < 5  # Retry-After: 0 beat the 60 s default
     assert fb.count("credits") == 2
+
+
+async def test_429_waits_the_precise_retry_after_ms_over_the_whole_second(fb, tmp_path) -> None:
+    # Our engine says the wait in milliseconds too (a burst over its rate waits what it must):
+    # taken over Retry-After's whole second, and so short a pause is not said.
+    fb.then("credits", fail(429, 429, "slow down", {"Retry-After": "1", "Retry-After-Ms": "150"}))
+    said: list[str] = []
+    async with client_for(fb, tmp_path, rate_limit_wait=60, on_status=said.append) as c:
+        await c.credits()
+    first, second = [s.at for s in fb.seen if s.name == "credits"]
+    assert 0.15 <= second - first < 0.9
+    assert not [s for s in said if "Rate limited" in s]
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "2", "Retry-After-Ms": "250"}, 0.25),
+        ({"Retry-After": "2", "Retry-After-Ms": "soon"}, 2.0),  # unusable: the other one
+        ({"Retry-After": "2", "Retry-After-Ms": "-5"}, 2.0),
+        ({"Retry-After-Ms": "nan"}, 7.0),  # neither: the client's own
+        ({"Retry-After-Ms": "1e15"}, MAX_RETRY_AFTER),
+    ],
+)
+def test_retry_after_reads_milliseconds_first(headers: dict, wait: float) -> None:
+    assert retry_after(httpx.Response(429, headers=headers), 7.0) == wait
 
 
 async def test_429_without_retry_after_waits_the_default(fb, tmp_path) -> None:

@@ -33,6 +33,7 @@ load average at the end of the line.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import resource
@@ -300,6 +301,85 @@ def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
             if spin is not None:
                 spin.kill()
                 spin.wait()
+
+
+def app_previews(tmp: Path, photo: Path, runs: int) -> None:
+    """(d) the same through the embedded engine, as the app's Preview pane asks for a draft
+    (tui/preview/source.py: render at the draft tier, poll, download), timed from that ask to
+    the MP4 in the app's folder: a photo never seen before, uploaded, then the turn ("a 5-second
+    clip in 1080p, zoom in": the agent's framing, its subject searched) typed in 1 s (the engine
+    decodes it meanwhile) or queued right behind the upload (the draft decodes it); then the
+    turn "title '...'" typed in 1 s and its preview (the stage kept). Each round's photo is
+    `photo` with other bytes (a JPEG comment), so it is new to the engine, and no slower to
+    decode."""
+    home = os.environ.get("I2V_FLOW_HOME")
+    os.environ["I2V_FLOW_HOME"] = str(tmp / "app")  # (the app's state: preview files, token)
+    try:
+        asyncio.run(_app_previews(tmp, photo.read_bytes(), runs))
+    finally:
+        if home is None:
+            del os.environ["I2V_FLOW_HOME"]
+        else:
+            os.environ["I2V_FLOW_HOME"] = home
+
+
+async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
+    from tui.preview.source import render_draft
+    from tui.session.backend import Backend
+
+    assert jpeg[:2] == b"\xff\xd8"
+    made = 0
+
+    def new_photo() -> Path:
+        nonlocal made
+        made += 1
+        note = f"round {made}".encode()
+        path = tmp / f"app-{made}.jpg"
+        path.write_bytes(
+            jpeg[:2] + b"\xff\xfe" + (len(note) + 2).to_bytes(2, "big") + note + jpeg[2:]
+        )
+        return path
+
+    async def preview(backend: Backend) -> float:
+        draft = await backend.draft()
+        t = time.perf_counter()
+        await render_draft(backend, draft)
+        return time.perf_counter() - t
+
+    async def turn(backend: Backend, text: str) -> None:
+        async for _ in backend.turn(text):
+            pass
+
+    async with Backend(None, owner="app", persist_session=False) as backend:
+        await backend.connect()
+        for busy in (False, True):
+            spin = None
+            if busy:
+                spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                await asyncio.sleep(0.5)
+            try:
+                typed, queued, titled = [], [], []
+                for r in range(runs + 1):  # (the first round warms the worker: not counted)
+                    for times, pause in ((typed, 1.0), (queued, 0.0)):
+                        await backend.new_session(persist=False)
+                        await backend.upload([new_photo()])
+                        await asyncio.sleep(pause)  # the person typing the turn
+                        await turn(backend, PROMPT)
+                        times.append(await preview(backend))
+                    await asyncio.sleep(1.0)  # the person typing it
+                    await turn(backend, f"title 'Round {r}'")
+                    titled.append(await preview(backend))
+                print(
+                    f"  through the engine, as the app's preview asks, {'3840x2160 JPEG':>20}"
+                    f"{', one core busy' if busy else ''}:\n"
+                    f"    after its upload and a turn typed in 1 s {median(typed[1:]):.2f} s; "
+                    f"the turn queued behind the upload {median(queued[1:]):.2f} s; "
+                    f"a new title {median(titled[1:]):.2f} s; medians of {runs}; {load()}"
+                )
+            finally:
+                if spin is not None:
+                    spin.kill()
+                    spin.wait()
 
 
 def forget_drafts() -> None:
@@ -588,6 +668,7 @@ def main() -> None:
         if args.draft_only:
             print(f"# 5 s of {W}x{H}@{FPS} as a draft, zoom_in {STRENGTH}")
             draft_previews(tmp, drafts, max(5, runs))
+            app_previews(tmp, inputs["3840x2160"], max(5, runs))
             return
         print(f"# 5 s of {W}x{H}@{FPS}, zoom_in {STRENGTH}, quality {q} ({pipeline.QUALITY[q]})")
         for name, src in inputs.items():
@@ -631,6 +712,7 @@ def main() -> None:
         r = peak_rss(big_png, tmp / "big.mp4", q)
         print(f"  24 MP PNG  6000x4000: peak RSS {r['rss_mb']:.0f} MB (render {r['s']:.2f} s)")
         draft_previews(tmp, drafts, max(5, runs))
+        app_previews(tmp, inputs["3840x2160"], max(5, runs))
         video_sound(tmp, runs, q)
         whole_command(tmp, inputs["3840x2160"], max(5, runs), q)
 

@@ -289,7 +289,8 @@ class Connection:
         if code == RATE_LIMITED:
             retried.add(code)
             wait = retry_after(resp, self.rate_limit_wait)
-            self._say(f"Rate limited; waiting {wait:g} s…")
+            if wait >= 1:  # (a burst's shorter pause is not worth a line)
+                self._say(f"Rate limited; waiting {wait:g} s…")
             await asyncio.sleep(wait)
             return True
         if code == MISSING_CLIENT_ID and "client" in message.lower():

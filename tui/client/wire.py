@@ -30,18 +30,21 @@ def to_int(value: Any) -> int:
 
 
 def retry_after(resp: httpx.Response | None, default: D) -> float | D:
-    """Seconds to wait per Retry-After, at most MAX_RETRY_AFTER (`inf` or 1e12 too), else
-    `default`: when it is missing, not a number of seconds (an HTTP date included), NaN or
-    negative."""
-    if resp is not None:
-        value = resp.headers.get("retry-after")
-        if value:
-            try:
-                seconds = float(value)
-            except ValueError:
-                return default
-            if seconds >= 0:  # False for NaN
-                return min(seconds, MAX_RETRY_AFTER)
+    """Seconds to wait per Retry-After-Ms (the precise wait some backends send, our engine
+    among them) else Retry-After, at most MAX_RETRY_AFTER (`inf` or 1e12 too), else `default`:
+    when neither is there or a number of them (an HTTP date included), or NaN or negative."""
+    if resp is None:
+        return default
+    for name, unit in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = resp.headers.get(name)
+        if not value:
+            continue
+        try:
+            seconds = float(value) / unit
+        except ValueError:
+            continue
+        if seconds >= 0:  # False for NaN
+            return min(seconds, MAX_RETRY_AFTER)
     return default
 
 
