@@ -13,8 +13,9 @@ photo:
   (c) peak RSS of a render from a 24 MP photo (a fresh process);  target <= 600 MB
   (d) a `draft` preview of 5 s, from a 3840x2160 JPEG, a 12 MP JPEG and a 3840x2160 PNG: of a
       new image, of one decoded ahead (at its upload, or by a preview framed otherwise), and
-      again; then with one core kept busy by another process (`--draft-only`: just this);
-                                                                  target <= 0.6 s
+      again, beside x264 alone on the same frames (the machine's speed at the time); then the
+      app's own preview path through the embedded engine; all again with one core kept busy by
+      another process (`--draft-only`: just this);                target <= 0.6 s
   (e) a 5 s 720p video (AAC sound) as the source: the render with its sound vs muted, and the
       soundtrack's own time (decode, place, duck under music, limit); target: sound <= +10 %
   (f) the whole `i2v-flow render` command (engine start, upload, agent turn, render, download)

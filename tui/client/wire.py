@@ -31,8 +31,8 @@ def to_int(value: Any) -> int:
 
 def retry_after(resp: httpx.Response | None, default: D) -> float | D:
     """Seconds to wait per Retry-After-Ms (the precise wait some backends send, our engine
-    among them) else Retry-After, at most MAX_RETRY_AFTER (`inf` or 1e12 too), else `default`:
-    when neither is there or a number of them (an HTTP date included), or NaN or negative."""
+    among them), else per Retry-After, at most MAX_RETRY_AFTER (`inf` or 1e12 too); `default`
+    when neither says a number of them (an HTTP date does not), NaN or negative included."""
     if resp is None:
         return default
     for name, unit in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
