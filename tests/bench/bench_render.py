@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -42,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -263,11 +265,7 @@ def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
     cores busy (a loaded machine)."""
     ours(inputs[next(iter(inputs))], tmp / "draft.mp4", "draft")
     for busy in (False, True):
-        spin = None
-        if busy:
-            spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-            time.sleep(0.5)
-        try:
+        with one_core_busy(busy):
             for name, src in inputs.items():
                 frames = frames_of(src, "draft")
 
@@ -298,10 +296,21 @@ def draft_previews(tmp: Path, inputs: dict[str, Path], runs: int) -> None:
                     f"({cpu_s[1]}); again {wall[2]} s ({cpu_s[2]}); x264 alone on its frames "
                     f"{wall[3]} s ({cpu_s[3]}); medians of {runs}; {load()}"
                 )
-        finally:
-            if spin is not None:
-                spin.kill()
-                spin.wait()
+
+
+@contextlib.contextmanager
+def one_core_busy(busy: bool = True) -> Iterator[None]:
+    """Another process keeping one core busy meanwhile (a loaded machine), if `busy`."""
+    if not busy:
+        yield
+        return
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # (running by the first measurement)
+        yield
+    finally:
+        spin.kill()
+        spin.wait()
 
 
 def app_previews(tmp: Path, photo: Path, runs: int) -> None:
@@ -354,11 +363,7 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
     async with Backend(None, owner="app", persist_session=False) as backend:
         await backend.connect()
         for busy in (False, True):
-            spin = None
-            if busy:
-                spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-                await asyncio.sleep(0.5)
-            try:
+            with one_core_busy(busy):
                 typed, queued, titled = [], [], []
                 for r in range(runs + 1):  # (the first round warms the worker: not counted)
                     for times, pause in ((typed, 1.0), (queued, 0.0)):
@@ -377,10 +382,6 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
                     f"the turn queued behind the upload {median(queued[1:]):.2f} s; "
                     f"a new title {median(titled[1:]):.2f} s; medians of {runs}; {load()}"
                 )
-            finally:
-                if spin is not None:
-                    spin.kill()
-                    spin.wait()
 
 
 def forget_drafts() -> None:
