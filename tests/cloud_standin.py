@@ -53,6 +53,8 @@ ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
         ("cancel", "POST", r"/api/render/proxy/lambda/(?P<rid>[^/]+)/cancel"),
         ("render_status", "GET", r"/api/render/proxy/lambda/(?P<rid>[^/]+)"),
         ("download", "GET", r"/api/render/proxy/(?P<rid>[^/]+)/download"),
+        # Our engine's own (a draft as it renders): the cloud has none, so by default a 404.
+        ("live", "GET", r"/api/render/proxy/(?P<rid>[^/]+)/live"),
         ("cdn", "GET", r"/cdn/(?P<rid>[^/]+)\.mp4"),
     ]
 ]
@@ -380,14 +382,18 @@ class FakeBackend:
     async def on_download(self, request: Request, rid: str) -> Response:
         return self.serve_bytes(request)
 
+    async def on_live(self, request: Request, rid: str) -> Response:
+        return fail(404, 404, f"no route GET {request.url.path}")
+
     async def on_cdn(self, request: Request, rid: str) -> Response:
         return self.serve_bytes(request)
 
     def serve_bytes(self, request: Request) -> Response:
         return serve_bytes(self.video, request)
 
-    def cut_download(self, after: int) -> Callable[[Request], Response]:
-        """A download that declares the whole length, sends `after` bytes, then drops."""
+    def cut_download(self, after: int, length: bool = True) -> Callable[[Request], Response]:
+        """A download that declares the whole length (unless not `length`: a live draft's
+        stream, chunked), sends `after` bytes, then drops."""
 
         def answer(request: Request) -> Response:
             async def gen() -> AsyncIterator[bytes]:
@@ -395,9 +401,8 @@ class FakeBackend:
                 await asyncio.sleep(0.05)
                 raise ConnectionResetError("cut")
 
-            return StreamingResponse(
-                gen(), media_type="video/mp4", headers={"Content-Length": str(len(self.video))}
-            )
+            size = {"Content-Length": str(len(self.video))} if length else {}
+            return StreamingResponse(gen(), media_type="video/mp4", headers=size)
 
         return answer
 

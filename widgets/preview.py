@@ -102,6 +102,7 @@ class PreviewPane(Vertical):
         self.clip: Clip | None = None
         self.source: Path | None = None
         self.sound: str | None = None
+        self._seconds: float | None = None  # the clip's length, told with a file still arriving
         self.index = 0
         self.playing = False
         self.loop = True
@@ -147,10 +148,11 @@ class PreviewPane(Vertical):
         self._said = None
         self.post_message(self.PlayheadMoved(None))
 
-    def play(self, path: Path, sound: str | None = None) -> None:
+    def play(self, path: Path, sound: str | None = None, seconds: float | None = None) -> None:
         """Decode `path` at the pane's size and play it from the start. `sound`: what the
-        timeline has ("music", "", …); None: whether the file has a sound track says."""
-        self.source, self.sound = Path(path), sound
+        timeline has ("music", "", …); None: whether the file has a sound track says.
+        `seconds`: the clip's length, for a file that is still arriving (it plays as it comes)."""
+        self.source, self.sound, self._seconds = Path(path), sound, seconds
         self.note = "decoding…"
         self._show_facts()
         # After the next layout: a pane shown just now has no size yet.
@@ -187,7 +189,14 @@ class PreviewPane(Vertical):
                 self.app.call_from_thread(self._arrived, clip, keep_place)
 
         try:
-            clip = decode(path, cols, rows, on_frame=arrived, stopped=lambda: worker.is_cancelled)
+            clip = decode(
+                path,
+                cols,
+                rows,
+                seconds=self._seconds,
+                on_frame=arrived,
+                stopped=lambda: worker.is_cancelled,
+            )
         except Exception as exc:  # a broken or vanished file: said in the pane, not a crash
             if not worker.is_cancelled:
                 self.app.call_from_thread(self.say, f"cannot play: {exc}")

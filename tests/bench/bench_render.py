@@ -42,6 +42,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -321,7 +322,9 @@ def app_previews(tmp: Path, photo: Path, runs: int) -> None:
     decodes it meanwhile) or queued right behind the upload (the draft decodes it); then the
     turn "title '...'" typed in 1 s and its preview (the stage kept). Each round's photo is
     `photo` with other bytes (a JPEG comment), so it is new to the engine, and no slower to
-    decode."""
+    decode. Beside each, when the pane would start playing it: its first picture decoded (by
+    the pane's own decoder, tui/preview/frames.py) from the part of the draft that has come
+    (the engine sends a draft as it renders)."""
     home = os.environ.get("I2V_FLOW_HOME")
     os.environ["I2V_FLOW_HOME"] = str(tmp / "app")  # (the app's state: preview files, token)
     try:
@@ -334,11 +337,13 @@ def app_previews(tmp: Path, photo: Path, runs: int) -> None:
 
 
 async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
+    from tui.preview.frames import decode, warm_up
     from tui.preview.source import render_draft
     from tui.session.backend import Backend
 
     assert jpeg[:2] == b"\xff\xd8"
     made = 0
+    plays: list[float] = []
 
     def new_photo() -> Path:
         nonlocal made
@@ -351,10 +356,29 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
         return path
 
     async def preview(backend: Backend) -> float:
+        """The whole draft in the app's folder; beside it, in `plays`, when its first picture
+        was decoded from the part that had come (the pane shows it then: it plays as it comes)."""
         draft = await backend.draft()
         t = time.perf_counter()
-        await render_draft(backend, draft)
-        return time.perf_counter() - t
+        first: list[float] = []
+        decoder: list[threading.Thread] = []
+
+        def started(source) -> None:
+            def run() -> None:
+                decode(source.path, 100, 30, seconds=source.seconds, on_frame=shown)
+
+            def shown(clip) -> None:
+                if not first:
+                    first.append(time.perf_counter() - t)
+
+            decoder.append(threading.Thread(target=run))
+            decoder[0].start()
+
+        await render_draft(backend, draft, started)
+        whole = time.perf_counter() - t
+        await asyncio.to_thread(decoder[0].join)
+        plays.append(first[0])
+        return whole
 
     async def turn(backend: Backend, text: str) -> None:
         async for _ in backend.turn(text):
@@ -365,22 +389,29 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
         for busy in (False, True):
             with one_core_busy(busy):
                 typed, queued, titled = [], [], []
+                plays.clear()
                 for r in range(runs + 1):  # (the first round warms the worker: not counted)
                     for times, pause in ((typed, 1.0), (queued, 0.0)):
                         await backend.new_session(persist=False)
                         await backend.upload([new_photo()])
+                        warm_up()  # the pane's decoder, started as the app does meanwhile
                         await asyncio.sleep(pause)  # the person typing the turn
                         await turn(backend, PROMPT)
                         times.append(await preview(backend))
                     await asyncio.sleep(1.0)  # the person typing it
                     await turn(backend, f"title 'Round {r}'")
                     titled.append(await preview(backend))
+                # plays: typed, queued, titled for each round (the first's three not counted)
+                first = [plays[3::3], plays[4::3], plays[5::3]]
                 print(
                     f"  through the engine, as the app's preview asks, {'3840x2160 JPEG':>20}"
                     f"{', one core busy' if busy else ''}:\n"
                     f"    after its upload and a turn typed in 1 s {median(typed[1:]):.2f} s; "
                     f"the turn queued behind the upload {median(queued[1:]):.2f} s; "
-                    f"a new title {median(titled[1:]):.2f} s; medians of {runs}; {load()}"
+                    f"a new title {median(titled[1:]):.2f} s; medians of {runs}; {load()}\n"
+                    f"    playing (its first picture decoded) after "
+                    + ", ".join(f"{median(xs):.2f}" for xs in first)
+                    + " s (the same three)"
                 )
 
 

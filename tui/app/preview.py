@@ -92,7 +92,7 @@ class PreviewPart(AppPart):
         from tui.client import ClientError
         from tui.core.protocol import draft_ready
         from tui.preview.frames import warm_up
-        from tui.preview.source import render_draft
+        from tui.preview.source import Source, render_draft
 
         pane = self._pane(PreviewPane)
         if pane is None:
@@ -112,11 +112,16 @@ class PreviewPart(AppPart):
             await asyncio.sleep(SETTLE)  # cancels this worker and waits in its place)
         pane.say("rendering the draft…")
         await asyncio.to_thread(warm_up)  # the decoder starts while the engine renders
+
+        def started(source: Source) -> None:  # its first bytes are here: it plays as it comes
+            pane.play(source.path, source.sound, source.seconds)
+
         try:
-            source = await render_draft(self.backend, draft)
+            source = await render_draft(self.backend, draft, started)
         except ClientError as exc:
             pane.say(f"cannot render: {exc.message}")
             return
         self._preview_key = source.key
-        pane.play(source.path, source.sound)
+        if not source.streamed:  # (an older engine, or the stream was cut: played whole now)
+            pane.play(source.path, source.sound, source.seconds)
         await self._refresh(credits=True, quiet=True)  # free, but the balance is read again

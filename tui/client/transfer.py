@@ -19,6 +19,7 @@ from tui.client.connection import Connection
 from tui.client.errors import ClientError
 from tui.client.wire import json_body, to_int
 from tui.core.clean_text import clean_obj
+from tui.core.paths import part_path
 from tui.core.protocol import (
     ACCEPTED_TYPES,
     FILE_TOO_LARGE,
@@ -110,6 +111,38 @@ class TransferCalls(Connection):
         self.state.update_render(render_id, state="downloaded", path=str(dest))
         return dest
 
+    async def follow_live(
+        self, render_id: str, dest: Path, on_first: Callable[[Path], None] | None = None
+    ) -> bool:
+        """Our engine's draft as it renders (GET .../live), into `dest`'s part file: `on_first`
+        gets that file's path once the first bytes are in it. True when the stream was whole or
+        ended short with the render (download() then finishes or refuses it); False when there is
+        no live stream (another backend, not a draft), or it was cut: the part file is gone then,
+        and download() fetches the finished file whole."""
+        tmp = part_path(dest)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        url = f"{self.base_url}/api/render/proxy/{in_path(render_id)}/live"
+        headers = {**self._auth(), "Accept-Encoding": "identity"}
+        self._check_open()
+        try:
+            async with self.http.stream("GET", url, headers=headers) as resp:
+                if resp.status_code != 200:
+                    await resp.aread()
+                    return False
+                with open(tmp, "wb") as f:
+                    async for chunk in resp.aiter_raw():
+                        f.write(chunk)
+                        f.flush()  # the preview's decoder reads the file as it grows
+                        if on_first is not None:
+                            on_first(tmp)
+                            on_first = None
+            return True
+        except (httpx.TransportError, httpx.StreamError):
+            # Cut: what came may be the start of a file that is not the finished one (an
+            # attempt whose worker died), so none of it is resumed.
+            tmp.unlink(missing_ok=True)
+            return False
+
     async def save_media(
         self, media: Media, folder: Path, on_progress: Callable[[Progress], None] | None = None
     ) -> Path:
@@ -125,7 +158,7 @@ class TransferCalls(Connection):
         self, url: str, dest: Path, on_progress: Callable[[Progress], None] | None = None
     ) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.part")
+        tmp = part_path(dest)
         # Our token goes only to our backend, never to a CDN on another host.
         own = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
         total: int | None = None

@@ -100,3 +100,10 @@ def _clear_stale(folder: Path) -> None:
             sock.unlink(missing_ok=True)
         except OSError:
             pass  # alive, another user's process id: not ours to judge
+
+
+def part_path(dest: Path) -> Path:
+    """Where a download to `dest` is written until it is whole (then renamed to `dest`): the
+    file a transfer resumes, and the one the preview plays while a live draft arrives."""
+    dest = Path(dest)
+    return dest.with_name(f".{dest.name}.part")

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from tui.core.draft import Draft
+from tui.engine.outputs import output_path
 from tui.engine.stores import EngineStore, open_store
 
 log = logging.getLogger("i2v.engine.worker")
@@ -112,7 +113,7 @@ def run_job(store: EngineStore, render_id: str, out_dir: Path, limit_mb: int = 0
     hashes = [s.src for s in Draft.from_wire(draft).segments if s.src]
     media = store.media_paths([h for h in hashes if not h.startswith("builtin:")])
     store.set_progress(render_id, 0.0)
-    out = out_dir / f"{render_id}.mp4"
+    out = output_path(out_dir, render_id)
     last = [0.0]
 
     def progress(frac: float) -> None:

@@ -16,6 +16,7 @@ import math
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,12 @@ from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 
+from tui.core.paths import part_path
+
 HALF = "▀"  # the upper pixel is its foreground, the lower its background
 MAX_FRAMES = 60 * 60  # 60 s at 60 fps: the engine's longest clip
 MAX_BYTES = 40_000_000  # a long clip in a big pane keeps every 2nd (3rd…) frame, not more
+STALL = 60.0  # seconds a growing file may stay as it is before the clip counts as ended
 
 
 @dataclass
@@ -64,16 +68,20 @@ def decode(
     cols: int,
     rows: int,
     *,
+    seconds: float | None = None,
     on_frame: Callable[[Clip], None] | None = None,
     stopped: Callable[[], bool] = lambda: False,
 ) -> Clip:
     """Decode `path` scaled to fit `cols` x `rows` cells (two pixel rows a cell), in a child
     process. `on_frame` is called after the first frame and then every 10, so the first shows
-    before the rest decode; `stopped()` ends it early (the child is killed)."""
+    before the rest decode; `stopped()` ends it early (the child is killed).
+
+    A `path` not there yet whose part file is (a live draft arriving, tui/preview/source.py)
+    is decoded as it grows; `seconds` is then the clip's length, which its start cannot say."""
     proc = _take_child()
     assert proc.stdin is not None and proc.stdout is not None
     try:
-        request = {"path": str(path), "cols": cols, "rows": rows}
+        request = {"path": str(path), "cols": cols, "rows": rows, "seconds": seconds}
         proc.stdin.write(json.dumps(request).encode() + b"\n")
         proc.stdin.flush()
         head = json.loads(proc.stdout.readline() or b'{"error": "the decoder stopped"}')
@@ -156,7 +164,11 @@ def _serve_one() -> int:
     req = json.loads(line)
     out = sys.stdout
     try:
-        container = av.open(req["path"])
+        path = Path(req["path"])
+        # Whole, or still arriving: then read as a stream (no seeking), which a draft's
+        # fragmented MP4 allows (its index first, then each fragment with its own).
+        growing = not path.exists()
+        container = av.open(Growing(path), format="mp4") if growing else av.open(str(path))
     except Exception as exc:
         out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
         return 0
@@ -167,7 +179,9 @@ def _serve_one() -> int:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         fps = float(stream.average_rate or stream.guessed_rate or 30)
-        if stream.duration is not None and stream.time_base is not None:
+        if growing:  # what has come so far says only how long that is
+            duration = float(req.get("seconds") or 0)
+        elif stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
         else:
             duration = (container.duration or 0) / 1_000_000
@@ -186,6 +200,28 @@ def _serve_one() -> int:
         except BrokenPipeError:  # the app stopped this decode
             pass
     return 0
+
+
+class Growing:
+    """A file being downloaded, read as a stream: at its end, wait for more until its part file
+    is renamed into place (whole: what is left is read) or removed (the render failed, was
+    cancelled or replaced: the clip ends there). No `seek`: PyAV reads it front to back."""
+
+    def __init__(self, path: Path) -> None:
+        self.part = part_path(path)
+        self.file = open(self.part, "rb")  # noqa: SIM115  (closed with the child)
+
+    def read(self, n: int) -> bytes:
+        still = time.monotonic()
+        while True:
+            data = self.file.read(n)
+            if data:
+                return data
+            if not self.part.exists():  # renamed or removed: whatever was written before
+                return self.file.read(n)
+            if time.monotonic() - still > STALL:
+                return b""
+            time.sleep(0.005)
 
 
 def stride(width: int, height: int, fps: float, duration: float) -> int:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.client.transfer import file_stem
 from tui.core.draft import TRACK_AUDIO, TRACK_VIDEO, Draft
-from tui.core.paths import home
+from tui.core.paths import home, part_path
 from tui.core.protocol import draft_ready, file_kind
 from tui.core.tiers import DRAFT
 
@@ -39,6 +41,8 @@ class Source:
     path: Path
     sound: str = ""
     key: str = ""  # the timeline it shows (a draft's JSON), "" for an exported file
+    seconds: float | None = None  # its length, when known before the file is whole
+    streamed: bool = False  # handed over at its first bytes, and all of it came that way
 
 
 def cache_dir() -> Path:
@@ -64,9 +68,15 @@ def sound_words(draft: dict | Draft) -> str:
     return " + ".join(w for w, on in (("music", music), ("video sound", own)) if on)
 
 
-async def render_draft(backend: Backend, draft: dict) -> Source:
+async def render_draft(
+    backend: Backend, draft: dict, on_start: Callable[[Source], None] | None = None
+) -> Source:
     """Render `draft` at the draft tier and download it into the cache; cancelled (a newer
-    timeline came), the render is cancelled too, so it neither runs on nor counts as busy."""
+    timeline came), the render is cancelled too, so it neither runs on nor counts as busy.
+
+    The engine sends the draft as it renders (GET .../live): `on_start` gets the Source as soon
+    as its first bytes are here, to play it while the rest comes (tui/preview/frames.py reads
+    the part file as it grows); the Source returned is the same file, whole."""
     from tui.client import ClientError
 
     if not draft_ready(draft):
@@ -76,17 +86,21 @@ async def render_draft(backend: Backend, draft: dict) -> Source:
     # A file per render: a cut download's `.part` never meets another render's bytes, and the
     # file being played is never written over.
     dest = folder / f"draft-{file_stem(rid)}.mp4"
+    ms = Draft.from_wire(draft).duration
+    source = Source(dest, sound_words(draft), draft_key(draft), ms / 1000 if ms else None)
     try:
+        streamed = await backend.follow_live(rid, dest, on_start and (lambda _: on_start(source)))
         status = await _wait(backend, rid)
-        path = await backend.download(rid, dest, status)
+        path = await backend.download(rid, dest, status)  # the rest, if the stream was cut
     except BaseException:
         with contextlib.suppress(Exception):
             await asyncio.shield(backend.cancel_render(rid))
+        part_path(dest).unlink(missing_ok=True)  # a decoder reading it ends where it is
         raise
     for old in folder.glob("*draft-*.mp4*"):  # earlier drafts (a player's open file stays)
-        if old != path:
+        if old not in (path, part_path(dest)):
             old.unlink(missing_ok=True)
-    return Source(path, sound_words(draft), draft_key(draft))
+    return dataclasses.replace(source, streamed=streamed)
 
 
 async def _wait(backend: Backend, rid: str):

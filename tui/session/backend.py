@@ -286,6 +286,12 @@ class Backend:
         """A finished render's file downloaded to `dest` (resumed if cut): its path."""
         return await self.live.download(render_id, dest, status)
 
+    async def follow_live(
+        self, render_id: str, dest: Path, on_first: Callable[[Path], None] | None = None
+    ) -> bool:
+        """A draft into `dest`'s part file as our engine renders it (tui/client/transfer.py)."""
+        return await self.live.follow_live(render_id, dest, on_first)
+
     async def export(
         self, dest: Path, quality: str, on_progress: OnStatus | None = None
     ) -> ExportResult:

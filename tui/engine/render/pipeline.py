@@ -49,6 +49,7 @@ from PIL import Image
 from tui.core.protocol import DRAFT_SHORT_SIDE
 from tui.core.text_sizes import text_scale
 from tui.core.tiers import DEFAULT_TIER, DRAFT, HIGH, STANDARD, TIERS, tier_list
+from tui.engine.outputs import writing_path
 from tui.engine.render import audio as audio_mod
 from tui.engine.render import soundtrack
 from tui.engine.render.contain import (
@@ -96,6 +97,21 @@ QUALITY = {
     # the same file (byte for byte) takes ~4 % less CPU. (At the other tiers it does real work
     # on its own core: without it a 1080p render takes 10-30 % longer.)
     DRAFT: {"preset": "ultrafast", "qp": "26", "x264": "sync-lookahead=0"},
+}
+# How the MP4 is laid out. An export: the index (moov) moved before the pictures at the end, so
+# it plays while downloading. A draft: fragments of a quarter second, each on disk as soon as it
+# is made (the index first, written with the first fragment so that its edit list can skip the
+# AAC encoder's priming, else the sound runs 21 ms late; a small index before each fragment),
+# so the preview plays it while it renders (GET .../live, tui/engine/server/routes/live.py):
+# every byte is written once, in order, and what was read early is the finished file's start.
+# (Negative composition offsets: without, the AAC track beside it can stretch the last picture.)
+MUXING = {
+    False: {"movflags": "+faststart"},
+    True: {
+        "movflags": "+delay_moov+default_base_moof+negative_cts_offsets",
+        "frag_duration": "250000",  # microseconds
+        "flush_packets": "1",
+    },
 }
 FPS_ALLOWED = (24, 25, 30, 60)
 AAC_FRAME = 1024
@@ -779,7 +795,7 @@ def render_draft(
         STILLS.clear()
     maker = _FrameMaker(draft, media, canvas, fast=quality == DRAFT)
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    tmp = writing_path(out)  # (the live stream of a draft reads it as it grows)
     try:
         sound = _soundtrack(draft, media, canvas)  # made while the first stage is being prepared
         _encode(maker, sound, canvas, tmp, quality, progress, cancel)
@@ -820,7 +836,7 @@ def render_still(
         format="rgb24", src_colorspace="ITU709", dst_colorspace="ITU709"
     )
     out_png = Path(out_png)
-    tmp = out_png.with_name(f".{out_png.name}.{os.getpid()}.part")
+    tmp = writing_path(out_png)
     try:
         Image.fromarray(rgb).save(tmp, format="PNG")
         os.replace(tmp, out_png)
@@ -831,7 +847,7 @@ def render_still(
 
 def _open_output(path: Path, canvas: Canvas, quality: str, audio: bool):
     q = QUALITY[quality]
-    container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+    container = av.open(str(path), "w", format="mp4", options=MUXING[quality == DRAFT])
     vs = container.add_stream("libx264", rate=canvas.fps)
     vs.width, vs.height = canvas.width, canvas.height
     vs.pix_fmt = "yuv420p"

@@ -26,7 +26,7 @@ from tui.engine.server.envelope import http_error, ok
 from tui.engine.server.guard import guarded
 from tui.engine.server.ratelimit import RateLimiter
 from tui.engine.server.render_waits import RenderWaits
-from tui.engine.server.routes import credits, render, sessions, tokens, turn, upload
+from tui.engine.server.routes import credits, live, render, sessions, tokens, turn, upload
 from tui.engine.server.sse import HEARTBEAT_SECONDS
 from tui.engine.stores import open_store
 
@@ -60,6 +60,7 @@ ROUTES = [
     ("/api/render/proxy/lambda/{rid}", render.status, ["GET"], True),
     ("/api/render/proxy/lambda/{rid}/cancel", render.cancel, ["POST"], True),
     ("/api/render/proxy/{rid}/download", render.download, ["GET", "HEAD"], True),
+    ("/api/render/proxy/{rid}/live", live.live, ["GET"], True),
     ("/health", health, ["GET"], False),
 ]
 
@@ -102,6 +103,7 @@ class Engine:
         sqlite_file, renders = local_layout(self.data_dir)
         self.store = open_store(database or sqlite_file, self.data_dir)
         self.media_dir = self.data_dir / "media"
+        self.renders_dir = renders  # this node's workers' MP4s (a live draft is read there)
         self.jobs: JobRunner | QueueJobs
         if self.store.path is None:  # PostgreSQL: renders go to the queue, `i2v-flow worker`s
             from tui.engine.queue import QueueJobs

@@ -101,7 +101,7 @@ async def start(engine: Engine, request: Request, user: TokenInfo) -> Response:
     return ok({"id": rid, "status": "pending", "progress": 0})
 
 
-def _owned_render(engine: Engine, request: Request, user: TokenInfo):
+def owned_render(engine: Engine, request: Request, user: TokenInfo):
     rid = request.path_params["rid"]
     row = engine.store.render(rid) if len(rid) <= 80 else None
     if row is None or row["user_id"] != user.user_id:
@@ -114,7 +114,7 @@ def _pruned(row) -> bool:
 
 
 async def status(engine: Engine, request: Request, user: TokenInfo) -> Response:
-    row = _owned_render(engine, request, user)
+    row = owned_render(engine, request, user)
     held = False
     if row["status"] in ("pending", "processing"):
         # Answered as it settles, or in a second (tui/engine/server/render_waits.py).
@@ -141,7 +141,7 @@ async def status(engine: Engine, request: Request, user: TokenInfo) -> Response:
 
 
 async def cancel(engine: Engine, request: Request, user: TokenInfo) -> Response:
-    row = _owned_render(engine, request, user)
+    row = owned_render(engine, request, user)
     if engine.store.finish_render(row["id"], "cancelled"):
         engine.jobs.cancel(row["id"])  # a queued job leaves the queue; a running one stops
         engine.render_waits.settled(row["id"])
@@ -150,7 +150,7 @@ async def cancel(engine: Engine, request: Request, user: TokenInfo) -> Response:
 
 
 async def download(engine: Engine, request: Request, user: TokenInfo) -> Response:
-    row = _owned_render(engine, request, user)
+    row = owned_render(engine, request, user)
     if _pruned(row):
         raise ApiFailure(404, 404, f"render {row['id']}: {row['error']}")
     if row["status"] != "completed" or not row["output"] or not Path(row["output"]).exists():
