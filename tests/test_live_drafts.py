@@ -5,26 +5,31 @@ written piece by piece by the test), not a race they hope to win."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import struct
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import httpx
 import numpy as np
+import pytest
 
 from tests.decode import probe
 from tests.media import photo
-from tests.test_abuse_workers import User, engines  # noqa: F401  (a fixture)
+from tests.test_abuse_workers import User
 from tests.test_engine_api import auth, clip, start_render, token, wait_render
-from tests.test_engine_lifecycle import EngineProc, start
+from tests.test_engine_lifecycle import EngineProc
 from tests.test_preview import RED, flat
 from tui.core.paths import part_path
 from tui.core.tiers import DRAFT
 from tui.engine.render import render_draft as render_file
+from tui.engine.server.routes.live import MAX_LIVE
 from tui.preview.frames import decode
 from tui.preview.source import render_draft
 from tui.session.backend import Backend
@@ -63,35 +68,67 @@ def read_until_a_fragment(chunks) -> bytes:
     return got
 
 
+@pytest.fixture(scope="module")
+def live_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Path]]:
+    """An engine of this module's own (one worker), a client of it, and its data folder (the
+    worker's file, and in its name the worker's pid)."""
+    data = tmp_path_factory.mktemp("live") / "data"
+    e = EngineProc(data, None, "--workers", "1")
+    try:
+        with httpx.Client(base_url=e.url, timeout=60) as api:
+            yield api, data
+    finally:
+        e.stop()
+
+
+@dataclass
+class Drafting:
+    api: httpx.Client
+    data: Path  # the engine's data folder
+    u: User
+    rid: str  # a 10 s draft of u's photo, rendering (or queued)
+
+
+@pytest.fixture
+def drafting(live_engine: tuple[httpx.Client, Path], tmp_path: Path) -> Drafting:
+    api, data = live_engine
+    u = User(api, tmp_path, "u")
+    r = start_render(api, u.tok, u.sid, clip(u.src, 10, (1280, 720), fps=30), **AT_DRAFT)
+    assert r.status_code == 200, r.text
+    return Drafting(api, data, u, r.json()["data"]["id"])
+
+
+@contextlib.contextmanager
+def worker_held(data: Path, rid: str) -> Iterator[None]:
+    """The worker writing `rid`, stopped where it is (SIGSTOP): the render is not over until
+    the block ends."""
+    [part] = (data / "renders").glob(f".{rid}.mp4.*.part")
+    worker = int(part.name.split(".")[-2])
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(worker, signal.SIGCONT)
+
+
 def test_a_draft_streams_while_it_renders_and_ends_as_the_finished_file(
-    engines: list[EngineProc],  # noqa: F811
-    tmp_path: Path,
+    drafting: Drafting, tmp_path: Path
 ) -> None:
-    e = start(engines, tmp_path / "data", "--workers", "1")
-    with httpx.Client(base_url=e.url, timeout=60) as api:
-        u = User(api, tmp_path, "u")
-        r = start_render(api, u.tok, u.sid, clip(u.src, 10, (1280, 720), fps=30), **AT_DRAFT)
-        rid = r.json()["data"]["id"]
-        with api.stream("GET", f"/api/render/proxy/{rid}/live", headers=auth(u.tok)) as resp:
-            assert resp.status_code == 200 and resp.headers["content-type"] == "video/mp4"
-            chunks = resp.iter_raw()
-            got = read_until_a_fragment(chunks)
-            # The worker writing it, stopped where it is: the render is not over.
-            [part] = (tmp_path / "data" / "renders").glob(f".{rid}.mp4.*.part")
-            worker = int(part.name.split(".")[-2])
-            os.kill(worker, signal.SIGSTOP)
-            try:
-                status = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(u.tok))
-                assert status.json()["data"]["status"] == "processing"
-                early = tmp_path / "early.mp4"
-                early.write_bytes(got)
-                assert 1 <= frames_in(early) < 300  # already playable, from its start
-            finally:
-                os.kill(worker, signal.SIGCONT)
-            for chunk in chunks:
-                got += chunk
-        assert wait_render(api, u.tok, rid)["status"] == "completed"
-        whole = api.get(f"/api/render/proxy/{rid}/download", headers=auth(u.tok)).content
+    api, data, u, rid = drafting.api, drafting.data, drafting.u, drafting.rid
+    with api.stream("GET", f"/api/render/proxy/{rid}/live", headers=auth(u.tok)) as resp:
+        assert resp.status_code == 200 and resp.headers["content-type"] == "video/mp4"
+        chunks = resp.iter_raw()
+        got = read_until_a_fragment(chunks)
+        with worker_held(data, rid):
+            status = api.get(f"/api/render/proxy/lambda/{rid}", headers=auth(u.tok))
+            assert status.json()["data"]["status"] == "processing"
+            early = tmp_path / "early.mp4"
+            early.write_bytes(got)
+            assert 1 <= frames_in(early) < 300  # already playable, from its start
+        for chunk in chunks:
+            got += chunk
+    assert wait_render(api, u.tok, rid)["status"] == "completed"
+    whole = api.get(f"/api/render/proxy/{rid}/download", headers=auth(u.tok)).content
     assert got == whole  # what came as it rendered is the finished file, byte for byte
     out = tmp_path / "whole.mp4"
     out.write_bytes(got)
@@ -100,29 +137,58 @@ def test_a_draft_streams_while_it_renders_and_ends_as_the_finished_file(
 
 
 def test_a_cancelled_draft_ends_its_stream_and_exports_do_not_stream(
-    api: httpx.Client, tmp_path: Path
+    drafting: Drafting, tmp_path: Path
 ) -> None:
-    u = User(api, tmp_path, "u")
-    rid = start_render(api, u.tok, u.sid, clip(u.src, 30, (1280, 720), fps=30), **AT_DRAFT)
-    rid = rid.json()["data"]["id"]
+    api, data, u, rid = drafting.api, drafting.data, drafting.u, drafting.rid
     other = token(api)
     assert api.get(f"/api/render/proxy/{rid}/live", headers=auth(other)).status_code == 404
     with api.stream("GET", f"/api/render/proxy/{rid}/live", headers=auth(u.tok)) as resp:
         chunks = resp.iter_raw()
         got = read_until_a_fragment(chunks)
-        r = api.post(f"/api/render/proxy/lambda/{rid}/cancel", headers=auth(u.tok))
-        assert r.json()["data"]["status"] == "cancelled"
-        for chunk in chunks:  # the body ends (short, cleanly) soon after the cancel
-            got += chunk
+        with worker_held(data, rid):
+            r = api.post(f"/api/render/proxy/lambda/{rid}/cancel", headers=auth(u.tok))
+            assert r.json()["data"]["status"] == "cancelled"
+            for chunk in chunks:  # the body ends, short and cleanly, with the worker held
+                got += chunk
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(got)
-    assert 1 <= frames_in(cut) < 900
+    assert 1 <= frames_in(cut) < 300
     r = api.get(f"/api/render/proxy/{rid}/live", headers=auth(u.tok))
     assert r.status_code == 409 and "cancelled" in r.json()["message"]
     # An export is laid out at its end (its index moved before the pictures): it never streams.
     export = u.render_id(1, (320, 180))
     r = api.get(f"/api/render/proxy/{export}/live", headers=auth(u.tok))
     assert r.status_code == 409 and "download it once completed" in r.json()["message"]
+
+
+def test_a_user_has_at_most_three_drafts_streaming(drafting: Drafting, tmp_path: Path) -> None:
+    """Each stream looks at its file every 10 ms: a fourth at once is refused (429, to be
+    downloaded once completed instead), and a stream that ends gives its place back."""
+    api, data, u, rid = drafting.api, drafting.data, drafting.u, drafting.rid
+    url = f"/api/render/proxy/{rid}/live"
+    # (Each body's iterator kept: one let go closes its response.)
+    with api.stream("GET", url, headers=auth(u.tok)) as first:
+        bodies = [first.iter_raw()]
+        read_until_a_fragment(bodies[0])
+        with worker_held(data, rid), contextlib.ExitStack() as more:
+            for _ in range(MAX_LIVE - 1):
+                resp = more.enter_context(api.stream("GET", url, headers=auth(u.tok)))
+                bodies.append(resp.iter_raw())
+                next(bodies[-1])  # under way (a body counts once it is being sent)
+            r = api.get(url, headers=auth(u.tok))
+            assert r.status_code == 429 and r.headers["retry-after"] == "1"
+            assert "download this one once completed" in r.json()["message"]
+            other = token(api)  # another user's count is their own: a 404, not a 429
+            assert api.get(url, headers=auth(other)).status_code == 404
+        # Two of the three closed by the client: their places come back as the engine notices.
+        deadline = time.monotonic() + 20
+        while True:
+            with api.stream("GET", url, headers=auth(u.tok)) as resp:
+                if resp.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the closed streams kept their places"
+            time.sleep(0.1)
+    api.post(f"/api/render/proxy/lambda/{rid}/cancel", headers=auth(u.tok))
 
 
 async def test_the_preview_plays_a_draft_from_its_first_bytes(engine_url, tmp_path, _home) -> None:

@@ -344,6 +344,7 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
     assert jpeg[:2] == b"\xff\xd8"
     made = 0
     plays: list[float] = []
+    waits: list[float] = []
 
     def new_photo() -> Path:
         nonlocal made
@@ -357,10 +358,13 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
 
     async def preview(backend: Backend) -> float:
         """The whole draft in the app's folder; beside it, in `plays`, when its first picture
-        was decoded from the part that had come (the pane shows it then: it plays as it comes)."""
+        was decoded from the part that had come (the pane shows it then: it plays as it comes),
+        and in `waits` how long playing from then on would have waited for a picture at most
+        (frame n is due n/fps after the first; the decoder reports every 10th as it comes)."""
         draft = await backend.draft()
         t = time.perf_counter()
         first: list[float] = []
+        late = [0.0]
         decoder: list[threading.Thread] = []
 
         def started(source) -> None:
@@ -368,8 +372,11 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
                 decode(source.path, 100, 30, seconds=source.seconds, on_frame=shown)
 
             def shown(clip) -> None:
+                now = time.perf_counter() - t
                 if not first:
-                    first.append(time.perf_counter() - t)
+                    first.append(now)
+                due = first[0] + (len(clip.frames) - 1) / clip.fps
+                late[0] = max(late[0], now - due)
 
             decoder.append(threading.Thread(target=run))
             decoder[0].start()
@@ -378,6 +385,7 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
         whole = time.perf_counter() - t
         await asyncio.to_thread(decoder[0].join)
         plays.append(first[0])
+        waits.append(late[0])
         return whole
 
     async def turn(backend: Backend, text: str) -> None:
@@ -390,6 +398,7 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
             with one_core_busy(busy):
                 typed, queued, titled = [], [], []
                 plays.clear()
+                waits.clear()
                 for r in range(runs + 1):  # (the first round warms the worker: not counted)
                     for times, pause in ((typed, 1.0), (queued, 0.0)):
                         await backend.new_session(persist=False)
@@ -411,7 +420,8 @@ async def _app_previews(tmp: Path, jpeg: bytes, runs: int) -> None:
                     f"a new title {median(titled[1:]):.2f} s; medians of {runs}; {load()}\n"
                     f"    playing (its first picture decoded) after "
                     + ", ".join(f"{median(xs):.2f}" for xs in first)
-                    + " s (the same three)"
+                    + " s (the same three); playing on, a picture was late by at most "
+                    + f"{max(waits[3:]) * 1000:.0f} ms"
                 )
 
 

@@ -115,10 +115,10 @@ class TransferCalls(Connection):
         self, render_id: str, dest: Path, on_first: Callable[[Path], None] | None = None
     ) -> bool:
         """Our engine's draft as it renders (GET .../live), into `dest`'s part file: `on_first`
-        gets that file's path once the first bytes are in it. True when the stream was whole or
-        ended short with the render (download() then finishes or refuses it); False when there is
-        no live stream (another backend, not a draft), or it was cut: the part file is gone then,
-        and download() fetches the finished file whole."""
+        gets that file's path once the first bytes are in it. True when bytes came and the
+        stream ended (whole, or short with the render: download() then finishes or refuses it);
+        False when nothing came (another backend, not a draft, too many streams), or it was
+        cut: the part file is gone then, and download() fetches the finished file whole."""
         tmp = part_path(dest)
         tmp.parent.mkdir(parents=True, exist_ok=True)
         url = f"{self.base_url}/api/render/proxy/{in_path(render_id)}/live"
@@ -129,14 +129,15 @@ class TransferCalls(Connection):
                 if resp.status_code != 200:
                     await resp.aread()
                     return False
+                came = False
                 with open(tmp, "wb") as f:
                     async for chunk in resp.aiter_raw():
                         f.write(chunk)
                         f.flush()  # the preview's decoder reads the file as it grows
-                        if on_first is not None:
+                        if not came and on_first is not None:
                             on_first(tmp)
-                            on_first = None
-            return True
+                        came = True
+            return came
         except (httpx.TransportError, httpx.StreamError):
             # Cut: what came may be the start of a file that is not the finished one (an
             # attempt whose worker died), so none of it is resumed.

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,6 +115,7 @@ class Engine:
         else:
             self.jobs = JobRunner(self.store, renders, workers, first=first_worker)
         self.render_waits = RenderWaits()  # status polls held until their render settles
+        self.live_streams: Counter[str] = Counter()  # drafts being sent as they render, by user
         if isinstance(self.jobs, JobRunner):
             self.jobs.on_settled = self.render_waits.settled_soon
         self.warm_after = 0.0 if warm_now else WARM_AFTER

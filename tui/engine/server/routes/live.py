@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from tui.core.protocol import RATE_LIMITED
 from tui.core.tiers import DRAFT
 from tui.engine.accounts import TokenInfo
 from tui.engine.outputs import being_written, output_path
@@ -35,6 +36,9 @@ WAIT_EVERY = 0.05  # and for the file to appear, while the draft waits for a wor
 LIVE_FOR = 300.0  # seconds a stream lasts at most (then the client polls and downloads)
 CHUNK = 1 << 16
 RUNNING = ("pending", "processing")
+# Streams a user may have open at once: the preview needs one (a newer draft's may begin before
+# the older one's has ended); each looks at its file every 10 ms, so they are not left unbounded.
+MAX_LIVE = 3
 
 
 class WriterGone(Exception):
@@ -50,15 +54,27 @@ async def live(engine: Engine, request: Request, user: TokenInfo) -> Response:
         row["status"] == "completed" and not row["output"]
     ):
         raise ApiFailure(409, 409, f"render {row['id']} is {row['status']}, nothing to send")
+    if engine.live_streams[user.user_id] >= MAX_LIVE:
+        raise ApiFailure(
+            429,
+            RATE_LIMITED,
+            f"{MAX_LIVE} drafts are being sent to you already: download this one once completed",
+            {"Retry-After": "1"},
+        )
     out = output_path(engine.renders_dir, row["id"])
     return StreamingResponse(
-        _grow(engine, row["id"], out),
+        _grow(engine, user.user_id, row["id"], out),
         media_type="video/mp4",
         headers={"Cache-Control": "no-store"},
     )
 
 
-async def _grow(engine: Engine, rid: str, out: Path) -> AsyncIterator[bytes]:
+async def _grow(engine: Engine, user_id: str, rid: str, out: Path) -> AsyncIterator[bytes]:
+    # Counted while it runs (a body never started costs nothing and is never counted).
+    streams = engine.live_streams
+    if streams[user_id] >= MAX_LIVE:  # a burst of requests passed the check together
+        return
+    streams[user_id] += 1
     f: BinaryIO | None = None
     deadline = time.monotonic() + LIVE_FOR
     try:
@@ -81,6 +97,9 @@ async def _grow(engine: Engine, rid: str, out: Path) -> AsyncIterator[bytes]:
     finally:
         if f is not None:
             f.close()
+        streams[user_id] -= 1
+        if not streams[user_id]:
+            del streams[user_id]
 
 
 def _open(path: str | Path | None) -> BinaryIO | None:
