@@ -1,8 +1,9 @@
 """The Preview pane: plays the clip in the terminal, in half-blocks (two pixels a cell).
 
-The app hands it a file (`play`): a worker thread decodes it at the pane's size
-(tui/preview/frames.py), the first frame showing at once and the rest as they come; a timer
-then shows frames by the clock, so a slow terminal drops frames instead of slowing the clip.
+The app hands it a file (`play`), a draft as soon as its first bytes have come: a worker thread
+decodes it at the pane's size (tui/preview/frames.py; a file still arriving as it grows), the
+first frame showing at once and the rest as they come; a timer then shows frames by the clock,
+so a slow terminal drops frames instead of slowing the clip (and waits for one still to come).
 Where the terminal draws real pixels (Sixel, Kitty: widgets/pixels.py), a paused or stepped
 frame is shown in them too, and the line under the picture says so while it plays in blocks.
 Playing in pixels was measured and left out (tests/bench/bench_pixels.py, a photo at 100x30):

@@ -5,8 +5,10 @@ A draft is written in fragments, each on disk as soon as it is made and every by
 order (tui/engine/render/pipeline.py, MUXING): this sends the worker's file from its first byte
 as it grows, and when the render completes, the rest (the same file, renamed into place: the
 open descriptor reads on). A draft that fails or is cancelled ends the body short, its status
-says why; the body is always a prefix of the finished file, which the download (Range: from
-what came) completes after a cut. Exports are laid out at their end: only drafts stream.
+says why. A body that ends is a prefix of the finished file (one cut off by LIVE_FOR is
+completed by the download, Range: from what came); a file that was another attempt's is cut,
+never ended, and the client then takes the finished file whole. Exports are laid out at their
+end: only drafts stream.
 """
 
 from __future__ import annotations
