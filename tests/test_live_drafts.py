@@ -217,7 +217,7 @@ async def test_the_preview_plays_a_draft_from_its_first_bytes(engine_url, tmp_pa
     assert part_was_there and not whole_was_there  # handed over before the file was whole
     t.join(60)
     [clip_] = growing
-    assert clip_.done and clip_.duration == 4.0 and clip_.sound
+    assert clip_.done and clip_.duration == 4.0 and clip_.sound and clip_.fps == 30
     whole = decode(source.path, 80, 22)
     assert len(clip_.frames) == len(whole.frames) == 120
     assert all(np.array_equal(a, b) for a, b in zip(clip_.frames, whole.frames, strict=True))
@@ -232,39 +232,48 @@ def _draft_file(tmp_path: Path) -> Path:
     return out
 
 
-def _write_slowly(whole: Path, dest: Path, upto: float, then: str) -> threading.Thread:
-    """Copy `whole` into `dest`'s part file a piece at a time, up to `upto` of it; `then`
-    "rename" it into place (whole) or "remove" it (the render failed)."""
-    data = whole.read_bytes()
-    part, end = part_path(dest), int(len(data) * upto)
-    part.write_bytes(data[:1000])
+class SlowWriter:
+    """Copies `whole` into `dest`'s part file: its first quarter (its first pictures) at once,
+    the rest up to `upto` of it a piece at a time once the decoder has shown a picture (not
+    before: the file must still be arriving when it is read), then `then` "rename" it into
+    place (whole) or "remove" it (the render failed)."""
 
-    def run() -> None:
-        with open(part, "ab") as f:
-            for at in range(1000, end, 4000):
+    def __init__(self, whole: Path, dest: Path, upto: float, then: str) -> None:
+        self.data, self.dest, self.then = whole.read_bytes(), dest, then
+        self.part, self.end = part_path(dest), int(len(self.data) * upto)
+        self.start = len(self.data) // 4
+        self.part.write_bytes(self.data[: self.start])
+        self.shown = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def on_frame(self, clip) -> None:
+        self.shown.set()
+
+    def _run(self) -> None:
+        assert self.shown.wait(60), "no picture from the file's first quarter"
+        data, end = self.data, self.end
+        with open(self.part, "ab") as f:
+            for at in range(self.start, end, 4000):
                 f.write(data[at : min(at + 4000, end)])
                 f.flush()
                 time.sleep(0.005)
-            if then == "rename":
+            if self.then == "rename":
                 f.write(data[end:])
-        if then == "rename":
-            os.replace(part, dest)
+        if self.then == "rename":
+            os.replace(self.part, self.dest)
         else:
-            part.unlink()
-
-    t = threading.Thread(target=run)
-    t.start()
-    return t
+            self.part.unlink()
 
 
 def test_a_file_decoded_as_it_grows_is_decoded_whole(tmp_path: Path) -> None:
     whole = _draft_file(tmp_path)
     dest = tmp_path / "preview" / "draft.mp4"
     dest.parent.mkdir()
-    writer = _write_slowly(whole, dest, 1.0, "rename")
-    clip_ = decode(dest, 40, 12, seconds=2.0)
-    writer.join()
-    assert clip_.done and clip_.duration == 2.0 and len(clip_.frames) == 60
+    writer = SlowWriter(whole, dest, 1.0, "rename")
+    clip_ = decode(dest, 40, 12, seconds=2.0, on_frame=writer.on_frame)
+    writer.thread.join()
+    assert clip_.done and clip_.duration == 2.0 and len(clip_.frames) == 60 and clip_.fps == 30
     again = decode(dest, 40, 12)
     assert all(np.array_equal(a, b) for a, b in zip(clip_.frames, again.frames, strict=True))
 
@@ -272,10 +281,10 @@ def test_a_file_decoded_as_it_grows_is_decoded_whole(tmp_path: Path) -> None:
 def test_a_growing_file_removed_midway_ends_the_clip_there(tmp_path: Path) -> None:
     whole = _draft_file(tmp_path)
     dest = tmp_path / "draft.mp4"
-    writer = _write_slowly(whole, dest, 0.5, "remove")
+    writer = SlowWriter(whole, dest, 0.5, "remove")
     began = time.monotonic()
-    clip_ = decode(dest, 40, 12, seconds=2.0)
-    writer.join()
+    clip_ = decode(dest, 40, 12, seconds=2.0, on_frame=writer.on_frame)
+    writer.thread.join()
     assert 0 < len(clip_.frames) < 60
     assert time.monotonic() - began < 20  # not the 60 s a stalled file is waited
 

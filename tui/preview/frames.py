@@ -172,7 +172,16 @@ def _serve_one() -> int:
         # Whole, or still arriving: then read as a stream (no seeking), which a draft's
         # fragmented MP4 allows (its index first, then each fragment with its own).
         growing = not path.exists()
-        container = av.open(Growing(path), format="mp4") if growing else av.open(str(path))
+        if growing:
+            # What the index says is enough: no reading ahead to find out more (by default
+            # ~250 KB, some fragments, before the first picture).
+            quick = {"analyzeduration": "0", "probesize": "32"}
+            container = av.open(Growing(path), format="mp4", options=quick)
+        else:
+            container = av.open(str(path))
+    except FileNotFoundError:  # (a draft's part file: its render was replaced or failed)
+        out.write(json.dumps({"error": "the file is gone"}) + "\n")
+        return 0
     except Exception as exc:
         out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
         return 0
