@@ -35,6 +35,8 @@ from tui.preview.source import render_draft
 from tui.session.backend import Backend
 
 AT_DRAFT = {"output": {"format": "mp4", "quality": DRAFT}}
+SECONDS = 30  # long enough that the render is still going when a test stops its worker
+FRAMES = SECONDS * 30
 
 
 def boxes(data: bytes) -> list[str]:
@@ -86,14 +88,14 @@ class Drafting:
     api: httpx.Client
     data: Path  # the engine's data folder
     u: User
-    rid: str  # a 10 s draft of u's photo, rendering (or queued)
+    rid: str  # a 30 s draft of u's photo (900 frames), rendering (or queued)
 
 
 @pytest.fixture
 def drafting(live_engine: tuple[httpx.Client, Path], tmp_path: Path) -> Drafting:
     api, data = live_engine
     u = User(api, tmp_path, "u")
-    r = start_render(api, u.tok, u.sid, clip(u.src, 10, (1280, 720), fps=30), **AT_DRAFT)
+    r = start_render(api, u.tok, u.sid, clip(u.src, SECONDS, (1280, 720), fps=30), **AT_DRAFT)
     assert r.status_code == 200, r.text
     return Drafting(api, data, u, r.json()["data"]["id"])
 
@@ -124,7 +126,7 @@ def test_a_draft_streams_while_it_renders_and_ends_as_the_finished_file(
             assert status.json()["data"]["status"] == "processing"
             early = tmp_path / "early.mp4"
             early.write_bytes(got)
-            assert 1 <= frames_in(early) < 300  # already playable, from its start
+            assert 1 <= frames_in(early) < FRAMES  # already playable, from its start
         for chunk in chunks:
             got += chunk
     assert wait_render(api, u.tok, rid)["status"] == "completed"
@@ -133,7 +135,7 @@ def test_a_draft_streams_while_it_renders_and_ends_as_the_finished_file(
     out = tmp_path / "whole.mp4"
     out.write_bytes(got)
     p = probe(out)
-    assert (p.codec, p.width, p.height, p.frames) == ("h264", 960, 540, 300)
+    assert (p.codec, p.width, p.height, p.frames) == ("h264", 960, 540, FRAMES)
 
 
 def test_a_cancelled_draft_ends_its_stream_and_exports_do_not_stream(
@@ -152,7 +154,7 @@ def test_a_cancelled_draft_ends_its_stream_and_exports_do_not_stream(
                 got += chunk
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(got)
-    assert 1 <= frames_in(cut) < 300
+    assert 1 <= frames_in(cut) < FRAMES
     r = api.get(f"/api/render/proxy/{rid}/live", headers=auth(u.tok))
     assert r.status_code == 409 and "cancelled" in r.json()["message"]
     # An export is laid out at its end (its index moved before the pictures): it never streams.
