@@ -71,8 +71,11 @@ def test_free_drafts_count_in_a_users_two_renders_in_flight(
     one, two = new_session(api, tok), new_session(api, tok)
     src = upload_photo(api, tok, one, tmp_path / "p.png", (160, 90))["hash"]
     other = upload_photo(api, tok, two, tmp_path / "q.png", (160, 90))["hash"]
-    # 60 s drafts: still rendering when the next request comes.
-    a = start_render(api, tok, one, clip(src, 60), **AT_DRAFT).json()["data"]["id"]
+    # A 60 s draft at 60 fps and 540p (3,600 frames, seconds of work): still rendering when the
+    # next requests come (its status read is held up to 1 s, and at 24 fps and 360p it had
+    # sometimes completed by then on a fast run).
+    long = clip(src, 60, (1920, 1080), fps=60)
+    a = start_render(api, tok, one, long, **AT_DRAFT).json()["data"]["id"]
     b = start_render(api, tok, one, clip(src, 1), **AT_DRAFT).json()["data"]["id"]
     assert status(api, tok, a)["status"] in ("pending", "processing")
     r = start_render(api, tok, two, clip(other, 1), **AT_DRAFT)
