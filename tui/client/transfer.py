@@ -112,10 +112,10 @@ class TransferCalls(Connection):
         return dest
 
     async def follow_live(
-        self, render_id: str, dest: Path, on_first: Callable[[Path], None] | None = None
+        self, render_id: str, dest: Path, on_first: Callable[[], None] | None = None
     ) -> bool:
         """Our engine's draft as it renders (GET .../live), into `dest`'s part file: `on_first`
-        gets that file's path once the first bytes are in it. True when bytes came and the
+        is called once the first bytes are in it. True when bytes came and the
         stream ended (whole, or short with the render: download() then finishes or refuses it);
         False when nothing came (another backend, not a draft, too many streams), or it was
         cut: the part file is gone then, and download() fetches the finished file whole."""
@@ -135,7 +135,7 @@ class TransferCalls(Connection):
                         f.write(chunk)
                         f.flush()  # the preview's decoder reads the file as it grows
                         if not came and on_first is not None:
-                            on_first(tmp)
+                            on_first()
                         came = True
             return came
         except (httpx.TransportError, httpx.StreamError):

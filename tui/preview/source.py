@@ -89,7 +89,7 @@ async def render_draft(
     ms = Draft.from_wire(draft).duration
     source = Source(dest, sound_words(draft), draft_key(draft), ms / 1000 if ms else None)
     try:
-        streamed = await backend.follow_live(rid, dest, on_start and (lambda _: on_start(source)))
+        streamed = await backend.follow_live(rid, dest, on_start and (lambda: on_start(source)))
         status = await _wait(backend, rid)
         path = await backend.download(rid, dest, status)  # the rest, if the stream was cut
     except BaseException:

@@ -287,7 +287,7 @@ class Backend:
         return await self.live.download(render_id, dest, status)
 
     async def follow_live(
-        self, render_id: str, dest: Path, on_first: Callable[[Path], None] | None = None
+        self, render_id: str, dest: Path, on_first: Callable[[], None] | None = None
     ) -> bool:
         """A draft into `dest`'s part file as our engine renders it (tui/client/transfer.py)."""
         return await self.live.follow_live(render_id, dest, on_first)
